@@ -1,0 +1,19 @@
+//! Byte and text encodings that every hyphae layer shares.
+//!
+//! - [`varint`]: the multiformats unsigned varint (multiformats/unsigned-varint), used for
+//!   multiaddr codes, multihash headers and length prefixes;
+//! - [`multibase`]: self-describing base encodings (multiformats/multibase), used for CID-form
+//!   peer ids and `/certhash` multiaddr components;
+//! - [`multihash`]: splitting a multihash into its code and digest (multiformats/multihash).
+//!
+//! Everything here is pure and allocation-bounded by its input: decoders never trust a length
+//! they have not checked against the bytes they were given.
+
+#![forbid(unsafe_code)]
+
+mod error;
+pub mod multibase;
+pub mod multihash;
+pub mod varint;
+
+pub use error::Error;
