@@ -222,7 +222,7 @@ fn encode_bits(bytes: &[u8], alphabet: &[u8], bits: u32, padded: bool) -> String
     }
     if padded {
         let group = group_chars(bits);
-        while out.len() % group != 0 {
+        while !out.len().is_multiple_of(group) {
             out.push('=');
         }
     }
@@ -246,7 +246,7 @@ fn decode_bits(
     base: &'static str,
 ) -> Result<Vec<u8>, Error> {
     let body = if padded {
-        if text.len() % group_chars(bits) != 0 {
+        if !text.len().is_multiple_of(group_chars(bits)) {
             return Err(Error::InvalidLength {
                 base,
                 reason: "padded text is not a whole number of groups",
@@ -391,8 +391,14 @@ mod tests {
     #[test]
     fn keeps_leading_zero_bytes() {
         // multibase tests/leading_zero.csv and two_leading_zeros.csv
-        assert_eq!(encode(Base::Base58Btc, b"\x00yes mani !"), "z17paNL19xttacUY");
-        assert_eq!(encode(Base::Base36Lower, b"\x00yes mani !"), "k02lcpzo5yikidynfl");
+        assert_eq!(
+            encode(Base::Base58Btc, b"\x00yes mani !"),
+            "z17paNL19xttacUY"
+        );
+        assert_eq!(
+            encode(Base::Base36Lower, b"\x00yes mani !"),
+            "k02lcpzo5yikidynfl"
+        );
         assert_eq!(
             encode(Base::Base58Btc, b"\x00\x00yes mani !"),
             "z117paNL19xttacUY"
@@ -413,10 +419,7 @@ mod tests {
                 position: 0
             })
         );
-        assert!(matches!(
-            decode("baf"),
-            Err(Error::InvalidLength { .. })
-        ));
+        assert!(matches!(decode("baf"), Err(Error::InvalidLength { .. })));
         assert!(matches!(decode("ba"), Err(Error::InvalidLength { .. })));
         assert!(matches!(decode("MeW=="), Err(Error::InvalidLength { .. })));
     }
