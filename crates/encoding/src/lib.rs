@@ -10,6 +10,7 @@
 //! they have not checked against the bytes they were given.
 
 #![forbid(unsafe_code)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 mod error;
 pub mod multibase;
