@@ -1,0 +1,15 @@
+//! The wire helpers and shared types every hyphae protocol stands on.
+//!
+//! - [`varint`]: unsigned varints (re-exported from `hyphae-encoding`);
+//! - [`frame`]: uvarint-length-prefixed messages, the framing of identify, kad, relay,
+//!   autonat, rendezvous and most other libp2p protocols, always read with a size limit
+//!   checked before anything is allocated.
+
+#![forbid(unsafe_code)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
+mod error;
+pub mod frame;
+
+pub use error::Error;
+pub use hyphae_encoding::varint;
