@@ -5,7 +5,8 @@
 //!   autonat, rendezvous and most other libp2p protocols, always read with a size limit
 //!   checked before anything is allocated;
 //! - [`multistream`]: multistream-select 1.0, the protocol negotiation of every connection
-//!   upgrade and stream, as sans-IO dialer and listener state machines.
+//!   upgrade and stream, as sans-IO dialer and listener state machines, and
+//!   [`negotiated`], their async driver over tokio streams.
 
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
@@ -13,6 +14,7 @@
 mod error;
 pub mod frame;
 pub mod multistream;
+pub mod negotiated;
 
 pub use error::Error;
 pub use hyphae_encoding::varint;

@@ -1,0 +1,274 @@
+//! The async driver of [`multistream`](crate::multistream): negotiates a protocol over any
+//! tokio byte stream and hands back that stream, with the bytes read past the negotiation
+//! replayed first.
+
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+
+use bytes::{Buf, BytesMut};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+
+use crate::Error;
+use crate::multistream::{Dialer, Listener};
+
+/// Bytes read from the stream per attempt while negotiating.
+const READ_CHUNK: usize = 1024;
+
+/// A stream whose protocol was negotiated (or, for an optimistic dialer, proposed).
+#[derive(Debug)]
+pub struct Negotiated<T> {
+    io: T,
+    protocol: String,
+    state: State,
+}
+
+#[derive(Debug)]
+enum State {
+    /// Optimistic dialer: the listener's header and echo are still to be read.
+    AwaitingConfirmation { dialer: Dialer, buffer: BytesMut },
+    /// Negotiated; `leftover` holds bytes that arrived with the last negotiation message.
+    Ready { leftover: BytesMut },
+}
+
+impl<T> Negotiated<T> {
+    /// The protocol this stream speaks.
+    pub fn protocol(&self) -> &str {
+        &self.protocol
+    }
+
+    /// Whether the listener has confirmed the protocol (always true for listeners and for
+    /// dialers that proposed more than one protocol).
+    pub fn is_confirmed(&self) -> bool {
+        matches!(self.state, State::Ready { .. })
+    }
+
+    /// The underlying stream. Bytes already read but not yet returned are not in it.
+    pub fn get_ref(&self) -> &T {
+        &self.io
+    }
+}
+
+/// Proposes `protocols` in order over `io` and returns the stream speaking the first one the
+/// listener accepts.
+///
+/// With a single protocol the negotiation is optimistic: this returns as soon as the proposal
+/// is written, so the caller can send data in the same round trip; a refusal surfaces as an
+/// error on the first read.
+pub async fn dial<T: AsyncRead + AsyncWrite + Unpin>(
+    mut io: T,
+    protocols: Vec<String>,
+) -> Result<Negotiated<T>, Error> {
+    let mut dialer = Dialer::new(protocols)?;
+    io.write_all(&dialer.take_output()).await?;
+    io.flush().await?;
+    if dialer.is_optimistic() {
+        return Ok(Negotiated {
+            io,
+            protocol: dialer.proposed().to_owned(),
+            state: State::AwaitingConfirmation {
+                dialer,
+                buffer: BytesMut::new(),
+            },
+        });
+    }
+    let mut buffer = BytesMut::with_capacity(READ_CHUNK);
+    loop {
+        read_some(&mut io, &mut buffer).await?;
+        let selected = dialer.receive(&mut buffer)?.map(str::to_owned);
+        let output = dialer.take_output();
+        if !output.is_empty() {
+            io.write_all(&output).await?;
+            io.flush().await?;
+        }
+        if let Some(protocol) = selected {
+            return Ok(Negotiated {
+                io,
+                protocol,
+                state: State::Ready { leftover: buffer },
+            });
+        }
+    }
+}
+
+/// Answers the dialer's proposals over `io` with the `supported` protocols and returns the
+/// stream speaking the accepted one.
+///
+/// Our header is sent together with our first answer, saving a packet.
+pub async fn listen<T, P>(mut io: T, supported: P) -> Result<Negotiated<T>, Error>
+where
+    T: AsyncRead + AsyncWrite + Unpin,
+    P: AsRef<[String]>,
+{
+    let mut listener = Listener::new(supported);
+    let mut buffer = BytesMut::with_capacity(READ_CHUNK);
+    loop {
+        read_some(&mut io, &mut buffer).await?;
+        let selected = listener
+            .receive(&mut buffer)
+            .map(|selected| selected.map(str::to_owned));
+        // Answers already decided (`na`s) are sent even if the exchange then failed.
+        let output = listener.take_output();
+        if !output.is_empty() {
+            io.write_all(&output).await?;
+            io.flush().await?;
+        }
+        if let Some(protocol) = selected? {
+            return Ok(Negotiated {
+                io,
+                protocol,
+                state: State::Ready { leftover: buffer },
+            });
+        }
+    }
+}
+
+/// Reads at least one byte into `buffer`; the end of the stream mid-negotiation is an error.
+async fn read_some<T: AsyncRead + Unpin>(io: &mut T, buffer: &mut BytesMut) -> Result<(), Error> {
+    buffer.reserve(READ_CHUNK);
+    if io.read_buf(buffer).await? == 0 {
+        return Err(Error::Io(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            "stream closed during protocol negotiation",
+        )));
+    }
+    Ok(())
+}
+
+fn to_io_error(error: Error) -> io::Error {
+    match error {
+        Error::Io(error) => error,
+        other => io::Error::new(io::ErrorKind::InvalidData, other),
+    }
+}
+
+impl<T: AsyncRead + Unpin> Negotiated<T> {
+    /// Drives an optimistic dialer until the listener's echo arrived.
+    fn poll_confirmation(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        loop {
+            let State::AwaitingConfirmation { dialer, buffer } = &mut self.state else {
+                return Poll::Ready(Ok(()));
+            };
+            if dialer.receive(buffer).map_err(to_io_error)?.is_some() {
+                let leftover = std::mem::take(buffer);
+                self.state = State::Ready { leftover };
+                return Poll::Ready(Ok(()));
+            }
+            let mut chunk = [0u8; READ_CHUNK];
+            let mut read_buf = ReadBuf::new(&mut chunk);
+            ready!(Pin::new(&mut self.io).poll_read(cx, &mut read_buf))?;
+            if read_buf.filled().is_empty() {
+                return Poll::Ready(Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "stream closed before the protocol was confirmed",
+                )));
+            }
+            buffer.extend_from_slice(read_buf.filled());
+        }
+    }
+}
+
+impl<T: AsyncRead + Unpin> AsyncRead for Negotiated<T> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        ready!(this.poll_confirmation(cx))?;
+        if let State::Ready { leftover } = &mut this.state
+            && !leftover.is_empty()
+        {
+            let len = leftover.len().min(buf.remaining());
+            buf.put_slice(&leftover[..len]);
+            leftover.advance(len);
+            return Poll::Ready(Ok(()));
+        }
+        Pin::new(&mut this.io).poll_read(cx, buf)
+    }
+}
+
+impl<T: AsyncWrite + Unpin> AsyncWrite for Negotiated<T> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().io).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().io).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn protocols(names: &[&str]) -> Vec<String> {
+        names.iter().map(|&name| name.to_owned()).collect()
+    }
+
+    #[tokio::test]
+    async fn optimistic_dialer_sends_data_in_the_first_flight() {
+        let (a, b) = tokio::io::duplex(4096);
+        let server = tokio::spawn(async move {
+            let mut stream = listen(b, protocols(&["/echo/1"])).await.unwrap();
+            assert_eq!(stream.protocol(), "/echo/1");
+            let mut request = [0u8; 5];
+            stream.read_exact(&mut request).await.unwrap();
+            stream.write_all(&request).await.unwrap();
+        });
+        let mut stream = dial(a, protocols(&["/echo/1"])).await.unwrap();
+        assert!(!stream.is_confirmed());
+        stream.write_all(b"hello").await.unwrap();
+        let mut reply = [0u8; 5];
+        stream.read_exact(&mut reply).await.unwrap();
+        assert_eq!(&reply, b"hello");
+        assert!(stream.is_confirmed());
+        server.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn dialer_falls_back_to_the_next_protocol() {
+        let (a, b) = tokio::io::duplex(4096);
+        let server =
+            tokio::spawn(async move { listen(b, protocols(&["/v1"])).await.map(|s| s.protocol) });
+        let stream = dial(a, protocols(&["/v2", "/v1"])).await.unwrap();
+        assert_eq!(stream.protocol(), "/v1");
+        assert!(stream.is_confirmed());
+        assert_eq!(server.await.unwrap().unwrap(), "/v1");
+    }
+
+    #[tokio::test]
+    async fn optimistic_refusal_surfaces_on_first_read() {
+        let (a, b) = tokio::io::duplex(4096);
+        let server = tokio::spawn(async move { listen(b, protocols(&["/other"])).await });
+        let mut stream = dial(a, protocols(&["/echo/1"])).await.unwrap();
+        let mut byte = [0u8; 1];
+        let error = stream.read(&mut byte).await.unwrap_err();
+        assert!(
+            error.to_string().contains("none of the proposed"),
+            "{error}"
+        );
+        drop(stream);
+        assert!(server.await.unwrap().is_err());
+    }
+}
