@@ -57,6 +57,31 @@ pub enum Error {
         /// How many rejections we answer.
         limit: usize,
     },
+    /// A key, peer id or envelope was invalid.
+    #[error(transparent)]
+    Identity(#[from] hyphae_identity::Error),
+    /// A multiaddr was invalid.
+    #[error(transparent)]
+    Multiaddr(#[from] hyphae_multiaddr::Error),
+    /// A peer record payload is not a valid `PeerRecord` protobuf.
+    #[error("malformed peer record: {0}")]
+    PeerRecordProtobuf(prost::DecodeError),
+    /// A peer record names a different peer than the key that signed it.
+    #[error("peer record for {record} is signed by {signer}")]
+    PeerRecordSignerMismatch {
+        /// The peer the record names.
+        record: hyphae_identity::PeerId,
+        /// The peer whose key signed it.
+        signer: hyphae_identity::PeerId,
+    },
+    /// A peer record lists more addresses than we accept.
+    #[error("peer record lists {count} addresses, more than the {max} accepted")]
+    TooManyRecordAddresses {
+        /// Addresses in the record.
+        count: usize,
+        /// The limit.
+        max: usize,
+    },
     /// Reading or writing the underlying stream failed.
     #[error("i/o error: {0}")]
     Io(#[from] io::Error),

@@ -6,7 +6,8 @@
 //!   checked before anything is allocated;
 //! - [`multistream`]: multistream-select 1.0, the protocol negotiation of every connection
 //!   upgrade and stream, as sans-IO dialer and listener state machines, and
-//!   [`negotiated`], their async driver over tokio streams.
+//!   [`negotiated`], their async driver over tokio streams;
+//! - [`PeerRecord`]: signed peer records (RFC 0003).
 
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
@@ -15,6 +16,8 @@ mod error;
 pub mod frame;
 pub mod multistream;
 pub mod negotiated;
+pub mod peer_record;
 
 pub use error::Error;
 pub use hyphae_encoding::varint;
+pub use peer_record::PeerRecord;

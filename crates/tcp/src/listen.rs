@@ -1,0 +1,99 @@
+use std::net::{IpAddr, SocketAddr};
+
+use hyphae_multiaddr::Multiaddr;
+use socket2::{Domain, Socket, Type};
+use tokio::net::{TcpListener, TcpStream};
+
+use crate::address::{listen_target, socket_multiaddr};
+use crate::{Config, Error};
+
+/// A bound TCP listener.
+#[derive(Debug)]
+pub struct Listener {
+    inner: TcpListener,
+    local_addr: SocketAddr,
+    nodelay: bool,
+}
+
+impl Listener {
+    /// Binds `addr` (`/ip4|ip6/<ip>/tcp/<port>`; port 0 picks a free port).
+    pub fn bind(addr: &Multiaddr, config: &Config) -> Result<Listener, Error> {
+        let target = listen_target(addr)?;
+        let io_error = |action| {
+            move |source| Error::Io {
+                action,
+                addr: addr.clone(),
+                source,
+            }
+        };
+        let socket = Socket::new(Domain::for_address(target), Type::STREAM, None)
+            .map_err(io_error("creating a socket for"))?;
+        if target.is_ipv6() {
+            socket.set_only_v6(true).map_err(io_error("configuring"))?;
+        }
+        socket
+            .set_reuse_address(true)
+            .map_err(io_error("configuring"))?;
+        socket
+            .set_nonblocking(true)
+            .map_err(io_error("configuring"))?;
+        socket.bind(&target.into()).map_err(io_error("binding"))?;
+        socket
+            .listen(config.listen_backlog.try_into().unwrap_or(i32::MAX))
+            .map_err(io_error("listening on"))?;
+        let inner = TcpListener::from_std(socket.into()).map_err(io_error("listening on"))?;
+        let local_addr = inner.local_addr().map_err(io_error("listening on"))?;
+        Ok(Listener {
+            inner,
+            local_addr,
+            nodelay: config.nodelay,
+        })
+    }
+
+    /// The bound socket address, with the real port if 0 was asked for.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The addresses peers can dial: the bound address, or for an unspecified IP (`0.0.0.0`,
+    /// `::`) the address of every interface of that family.
+    pub fn listen_addrs(&self) -> Vec<Multiaddr> {
+        let ip = self.local_addr.ip();
+        if !ip.is_unspecified() {
+            return vec![socket_multiaddr(self.local_addr)];
+        }
+        let port = self.local_addr.port();
+        let mut addrs: Vec<Multiaddr> = if_addrs::get_if_addrs()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|interface| interface.ip())
+            .filter(|candidate| candidate.is_ipv4() == ip.is_ipv4() && !is_link_local(candidate))
+            .map(|candidate| socket_multiaddr(SocketAddr::new(candidate, port)))
+            .collect();
+        addrs.sort();
+        addrs.dedup();
+        addrs
+    }
+
+    /// Waits for the next connection; returns it with the peer's address.
+    pub async fn accept(&self) -> Result<(TcpStream, Multiaddr), Error> {
+        let (stream, remote) = self.inner.accept().await.map_err(|source| Error::Io {
+            action: "accepting on",
+            addr: socket_multiaddr(self.local_addr),
+            source,
+        })?;
+        // A connection we cannot configure is still usable; only log the failure.
+        if let Err(error) = stream.set_nodelay(self.nodelay) {
+            tracing::debug!(%remote, %error, "setting TCP_NODELAY failed");
+        }
+        Ok((stream, socket_multiaddr(remote)))
+    }
+}
+
+/// Link-local IPv6 addresses need a zone to be dialled, so they are not advertised.
+fn is_link_local(ip: &IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(ip) => ip.is_link_local(),
+        IpAddr::V6(ip) => ip.segments()[0] & 0xffc0 == 0xfe80,
+    }
+}
