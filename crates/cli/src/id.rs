@@ -25,7 +25,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
                 && wanted != keypair.key_type()
             {
                 bail!(
-                    "{} holds a {} key, not {wanted}",
+                    "{}: key type is {}, not {wanted} as --type asks",
                     path.display(),
                     keypair.key_type()
                 );

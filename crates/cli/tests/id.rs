@@ -98,6 +98,12 @@ fn bad_files_fail_with_a_message_naming_the_file() {
         assert!(!output.status.success());
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(stderr.contains(path.to_str().unwrap()), "{stderr}");
+        assert!(stderr.contains("malformed"), "{stderr}");
+        assert_eq!(
+            stderr.lines().count(),
+            1,
+            "one line, each cause once: {stderr}"
+        );
         assert!(output.stdout.is_empty());
     }
 }
@@ -111,7 +117,11 @@ fn type_mismatch_with_an_existing_file_is_an_error() {
     let output = hyphae(&["id", "--key", path, "--type", "secp256k1"]);
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("ed25519 key, not secp256k1"), "{stderr}");
+    assert!(stderr.contains(path), "{stderr}");
+    assert!(
+        stderr.contains("key type is ed25519, not secp256k1"),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -83,6 +83,6 @@ pub enum Error {
         max: usize,
     },
     /// Reading or writing the underlying stream failed.
-    #[error("i/o error: {0}")]
+    #[error(transparent)]
     Io(#[from] io::Error),
 }

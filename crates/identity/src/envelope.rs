@@ -48,9 +48,9 @@ impl SignedEnvelope {
 
     /// Decodes the `Envelope` protobuf without verifying the signature.
     pub fn decode(bytes: &[u8]) -> Result<SignedEnvelope, Error> {
-        let message = proto::Envelope::decode(bytes).map_err(|source| Error::Protobuf {
+        let message = proto::Envelope::decode(bytes).map_err(|error| Error::Protobuf {
             message: "Envelope",
-            source,
+            error,
         })?;
         let key = message.public_key.ok_or(Error::EnvelopeWithoutKey)?;
         let signer = PublicKey::from_proto(&key)?;

@@ -3,16 +3,18 @@ use std::path::PathBuf;
 use crate::KeyType;
 
 /// Why a key, peer id or envelope could not be used.
+///
+/// Messages include their underlying cause, so no variant reports it again as `source()`.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// The bytes are not a valid protobuf message of the expected kind.
-    #[error("malformed {message} protobuf: {source}")]
+    #[error("malformed {message} protobuf: {error}")]
     Protobuf {
         /// Which message was being decoded.
         message: &'static str,
         /// What the protobuf decoder found.
-        source: prost::DecodeError,
+        error: prost::DecodeError,
     },
     /// A required protobuf field is absent.
     #[error("{message} protobuf lacks its required {field} field")]
@@ -93,20 +95,20 @@ pub enum Error {
     #[error("signature does not verify")]
     InvalidSignature,
     /// A key file could not be read or written.
-    #[error("key file {}: {source}", path.display())]
+    #[error("key file {}: {error}", path.display())]
     KeyFileIo {
         /// The file.
         path: PathBuf,
         /// The operating system's error.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// A key file was read but does not hold a usable private key.
-    #[error("key file {}: {source}", path.display())]
+    #[error("key file {}: {error}", path.display())]
     KeyFile {
         /// The file.
         path: PathBuf,
         /// What is wrong with its contents.
-        source: Box<Error>,
+        error: Box<Error>,
     },
     /// A key file is not in the protobuf `PrivateKey` format at all.
     #[error("key file {}: {reason}", path.display())]

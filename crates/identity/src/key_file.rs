@@ -17,9 +17,9 @@ impl Keypair {
     /// of binary protobuf, a public key, or an invalid key of its type.
     pub fn load(path: impl AsRef<Path>) -> Result<Keypair, Error> {
         let path = path.as_ref();
-        let io_error = |source| Error::KeyFileIo {
+        let io_error = |error| Error::KeyFileIo {
             path: path.to_owned(),
-            source,
+            error,
         };
         let format_error = |reason: String| Error::KeyFileFormat {
             path: path.to_owned(),
@@ -40,9 +40,9 @@ impl Keypair {
                 "the file is PEM text; expected a binary protobuf PrivateKey".into(),
             ));
         }
-        Keypair::from_protobuf_encoding(&bytes).map_err(|source| Error::KeyFile {
+        Keypair::from_protobuf_encoding(&bytes).map_err(|error| Error::KeyFile {
             path: path.to_owned(),
-            source: Box::new(source),
+            error: Box::new(error),
         })
     }
 
@@ -51,9 +51,9 @@ impl Keypair {
     /// Never overwrites: an existing file is an error, so a key cannot be lost by accident.
     pub fn save(&self, path: impl AsRef<Path>) -> Result<(), Error> {
         let path = path.as_ref();
-        let io_error = |source| Error::KeyFileIo {
+        let io_error = |error| Error::KeyFileIo {
             path: path.to_owned(),
-            source,
+            error,
         };
         let encoded = self.to_protobuf_encoding()?;
         let mut options = fs::OpenOptions::new();

@@ -99,9 +99,9 @@ impl Keypair {
 
     /// Decodes a `PrivateKey` protobuf, checking that the key is valid for its type.
     pub fn from_protobuf_encoding(bytes: &[u8]) -> Result<Keypair, Error> {
-        let mut message = proto::PrivateKey::decode(bytes).map_err(|source| Error::Protobuf {
+        let mut message = proto::PrivateKey::decode(bytes).map_err(|error| Error::Protobuf {
             message: "PrivateKey",
-            source,
+            error,
         })?;
         let keypair = Keypair::from_proto(&message);
         message.data.zeroize();

@@ -71,9 +71,9 @@ impl PublicKey {
 
     /// Decodes a `PublicKey` protobuf.
     pub fn decode_protobuf(bytes: &[u8]) -> Result<PublicKey, Error> {
-        let message = proto::PublicKey::decode(bytes).map_err(|source| Error::Protobuf {
+        let message = proto::PublicKey::decode(bytes).map_err(|error| Error::Protobuf {
             message: "PublicKey",
-            source,
+            error,
         })?;
         PublicKey::from_proto(&message)
     }

@@ -1,3 +1,5 @@
+//! The crate's one error type.
+
 use hyphae_identity::PeerId;
 
 /// Why text or bytes are not a valid multiaddr, naming the offending part.
@@ -53,6 +55,14 @@ pub enum Error {
     /// A protocol code or length prefix is not a valid varint.
     #[error("invalid varint in multiaddr bytes: {0}")]
     Varint(hyphae_encoding::Error),
+    /// A component index past the end of the address.
+    #[error("component index {index} is out of range for an address of {len} components")]
+    IndexOutOfRange {
+        /// The index asked for.
+        index: usize,
+        /// How many components the address has.
+        len: usize,
+    },
     /// The address already ends with a different peer id.
     #[error("address already ends with /p2p/{existing}, not /p2p/{new}")]
     PeerIdMismatch {

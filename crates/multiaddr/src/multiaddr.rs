@@ -1,5 +1,8 @@
+//! The [`Multiaddr`] type: a validated binary multiaddr with its text form and operations.
+
 use std::fmt;
-use std::net::{IpAddr, SocketAddr};
+use std::iter::FusedIterator;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::str::FromStr;
 use std::sync::Arc;
 
@@ -12,6 +15,22 @@ use crate::{Error, Protocol};
 ///
 /// Always valid: it is checked when built, so iterating cannot fail. Clones are cheap (the
 /// binary form is shared); changing a shared address copies it first.
+///
+/// ```
+/// use std::net::Ipv4Addr;
+/// use hyphae_identity::PeerId;
+/// use hyphae_multiaddr::{Multiaddr, Protocol};
+///
+/// let peer: PeerId = "12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA".parse()?;
+/// let addr = Multiaddr::from(Ipv4Addr::new(1, 2, 3, 4))
+///     .with(Protocol::Udp(4001))
+///     .with(Protocol::QuicV1)
+///     .with_p2p(peer)?;
+/// assert_eq!(addr.to_string(), format!("/ip4/1.2.3.4/udp/4001/quic-v1/p2p/{peer}"));
+/// assert_eq!(addr.peer_id(), Some(peer));
+/// assert_eq!(addr.len(), 4);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct Multiaddr {
     bytes: Arc<Vec<u8>>,
@@ -71,6 +90,9 @@ impl Multiaddr {
 
     /// Removes and returns the last component.
     pub fn pop(&mut self) -> Option<Protocol<'static>> {
+        if self.is_empty() {
+            return None;
+        }
         let mut offset = 0;
         let mut last = None;
         for (start, protocol) in self.iter_with_offsets() {
@@ -79,6 +101,34 @@ impl Multiaddr {
         }
         Arc::make_mut(&mut self.bytes).truncate(offset);
         last
+    }
+
+    /// A copy with the component at `index` replaced by `protocol`.
+    ///
+    /// ```
+    /// use hyphae_multiaddr::{Multiaddr, Protocol};
+    ///
+    /// let addr: Multiaddr = "/ip4/1.2.3.4/tcp/0".parse()?;
+    /// assert_eq!(addr.replace(1, Protocol::Tcp(4001))?, "/ip4/1.2.3.4/tcp/4001".parse()?);
+    /// # Ok::<(), hyphae_multiaddr::Error>(())
+    /// ```
+    pub fn replace(&self, index: usize, protocol: Protocol<'_>) -> Result<Multiaddr, Error> {
+        protocol.validate()?;
+        let len = self.len();
+        if index >= len {
+            return Err(Error::IndexOutOfRange { index, len });
+        }
+        let mut bytes = Vec::with_capacity(self.bytes.len());
+        for (position, existing) in self.iter().enumerate() {
+            if position == index {
+                protocol.write_bytes(&mut bytes);
+            } else {
+                existing.write_bytes(&mut bytes);
+            }
+        }
+        Ok(Multiaddr {
+            bytes: Arc::new(bytes),
+        })
     }
 
     /// This address ending in `/p2p/<peer>`: appended unless it already ends with that peer
@@ -119,8 +169,12 @@ impl Multiaddr {
         let Some(start) = self.bytes.len().checked_sub(suffix.bytes.len()) else {
             return false;
         };
+        // The byte suffix must also begin where one of our components begins (the end
+        // counts, for the empty suffix): bytes inside a value can look like components.
         self.bytes.ends_with(&suffix.bytes)
-            && (start == 0 || self.iter_with_offsets().any(|(offset, _)| offset == start))
+            && (start == 0
+                || start == self.bytes.len()
+                || self.iter_with_offsets().any(|(offset, _)| offset == start))
     }
 
     /// The components with the byte offset each starts at.
@@ -155,6 +209,8 @@ impl<'a> Iterator for Iter<'a> {
     }
 }
 
+impl FusedIterator for Iter<'_> {}
+
 impl<'a> IntoIterator for &'a Multiaddr {
     type Item = Protocol<'a>;
     type IntoIter = Iter<'a>;
@@ -164,15 +220,21 @@ impl<'a> IntoIterator for &'a Multiaddr {
     }
 }
 
+/// Checks that `bytes` is a sequence of whole, valid components (empty is valid).
+fn validate(bytes: &[u8]) -> Result<(), Error> {
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        rest = Protocol::from_bytes(rest)?.1;
+    }
+    Ok(())
+}
+
 impl TryFrom<&[u8]> for Multiaddr {
     type Error = Error;
 
-    /// Validates the binary form.
+    /// Validates the binary form and copies it.
     fn try_from(bytes: &[u8]) -> Result<Multiaddr, Error> {
-        let mut rest = bytes;
-        while !rest.is_empty() {
-            rest = Protocol::from_bytes(rest)?.1;
-        }
+        validate(bytes)?;
         Ok(Multiaddr {
             bytes: Arc::new(bytes.to_vec()),
         })
@@ -182,22 +244,28 @@ impl TryFrom<&[u8]> for Multiaddr {
 impl TryFrom<Vec<u8>> for Multiaddr {
     type Error = Error;
 
+    /// Validates the binary form and keeps it without copying.
     fn try_from(bytes: Vec<u8>) -> Result<Multiaddr, Error> {
-        let mut rest = bytes.as_slice();
-        while !rest.is_empty() {
-            rest = Protocol::from_bytes(rest)?.1;
-        }
+        validate(&bytes)?;
         Ok(Multiaddr {
             bytes: Arc::new(bytes),
         })
     }
 }
 
+impl AsRef<[u8]> for Multiaddr {
+    fn as_ref(&self) -> &[u8] {
+        self.as_bytes()
+    }
+}
+
 impl FromStr for Multiaddr {
     type Err = Error;
 
+    /// Parses the text form. `""` and `"/"` are the empty address; one trailing `/` is
+    /// ignored; any other empty component (`//`) is an error.
     fn from_str(text: &str) -> Result<Multiaddr, Error> {
-        if text.is_empty() {
+        if text.is_empty() || text == "/" {
             return Ok(Multiaddr::empty());
         }
         let Some(body) = text.strip_prefix('/') else {
@@ -207,9 +275,6 @@ impl FromStr for Multiaddr {
         };
         let body = body.strip_suffix('/').unwrap_or(body);
         let mut addr = Multiaddr::empty();
-        if body.is_empty() {
-            return Ok(addr);
-        }
         let mut segments = body.split('/');
         while let Some(name) = segments.next() {
             if name.is_empty() {
@@ -261,7 +326,22 @@ impl<'a> Extend<Protocol<'a>> for Multiaddr {
     }
 }
 
+impl From<Ipv4Addr> for Multiaddr {
+    /// `/ip4/<ip>`.
+    fn from(ip: Ipv4Addr) -> Multiaddr {
+        Protocol::Ip4(ip).into()
+    }
+}
+
+impl From<Ipv6Addr> for Multiaddr {
+    /// `/ip6/<ip>`.
+    fn from(ip: Ipv6Addr) -> Multiaddr {
+        Protocol::Ip6(ip).into()
+    }
+}
+
 impl From<IpAddr> for Multiaddr {
+    /// `/ip4/<ip>` or `/ip6/<ip>`.
     fn from(ip: IpAddr) -> Multiaddr {
         match ip {
             IpAddr::V4(ip) => Protocol::Ip4(ip).into(),

@@ -8,43 +8,8 @@ use hyphae_encoding::multibase::{self, Base};
 use hyphae_encoding::{multihash, varint};
 use hyphae_identity::PeerId;
 
+use crate::table::{Layout, MAX_TEXT_VALUE_LEN, MAX_VALUE_LEN, code, code_of, layout, name_of};
 use crate::{Error, percent};
-
-/// Multicodec codes of the supported protocols (multiformats/multicodec `table.csv`).
-mod code {
-    pub(super) const IP4: u64 = 0x04;
-    pub(super) const TCP: u64 = 0x06;
-    pub(super) const IP6: u64 = 0x29;
-    pub(super) const IP6ZONE: u64 = 0x2a;
-    pub(super) const IPCIDR: u64 = 0x2b;
-    pub(super) const DNS: u64 = 0x35;
-    pub(super) const DNS4: u64 = 0x36;
-    pub(super) const DNS6: u64 = 0x37;
-    pub(super) const DNSADDR: u64 = 0x38;
-    pub(super) const UDP: u64 = 0x0111;
-    pub(super) const WEBRTC_DIRECT: u64 = 0x0118;
-    pub(super) const WEBRTC: u64 = 0x0119;
-    pub(super) const P2P_CIRCUIT: u64 = 0x0122;
-    pub(super) const UNIX: u64 = 0x0190;
-    pub(super) const P2P: u64 = 0x01a5;
-    pub(super) const HTTPS: u64 = 0x01bb;
-    pub(super) const TLS: u64 = 0x01c0;
-    pub(super) const SNI: u64 = 0x01c1;
-    pub(super) const NOISE: u64 = 0x01c6;
-    pub(super) const QUIC: u64 = 0x01cc;
-    pub(super) const QUIC_V1: u64 = 0x01cd;
-    pub(super) const WEBTRANSPORT: u64 = 0x01d1;
-    pub(super) const CERTHASH: u64 = 0x01d2;
-    pub(super) const WS: u64 = 0x01dd;
-    pub(super) const WSS: u64 = 0x01de;
-    pub(super) const HTTP: u64 = 0x01e0;
-    pub(super) const HTTP_PATH: u64 = 0x01e1;
-    pub(super) const MEMORY: u64 = 0x0309;
-}
-
-/// Longest accepted variable-length value (a DNS name is at most 253 bytes; paths and
-/// multihashes are far shorter in practice).
-const MAX_VALUE_LEN: usize = 1024;
 
 /// One component of a multiaddr.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -106,84 +71,6 @@ pub enum Protocol<'a> {
     Unix(Cow<'a, str>),
     /// `/memory/<port>`: an in-process transport for tests.
     Memory(u64),
-}
-
-/// How a protocol's value is laid out in binary.
-enum Layout {
-    None,
-    Fixed(usize),
-    Variable,
-}
-
-fn names() -> &'static [(u64, &'static str)] {
-    &[
-        (code::IP4, "ip4"),
-        (code::TCP, "tcp"),
-        (code::IP6, "ip6"),
-        (code::IP6ZONE, "ip6zone"),
-        (code::IPCIDR, "ipcidr"),
-        (code::DNS, "dns"),
-        (code::DNS4, "dns4"),
-        (code::DNS6, "dns6"),
-        (code::DNSADDR, "dnsaddr"),
-        (code::UDP, "udp"),
-        (code::WEBRTC_DIRECT, "webrtc-direct"),
-        (code::WEBRTC, "webrtc"),
-        (code::P2P_CIRCUIT, "p2p-circuit"),
-        (code::UNIX, "unix"),
-        (code::P2P, "p2p"),
-        (code::HTTPS, "https"),
-        (code::TLS, "tls"),
-        (code::SNI, "sni"),
-        (code::NOISE, "noise"),
-        (code::QUIC, "quic"),
-        (code::QUIC_V1, "quic-v1"),
-        (code::WEBTRANSPORT, "webtransport"),
-        (code::CERTHASH, "certhash"),
-        (code::WS, "ws"),
-        (code::WSS, "wss"),
-        (code::HTTP, "http"),
-        (code::HTTP_PATH, "http-path"),
-        (code::MEMORY, "memory"),
-    ]
-}
-
-fn name_of(code: u64) -> Option<&'static str> {
-    names()
-        .iter()
-        .find(|(known, _)| *known == code)
-        .map(|(_, name)| *name)
-}
-
-fn code_of(name: &str) -> Option<u64> {
-    if name == "ipfs" {
-        return Some(code::P2P);
-    }
-    names()
-        .iter()
-        .find(|(_, known)| *known == name)
-        .map(|(code, _)| *code)
-}
-
-fn layout(code: u64) -> Layout {
-    match code {
-        code::IP4 => Layout::Fixed(4),
-        code::IP6 => Layout::Fixed(16),
-        code::TCP | code::UDP => Layout::Fixed(2),
-        code::IPCIDR => Layout::Fixed(1),
-        code::MEMORY => Layout::Fixed(8),
-        code::IP6ZONE
-        | code::DNS
-        | code::DNS4
-        | code::DNS6
-        | code::DNSADDR
-        | code::SNI
-        | code::UNIX
-        | code::HTTP_PATH
-        | code::CERTHASH
-        | code::P2P => Layout::Variable,
-        _ => Layout::None,
-    }
 }
 
 fn invalid(protocol: &'static str, value: impl fmt::Display, reason: impl Into<String>) -> Error {
@@ -355,8 +242,7 @@ impl<'a> Protocol<'a> {
             code::UNIX => Protocol::Unix(text(value)?),
             code::HTTP_PATH => Protocol::HttpPath(text(value)?),
             code::CERTHASH => {
-                multihash::split(value)
-                    .map_err(|error| invalid(name, hex(value), error.to_string()))?;
+                check_certhash(value, || hex(value))?;
                 Protocol::Certhash(Cow::Borrowed(value))
             }
             code::P2P => Protocol::P2p(
@@ -396,6 +282,14 @@ impl<'a> Protocol<'a> {
             .next()
             .filter(|value| !value.is_empty())
             .ok_or(Error::MissingValue { protocol: name })?;
+        // Bounded before decoding: base58 and base36 decoding is quadratic in the length.
+        if value.len() > MAX_TEXT_VALUE_LEN {
+            return Err(invalid(
+                name,
+                value,
+                format!("longer than {MAX_TEXT_VALUE_LEN} characters"),
+            ));
+        }
         let owned = |text: String| -> Result<Cow<'static, str>, Error> {
             check_text(name, &text)?;
             Ok(Cow::Owned(text))
@@ -443,8 +337,7 @@ impl<'a> Protocol<'a> {
             code::CERTHASH => {
                 let (_, bytes) = multibase::decode(value)
                     .map_err(|error| invalid(name, value, error.to_string()))?;
-                multihash::split(&bytes)
-                    .map_err(|error| invalid(name, value, error.to_string()))?;
+                check_certhash(&bytes, || value.to_owned())?;
                 Protocol::Certhash(Cow::Owned(bytes))
             }
             code::P2P => {
@@ -505,9 +398,7 @@ impl<'a> Protocol<'a> {
             | Protocol::Sni(text)
             | Protocol::Unix(text)
             | Protocol::HttpPath(text) => check_text(self.name(), text),
-            Protocol::Certhash(hash) => multihash::split(hash)
-                .map(|_| ())
-                .map_err(|error| invalid("certhash", hex(hash), error.to_string())),
+            Protocol::Certhash(hash) => check_certhash(hash, || hex(hash)),
             _ => Ok(()),
         }
     }
@@ -531,6 +422,21 @@ fn check_text(protocol: &'static str, text: &str) -> Result<(), Error> {
         return Err(invalid(protocol, text, "contains '/'"));
     }
     Ok(())
+}
+
+/// A certificate hash must be a well-formed multihash of bounded size; `shown` renders the
+/// value for the error.
+fn check_certhash(hash: &[u8], shown: impl FnOnce() -> String) -> Result<(), Error> {
+    if hash.len() > MAX_VALUE_LEN {
+        return Err(invalid(
+            "certhash",
+            shown(),
+            format!("longer than {MAX_VALUE_LEN} bytes"),
+        ));
+    }
+    multihash::split(hash)
+        .map(|_| ())
+        .map_err(|error| invalid("certhash", shown(), error.to_string()))
 }
 
 impl fmt::Display for Protocol<'_> {

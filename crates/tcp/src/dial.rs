@@ -20,10 +20,10 @@ pub async fn dial(addr: &Multiaddr, config: &Config) -> Result<TcpStream, Error>
                 Ok(stream) => {
                     stream
                         .set_nodelay(config.nodelay)
-                        .map_err(|source| Error::Io {
+                        .map_err(|error| Error::Io {
                             action: "configuring",
                             addr: addr.clone(),
-                            source,
+                            error,
                         })?;
                     return Ok(stream);
                 }
@@ -36,7 +36,7 @@ pub async fn dial(addr: &Multiaddr, config: &Config) -> Result<TcpStream, Error>
         Err(Error::Io {
             action: "connecting to",
             addr: addr.clone(),
-            source: last_error.unwrap_or_else(|| std::io::ErrorKind::NotFound.into()),
+            error: last_error.unwrap_or_else(|| std::io::ErrorKind::NotFound.into()),
         })
     };
     tokio::time::timeout(config.dial_timeout, attempt)
@@ -56,9 +56,9 @@ async fn resolve(addr: &Multiaddr) -> Result<Vec<SocketAddr>, Error> {
     };
     let resolved = tokio::net::lookup_host((name.as_ref(), port))
         .await
-        .map_err(|source| Error::Resolve {
+        .map_err(|error| Error::Resolve {
             host: name.to_string(),
-            source,
+            error,
         })?;
     let candidates: Vec<SocketAddr> = resolved
         .filter(|candidate| family.admits(&candidate.ip()))

@@ -15,12 +15,12 @@ pub enum Error {
         action: &'static str,
     },
     /// Name resolution failed.
-    #[error("resolving {host}: {source}")]
+    #[error("resolving {host}: {error}")]
     Resolve {
         /// The name being resolved.
         host: String,
         /// The resolver's error.
-        source: io::Error,
+        error: io::Error,
     },
     /// The name resolved to no address of the family the multiaddr asks for.
     #[error("{host} has no {family} address")]
@@ -39,13 +39,13 @@ pub enum Error {
         seconds: f64,
     },
     /// A socket operation failed.
-    #[error("{action} {addr}: {source}")]
+    #[error("{action} {addr}: {error}")]
     Io {
         /// What was being done.
         action: &'static str,
         /// The address involved.
         addr: Multiaddr,
         /// The operating system's error.
-        source: io::Error,
+        error: io::Error,
     },
 }

@@ -20,10 +20,10 @@ impl Listener {
     pub fn bind(addr: &Multiaddr, config: &Config) -> Result<Listener, Error> {
         let target = listen_target(addr)?;
         let io_error = |action| {
-            move |source| Error::Io {
+            move |error| Error::Io {
                 action,
                 addr: addr.clone(),
-                source,
+                error,
             }
         };
         let socket = Socket::new(Domain::for_address(target), Type::STREAM, None)
@@ -77,10 +77,10 @@ impl Listener {
 
     /// Waits for the next connection; returns it with the peer's address.
     pub async fn accept(&self) -> Result<(TcpStream, Multiaddr), Error> {
-        let (stream, remote) = self.inner.accept().await.map_err(|source| Error::Io {
+        let (stream, remote) = self.inner.accept().await.map_err(|error| Error::Io {
             action: "accepting on",
             addr: socket_multiaddr(self.local_addr),
-            source,
+            error,
         })?;
         // A connection we cannot configure is still usable; only log the failure.
         if let Err(error) = stream.set_nodelay(self.nodelay) {

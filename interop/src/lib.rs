@@ -1,0 +1,163 @@
+//! Interop tests between hyphae and other libp2p implementations.
+//!
+//! The tests live in `tests/`. The other side of each test is a real implementation: the
+//! crates.io release of rust-libp2p, wrapped by the binaries in `src/bin/`, and the npm release
+//! of js-libp2p, wrapped by the scripts in `js/` (install them with `npm ci --prefix interop/js`).
+//! This library holds what the tests share: finding the `hyphae` binary, finding the js
+//! scripts, and running a command.
+//!
+//! These helpers panic with a message saying what went wrong: they only run inside tests.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+
+/// The `hyphae` binary of this workspace, built on first use.
+///
+/// Integration tests of this package cannot use `CARGO_BIN_EXE_hyphae` (that binary belongs to
+/// `hyphae-cli`), so this runs `cargo build -p hyphae-cli --bin hyphae` once per test process
+/// and takes the binary path cargo reports, which honours `CARGO_TARGET_DIR` and the profile.
+/// Set `HYPHAE_BIN` to test a binary built elsewhere.
+pub fn hyphae_bin() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| match std::env::var_os("HYPHAE_BIN") {
+        Some(path) => {
+            let path = PathBuf::from(path);
+            assert!(
+                path.is_file(),
+                "HYPHAE_BIN={} is not a file",
+                path.display()
+            );
+            path
+        }
+        None => build_hyphae(),
+    })
+}
+
+fn build_hyphae() -> PathBuf {
+    // Cargo tells the processes it runs which cargo it is; nextest passes that on too.
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("interop/ lies inside the workspace");
+    let mut command = Command::new(cargo);
+    command
+        .current_dir(workspace)
+        .args(["build", "--quiet", "--package=hyphae-cli", "--bin=hyphae"])
+        .arg("--message-format=json-render-diagnostics")
+        .stderr(Stdio::inherit());
+    if !cfg!(debug_assertions) {
+        command.arg("--release");
+    }
+    let output = command
+        .output()
+        .unwrap_or_else(|error| panic!("cannot run cargo to build hyphae: {error}"));
+    assert!(
+        output.status.success(),
+        "cargo build -p hyphae-cli failed ({}); see its messages above",
+        output.status
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let executable = stdout
+        .lines()
+        .filter(|line| line.contains(r#""reason":"compiler-artifact""#))
+        .filter(|line| line.contains(r#""name":"hyphae""#))
+        .find_map(json_executable)
+        .unwrap_or_else(|| panic!("cargo build -p hyphae-cli reported no hyphae executable"));
+    assert!(
+        executable.is_file(),
+        "{} was not built",
+        executable.display()
+    );
+    executable
+}
+
+/// The `"executable"` path of one cargo JSON message, if it has one.
+fn json_executable(line: &str) -> Option<PathBuf> {
+    let start = line.find(r#""executable":""#)? + r#""executable":""#.len();
+    let rest = &line[start..];
+    let mut path = String::new();
+    let mut chars = rest.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => return Some(PathBuf::from(path)),
+            '\\' => match chars.next()? {
+                'n' => path.push('\n'),
+                't' => path.push('\t'),
+                other => path.push(other),
+            },
+            c => path.push(c),
+        }
+    }
+    None
+}
+
+/// The directory of the js-libp2p scripts, after checking that their packages are installed.
+///
+/// Fails (never skips) when `node_modules` is missing: an interop test that silently does
+/// nothing would report a compatibility it never checked.
+pub fn js_dir() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("js");
+    assert!(
+        dir.join("node_modules").is_dir(),
+        "js-libp2p is not installed in {}: run `npm ci --prefix interop/js` from the \
+         repository root (.ci/run does this)",
+        dir.display()
+    );
+    dir
+}
+
+/// Runs `command` to completion and returns its stdout; panics with its stderr if it fails.
+pub fn run(command: &mut Command) -> String {
+    let output = command
+        .output()
+        .unwrap_or_else(|error| panic!("cannot run {command:?}: {error}"));
+    assert!(
+        output.status.success(),
+        "{command:?} failed ({}):\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout)
+        .unwrap_or_else(|error| panic!("{command:?} printed non-UTF-8: {error}"))
+}
+
+/// The `<id>` of the `PeerId: <id>` line that every key tool here prints.
+pub fn peer_id_of(output: &str) -> &str {
+    field(output, "PeerId")
+}
+
+/// The `<hex>` of the `PublicKey: <hex>` line that every key tool here prints.
+pub fn public_key_of(output: &str) -> &str {
+    field(output, "PublicKey")
+}
+
+fn field<'a>(output: &'a str, name: &str) -> &'a str {
+    output
+        .lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(": "))
+        .map(str::trim)
+        .unwrap_or_else(|| panic!("no `{name}: ` line in {output:?}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_executable_of_a_cargo_message() {
+        let line = r#"{"reason":"compiler-artifact","target":{"name":"hyphae"},"executable":"/a b/\"q\"/hyphae","fresh":true}"#;
+        assert_eq!(
+            json_executable(line),
+            Some(PathBuf::from(r#"/a b/"q"/hyphae"#))
+        );
+        assert_eq!(json_executable(r#"{"executable":null}"#), None);
+    }
+
+    #[test]
+    fn finds_the_fields_of_key_tool_output() {
+        let output = "PeerId: 12D3KooWabc\nPublicKey: 0801\n";
+        assert_eq!(peer_id_of(output), "12D3KooWabc");
+        assert_eq!(public_key_of(output), "0801");
+    }
+}
