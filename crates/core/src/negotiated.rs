@@ -27,8 +27,12 @@ pub struct Negotiated<T> {
 enum State {
     /// Optimistic dialer: the listener's header and echo are still to be read.
     AwaitingConfirmation { dialer: Dialer, buffer: BytesMut },
-    /// Negotiated; `leftover` holds bytes that arrived with the last negotiation message.
-    Ready { leftover: BytesMut },
+    /// Negotiated; `leftover` holds bytes that arrived with the last negotiation message,
+    /// `unsent` the listener's confirmation, which goes out with the first data written.
+    Ready {
+        leftover: BytesMut,
+        unsent: BytesMut,
+    },
 }
 
 impl<T> Negotiated<T> {
@@ -85,7 +89,10 @@ pub async fn dial<T: AsyncRead + AsyncWrite + Unpin>(
             return Ok(Negotiated {
                 io,
                 protocol,
-                state: State::Ready { leftover: buffer },
+                state: State::Ready {
+                    leftover: buffer,
+                    unsent: BytesMut::new(),
+                },
             });
         }
     }
@@ -94,7 +101,11 @@ pub async fn dial<T: AsyncRead + AsyncWrite + Unpin>(
 /// Answers the dialer's proposals over `io` with the `supported` protocols and returns the
 /// stream speaking the accepted one.
 ///
-/// Our header is sent together with our first answer, saving a packet.
+/// Our header is sent together with our first answer, and the confirmation of the accepted
+/// protocol is held back until the stream is first written, flushed or read, so it travels
+/// with the first response (as go-multistream does). This also means the negotiation only
+/// ever waits on the peer, never on a congested connection's write queue, so a timeout around
+/// it measures the peer alone.
 pub async fn listen<T, P>(mut io: T, supported: P) -> Result<Negotiated<T>, Error>
 where
     T: AsyncRead + AsyncWrite + Unpin,
@@ -107,19 +118,23 @@ where
         let selected = listener
             .receive(&mut buffer)
             .map(|selected| selected.map(str::to_owned));
-        // Answers already decided (`na`s) are sent even if the exchange then failed.
         let output = listener.take_output();
+        if let Ok(Some(protocol)) = selected {
+            return Ok(Negotiated {
+                io,
+                protocol,
+                state: State::Ready {
+                    leftover: buffer,
+                    unsent: BytesMut::from(&output[..]),
+                },
+            });
+        }
+        // Answers already decided (`na`s) are sent even if the exchange then failed.
         if !output.is_empty() {
             io.write_all(&output).await?;
             io.flush().await?;
         }
-        if let Some(protocol) = selected? {
-            return Ok(Negotiated {
-                io,
-                protocol,
-                state: State::Ready { leftover: buffer },
-            });
-        }
+        selected?;
     }
 }
 
@@ -151,7 +166,10 @@ impl<T: AsyncRead + Unpin> Negotiated<T> {
             };
             if dialer.receive(buffer).map_err(to_io_error)?.is_some() {
                 let leftover = std::mem::take(buffer);
-                self.state = State::Ready { leftover };
+                self.state = State::Ready {
+                    leftover,
+                    unsent: BytesMut::new(),
+                };
                 return Poll::Ready(Ok(()));
             }
             let mut chunk = [0u8; READ_CHUNK];
@@ -168,7 +186,27 @@ impl<T: AsyncRead + Unpin> Negotiated<T> {
     }
 }
 
-impl<T: AsyncRead + Unpin> AsyncRead for Negotiated<T> {
+impl<T: AsyncWrite + Unpin> Negotiated<T> {
+    /// Writes out a held-back confirmation, if any.
+    fn poll_unsent(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let State::Ready { unsent, .. } = &mut self.state else {
+            return Poll::Ready(Ok(()));
+        };
+        while !unsent.is_empty() {
+            let written = ready!(Pin::new(&mut self.io).poll_write(cx, unsent))?;
+            if written == 0 {
+                return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
+            }
+            unsent.advance(written);
+        }
+        Poll::Ready(Ok(()))
+    }
+}
+
+/// Most application bytes joined to a held-back confirmation in one write.
+const MAX_COALESCED: usize = 16 * 1024;
+
+impl<T: AsyncRead + AsyncWrite + Unpin> AsyncRead for Negotiated<T> {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -176,7 +214,13 @@ impl<T: AsyncRead + Unpin> AsyncRead for Negotiated<T> {
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         ready!(this.poll_confirmation(cx))?;
-        if let State::Ready { leftover } = &mut this.state
+        // A dialer that proposed several protocols waits for our confirmation before it
+        // sends anything: send it now rather than wait to be written to. If the write
+        // blocks, its waker brings us back.
+        if let Poll::Ready(Err(error)) = this.poll_unsent(cx) {
+            return Poll::Ready(Err(error));
+        }
+        if let State::Ready { leftover, .. } = &mut this.state
             && !leftover.is_empty()
         {
             let len = leftover.len().min(buf.remaining());
@@ -194,27 +238,31 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Negotiated<T> {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().io).poll_write(cx, buf)
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().io).poll_write_vectored(cx, bufs)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.io.is_write_vectored()
+        let this = self.get_mut();
+        if let State::Ready { unsent, .. } = &mut this.state
+            && !unsent.is_empty()
+        {
+            // Send the confirmation and the first data together.
+            let joined = buf.len().min(MAX_COALESCED);
+            unsent.extend_from_slice(&buf[..joined]);
+            if let Poll::Ready(Err(error)) = this.poll_unsent(cx) {
+                return Poll::Ready(Err(error));
+            }
+            return Poll::Ready(Ok(joined));
+        }
+        Pin::new(&mut this.io).poll_write(cx, buf)
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().io).poll_flush(cx)
+        let this = self.get_mut();
+        ready!(this.poll_unsent(cx))?;
+        Pin::new(&mut this.io).poll_flush(cx)
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().io).poll_shutdown(cx)
+        let this = self.get_mut();
+        ready!(this.poll_unsent(cx))?;
+        Pin::new(&mut this.io).poll_shutdown(cx)
     }
 }
 
@@ -249,12 +297,44 @@ mod tests {
     #[tokio::test]
     async fn dialer_falls_back_to_the_next_protocol() {
         let (a, b) = tokio::io::duplex(4096);
-        let server =
-            tokio::spawn(async move { listen(b, protocols(&["/v1"])).await.map(|s| s.protocol) });
-        let stream = dial(a, protocols(&["/v2", "/v1"])).await.unwrap();
+        let server = tokio::spawn(async move {
+            let mut stream = listen(b, protocols(&["/v1"])).await.unwrap();
+            // Reading sends the held-back confirmation the dialer is waiting for.
+            let mut request = [0u8; 5];
+            stream.read_exact(&mut request).await.unwrap();
+            (stream.protocol().to_owned(), request)
+        });
+        let mut stream = dial(a, protocols(&["/v2", "/v1"])).await.unwrap();
         assert_eq!(stream.protocol(), "/v1");
         assert!(stream.is_confirmed());
-        assert_eq!(server.await.unwrap().unwrap(), "/v1");
+        stream.write_all(b"hello").await.unwrap();
+        let (protocol, request) = server.await.unwrap();
+        assert_eq!((protocol.as_str(), &request), ("/v1", b"hello"));
+    }
+
+    #[tokio::test]
+    async fn listener_confirmation_travels_with_the_first_reply() {
+        let (a, mut b) = tokio::io::duplex(4096);
+        let server = tokio::spawn(async move {
+            let mut stream = listen(a, protocols(&["/echo/1"])).await.unwrap();
+            stream.write_all(b"reply").await.unwrap();
+            stream.flush().await.unwrap();
+            stream
+        });
+        let mut proposal = Vec::new();
+        crate::multistream::Dialer::new(protocols(&["/echo/1"]))
+            .map(|mut dialer| proposal = dialer.take_output())
+            .unwrap();
+        b.write_all(&proposal).await.unwrap();
+        let _server_stream = server.await.unwrap();
+        // Header, echo and reply arrive as one write.
+        let mut received = vec![0u8; 64];
+        let n = b.read(&mut received).await.unwrap();
+        assert!(
+            received[..n].ends_with(b"/echo/1\nreply"),
+            "{:?}",
+            &received[..n]
+        );
     }
 
     #[tokio::test]

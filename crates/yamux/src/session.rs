@@ -1,0 +1,659 @@
+//! The sans-IO Yamux session: bytes and calls in, bytes and events out, time passed in.
+//!
+//! A [`Session`] never touches a socket or a clock. Its owner
+//! - feeds it what arrives from the peer with [`Session::receive`] (and
+//!   [`Session::handle_eof`] when the connection ends),
+//! - sends what [`Session::poll_transmit`] hands out,
+//! - calls [`Session::handle_timeout`] at [`Session::poll_timeout`],
+//! - drains [`Session::poll_event`] to learn which streams can make progress,
+//! - and uses streams through [`Session::open_stream`], [`Session::accept`],
+//!   [`Session::write`], [`Session::read_chunk`], [`Session::close_write`],
+//!   [`Session::reset`] and [`Session::release`].
+//!
+//! Memory is bounded by the configuration: per stream by its receive window (data beyond it
+//! is a protocol error), per session by [`Config::max_connection_receive_window`],
+//! [`Config::max_streams`], [`Config::max_pending_inbound_streams`] and
+//! [`Config::max_write_buffer`].
+
+use std::collections::{HashMap, VecDeque};
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use tracing::{debug, trace};
+
+use crate::Error;
+
+mod receive;
+use crate::config::{Config, INITIAL_WINDOW, MAX_ACK_BACKLOG};
+use crate::frame::{self, Flags, GoAwayCode, HEADER_LEN, Header, StreamId};
+use crate::stream_state::{Direction, StreamState};
+
+/// Room for control frames (pongs, refusals) beyond [`Config::max_write_buffer`]. An honest
+/// peer never comes close; past it we stop answering pings and refusing streams explicitly,
+/// so a peer that floods us without reading cannot grow our memory.
+const CONTROL_HEADROOM: usize = 64 * 1024;
+
+/// Most pings of the application that may await their answer at once.
+const MAX_PENDING_PINGS: usize = 16;
+
+/// Which end of the connection a session is: the client opens odd stream ids, the server
+/// even ones ("StreamID Field"). Usually the dialer is the client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Mode {
+    /// Opens streams with odd ids.
+    Client,
+    /// Opens streams with even ids.
+    Server,
+}
+
+/// Something the session's owner may want to act on, from [`Session::poll_event`].
+///
+/// Readiness events are edge-triggered and only follow a call that found nothing to do:
+/// [`Event::Readable`] comes after a read returned [`ReadOutcome::Blocked`], and so on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Event {
+    /// The peer opened a stream: [`Session::accept`] returns it.
+    IncomingStream,
+    /// Data, the end of the stream or a reset arrived on a stream a read was blocked on.
+    Readable(StreamId),
+    /// A stream a write was blocked on got send window or write-buffer room, or was reset.
+    Writable(StreamId),
+    /// [`Session::open_stream`] may succeed again after it failed with
+    /// [`Error::TooManyStreams`] or [`Error::AckBacklogFull`].
+    StreamsAvailable,
+    /// The peer answered a ping sent with [`Session::ping`].
+    Pong {
+        /// The value [`Session::ping`] returned.
+        opaque: u32,
+        /// Time between sending the ping and receiving the answer.
+        rtt: Duration,
+    },
+    /// The peer sent Go Away: it accepts no new streams (existing ones go on after a normal
+    /// Go Away; after an error code the session closes).
+    GoAway(GoAwayCode),
+    /// The session is closed: nothing more is sent or received, stream operations fail with
+    /// [`Error::ConnectionClosed`] (reads first return what was buffered).
+    Closed,
+}
+
+/// What a read found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReadOutcome<T> {
+    /// Data (never empty unless the caller asked for 0 bytes).
+    Data(T),
+    /// Nothing yet: an [`Event::Readable`] follows when something arrives.
+    Blocked,
+    /// The peer closed its write side and everything it sent has been read.
+    Finished,
+}
+
+/// A snapshot of a stream's flow-control state, for diagnostics and tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StreamStats {
+    /// Bytes we may still send before the peer grants more.
+    pub send_window: u32,
+    /// The receive window we grant (grows with auto-tuning).
+    pub receive_window: u32,
+    /// Bytes received and not yet read.
+    pub buffered: u32,
+}
+
+/// A Yamux session over one connection, as a state machine. See the [module docs](self).
+#[derive(Debug)]
+pub struct Session {
+    mode: Mode,
+    config: Config,
+    streams: HashMap<StreamId, StreamState>,
+    next_id: u64,
+    /// Inbound streams not yet accepted, oldest first.
+    pending_inbound: VecDeque<StreamId>,
+    accept_waiting: bool,
+    open_waiting: bool,
+    ack_backlog: usize,
+    /// Streams with flags or a window update to send.
+    control_queue: VecDeque<StreamId>,
+    /// Streams whose writes found the write buffer full, oldest first.
+    buffer_waiters: VecDeque<StreamId>,
+    out: BytesMut,
+    events: VecDeque<Event>,
+    now: Option<Instant>,
+    rtt: Option<Duration>,
+    next_rtt_ping: Option<Instant>,
+    rtt_ping: Option<(u32, Instant)>,
+    user_pings: VecDeque<(u32, Instant)>,
+    next_opaque: u32,
+    /// Sum of the receive windows of all streams.
+    granted_window: usize,
+    local_go_away: bool,
+    remote_go_away: Option<GoAwayCode>,
+    closed: bool,
+}
+
+impl Session {
+    /// A new session for one end of a connection.
+    pub fn new(mode: Mode, config: Config) -> Session {
+        Session {
+            mode,
+            config: config.clamped(),
+            streams: HashMap::new(),
+            next_id: match mode {
+                Mode::Client => 1,
+                Mode::Server => 2,
+            },
+            pending_inbound: VecDeque::new(),
+            accept_waiting: false,
+            open_waiting: false,
+            ack_backlog: 0,
+            control_queue: VecDeque::new(),
+            buffer_waiters: VecDeque::new(),
+            out: BytesMut::new(),
+            events: VecDeque::new(),
+            now: None,
+            rtt: None,
+            next_rtt_ping: None,
+            rtt_ping: None,
+            user_pings: VecDeque::new(),
+            next_opaque: 1,
+            granted_window: 0,
+            local_go_away: false,
+            remote_go_away: None,
+            closed: false,
+        }
+    }
+
+    /// Which end of the connection this is.
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    /// The configuration in force (after clamping).
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Whether the session is closed (see [`Event::Closed`]).
+    pub fn is_closed(&self) -> bool {
+        self.closed
+    }
+
+    /// The smoothed round-trip time, once a ping has been answered.
+    pub fn rtt(&self) -> Option<Duration> {
+        self.rtt
+    }
+
+    /// Streams open in either direction, including those not accepted yet.
+    pub fn stream_count(&self) -> usize {
+        self.streams.len()
+    }
+
+    /// Flow-control state of an open stream.
+    pub fn stream_stats(&self, id: StreamId) -> Option<StreamStats> {
+        self.streams.get(&id).map(|stream| StreamStats {
+            send_window: stream.send_window,
+            receive_window: stream.receive_window,
+            buffered: stream.buffered(),
+        })
+    }
+
+    /// The connection ended (the peer closed it or it failed): closes the session.
+    pub fn handle_eof(&mut self) {
+        if !self.closed {
+            debug!("connection ended");
+            self.terminate();
+        }
+    }
+
+    /// Moves every frame waiting to be sent into `buf` (appended; swapped in without copying
+    /// if `buf` is empty, so a driver that hands back its drained buffer recycles it).
+    ///
+    /// Window updates and pending flags are produced here, with `now` timing the receive-window
+    /// auto-tuning; a due RTT ping is sent too.
+    pub fn poll_transmit(&mut self, now: Instant, buf: &mut BytesMut) {
+        self.handle_timeout(now);
+        if !self.closed {
+            self.flush_control(Some(now));
+        }
+        if buf.is_empty() {
+            std::mem::swap(buf, &mut self.out);
+        } else {
+            buf.extend_from_slice(&self.out);
+            self.out.clear();
+        }
+        let mut room = self.config.max_write_buffer;
+        while room > 0 {
+            let Some(id) = self.buffer_waiters.pop_front() else {
+                break;
+            };
+            if let Some(stream) = self.streams.get_mut(&id)
+                && stream.buffer_waiting
+            {
+                stream.buffer_waiting = false;
+                self.events.push_back(Event::Writable(id));
+                room = room.saturating_sub(self.config.max_send_frame_size as usize);
+            }
+        }
+    }
+
+    /// Whether [`Session::poll_transmit`] has something to send.
+    pub fn has_transmit(&self) -> bool {
+        !self.out.is_empty() || !self.control_queue.is_empty()
+    }
+
+    /// When [`Session::handle_timeout`] should next be called, if ever.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.closed || self.config.rtt_interval.is_none() || self.rtt_ping.is_some() {
+            return None;
+        }
+        self.next_rtt_ping
+    }
+
+    /// Lets time pass: sends an RTT ping when one is due.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.now = Some(now);
+        let Some(interval) = self.config.rtt_interval else {
+            return;
+        };
+        if self.closed || self.rtt_ping.is_some() {
+            return;
+        }
+        if self.next_rtt_ping.is_none_or(|due| now >= due) {
+            let opaque = self.take_opaque();
+            Header::ping(Flags::SYN, opaque).encode_to(&mut self.out);
+            self.rtt_ping = Some((opaque, now));
+            self.next_rtt_ping = Some(now + interval);
+        }
+    }
+
+    /// The next event, if any.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// Opens a stream. The SYN goes out with its first frame: the first write, or a Window
+    /// Update at the next [`Session::poll_transmit`]. Data may be written at once.
+    ///
+    /// Fails with [`Error::TooManyStreams`] or [`Error::AckBacklogFull`] while at those limits
+    /// ([`Event::StreamsAvailable`] follows when that changes), with [`Error::GoAway`] after
+    /// the peer's Go Away, and with [`Error::ConnectionClosed`] once closed.
+    pub fn open_stream(&mut self) -> Result<StreamId, Error> {
+        if self.closed || self.local_go_away {
+            return Err(Error::ConnectionClosed);
+        }
+        if let Some(code) = self.remote_go_away {
+            return Err(Error::GoAway(code));
+        }
+        if self.streams.len() >= self.config.max_streams {
+            self.open_waiting = true;
+            return Err(Error::TooManyStreams {
+                max: self.config.max_streams,
+            });
+        }
+        if self.ack_backlog >= MAX_ACK_BACKLOG {
+            self.open_waiting = true;
+            return Err(Error::AckBacklogFull {
+                max: MAX_ACK_BACKLOG,
+            });
+        }
+        let raw = u32::try_from(self.next_id).map_err(|_| Error::StreamIdsExhausted)?;
+        self.next_id += 2;
+        let id = StreamId::new(raw);
+        let mut stream = StreamState::new(Direction::Outbound, self.now);
+        stream.pending_flags = Flags::SYN;
+        self.streams.insert(id, stream);
+        self.granted_window += INITIAL_WINDOW as usize;
+        self.ack_backlog += 1;
+        self.queue_control(id);
+        trace!(stream = %id, "opened stream");
+        Ok(id)
+    }
+
+    /// Takes the oldest stream the peer opened, acknowledging it (the ACK rides on the next
+    /// frame of the stream). `None` if there is none; [`Event::IncomingStream`] follows when
+    /// one arrives. Streams that arrived before the session closed can still be accepted
+    /// (and read) after it.
+    pub fn accept(&mut self) -> Option<StreamId> {
+        while let Some(id) = self.pending_inbound.pop_front() {
+            let Some(stream) = self.streams.get_mut(&id) else {
+                continue;
+            };
+            if stream.accepted {
+                continue;
+            }
+            stream.accepted = true;
+            if !self.closed {
+                stream.pending_flags = stream.pending_flags | Flags::ACK;
+                self.queue_control(id);
+            }
+            trace!(stream = %id, "accepted stream");
+            return Some(id);
+        }
+        self.accept_waiting = !self.closed;
+        None
+    }
+
+    /// Queues up to one frame of `data` on a stream, limited by its send window, the frame
+    /// size and the write buffer. Returns how many bytes were taken; 0 (for non-empty `data`)
+    /// means blocked, and an [`Event::Writable`] follows when that changes.
+    pub fn write(&mut self, id: StreamId, data: &[u8]) -> Result<usize, Error> {
+        let closed = self.closed;
+        let stream = user_stream(&mut self.streams, id)?;
+        if stream.reset {
+            return Err(Error::StreamReset(id));
+        }
+        if closed {
+            return Err(Error::ConnectionClosed);
+        }
+        if stream.write_closed {
+            return Err(Error::WriteClosed(id));
+        }
+        if data.is_empty() {
+            return Ok(0);
+        }
+        if self.out.len() >= self.config.max_write_buffer {
+            if !stream.buffer_waiting {
+                stream.buffer_waiting = true;
+                self.buffer_waiters.push_back(id);
+            }
+            return Ok(0);
+        }
+        let len = data
+            .len()
+            .min(stream.send_window as usize)
+            .min(self.config.max_send_frame_size as usize);
+        if len == 0 {
+            stream.write_waiting = true;
+            return Ok(0);
+        }
+        let flags = std::mem::take(&mut stream.pending_flags);
+        stream.send_window -= len as u32;
+        let header = Header::data(id, flags, len as u32);
+        self.out.reserve(HEADER_LEN + len);
+        frame::encode(&header, &data[..len], &mut self.out);
+        Ok(len)
+    }
+
+    /// Takes up to `max_len` received bytes of a stream without copying them.
+    ///
+    /// Reading frees receive window; the Window Update goes out with the next
+    /// [`Session::poll_transmit`] once half the window is free. After a reset, fails with
+    /// [`Error::StreamReset`] (unread data is dropped).
+    pub fn read_chunk(
+        &mut self,
+        id: StreamId,
+        max_len: usize,
+    ) -> Result<ReadOutcome<Bytes>, Error> {
+        let closed = self.closed;
+        let stream = user_stream(&mut self.streams, id)?;
+        if stream.reset {
+            return Err(Error::StreamReset(id));
+        }
+        if max_len == 0 {
+            return Ok(ReadOutcome::Data(Bytes::new()));
+        }
+        if let Some(chunk) = stream.read_chunk(max_len) {
+            if !closed && stream.wants_window_update() {
+                self.queue_control(id);
+            }
+            return Ok(ReadOutcome::Data(chunk));
+        }
+        if stream.read_closed {
+            return Ok(ReadOutcome::Finished);
+        }
+        if closed {
+            return Err(Error::ConnectionClosed);
+        }
+        stream.read_waiting = true;
+        Ok(ReadOutcome::Blocked)
+    }
+
+    /// Copies received bytes of a stream into `buf`. See [`Session::read_chunk`].
+    pub fn read(&mut self, id: StreamId, buf: &mut [u8]) -> Result<ReadOutcome<usize>, Error> {
+        let mut filled = 0;
+        while filled < buf.len() {
+            match self.read_chunk(id, buf.len() - filled) {
+                Ok(ReadOutcome::Data(chunk)) => {
+                    buf[filled..filled + chunk.len()].copy_from_slice(&chunk);
+                    filled += chunk.len();
+                }
+                Ok(_) | Err(_) if filled > 0 => break,
+                Ok(ReadOutcome::Blocked) => return Ok(ReadOutcome::Blocked),
+                Ok(ReadOutcome::Finished) => return Ok(ReadOutcome::Finished),
+                Err(error) => return Err(error),
+            }
+        }
+        Ok(ReadOutcome::Data(filled))
+    }
+
+    /// Half-closes a stream: sends FIN after the data already written. Reading goes on until
+    /// the peer closes its side. Closing twice is harmless.
+    pub fn close_write(&mut self, id: StreamId) -> Result<(), Error> {
+        let closed = self.closed;
+        let stream = user_stream(&mut self.streams, id)?;
+        if stream.reset {
+            return Err(Error::StreamReset(id));
+        }
+        if closed {
+            return Err(Error::ConnectionClosed);
+        }
+        if !stream.write_closed {
+            stream.write_closed = true;
+            stream.pending_flags = stream.pending_flags | Flags::FIN;
+            self.queue_control(id);
+        }
+        Ok(())
+    }
+
+    /// Resets a stream: both directions end at once and the peer is told with RST. Unread
+    /// data is dropped. Resetting twice is harmless.
+    pub fn reset(&mut self, id: StreamId) -> Result<(), Error> {
+        user_stream(&mut self.streams, id)?;
+        self.reset_stream(id);
+        Ok(())
+    }
+
+    /// Gives a stream up (the application dropped its handle). The session frees it once both
+    /// directions are finished.
+    ///
+    /// A stream whose write side was not closed is reset: the peer must not take a truncated
+    /// message for a complete one. A stream closed for writing whose peer is still sending
+    /// stays open until the peer's FIN; what it sends is dropped and its window returned, so
+    /// nothing we sent before our FIN is lost to a reset.
+    pub fn release(&mut self, id: StreamId) {
+        let closed = self.closed;
+        let Some(stream) = self.streams.get_mut(&id) else {
+            return;
+        };
+        if stream.released || !stream.accepted {
+            return;
+        }
+        stream.released = true;
+        stream.discard_buffer();
+        if !closed && !stream.reset {
+            if !stream.write_closed {
+                self.reset_stream(id);
+            } else if stream.wants_window_update() {
+                self.queue_control(id);
+            }
+        }
+        self.free_if_finished(id);
+    }
+
+    /// Sends a ping; [`Event::Pong`] with the returned value reports the round-trip time.
+    pub fn ping(&mut self, now: Instant) -> Result<u32, Error> {
+        if self.closed {
+            return Err(Error::ConnectionClosed);
+        }
+        if self.user_pings.len() >= MAX_PENDING_PINGS {
+            return Err(Error::TooManyPings {
+                max: MAX_PENDING_PINGS,
+            });
+        }
+        self.now = Some(now);
+        let opaque = self.take_opaque();
+        Header::ping(Flags::SYN, opaque).encode_to(&mut self.out);
+        self.user_pings.push_back((opaque, now));
+        Ok(opaque)
+    }
+
+    /// Closes the session: sends Go Away with `code` and ends every stream (see
+    /// [`Event::Closed`]). Only the Go Away and frames already queued are still sent.
+    pub fn close(&mut self, code: GoAwayCode) {
+        if self.closed {
+            return;
+        }
+        debug!(?code, "closing session");
+        // FINs, ACKs and window updates already decided go out before the Go Away.
+        self.flush_control(self.now);
+        Header::go_away(code).encode_to(&mut self.out);
+        self.local_go_away = true;
+        self.terminate();
+    }
+
+    fn terminate(&mut self) {
+        self.closed = true;
+        self.control_queue.clear();
+        self.buffer_waiters.clear();
+        // Streams not yet accepted stay in the queue: what the peer sent on them, up to a
+        // FIN, is still worth reading.
+        let released: Vec<StreamId> = self
+            .streams
+            .iter()
+            .filter(|(_, stream)| stream.released)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in released {
+            self.free_if_finished(id);
+        }
+        self.events.push_back(Event::Closed);
+    }
+
+    // ---- sending ----
+
+    fn flush_control(&mut self, now: Option<Instant>) {
+        let rtt = self.rtt;
+        let max_window = self.config.max_receive_window;
+        let mut budget = self
+            .config
+            .max_connection_receive_window
+            .saturating_sub(self.granted_window);
+        while let Some(id) = self.control_queue.pop_front() {
+            let Some(stream) = self.streams.get_mut(&id) else {
+                continue;
+            };
+            stream.control_queued = false;
+            if stream.reset {
+                continue;
+            }
+            let flags = std::mem::take(&mut stream.pending_flags);
+            let before = budget;
+            let delta = if stream.wants_window_update() {
+                stream.take_window_update(now, rtt, max_window, &mut budget)
+            } else {
+                0
+            };
+            self.granted_window += before - budget;
+            if flags.is_empty() && delta == 0 {
+                continue;
+            }
+            Header::window_update(id, flags, delta).encode_to(&mut self.out);
+            self.free_if_finished(id);
+        }
+    }
+
+    fn queue_control(&mut self, id: StreamId) {
+        if let Some(stream) = self.streams.get_mut(&id)
+            && !stream.control_queued
+        {
+            stream.control_queued = true;
+            self.control_queue.push_back(id);
+        }
+    }
+
+    /// Queues a frame we send in answer to the peer, unless the peer is not reading what we
+    /// send (see [`CONTROL_HEADROOM`]).
+    fn queue_control_frame(&mut self, header: Header) {
+        if self.out.len() < self.config.max_write_buffer + CONTROL_HEADROOM {
+            header.encode_to(&mut self.out);
+        } else {
+            debug!(?header, "peer is not reading, control frame dropped");
+        }
+    }
+
+    fn reset_stream(&mut self, id: StreamId) {
+        let closed = self.closed;
+        let Some(stream) = self.streams.get_mut(&id) else {
+            return;
+        };
+        if stream.reset {
+            return;
+        }
+        let syn_sent = !stream.pending_flags.contains(Flags::SYN);
+        mark_reset(stream);
+        if std::mem::take(&mut stream.in_ack_backlog) {
+            self.ack_backlog -= 1;
+            self.notify_open_capacity();
+        }
+        if syn_sent && !closed {
+            Header::window_update(id, Flags::RST, 0).encode_to(&mut self.out);
+        }
+        trace!(stream = %id, "stream reset");
+        self.free_if_finished(id);
+    }
+
+    // ---- bookkeeping ----
+
+    fn free_if_finished(&mut self, id: StreamId) {
+        let closed = self.closed;
+        let Some(stream) = self.streams.get(&id) else {
+            return;
+        };
+        if !(stream.is_finished() || (closed && stream.released)) {
+            return;
+        }
+        let window = stream.receive_window as usize;
+        let in_backlog = stream.in_ack_backlog;
+        self.streams.remove(&id);
+        self.granted_window -= window;
+        if in_backlog {
+            self.ack_backlog -= 1;
+        }
+        trace!(stream = %id, "stream freed");
+        self.notify_open_capacity();
+    }
+
+    fn notify_open_capacity(&mut self) {
+        if self.open_waiting
+            && self.streams.len() < self.config.max_streams
+            && self.ack_backlog < MAX_ACK_BACKLOG
+        {
+            self.open_waiting = false;
+            self.events.push_back(Event::StreamsAvailable);
+        }
+    }
+
+    fn take_opaque(&mut self) -> u32 {
+        let opaque = self.next_opaque;
+        self.next_opaque = self.next_opaque.wrapping_add(1);
+        opaque
+    }
+}
+
+/// The stream behind an id the application holds.
+fn user_stream(
+    streams: &mut HashMap<StreamId, StreamState>,
+    id: StreamId,
+) -> Result<&mut StreamState, Error> {
+    streams
+        .get_mut(&id)
+        .filter(|stream| stream.accepted && !stream.released)
+        .ok_or(Error::UnknownStream(id))
+}
+
+fn mark_reset(stream: &mut StreamState) {
+    stream.reset = true;
+    stream.read_closed = true;
+    stream.write_closed = true;
+    stream.pending_flags = Flags::NONE;
+    stream.discard_buffer();
+}

@@ -1,0 +1,252 @@
+//! How a [`Session`] handles each frame the peer sends.
+
+use std::time::{Duration, Instant};
+
+use bytes::{Buf, Bytes, BytesMut};
+use tracing::{debug, trace};
+
+use super::{Event, Mode, Session, mark_reset};
+use crate::Error;
+use crate::config::INITIAL_WINDOW;
+use crate::frame::{Flags, FrameType, GoAwayCode, HEADER_LEN, Header, StreamId};
+use crate::stream_state::{Direction, StreamState};
+
+impl Session {
+    /// Processes every complete frame at the front of `input`, leaving a partial frame in it.
+    ///
+    /// A Data frame longer than the window it may use is rejected as soon as its header is
+    /// there. On a protocol violation the session queues a Go Away (protocol error), closes
+    /// and returns the violation; after that, input is ignored.
+    pub fn receive(&mut self, now: Instant, input: &mut BytesMut) -> Result<(), Error> {
+        self.now = Some(now);
+        while !self.closed {
+            let header = match Header::decode(input) {
+                Ok(Some(header)) => header,
+                Ok(None) => return Ok(()),
+                Err(error) => return Err(self.protocol_error(error)),
+            };
+            if let Err(error) = self.check_data_len(&header) {
+                return Err(self.protocol_error(error));
+            }
+            let payload_len = header.payload_len();
+            if input.len() < HEADER_LEN + payload_len {
+                return Ok(());
+            }
+            input.advance(HEADER_LEN);
+            // Copied, not sliced: a payload in the buffer then costs exactly its size, so the
+            // windows bound our memory, and `input` stays unshared, reused without allocating.
+            let payload = Bytes::copy_from_slice(&input[..payload_len]);
+            input.advance(payload_len);
+            if let Err(error) = self.on_frame(now, header, payload) {
+                return Err(self.protocol_error(error));
+            }
+        }
+        input.clear();
+        Ok(())
+    }
+
+    /// Rejects a Data frame longer than the window it may use, before its payload arrives.
+    fn check_data_len(&self, header: &Header) -> Result<(), Error> {
+        if header.frame_type != FrameType::Data {
+            return Ok(());
+        }
+        let len = header.length;
+        match self.streams.get(&header.stream_id) {
+            Some(stream) if len > stream.receive_credit => Err(Error::ReceiveWindowExceeded {
+                stream: header.stream_id,
+                len,
+                window: stream.receive_credit,
+            }),
+            None if header.flags.contains(Flags::SYN) && len > INITIAL_WINDOW => {
+                Err(Error::ReceiveWindowExceeded {
+                    stream: header.stream_id,
+                    len,
+                    window: INITIAL_WINDOW,
+                })
+            }
+            None if len > self.config.max_receive_window => Err(Error::FrameTooLarge {
+                len,
+                max: self.config.max_receive_window,
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    fn on_frame(&mut self, now: Instant, header: Header, payload: Bytes) -> Result<(), Error> {
+        match header.frame_type {
+            FrameType::Data | FrameType::WindowUpdate => self.on_stream_frame(header, payload),
+            FrameType::Ping => {
+                self.on_ping(now, header);
+                Ok(())
+            }
+            FrameType::GoAway => {
+                self.on_go_away(GoAwayCode::from_u32(header.length));
+                Ok(())
+            }
+        }
+    }
+
+    fn on_stream_frame(&mut self, header: Header, payload: Bytes) -> Result<(), Error> {
+        let id = header.stream_id;
+        let flags = header.flags;
+        if id.is_session() {
+            return Err(Error::InvalidStreamId(id));
+        }
+        if flags.contains(Flags::SYN) && !self.on_syn(id, flags)? {
+            return Ok(());
+        }
+        let Some(stream) = self.streams.get_mut(&id) else {
+            trace!(stream = %id, ?flags, "frame for unknown stream dropped");
+            return Ok(());
+        };
+        if stream.in_ack_backlog {
+            // Any answer, ACK or not, shows the peer has taken the stream.
+            stream.in_ack_backlog = false;
+            self.ack_backlog -= 1;
+            self.notify_open_capacity();
+        }
+        if flags.contains(Flags::RST) {
+            self.on_remote_reset(id);
+            return Ok(());
+        }
+        let Some(stream) = self.streams.get_mut(&id) else {
+            return Ok(());
+        };
+        match header.frame_type {
+            FrameType::Data => {
+                if stream.receive(payload) {
+                    if std::mem::take(&mut stream.read_waiting) {
+                        self.events.push_back(Event::Readable(id));
+                    }
+                } else if stream.wants_window_update() {
+                    self.queue_control(id);
+                }
+            }
+            _ => {
+                stream.send_window = stream
+                    .send_window
+                    .checked_add(header.length)
+                    .ok_or(Error::SendWindowOverflow(id))?;
+                if header.length > 0 && std::mem::take(&mut stream.write_waiting) {
+                    self.events.push_back(Event::Writable(id));
+                }
+            }
+        }
+        if flags.contains(Flags::FIN)
+            && let Some(stream) = self.streams.get_mut(&id)
+            && !stream.read_closed
+        {
+            stream.read_closed = true;
+            if std::mem::take(&mut stream.read_waiting) {
+                self.events.push_back(Event::Readable(id));
+            }
+            self.free_if_finished(id);
+        }
+        Ok(())
+    }
+
+    /// Handles a SYN: registers the new inbound stream, or refuses it with RST. Returns
+    /// whether the rest of the frame applies to a stream we keep.
+    fn on_syn(&mut self, id: StreamId, flags: Flags) -> Result<bool, Error> {
+        let ours = match self.mode {
+            Mode::Client => id.is_client(),
+            Mode::Server => !id.is_client(),
+        };
+        if ours {
+            return Err(Error::InvalidStreamId(id));
+        }
+        if self.streams.contains_key(&id) {
+            return Err(Error::DuplicateStream(id));
+        }
+        if flags.contains(Flags::RST) {
+            return Ok(false);
+        }
+        let admitted = !self.local_go_away
+            && self.remote_go_away.is_none()
+            && self.streams.len() < self.config.max_streams
+            && self.pending_inbound.len() < self.config.max_pending_inbound_streams;
+        if !admitted {
+            debug!(stream = %id, "refusing inbound stream");
+            self.queue_control_frame(Header::window_update(id, Flags::RST, 0));
+            return Ok(false);
+        }
+        self.streams
+            .insert(id, StreamState::new(Direction::Inbound, self.now));
+        self.granted_window += INITIAL_WINDOW as usize;
+        self.pending_inbound.push_back(id);
+        if std::mem::take(&mut self.accept_waiting) {
+            self.events.push_back(Event::IncomingStream);
+        }
+        trace!(stream = %id, "inbound stream");
+        Ok(true)
+    }
+
+    fn on_remote_reset(&mut self, id: StreamId) {
+        let Some(stream) = self.streams.get_mut(&id) else {
+            return;
+        };
+        if stream.reset {
+            return;
+        }
+        trace!(stream = %id, "stream reset by peer");
+        mark_reset(stream);
+        if !stream.accepted {
+            // The application never saw it: nothing to tell, nobody to release it.
+            stream.released = true;
+        }
+        if std::mem::take(&mut stream.read_waiting) {
+            self.events.push_back(Event::Readable(id));
+        }
+        if std::mem::take(&mut stream.write_waiting) | std::mem::take(&mut stream.buffer_waiting) {
+            self.events.push_back(Event::Writable(id));
+        }
+        self.free_if_finished(id);
+    }
+
+    fn on_ping(&mut self, now: Instant, header: Header) {
+        let opaque = header.length;
+        if header.flags.contains(Flags::SYN) {
+            self.queue_control_frame(Header::ping(Flags::ACK, opaque));
+        } else if header.flags.contains(Flags::ACK) {
+            if let Some((sent, at)) = self.rtt_ping
+                && sent == opaque
+            {
+                self.rtt_ping = None;
+                self.record_rtt(now.saturating_duration_since(at));
+            } else if let Some(index) = self.user_pings.iter().position(|(sent, _)| *sent == opaque)
+                && let Some((_, at)) = self.user_pings.remove(index)
+            {
+                let rtt = now.saturating_duration_since(at);
+                self.record_rtt(rtt);
+                self.events.push_back(Event::Pong { opaque, rtt });
+            }
+        }
+    }
+
+    fn on_go_away(&mut self, code: GoAwayCode) {
+        debug!(?code, "peer sent go away");
+        self.remote_go_away = Some(code);
+        self.events.push_back(Event::GoAway(code));
+        if code != GoAwayCode::Normal {
+            self.terminate();
+        }
+    }
+
+    fn record_rtt(&mut self, sample: Duration) {
+        self.rtt = Some(match self.rtt {
+            None => sample,
+            Some(smoothed) => (smoothed * 7 + sample) / 8,
+        });
+    }
+
+    /// Queues Go Away (protocol error), closes the session and hands `error` back.
+    fn protocol_error(&mut self, error: Error) -> Error {
+        debug!(%error, "protocol error, closing session");
+        if !self.closed {
+            Header::go_away(GoAwayCode::ProtocolError).encode_to(&mut self.out);
+            self.local_go_away = true;
+            self.terminate();
+        }
+        error
+    }
+}

@@ -1,0 +1,745 @@
+//! The sans-IO session, driven step by step: two sessions wired in memory, virtual time.
+
+mod common;
+
+use std::time::Duration;
+
+use bytes::BytesMut;
+use common::{Pair, Side, quiet_config};
+use hyphae_yamux::frame::{self, Flags, FrameType, Header};
+use hyphae_yamux::{
+    Error, Event, GoAwayCode, INITIAL_WINDOW, MAX_ACK_BACKLOG, Mode, ReadOutcome, Session, StreamId,
+};
+
+/// Writes as much of `data` as the session takes; returns how much that was.
+fn write_until_blocked(session: &mut Session, id: StreamId, data: &[u8]) -> usize {
+    let mut written = 0;
+    while written < data.len() {
+        match session.write(id, &data[written..]).unwrap() {
+            0 => break,
+            n => written += n,
+        }
+    }
+    written
+}
+
+/// Reads everything available; returns the bytes and whether the stream finished.
+fn read_available(session: &mut Session, id: StreamId) -> (Vec<u8>, bool) {
+    let mut received = Vec::new();
+    loop {
+        match session.read_chunk(id, usize::MAX).unwrap() {
+            ReadOutcome::Data(chunk) => received.extend_from_slice(&chunk),
+            ReadOutcome::Blocked => return (received, false),
+            ReadOutcome::Finished => return (received, true),
+        }
+    }
+}
+
+/// Frames `session` would send now, decoded.
+fn transmitted_headers(session: &mut Session, pair_now: std::time::Instant) -> Vec<Header> {
+    let mut buf = BytesMut::new();
+    session.poll_transmit(pair_now, &mut buf);
+    let mut headers = Vec::new();
+    let mut rest = &buf[..];
+    while let Some((frame, consumed)) = frame::decode(rest, u32::MAX).unwrap() {
+        headers.push(frame.header);
+        rest = &rest[consumed..];
+    }
+    assert!(rest.is_empty());
+    headers
+}
+
+fn raw(headers_and_payloads: &[(Header, &[u8])]) -> BytesMut {
+    let mut buf = BytesMut::new();
+    for (header, payload) in headers_and_payloads {
+        frame::encode(header, payload, &mut buf);
+    }
+    buf
+}
+
+#[test]
+fn client_and_server_open_accept_and_echo() {
+    let mut pair = Pair::quiet();
+    let id = pair.client.open_stream().unwrap();
+    assert_eq!(id, StreamId::new(1), "the client opens odd ids");
+    assert_eq!(pair.client.write(id, b"hello").unwrap(), 5);
+    pair.pump();
+
+    assert_eq!(pair.take_events(Side::Server), vec![]);
+    let inbound = pair.server.accept().unwrap();
+    assert_eq!(inbound, id);
+    assert_eq!(
+        read_available(&mut pair.server, inbound),
+        (b"hello".to_vec(), false)
+    );
+    assert_eq!(pair.server.write(inbound, b"hello").unwrap(), 5);
+    pair.pump();
+    assert_eq!(
+        read_available(&mut pair.client, id),
+        (b"hello".to_vec(), false)
+    );
+
+    let server_opened = pair.server.open_stream().unwrap();
+    assert_eq!(server_opened, StreamId::new(2), "the server opens even ids");
+}
+
+#[test]
+fn accept_reports_an_incoming_stream_after_finding_none() {
+    let mut pair = Pair::quiet();
+    assert_eq!(pair.server.accept(), None);
+    pair.client.open_stream().unwrap();
+    pair.pump();
+    assert_eq!(pair.take_events(Side::Server), vec![Event::IncomingStream]);
+    assert!(pair.server.accept().is_some());
+}
+
+#[test]
+fn syn_rides_on_the_first_data_frame_and_ack_on_the_first_answer() {
+    let mut pair = Pair::quiet();
+    let id = pair.client.open_stream().unwrap();
+    pair.client.write(id, b"request").unwrap();
+    let headers = transmitted_headers(&mut pair.client, pair.now);
+    assert_eq!(headers, vec![Header::data(id, Flags::SYN, 7)]);
+
+    let mut pair = Pair::quiet();
+    let id = pair.client.open_stream().unwrap();
+    let headers = transmitted_headers(&mut pair.client, pair.now);
+    assert_eq!(
+        headers,
+        vec![Header::window_update(id, Flags::SYN, 0)],
+        "without data the SYN goes out as a window update"
+    );
+    let mut input = raw(&[(headers[0], &[])]);
+    pair.server.receive(pair.now, &mut input).unwrap();
+    let inbound = pair.server.accept().unwrap();
+    pair.server.write(inbound, b"response").unwrap();
+    let headers = transmitted_headers(&mut pair.server, pair.now);
+    assert_eq!(headers, vec![Header::data(id, Flags::ACK, 8)]);
+}
+
+#[test]
+fn half_close_in_both_directions() {
+    let mut pair = Pair::quiet();
+    let id = pair.client.open_stream().unwrap();
+    pair.client.write(id, b"request").unwrap();
+    pair.client.close_write(id).unwrap();
+    assert!(matches!(
+        pair.client.write(id, b"more"),
+        Err(Error::WriteClosed(_))
+    ));
+    pair.pump();
+
+    let inbound = pair.server.accept().unwrap();
+    assert_eq!(
+        read_available(&mut pair.server, inbound),
+        (b"request".to_vec(), true)
+    );
+    // The other direction is still open.
+    pair.server.write(inbound, b"response").unwrap();
+    pair.pump();
+    assert_eq!(
+        read_available(&mut pair.client, id),
+        (b"response".to_vec(), false)
+    );
+
+    pair.server.close_write(inbound).unwrap();
+    pair.pump();
+    assert_eq!(read_available(&mut pair.client, id), (Vec::new(), true));
+
+    pair.client.release(id);
+    pair.server.release(inbound);
+    pair.pump();
+    assert_eq!(pair.client.stream_count(), 0);
+    assert_eq!(pair.server.stream_count(), 0);
+}
+
+#[test]
+fn reset_is_seen_by_the_peer_in_both_directions() {
+    let mut pair = Pair::quiet();
+    let id = pair.client.open_stream().unwrap();
+    pair.client.write(id, b"data").unwrap();
+    pair.pump();
+    let inbound = pair.server.accept().unwrap();
+    // The server is blocked reading after consuming the data.
+    read_available(&mut pair.server, inbound);
+
+    pair.client.reset(id).unwrap();
+    pair.pump();
+    assert_eq!(
+        pair.take_events(Side::Server),
+        vec![Event::Readable(inbound)]
+    );
+    assert!(matches!(
+        pair.server.read_chunk(inbound, 10),
+        Err(Error::StreamReset(_))
+    ));
+    assert!(matches!(
+        pair.server.write(inbound, b"x"),
+        Err(Error::StreamReset(_))
+    ));
+    assert!(matches!(
+        pair.client.write(id, b"x"),
+        Err(Error::StreamReset(_))
+    ));
+
+    pair.client.release(id);
+    pair.server.release(inbound);
+    assert_eq!(pair.client.stream_count(), 0);
+    assert_eq!(pair.server.stream_count(), 0);
+    // No further frames: the peer already knows.
+    pair.pump();
+}
+
+#[test]
+fn releasing_a_stream_not_closed_for_writing_resets_it() {
+    let mut pair = Pair::quiet();
+    let id = pair.client.open_stream().unwrap();
+    pair.client.write(id, b"partial").unwrap();
+    pair.client.release(id);
+    let headers = transmitted_headers(&mut pair.client, pair.now);
+    assert_eq!(headers.len(), 2);
+    assert_eq!(headers[1], Header::window_update(id, Flags::RST, 0));
+}
+
+#[test]
+fn releasing_after_close_write_delivers_everything_and_drains_the_peer() {
+    let mut pair = Pair::quiet();
+    let id = pair.client.open_stream().unwrap();
+    pair.client.write(id, b"fire and forget").unwrap();
+    pair.client.close_write(id).unwrap();
+    pair.client.release(id);
+    pair.pump();
+    let inbound = pair.server.accept().unwrap();
+    assert_eq!(
+        read_available(&mut pair.server, inbound),
+        (b"fire and forget".to_vec(), true)
+    );
+
+    // The server keeps sending; the client drops the data but returns the window.
+    let data = vec![7u8; 3 * INITIAL_WINDOW as usize];
+    let mut sent = 0;
+    for _ in 0..10 {
+        sent += write_until_blocked(&mut pair.server, inbound, &data[sent..]);
+        pair.pump();
+    }
+    assert_eq!(sent, data.len(), "credit keeps flowing back");
+    pair.server.close_write(inbound).unwrap();
+    pair.server.release(inbound);
+    pair.pump();
+    assert_eq!(pair.client.stream_count(), 0);
+    assert_eq!(pair.server.stream_count(), 0);
+}
+
+#[test]
+fn writes_stop_at_the_send_window_and_resume_after_a_window_update() {
+    let mut pair = Pair::quiet();
+    let id = pair.client.open_stream().unwrap();
+    let data = vec![1u8; 1024 * 1024];
+    let written = write_until_blocked(&mut pair.client, id, &data);
+    assert!(written <= pair.client.config().max_write_buffer + 64 * 1024);
+    pair.pump();
+    let written = written + write_until_blocked(&mut pair.client, id, &data[written..]);
+    pair.pump();
+    let written = written + write_until_blocked(&mut pair.client, id, &data[written..]);
+    assert_eq!(written, INITIAL_WINDOW as usize, "exactly one window");
+    assert_eq!(pair.client.stream_stats(id).unwrap().send_window, 0);
+    pair.pump();
+    pair.take_events(Side::Client);
+
+    // Reading less than half the window sends no update.
+    let inbound = pair.server.accept().unwrap();
+    let mut buf = vec![0u8; INITIAL_WINDOW as usize / 2 - 1];
+    assert_eq!(
+        pair.server.read(inbound, &mut buf).unwrap(),
+        ReadOutcome::Data(buf.len())
+    );
+    pair.pump();
+    assert_eq!(pair.take_events(Side::Client), vec![]);
+    assert_eq!(pair.client.write(id, &data[written..]).unwrap(), 0);
+
+    // One more byte makes half the window: the update arrives and the writer is told.
+    let mut byte = [0u8; 1];
+    pair.server.read(inbound, &mut byte).unwrap();
+    pair.pump();
+    assert_eq!(pair.take_events(Side::Client), vec![Event::Writable(id)]);
+    assert_eq!(
+        pair.client.stream_stats(id).unwrap().send_window,
+        INITIAL_WINDOW / 2
+    );
+    assert!(pair.client.write(id, &data[written..]).unwrap() > 0);
+}
+
+#[test]
+fn a_slow_reader_never_buffers_more_than_its_window() {
+    let mut pair = Pair::quiet();
+    let id = pair.client.open_stream().unwrap();
+    let data = vec![3u8; 8 * 1024 * 1024];
+    let mut written = 0;
+    let mut received = 0;
+    let mut inbound = None;
+    for round in 0..2000 {
+        written += write_until_blocked(&mut pair.client, id, &data[written..]);
+        pair.pump();
+        let inbound = *inbound.get_or_insert_with(|| pair.server.accept().unwrap());
+        let stats = pair.server.stream_stats(inbound).unwrap();
+        assert!(
+            stats.buffered <= stats.receive_window,
+            "round {round}: {stats:?}"
+        );
+        assert_eq!(stats.receive_window, INITIAL_WINDOW);
+        // The reader takes 4 KiB per round.
+        let mut buf = [0u8; 4096];
+        if let ReadOutcome::Data(n) = pair.server.read(inbound, &mut buf).unwrap() {
+            received += n;
+        }
+    }
+    assert!(written - received <= INITIAL_WINDOW as usize);
+    assert!(received >= 2000 * 4096 - 4096);
+}
+
+#[test]
+fn data_beyond_the_window_is_a_protocol_error() {
+    let mut server = Session::new(Mode::Server, quiet_config());
+    let id = StreamId::new(1);
+    let mut input = raw(&[(Header::window_update(id, Flags::SYN, 0), &[])]);
+    server
+        .receive(std::time::Instant::now(), &mut input)
+        .unwrap();
+    // Only the header of the oversized frame: it is rejected before the payload arrives.
+    let mut input = BytesMut::from(&Header::data(id, Flags::NONE, INITIAL_WINDOW + 1).encode()[..]);
+    let error = server
+        .receive(std::time::Instant::now(), &mut input)
+        .unwrap_err();
+    assert!(matches!(
+        error,
+        Error::ReceiveWindowExceeded {
+            len: 262145,
+            window: 262144,
+            ..
+        }
+    ));
+    assert!(server.is_closed());
+    let headers = transmitted_headers(&mut server, std::time::Instant::now());
+    assert_eq!(headers, vec![Header::go_away(GoAwayCode::ProtocolError)]);
+    let mut events = Vec::new();
+    while let Some(event) = server.poll_event() {
+        events.push(event);
+    }
+    assert_eq!(events, vec![Event::Closed]);
+}
+
+#[test]
+fn a_data_frame_for_an_unknown_stream_is_bounded_by_the_largest_window() {
+    let mut server = Session::new(Mode::Server, quiet_config());
+    let max = server.config().max_receive_window;
+    let mut input =
+        BytesMut::from(&Header::data(StreamId::new(9), Flags::NONE, max + 1).encode()[..]);
+    assert!(matches!(
+        server.receive(std::time::Instant::now(), &mut input),
+        Err(Error::FrameTooLarge { .. })
+    ));
+}
+
+#[test]
+fn malformed_frames_close_the_session_with_a_protocol_error() {
+    let now = std::time::Instant::now();
+    let cases: Vec<(&str, BytesMut)> = vec![
+        (
+            "bad version",
+            BytesMut::from(&[1u8, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 0][..]),
+        ),
+        (
+            "bad type",
+            BytesMut::from(&[0u8, 9, 0, 1, 0, 0, 0, 1, 0, 0, 0, 0][..]),
+        ),
+        (
+            "stream frame on id 0",
+            raw(&[(Header::window_update(StreamId::new(0), Flags::SYN, 0), &[])]),
+        ),
+        (
+            "server parity from the client",
+            raw(&[(Header::window_update(StreamId::new(2), Flags::SYN, 0), &[])]),
+        ),
+        (
+            "duplicate SYN",
+            raw(&[
+                (Header::window_update(StreamId::new(1), Flags::SYN, 0), &[]),
+                (Header::window_update(StreamId::new(1), Flags::SYN, 0), &[]),
+            ]),
+        ),
+        (
+            "send window overflow",
+            raw(&[
+                (Header::window_update(StreamId::new(1), Flags::SYN, 0), &[]),
+                (
+                    Header::window_update(StreamId::new(1), Flags::NONE, u32::MAX),
+                    &[],
+                ),
+            ]),
+        ),
+    ];
+    for (case, mut input) in cases {
+        let mut server = Session::new(Mode::Server, quiet_config());
+        assert!(server.receive(now, &mut input).is_err(), "{case}");
+        assert!(server.is_closed(), "{case}");
+        assert_eq!(
+            transmitted_headers(&mut server, now),
+            vec![Header::go_away(GoAwayCode::ProtocolError)],
+            "{case}"
+        );
+    }
+}
+
+#[test]
+fn frames_for_unknown_streams_are_ignored() {
+    let now = std::time::Instant::now();
+    let mut server = Session::new(Mode::Server, quiet_config());
+    let mut input = raw(&[
+        (Header::data(StreamId::new(5), Flags::NONE, 3), b"abc"),
+        (
+            Header::window_update(StreamId::new(7), Flags::ACK, 100),
+            &[],
+        ),
+        (Header::window_update(StreamId::new(9), Flags::RST, 0), &[]),
+    ]);
+    server.receive(now, &mut input).unwrap();
+    assert!(!server.is_closed());
+    assert_eq!(server.stream_count(), 0);
+    assert!(transmitted_headers(&mut server, now).is_empty());
+}
+
+#[test]
+fn the_ack_backlog_limits_unacknowledged_streams() {
+    let mut pair = Pair::quiet();
+    for _ in 0..MAX_ACK_BACKLOG {
+        pair.client.open_stream().unwrap();
+    }
+    assert!(matches!(
+        pair.client.open_stream(),
+        Err(Error::AckBacklogFull { max: 256 })
+    ));
+    pair.pump();
+    // The server buffers them all without acknowledging.
+    assert_eq!(pair.server.stream_count(), MAX_ACK_BACKLOG);
+    assert!(matches!(
+        pair.client.open_stream(),
+        Err(Error::AckBacklogFull { .. })
+    ));
+
+    // Accepting one acknowledges it, which frees one slot of the backlog.
+    pair.server.accept().unwrap();
+    pair.pump();
+    assert_eq!(
+        pair.take_events(Side::Client),
+        vec![Event::StreamsAvailable]
+    );
+    pair.client.open_stream().unwrap();
+    assert!(matches!(
+        pair.client.open_stream(),
+        Err(Error::AckBacklogFull { .. })
+    ));
+}
+
+#[test]
+fn streams_past_the_limit_are_refused_with_a_reset() {
+    let mut server_config = quiet_config();
+    server_config.max_streams = 2;
+    let mut pair = Pair::new(quiet_config(), server_config);
+    let ids: Vec<StreamId> = (0..3).map(|_| pair.client.open_stream().unwrap()).collect();
+    for id in &ids {
+        pair.client.write(*id, b"hi").unwrap();
+    }
+    pair.pump();
+    assert_eq!(pair.server.stream_count(), 2);
+    assert!(matches!(
+        pair.client.read_chunk(ids[2], 10),
+        Err(Error::StreamReset(_))
+    ));
+    assert_eq!(
+        pair.client.read_chunk(ids[0], 10).unwrap(),
+        ReadOutcome::Blocked
+    );
+}
+
+#[test]
+fn streams_past_the_accept_backlog_are_refused_with_a_reset() {
+    let mut server_config = quiet_config();
+    server_config.max_pending_inbound_streams = 1;
+    let mut pair = Pair::new(quiet_config(), server_config);
+    let first = pair.client.open_stream().unwrap();
+    let second = pair.client.open_stream().unwrap();
+    pair.pump();
+    assert_eq!(
+        pair.client.read_chunk(first, 1).unwrap(),
+        ReadOutcome::Blocked
+    );
+    assert!(matches!(
+        pair.client.read_chunk(second, 1),
+        Err(Error::StreamReset(_))
+    ));
+}
+
+#[test]
+fn our_own_stream_limit_makes_open_wait() {
+    let mut client_config = quiet_config();
+    client_config.max_streams = 1;
+    let mut pair = Pair::new(client_config, quiet_config());
+    let id = pair.client.open_stream().unwrap();
+    assert!(matches!(
+        pair.client.open_stream(),
+        Err(Error::TooManyStreams { max: 1 })
+    ));
+    pair.client.reset(id).unwrap();
+    pair.client.release(id);
+    assert_eq!(
+        pair.take_events(Side::Client),
+        vec![Event::StreamsAvailable]
+    );
+    pair.client.open_stream().unwrap();
+}
+
+#[test]
+fn ping_measures_the_round_trip_time() {
+    let mut pair = Pair::quiet();
+    pair.latency = Duration::from_millis(15);
+    let opaque = pair.client.ping(pair.now).unwrap();
+    pair.pump();
+    assert_eq!(
+        pair.take_events(Side::Client),
+        vec![Event::Pong {
+            opaque,
+            rtt: Duration::from_millis(30)
+        }]
+    );
+    assert_eq!(pair.client.rtt(), Some(Duration::from_millis(30)));
+}
+
+#[test]
+fn a_ping_is_answered_with_ack_echoing_its_value() {
+    let now = std::time::Instant::now();
+    let mut server = Session::new(Mode::Server, quiet_config());
+    let mut input = raw(&[(Header::ping(Flags::SYN, 0xdead_beef), &[])]);
+    server.receive(now, &mut input).unwrap();
+    assert_eq!(
+        transmitted_headers(&mut server, now),
+        vec![Header::ping(Flags::ACK, 0xdead_beef)]
+    );
+}
+
+#[test]
+fn rtt_pings_run_on_the_timer() {
+    let mut config = quiet_config();
+    config.rtt_interval = Some(Duration::from_secs(10));
+    let mut pair = Pair::new(config, quiet_config());
+    pair.latency = Duration::from_millis(5);
+    let start = pair.now;
+    pair.pump();
+    assert_eq!(pair.client.rtt(), Some(Duration::from_millis(10)));
+    let due = pair.client.poll_timeout().unwrap();
+    assert_eq!(due, start + Duration::from_secs(10));
+    pair.now = due;
+    pair.client.handle_timeout(due);
+    let headers = transmitted_headers(&mut pair.client, due);
+    assert_eq!(headers.len(), 1);
+    assert_eq!(headers[0].frame_type, FrameType::Ping);
+    assert!(headers[0].flags.contains(Flags::SYN));
+}
+
+#[test]
+fn go_away_refuses_new_streams_but_lets_existing_ones_finish() {
+    let mut pair = Pair::quiet();
+    let id = pair.client.open_stream().unwrap();
+    pair.client.write(id, b"before").unwrap();
+    pair.pump();
+    let inbound = pair.server.accept().unwrap();
+
+    // The server says go away, normally: no new streams, but the session is open.
+    let mut input = raw(&[(Header::go_away(GoAwayCode::Normal), &[])]);
+    pair.client.receive(pair.now, &mut input).unwrap();
+    assert_eq!(
+        pair.take_events(Side::Client),
+        vec![Event::GoAway(GoAwayCode::Normal)]
+    );
+    assert!(matches!(
+        pair.client.open_stream(),
+        Err(Error::GoAway(GoAwayCode::Normal))
+    ));
+    pair.server.write(inbound, b"after").unwrap();
+    pair.pump();
+    assert_eq!(read_available(&mut pair.client, id).0, b"after");
+}
+
+#[test]
+fn closing_sends_go_away_and_ends_every_stream() {
+    let mut pair = Pair::quiet();
+    let id = pair.client.open_stream().unwrap();
+    pair.client.write(id, b"data").unwrap();
+    pair.pump();
+    let inbound = pair.server.accept().unwrap();
+
+    pair.client.close(GoAwayCode::Normal);
+    assert!(pair.client.is_closed());
+    assert_eq!(pair.take_events(Side::Client), vec![Event::Closed]);
+    assert!(matches!(
+        pair.client.write(id, b"x"),
+        Err(Error::ConnectionClosed)
+    ));
+    assert!(matches!(
+        pair.client.open_stream(),
+        Err(Error::ConnectionClosed)
+    ));
+    pair.pump();
+    assert_eq!(
+        pair.take_events(Side::Server),
+        vec![Event::GoAway(GoAwayCode::Normal)]
+    );
+    assert!(matches!(pair.server.open_stream(), Err(Error::GoAway(_))));
+    // Buffered data is still readable.
+    assert_eq!(read_available(&mut pair.server, inbound).0, b"data");
+
+    // A Go Away with an error code closes the receiving session too.
+    let mut pair = Pair::quiet();
+    pair.server.close(GoAwayCode::InternalError);
+    pair.pump();
+    assert!(pair.client.is_closed());
+    assert_eq!(
+        pair.take_events(Side::Client),
+        vec![Event::GoAway(GoAwayCode::InternalError), Event::Closed]
+    );
+}
+
+#[test]
+fn the_end_of_the_connection_fails_open_streams_after_their_data() {
+    let mut pair = Pair::quiet();
+    let id = pair.client.open_stream().unwrap();
+    pair.client.write(id, b"last words").unwrap();
+    pair.pump();
+    let inbound = pair.server.accept().unwrap();
+    pair.server.handle_eof();
+    assert!(pair.server.is_closed());
+    let mut buf = [0u8; 64];
+    assert_eq!(
+        pair.server.read(inbound, &mut buf).unwrap(),
+        ReadOutcome::Data(10)
+    );
+    assert!(matches!(
+        pair.server.read(inbound, &mut buf),
+        Err(Error::ConnectionClosed)
+    ));
+}
+
+#[test]
+fn data_frames_we_send_are_capped() {
+    let mut pair = Pair::quiet();
+    let id = pair.client.open_stream().unwrap();
+    let data = vec![0u8; 1024 * 1024];
+    assert_eq!(pair.client.write(id, &data).unwrap(), 64 * 1024);
+}
+
+#[test]
+fn a_fast_reader_grows_its_window_up_to_the_maximum() {
+    let mut config = quiet_config();
+    config.rtt_interval = Some(Duration::from_secs(60));
+    config.max_receive_window = 4 * 1024 * 1024;
+    let mut pair = Pair::new(config.clone(), config);
+    pair.latency = Duration::from_millis(1);
+    pair.pump(); // RTT pings: 2 ms.
+    assert_eq!(pair.server.rtt(), Some(Duration::from_millis(2)));
+
+    let id = pair.client.open_stream().unwrap();
+    let data = vec![9u8; 64 * 1024 * 1024];
+    let mut written = 0;
+    let mut inbound = None;
+    let mut received = 0;
+    while written < data.len() && received < data.len() {
+        written += write_until_blocked(&mut pair.client, id, &data[written..]);
+        pair.pump();
+        let inbound = *inbound.get_or_insert_with(|| pair.server.accept().unwrap());
+        received += read_available(&mut pair.server, inbound).0.len();
+        let stats = pair.server.stream_stats(inbound).unwrap();
+        assert!(stats.receive_window <= 4 * 1024 * 1024);
+    }
+    let inbound = inbound.unwrap();
+    assert_eq!(
+        pair.server.stream_stats(inbound).unwrap().receive_window,
+        4 * 1024 * 1024
+    );
+}
+
+#[test]
+fn auto_tuning_respects_the_connection_budget() {
+    let mut config = quiet_config();
+    config.rtt_interval = Some(Duration::from_secs(60));
+    config.max_connection_receive_window = 2 * INITIAL_WINDOW as usize + 100_000;
+    let mut pair = Pair::new(config.clone(), config);
+    pair.latency = Duration::from_millis(1);
+    pair.pump();
+
+    let ids: Vec<StreamId> = (0..2).map(|_| pair.client.open_stream().unwrap()).collect();
+    let data = vec![1u8; 4 * 1024 * 1024];
+    let mut inbound = Vec::new();
+    for _ in 0..200 {
+        for id in &ids {
+            write_until_blocked(&mut pair.client, *id, &data);
+        }
+        pair.pump();
+        while let Some(id) = pair.server.accept() {
+            inbound.push(id);
+        }
+        for id in &inbound {
+            read_available(&mut pair.server, *id);
+        }
+    }
+    let total: u32 = inbound
+        .iter()
+        .map(|id| pair.server.stream_stats(*id).unwrap().receive_window)
+        .sum();
+    assert_eq!(total as usize, 2 * INITIAL_WINDOW as usize + 100_000);
+}
+
+#[test]
+fn the_window_never_exceeds_what_we_accept_in_one_frame() {
+    // A peer that sends its whole window as one frame (as js-libp2p does) is fine.
+    let mut config = quiet_config();
+    config.rtt_interval = Some(Duration::from_secs(60));
+    let mut pair = Pair::new(config.clone(), config);
+    pair.latency = Duration::from_millis(1);
+    pair.pump();
+    let id = pair.client.open_stream().unwrap();
+    let data = vec![1u8; 64 * 1024 * 1024];
+    let mut written = 0;
+    let mut inbound = None;
+    while written < data.len() {
+        written += write_until_blocked(&mut pair.client, id, &data[written..]);
+        pair.pump();
+        let inbound = *inbound.get_or_insert_with(|| pair.server.accept().unwrap());
+        read_available(&mut pair.server, inbound);
+    }
+    let inbound = inbound.unwrap();
+    let window = pair.server.stream_stats(inbound).unwrap().receive_window;
+    assert!(window > INITIAL_WINDOW);
+    assert!(window <= pair.server.config().max_receive_window);
+
+    // One frame of a whole (grown) window is accepted.
+    let credit = pair.client.stream_stats(id).unwrap().send_window;
+    let payload = vec![0u8; credit as usize];
+    let mut input = raw(&[(Header::data(id, Flags::NONE, credit), &payload)]);
+    pair.server.receive(pair.now, &mut input).unwrap();
+}
+
+#[test]
+fn streams_finished_before_the_session_closed_can_still_be_accepted_and_read() {
+    let mut pair = Pair::quiet();
+    let id = pair.client.open_stream().unwrap();
+    pair.client.write(id, b"bye").unwrap();
+    pair.client.close_write(id).unwrap();
+    pair.client.release(id);
+    pair.client.close(GoAwayCode::Normal);
+    pair.pump();
+    pair.server.handle_eof();
+    let inbound = pair.server.accept().unwrap();
+    assert_eq!(
+        read_available(&mut pair.server, inbound),
+        (b"bye".to_vec(), true)
+    );
+}
