@@ -1,6 +1,6 @@
 //! `hyphae id`: show, create or load an identity.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::bail;
 use hyphae_identity::{KeyType, Keypair};
@@ -19,29 +19,7 @@ pub(crate) struct Args {
 
 pub(crate) fn run(args: Args) -> anyhow::Result<()> {
     let keypair = match &args.key {
-        Some(path) if path.exists() => {
-            let keypair = Keypair::load(path)?;
-            if let Some(wanted) = args.key_type
-                && wanted != keypair.key_type()
-            {
-                bail!(
-                    "{}: key type is {}, not {wanted} as --type asks",
-                    path.display(),
-                    keypair.key_type()
-                );
-            }
-            keypair
-        }
-        Some(path) => {
-            let keypair = Keypair::generate(args.key_type.unwrap_or(KeyType::Ed25519))?;
-            keypair.save(path)?;
-            eprintln!(
-                "Created a new {} key in {}",
-                keypair.key_type(),
-                path.display()
-            );
-            keypair
-        }
+        Some(path) => load_or_create(path, args.key_type)?,
         None => Keypair::generate(args.key_type.unwrap_or(KeyType::Ed25519))?,
     };
     println!("PeerId: {}", keypair.peer_id());
@@ -53,4 +31,30 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
         .collect();
     println!("PublicKey: {public_key}");
     Ok(())
+}
+
+/// Loads the key in `path`, or creates one of `key_type` (default Ed25519) there if the file
+/// does not exist. An existing key of another type than an explicit `key_type` is an error.
+pub(crate) fn load_or_create(path: &Path, key_type: Option<KeyType>) -> anyhow::Result<Keypair> {
+    if path.exists() {
+        let keypair = Keypair::load(path)?;
+        if let Some(wanted) = key_type
+            && wanted != keypair.key_type()
+        {
+            bail!(
+                "{}: key type is {}, not {wanted} as --type asks",
+                path.display(),
+                keypair.key_type()
+            );
+        }
+        return Ok(keypair);
+    }
+    let keypair = Keypair::generate(key_type.unwrap_or(KeyType::Ed25519))?;
+    keypair.save(path)?;
+    eprintln!(
+        "Created a new {} key in {}",
+        keypair.key_type(),
+        path.display()
+    );
+    Ok(keypair)
 }

@@ -1,6 +1,8 @@
 //! The `hyphae` command.
 
 mod id;
+mod node;
+mod ping;
 
 use clap::{Parser, Subcommand};
 
@@ -15,12 +17,18 @@ struct Cli {
 enum Command {
     /// Print a peer id: of a key file (created if missing) or of a fresh key.
     Id(id::Args),
+    /// Run a node until Ctrl-C.
+    Node(node::Args),
+    /// Dial a peer and ping it.
+    Ping(ping::Args),
 }
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Id(args) => id::run(args),
+        Command::Node(args) => with_runtime(node::run(args)),
+        Command::Ping(args) => with_runtime(ping::run(args)),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -29,4 +37,18 @@ fn main() -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// Runs a networked command on a tokio runtime, with `RUST_LOG`-controlled logs on stderr.
+fn with_runtime(command: impl Future<Output = anyhow::Result<()>>) -> anyhow::Result<()> {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(command)
 }

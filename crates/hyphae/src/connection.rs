@@ -1,0 +1,170 @@
+//! The life of a connection: accepting it, registering it, serving its inbound streams,
+//! identifying and pinging its peer, and cleaning up when it closes.
+
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use hyphae_core::negotiated;
+use hyphae_identity::PeerId;
+use hyphae_multiaddr::Multiaddr;
+use tracing::{Instrument, debug, info, warn};
+
+use crate::node::{Inner, Node};
+use crate::pool::Connection;
+use crate::{Direction, Error, Event, Stream, identify, ping};
+
+/// Pause after a failed `accept` (e.g. out of file descriptors) before trying again.
+const ACCEPT_ERROR_BACKOFF: Duration = Duration::from_millis(100);
+
+/// A connection that finished its handshakes.
+pub(crate) struct Established {
+    pub(crate) peer: PeerId,
+    pub(crate) muxer: hyphae_yamux::Connection,
+    pub(crate) remote_addr: Multiaddr,
+    pub(crate) direction: Direction,
+}
+
+/// Accepts connections until the node is gone, upgrading each on its own task.
+pub(crate) async fn accept_loop(listener: hyphae_tcp::Listener, node: Weak<Inner>) {
+    loop {
+        let accepted = listener.accept().await;
+        let Some(inner) = node.upgrade() else {
+            return;
+        };
+        let (tcp, remote_addr) = match accepted {
+            Ok(accepted) => accepted,
+            Err(error) => {
+                warn!(%error, "accepting a connection failed");
+                tokio::time::sleep(ACCEPT_ERROR_BACKOFF).await;
+                continue;
+            }
+        };
+        let Ok(permit) = Arc::clone(&inner.pending_inbound).try_acquire_owned() else {
+            debug!(%remote_addr, "refusing connection: too many pending handshakes");
+            continue;
+        };
+        let span = tracing::debug_span!("inbound", remote = %remote_addr);
+        tokio::spawn(
+            async move {
+                let timeout = inner.limits.handshake_timeout;
+                let upgrade = tokio::time::timeout(timeout, inner.upgrader.inbound(tcp)).await;
+                drop(permit);
+                let result = match upgrade {
+                    Ok(Ok((peer, muxer))) => establish(
+                        &inner,
+                        Established {
+                            peer,
+                            muxer,
+                            remote_addr: remote_addr.clone(),
+                            direction: Direction::Inbound,
+                        },
+                    ),
+                    Ok(Err(error)) => Err(error),
+                    Err(_) => Err(Error::Timeout {
+                        what: "connection handshake",
+                        seconds: timeout.as_secs_f64(),
+                    }),
+                };
+                if let Err(error) = result {
+                    debug!(%error, "inbound connection failed");
+                    let _ = inner.events.send(Event::IncomingConnectionFailed {
+                        remote_addr,
+                        error: error.to_string(),
+                    });
+                }
+            }
+            .instrument(span),
+        );
+    }
+}
+
+/// Registers an established connection and starts serving it.
+pub(crate) fn establish(inner: &Arc<Inner>, established: Established) -> Result<(), Error> {
+    let Established {
+        peer,
+        muxer,
+        remote_addr,
+        direction,
+    } = established;
+    let connection = match inner
+        .pool
+        .insert(peer, muxer.clone(), remote_addr, &inner.limits)
+    {
+        Ok(connection) => connection,
+        Err(error) => {
+            tokio::spawn(async move { muxer.close().await });
+            return Err(error);
+        }
+    };
+    info!(%peer, connection = %connection.id, remote = %connection.remote_addr, ?direction, "connected");
+    let _ = inner.events.send(Event::ConnectionEstablished {
+        peer,
+        connection: connection.id,
+        remote_addr: connection.remote_addr.clone(),
+        direction,
+    });
+    let span = tracing::info_span!("connection", %peer, id = %connection.id);
+    tokio::spawn(serve(connection, Arc::downgrade(inner)).instrument(span));
+    Ok(())
+}
+
+/// Serves one connection's inbound streams until it closes, then cleans up.
+async fn serve(connection: Connection, node: Weak<Inner>) {
+    if let Some(inner) = node.upgrade() {
+        identify::spawn_request(Node::from_inner(inner), connection.clone());
+    }
+    let keepalive = tokio::spawn(ping::keepalive(connection.clone(), node.clone()));
+    while let Some(raw) = connection.muxer.accept().await {
+        let Some(inner) = node.upgrade() else {
+            break;
+        };
+        let connection = connection.clone();
+        tokio::spawn(
+            async move {
+                if let Err(error) = serve_stream(&inner, raw, &connection).await {
+                    debug!(%error, "inbound stream failed");
+                }
+            }
+            .in_current_span(),
+        );
+    }
+    keepalive.abort();
+    if let Some(inner) = node.upgrade()
+        && inner.pool.remove(&connection.peer, connection.id)
+    {
+        info!("disconnected");
+        let _ = inner.events.send(Event::ConnectionClosed {
+            peer: connection.peer,
+            connection: connection.id,
+        });
+    }
+}
+
+/// Negotiates an inbound stream's protocol and runs its handler.
+async fn serve_stream(
+    inner: &Arc<Inner>,
+    raw: hyphae_yamux::Stream,
+    connection: &Connection,
+) -> Result<(), Error> {
+    let timeout = inner.limits.stream_negotiation_timeout;
+    let negotiated =
+        tokio::time::timeout(timeout, negotiated::listen(raw, inner.router.protocols()))
+            .await
+            .map_err(|_| Error::Timeout {
+                what: "stream protocol negotiation",
+                seconds: timeout.as_secs_f64(),
+            })??;
+    let Some(handler) = inner.router.handler(negotiated.protocol()) else {
+        // The handler was removed while negotiating; dropping the stream resets it.
+        return Ok(());
+    };
+    let stream = Stream::new(
+        negotiated,
+        connection.peer,
+        connection.id,
+        connection.remote_addr.clone(),
+    );
+    debug!(protocol = stream.protocol(), "inbound stream");
+    handler(stream).await;
+    Ok(())
+}

@@ -1,0 +1,101 @@
+use std::io;
+
+use hyphae_identity::PeerId;
+use hyphae_multiaddr::Multiaddr;
+
+/// Why a node operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The TCP transport failed to listen or dial.
+    #[error(transparent)]
+    Tcp(#[from] hyphae_tcp::Error),
+    /// Protocol negotiation (multistream-select) or framing failed.
+    #[error(transparent)]
+    Negotiation(#[from] hyphae_core::Error),
+    /// The Noise handshake failed.
+    #[error("noise handshake: {0}")]
+    Noise(#[from] hyphae_noise::Error),
+    /// The Yamux session failed.
+    #[error("yamux: {0}")]
+    Yamux(#[from] hyphae_yamux::Error),
+    /// A key, peer id or signed record was invalid.
+    #[error(transparent)]
+    Identity(#[from] hyphae_identity::Error),
+    /// The peer authenticated as someone other than the peer we dialled.
+    #[error("dialled {expected} but the peer is {actual}")]
+    PeerIdMismatch {
+        /// The peer id in the dialled address.
+        expected: PeerId,
+        /// The peer id the peer proved.
+        actual: PeerId,
+    },
+    /// We tried to dial ourselves.
+    #[error("refusing to dial our own peer id")]
+    DialSelf,
+    /// No known address to dial the peer at.
+    #[error("no known address for {0}")]
+    NoAddresses(PeerId),
+    /// Every address of the peer failed.
+    #[error("could not reach {peer}: {}", summarize(.attempts))]
+    Unreachable {
+        /// The peer.
+        peer: PeerId,
+        /// Each address tried and why it failed.
+        attempts: Vec<(Multiaddr, String)>,
+    },
+    /// The address names no transport this node has.
+    #[error("no transport can dial {0}")]
+    UnsupportedAddress(Multiaddr),
+    /// Something took longer than allowed.
+    #[error("{what} timed out after {seconds:.1} s")]
+    Timeout {
+        /// What timed out.
+        what: &'static str,
+        /// The limit.
+        seconds: f64,
+    },
+    /// A resource limit refused the connection or stream.
+    #[error("limit reached: {limit} ({max})")]
+    LimitReached {
+        /// Which limit.
+        limit: &'static str,
+        /// Its value.
+        max: usize,
+    },
+    /// A protocol message exceeded its size limit.
+    #[error("{protocol} message of {len} bytes exceeds the limit of {max}")]
+    MessageTooLarge {
+        /// The protocol.
+        protocol: &'static str,
+        /// The message size.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// A protocol message could not be decoded.
+    #[error("malformed {protocol} message: {reason}")]
+    Malformed {
+        /// The protocol.
+        protocol: &'static str,
+        /// What was wrong.
+        reason: String,
+    },
+    /// The peer has no connection and none could be made.
+    #[error("not connected to {0}")]
+    NotConnected(PeerId),
+    /// The node has shut down.
+    #[error("the node has shut down")]
+    Shutdown,
+    /// Reading or writing a connection or stream failed.
+    #[error("i/o: {0}")]
+    Io(#[from] io::Error),
+}
+
+fn summarize(attempts: &[(Multiaddr, String)]) -> String {
+    attempts
+        .iter()
+        .map(|(addr, error)| format!("{addr}: {error}"))
+        .collect::<Vec<_>>()
+        .join("; ")
+}

@@ -1,0 +1,459 @@
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock, Weak};
+use std::time::Duration;
+
+use hyphae_core::negotiated;
+use hyphae_identity::{Keypair, PeerId};
+use hyphae_multiaddr::{Multiaddr, Protocol};
+use tokio::sync::{Semaphore, broadcast};
+use tokio::task::JoinHandle;
+use tracing::{Instrument, debug, info};
+
+use crate::connection::{self, Established};
+use crate::pool::{DialSlot, Pool};
+use crate::router::{Handler, Router};
+use crate::upgrade::Upgrader;
+use crate::{Builder, Direction, Error, Event, Limits, Peerstore, Stream, identify, ping};
+
+/// Events buffered per subscriber before the slowest one starts missing them.
+pub(crate) const EVENT_BUFFER: usize = 1024;
+
+/// A running libp2p node: a cheap-to-clone handle.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), hyphae::Error> {
+/// use tokio::io::{AsyncReadExt, AsyncWriteExt};
+///
+/// let server = hyphae::Node::builder().listen("/ip4/127.0.0.1/tcp/0".parse().unwrap()).start().await?;
+/// server.handle("/echo/1.0.0", |mut stream| async move {
+///     let mut request = Vec::new();
+///     if stream.read_to_end(&mut request).await.is_ok() {
+///         let _ = stream.write_all(&request).await;
+///         let _ = stream.shutdown().await;
+///     }
+/// });
+///
+/// let client = hyphae::Node::builder().start().await?;
+/// let peer = client.dial(&server.listen_addrs()[0]).await?;
+/// let mut stream = client.open_stream(peer, "/echo/1.0.0").await?;
+/// stream.write_all(b"hello").await?;
+/// stream.shutdown().await?;
+/// let mut reply = Vec::new();
+/// stream.read_to_end(&mut reply).await?;
+/// assert_eq!(reply, b"hello");
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct Node {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) keypair: Keypair,
+    pub(crate) peer_id: PeerId,
+    pub(crate) upgrader: Upgrader,
+    pub(crate) limits: Limits,
+    pub(crate) tcp: hyphae_tcp::Config,
+    pub(crate) router: Router,
+    pub(crate) pool: Pool,
+    pub(crate) peerstore: Peerstore,
+    pub(crate) events: broadcast::Sender<Event>,
+    pub(crate) listen_addrs: RwLock<Vec<Multiaddr>>,
+    pub(crate) listeners: Mutex<Vec<JoinHandle<()>>>,
+    pub(crate) pending_inbound: Arc<Semaphore>,
+    pub(crate) agent_version: String,
+    pub(crate) protocol_version: String,
+    pub(crate) ping_interval: Option<Duration>,
+    pub(crate) inbound_pings: Mutex<std::collections::HashMap<PeerId, usize>>,
+    pub(crate) is_shut_down: AtomicBool,
+}
+
+impl Drop for Inner {
+    /// The last handle is gone: stop listening and close every connection.
+    fn drop(&mut self) {
+        for listener in self
+            .listeners
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner)
+            .drain(..)
+        {
+            listener.abort();
+        }
+        for connection in self.pool.all() {
+            let muxer = connection.muxer;
+            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                runtime.spawn(async move { muxer.close().await });
+            }
+        }
+    }
+}
+
+/// Anything usable as the protocol list of [`Node::open_stream`]: one protocol id, or several
+/// in order of preference.
+pub trait Protocols {
+    /// The protocol ids, most preferred first.
+    fn into_protocols(self) -> Vec<String>;
+}
+
+impl Protocols for &str {
+    fn into_protocols(self) -> Vec<String> {
+        vec![self.to_owned()]
+    }
+}
+
+impl Protocols for String {
+    fn into_protocols(self) -> Vec<String> {
+        vec![self]
+    }
+}
+
+impl Protocols for &[&str] {
+    fn into_protocols(self) -> Vec<String> {
+        self.iter().map(|&protocol| protocol.to_owned()).collect()
+    }
+}
+
+impl<const N: usize> Protocols for [&str; N] {
+    fn into_protocols(self) -> Vec<String> {
+        self.iter().map(|&protocol| protocol.to_owned()).collect()
+    }
+}
+
+impl Protocols for Vec<String> {
+    fn into_protocols(self) -> Vec<String> {
+        self
+    }
+}
+
+impl Node {
+    /// A builder with the defaults: a fresh Ed25519 key, TCP, Noise, Yamux, ping, identify.
+    pub fn builder() -> Builder {
+        Builder::default()
+    }
+
+    pub(crate) fn from_inner(inner: Arc<Inner>) -> Node {
+        Node { inner }
+    }
+
+    pub(crate) fn weak(&self) -> Weak<Inner> {
+        Arc::downgrade(&self.inner)
+    }
+
+    /// Our peer id.
+    pub fn peer_id(&self) -> PeerId {
+        self.inner.peer_id
+    }
+
+    /// Our identity key.
+    pub fn keypair(&self) -> &Keypair {
+        &self.inner.keypair
+    }
+
+    /// What the node knows about other peers.
+    pub fn peerstore(&self) -> &Peerstore {
+        &self.inner.peerstore
+    }
+
+    /// Subscribes to the node's events. A subscriber that falls more than 1024 events behind
+    /// misses the oldest (its next `recv` reports how many).
+    pub fn events(&self) -> broadcast::Receiver<Event> {
+        self.inner.events.subscribe()
+    }
+
+    /// The addresses we listen on, each ending in `/p2p/<our id>`.
+    pub fn listen_addrs(&self) -> Vec<Multiaddr> {
+        self.inner
+            .listen_addrs
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .filter_map(|addr| addr.clone().with_p2p(self.inner.peer_id).ok())
+            .collect()
+    }
+
+    /// Starts listening on `addr` (`/ip4|ip6/…/tcp/<port>`, port 0 for any free port) and
+    /// returns the concrete addresses peers can dial, ending in `/p2p/<our id>`.
+    pub async fn listen(&self, addr: &Multiaddr) -> Result<Vec<Multiaddr>, Error> {
+        let listener = hyphae_tcp::Listener::bind(addr, &self.inner.tcp)?;
+        let addrs = listener.listen_addrs();
+        self.inner
+            .listen_addrs
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .extend(addrs.iter().cloned());
+        let span = tracing::info_span!("listener", addr = %addr);
+        let task = tokio::spawn(connection::accept_loop(listener, self.weak()).instrument(span));
+        self.inner
+            .listeners
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(task);
+        let with_id: Vec<Multiaddr> = addrs
+            .into_iter()
+            .filter_map(|addr| addr.with_p2p(self.inner.peer_id).ok())
+            .collect();
+        for addr in &with_id {
+            info!(%addr, "listening");
+            let _ = self
+                .inner
+                .events
+                .send(Event::ListenAddr { addr: addr.clone() });
+        }
+        identify::push_to_all(self);
+        Ok(with_id)
+    }
+
+    /// Serves `protocol` on inbound streams: `handler` runs on its own task for each one.
+    ///
+    /// Connected peers learn about the new protocol through identify push.
+    pub fn handle<F, Fut>(&self, protocol: impl Into<String>, handler: F)
+    where
+        F: Fn(Stream) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let handler: Handler = Arc::new(move |stream| Box::pin(handler(stream)));
+        self.inner.router.insert(protocol.into(), handler);
+        identify::push_to_all(self);
+    }
+
+    /// Stops serving `protocol`; returns whether it was served.
+    pub fn remove_handler(&self, protocol: &str) -> bool {
+        let removed = self.inner.router.remove(protocol);
+        if removed {
+            identify::push_to_all(self);
+        }
+        removed
+    }
+
+    /// The protocols we serve.
+    pub fn protocols(&self) -> Vec<String> {
+        self.inner.router.protocols().to_vec()
+    }
+
+    /// Connects to `addr` and returns the peer id it authenticated.
+    ///
+    /// If `addr` ends in `/p2p/<id>`, the peer must prove that identity, and an existing
+    /// connection to it is reused; concurrent dials of the same peer share one attempt.
+    pub async fn dial(&self, addr: &Multiaddr) -> Result<PeerId, Error> {
+        self.check_running()?;
+        let expected = addr.peer_id();
+        let Some(peer) = expected else {
+            return self.connect(addr, None).await;
+        };
+        if peer == self.inner.peer_id {
+            return Err(Error::DialSelf);
+        }
+        self.inner.peerstore.add_addrs(peer, [addr.clone()]);
+        if self.inner.pool.is_connected(&peer) {
+            return Ok(peer);
+        }
+        self.shared_dial(peer, || self.connect(addr, Some(peer)))
+            .await
+            .map(|()| peer)
+    }
+
+    /// Makes sure we are connected to `peer`, dialling its known addresses if not.
+    pub async fn dial_peer(&self, peer: PeerId) -> Result<(), Error> {
+        self.check_running()?;
+        if peer == self.inner.peer_id {
+            return Err(Error::DialSelf);
+        }
+        if self.inner.pool.is_connected(&peer) {
+            return Ok(());
+        }
+        self.shared_dial(peer, || self.dial_known_addrs(peer)).await
+    }
+
+    /// Runs `dial` unless a dial of `peer` is already in flight, in which case its outcome
+    /// is shared.
+    async fn shared_dial<F, Fut, T>(&self, peer: PeerId, dial: F) -> Result<(), Error>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T, Error>>,
+    {
+        match self.inner.pool.dial_slot(peer) {
+            DialSlot::Lead(sender) => {
+                let result = dial().await.map(|_| ());
+                self.inner.pool.finish_dial(&peer);
+                let _ = sender.send(Some(
+                    result.as_ref().map(|_| ()).map_err(ToString::to_string),
+                ));
+                result
+            }
+            DialSlot::Join(mut receiver) => {
+                let outcome = receiver
+                    .wait_for(Option::is_some)
+                    .await
+                    .map(|outcome| outcome.clone());
+                match outcome {
+                    Ok(Some(Ok(()))) => Ok(()),
+                    Ok(Some(Err(error))) => Err(Error::Unreachable {
+                        peer,
+                        attempts: vec![(Multiaddr::empty(), error)],
+                    }),
+                    // The leader gave up without reporting: try ourselves.
+                    _ => dial().await.map(|_| ()),
+                }
+            }
+        }
+    }
+
+    async fn dial_known_addrs(&self, peer: PeerId) -> Result<PeerId, Error> {
+        let addrs = self.inner.peerstore.addrs(&peer);
+        if addrs.is_empty() {
+            return Err(Error::NoAddresses(peer));
+        }
+        let mut attempts = Vec::new();
+        // Newest addresses first: they are the likeliest to work.
+        for addr in addrs.into_iter().rev() {
+            match self.connect(&addr, Some(peer)).await {
+                Ok(peer) => return Ok(peer),
+                Err(error) => attempts.push((addr, error.to_string())),
+            }
+        }
+        Err(Error::Unreachable { peer, attempts })
+    }
+
+    /// Dials one address and upgrades the connection.
+    async fn connect(&self, addr: &Multiaddr, expected: Option<PeerId>) -> Result<PeerId, Error> {
+        let limits = &self.inner.limits;
+        let tcp = hyphae_tcp::dial(addr, &self.inner.tcp).await?;
+        let upgrade = self.inner.upgrader.outbound(tcp, expected);
+        let (peer, muxer) = tokio::time::timeout(limits.handshake_timeout, upgrade)
+            .await
+            .map_err(|_| Error::Timeout {
+                what: "connection handshake",
+                seconds: limits.handshake_timeout.as_secs_f64(),
+            })??;
+        let mut remote_addr = addr.clone();
+        if remote_addr.peer_id().is_some() {
+            remote_addr.pop();
+        }
+        self.inner.peerstore.add_addrs(peer, [remote_addr.clone()]);
+        connection::establish(
+            &self.inner,
+            Established {
+                peer,
+                muxer,
+                remote_addr,
+                direction: Direction::Outbound,
+            },
+        )?;
+        Ok(peer)
+    }
+
+    /// Opens a stream to `peer` speaking the first of `protocols` it supports, connecting
+    /// first if needed.
+    ///
+    /// With a single protocol, negotiation is optimistic: the stream is returned at once and
+    /// data written to it travels with the proposal; if the peer refuses the protocol, the
+    /// first read fails.
+    pub async fn open_stream(
+        &self,
+        peer: PeerId,
+        protocols: impl Protocols,
+    ) -> Result<Stream, Error> {
+        self.dial_peer(peer).await?;
+        let connection = self
+            .inner
+            .pool
+            .get(&peer)
+            .ok_or(Error::NotConnected(peer))?;
+        let raw = connection.muxer.open_stream().await?;
+        let protocols = protocols.into_protocols();
+        let negotiated = if protocols.len() == 1 {
+            // Optimistic: nothing is awaited from the peer here, only our own write queue,
+            // which is backpressure rather than a peer to time out.
+            negotiated::dial(raw, protocols).await?
+        } else {
+            let timeout = self.inner.limits.stream_negotiation_timeout;
+            tokio::time::timeout(timeout, negotiated::dial(raw, protocols))
+                .await
+                .map_err(|_| Error::Timeout {
+                    what: "stream protocol negotiation",
+                    seconds: timeout.as_secs_f64(),
+                })??
+        };
+        Ok(Stream::new(
+            negotiated,
+            peer,
+            connection.id,
+            connection.remote_addr,
+        ))
+    }
+
+    /// Pings `peer` once (connecting if needed) and returns the round-trip time.
+    pub async fn ping(&self, peer: PeerId) -> Result<Duration, Error> {
+        let mut stream = self.open_stream(peer, ping::PROTOCOL).await?;
+        let rtt = ping::ping(&mut stream, ping::TIMEOUT).await?;
+        self.inner.peerstore.set_rtt(peer, rtt);
+        let _ = self.inner.events.send(Event::Ping { peer, rtt });
+        Ok(rtt)
+    }
+
+    /// Whether we have a connection to `peer`.
+    pub fn is_connected(&self, peer: &PeerId) -> bool {
+        self.inner.pool.is_connected(peer)
+    }
+
+    /// The peers we have connections to.
+    pub fn connected_peers(&self) -> Vec<PeerId> {
+        self.inner.pool.peers()
+    }
+
+    /// Closes every connection to `peer`.
+    pub async fn disconnect(&self, peer: PeerId) {
+        for connection in self.inner.pool.take_peer(&peer) {
+            connection.muxer.close().await;
+        }
+    }
+
+    /// Stops listening and closes every connection gracefully (Yamux Go Away). Further
+    /// dials fail with [`Error::Shutdown`].
+    pub async fn shutdown(&self) {
+        if self.inner.is_shut_down.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let listeners: Vec<_> = self
+            .inner
+            .listeners
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .drain(..)
+            .collect();
+        for listener in listeners {
+            listener.abort();
+        }
+        for connection in self.inner.pool.all() {
+            connection.muxer.close().await;
+        }
+        debug!("node shut down");
+    }
+
+    fn check_running(&self) -> Result<(), Error> {
+        if self.inner.is_shut_down.load(Ordering::SeqCst) {
+            Err(Error::Shutdown)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl std::fmt::Debug for Node {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Node")
+            .field("peer_id", &self.inner.peer_id)
+            .field("listen_addrs", &self.listen_addrs())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Strips a trailing `/p2p/<id>` component.
+pub(crate) fn without_p2p(addr: &Multiaddr) -> Multiaddr {
+    addr.iter()
+        .filter(|component| !matches!(component, Protocol::P2p(_)))
+        .collect()
+}

@@ -1,0 +1,228 @@
+//! What the node knows about other peers: addresses, protocols, keys, agent, round-trip time.
+//!
+//! Everything here is learned from the network (identify, dials, the user), so every
+//! collection is bounded: peers, addresses per peer, protocols per peer.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use hyphae_identity::{PeerId, PublicKey};
+use hyphae_multiaddr::Multiaddr;
+
+use crate::identify::Info;
+
+/// Peers remembered at most; the least recently updated is forgotten first.
+pub const MAX_PEERS: usize = 10_000;
+/// Addresses remembered per peer; the oldest is forgotten first.
+pub const MAX_ADDRS_PER_PEER: usize = 32;
+/// Protocols remembered per peer.
+pub const MAX_PROTOCOLS_PER_PEER: usize = 128;
+
+/// What is known about one peer.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PeerInfo {
+    /// Addresses the peer can be dialled at, newest last.
+    pub addrs: Vec<Multiaddr>,
+    /// Protocols the peer said it accepts streams for.
+    pub protocols: Vec<String>,
+    /// The peer's public key, once learned.
+    pub public_key: Option<PublicKey>,
+    /// The peer's implementation, from identify.
+    pub agent_version: Option<String>,
+    /// The peer's protocol family, from identify.
+    pub protocol_version: Option<String>,
+    /// Sequence number of the newest signed peer record applied.
+    pub peer_record_seq: Option<u64>,
+    /// The last measured ping round-trip time.
+    pub rtt: Option<Duration>,
+}
+
+#[derive(Debug, Default)]
+struct Entry {
+    info: PeerInfo,
+    /// Update counter value at the last change, for least-recently-updated eviction.
+    touched: u64,
+}
+
+/// The node's store of peer information. Cheap to share: all methods take `&self`.
+#[derive(Debug, Default)]
+pub struct Peerstore {
+    inner: Mutex<Inner>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    peers: HashMap<PeerId, Entry>,
+    clock: u64,
+}
+
+impl Inner {
+    fn entry(&mut self, peer: PeerId) -> &mut PeerInfo {
+        self.clock += 1;
+        if !self.peers.contains_key(&peer) && self.peers.len() >= MAX_PEERS {
+            let oldest = self
+                .peers
+                .iter()
+                .min_by_key(|(_, entry)| entry.touched)
+                .map(|(peer, _)| *peer);
+            if let Some(oldest) = oldest {
+                self.peers.remove(&oldest);
+            }
+        }
+        let clock = self.clock;
+        let entry = self.peers.entry(peer).or_default();
+        entry.touched = clock;
+        &mut entry.info
+    }
+}
+
+fn add_addrs(known: &mut Vec<Multiaddr>, addrs: impl IntoIterator<Item = Multiaddr>) {
+    for addr in addrs {
+        // Stored without the trailing /p2p/<id>: the peer id is the key.
+        let addr = strip_p2p(addr);
+        if let Some(position) = known.iter().position(|known| *known == addr) {
+            known.remove(position);
+        }
+        known.push(addr);
+    }
+    if known.len() > MAX_ADDRS_PER_PEER {
+        known.drain(..known.len() - MAX_ADDRS_PER_PEER);
+    }
+}
+
+fn strip_p2p(mut addr: Multiaddr) -> Multiaddr {
+    if addr.peer_id().is_some() {
+        addr.pop();
+    }
+    addr
+}
+
+impl Peerstore {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        // A panic while holding the lock leaves plain data behind; keep using it.
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Remembers addresses for `peer` (a trailing `/p2p/<id>` is dropped).
+    pub fn add_addrs(&self, peer: PeerId, addrs: impl IntoIterator<Item = Multiaddr>) {
+        add_addrs(&mut self.lock().entry(peer).addrs, addrs);
+    }
+
+    /// The known addresses of `peer`, newest last.
+    pub fn addrs(&self, peer: &PeerId) -> Vec<Multiaddr> {
+        self.lock()
+            .peers
+            .get(peer)
+            .map(|entry| entry.info.addrs.clone())
+            .unwrap_or_default()
+    }
+
+    /// Everything known about `peer`.
+    pub fn get(&self, peer: &PeerId) -> Option<PeerInfo> {
+        self.lock().peers.get(peer).map(|entry| entry.info.clone())
+    }
+
+    /// The peers the store knows.
+    pub fn peers(&self) -> Vec<PeerId> {
+        self.lock().peers.keys().copied().collect()
+    }
+
+    /// Forgets `peer`.
+    pub fn remove(&self, peer: &PeerId) {
+        self.lock().peers.remove(peer);
+    }
+
+    /// Records a ping round-trip time.
+    pub(crate) fn set_rtt(&self, peer: PeerId, rtt: Duration) {
+        self.lock().entry(peer).rtt = Some(rtt);
+    }
+
+    /// Applies what `peer` said about itself in identify (or a partial identify push).
+    ///
+    /// A signed peer record newer than the last one applied replaces the peer's addresses
+    /// with the certified ones; otherwise listen addresses are added.
+    pub(crate) fn apply_identify(&self, peer: PeerId, info: &Info) {
+        let mut inner = self.lock();
+        let known = inner.entry(peer);
+        if let Some(key) = &info.public_key {
+            known.public_key = Some(key.clone());
+        }
+        if info.agent_version.is_some() {
+            known.agent_version.clone_from(&info.agent_version);
+        }
+        if info.protocol_version.is_some() {
+            known.protocol_version.clone_from(&info.protocol_version);
+        }
+        if !info.protocols.is_empty() {
+            known.protocols = info
+                .protocols
+                .iter()
+                .take(MAX_PROTOCOLS_PER_PEER)
+                .cloned()
+                .collect();
+        }
+        match &info.signed_peer_record {
+            Some(record) if known.peer_record_seq.is_none_or(|seq| record.seq() > seq) => {
+                known.peer_record_seq = Some(record.seq());
+                known.addrs.clear();
+                add_addrs(&mut known.addrs, record.addresses().iter().cloned());
+            }
+            _ => add_addrs(&mut known.addrs, info.listen_addrs.iter().cloned()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn addr(i: usize) -> Multiaddr {
+        format!("/ip4/10.0.0.1/tcp/{i}").parse().unwrap()
+    }
+
+    #[test]
+    fn keeps_the_newest_addresses_up_to_the_limit() {
+        let store = Peerstore::default();
+        let peer = PeerId::random();
+        store.add_addrs(peer, (0..MAX_ADDRS_PER_PEER + 5).map(addr));
+        let addrs = store.addrs(&peer);
+        assert_eq!(addrs.len(), MAX_ADDRS_PER_PEER);
+        assert_eq!(addrs[0], addr(5));
+        store.add_addrs(peer, [addr(5)]);
+        assert_eq!(store.addrs(&peer).last(), Some(&addr(5)));
+        assert_eq!(store.addrs(&peer).len(), MAX_ADDRS_PER_PEER);
+    }
+
+    #[test]
+    fn stores_addresses_without_the_peer_id() {
+        let store = Peerstore::default();
+        let peer = PeerId::random();
+        store.add_addrs(peer, [addr(1).with_p2p(peer).unwrap()]);
+        assert_eq!(store.addrs(&peer), vec![addr(1)]);
+    }
+
+    #[test]
+    fn forgets_the_least_recently_updated_peer_when_full() {
+        let store = Peerstore::default();
+        let first = PeerId::random();
+        store.add_addrs(first, [addr(0)]);
+        for i in 1..MAX_PEERS {
+            // Cheap distinct ids: identity multihashes of a counter.
+            let mut bytes = vec![0x00, 8];
+            bytes.extend_from_slice(&(i as u64).to_be_bytes());
+            store.add_addrs(PeerId::from_bytes(&bytes).unwrap(), []);
+        }
+        store.add_addrs(first, [addr(1)]);
+        let newcomer = PeerId::random();
+        store.add_addrs(newcomer, [addr(2)]);
+        assert_eq!(store.peers().len(), MAX_PEERS);
+        assert!(
+            store.get(&first).is_some(),
+            "recently updated peer was evicted"
+        );
+        assert!(store.get(&newcomer).is_some());
+    }
+}

@@ -1,0 +1,153 @@
+//! The established connections, by peer, with the limits that bound them, and the dials in
+//! flight so that concurrent dials of one peer share a single attempt.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use hyphae_identity::PeerId;
+use hyphae_multiaddr::Multiaddr;
+use tokio::sync::watch;
+
+use crate::{ConnectionId, Error, Limits};
+
+/// One established connection.
+#[derive(Debug, Clone)]
+pub(crate) struct Connection {
+    pub(crate) id: ConnectionId,
+    pub(crate) peer: PeerId,
+    pub(crate) muxer: hyphae_yamux::Connection,
+    pub(crate) remote_addr: Multiaddr,
+}
+
+/// The outcome of a shared dial, as its waiters see it.
+pub(crate) type DialOutcome = Option<Result<(), String>>;
+
+#[derive(Default)]
+pub(crate) struct Pool {
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    by_peer: HashMap<PeerId, Vec<Connection>>,
+    total: usize,
+    next_id: u64,
+    dialing: HashMap<PeerId, watch::Receiver<DialOutcome>>,
+}
+
+/// Whether the caller leads a dial or joins one in flight.
+pub(crate) enum DialSlot {
+    /// Dial, then report through the sender (dropping it unreported counts as failure).
+    Lead(watch::Sender<DialOutcome>),
+    /// Wait for the leader's outcome.
+    Join(watch::Receiver<DialOutcome>),
+}
+
+impl Pool {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The oldest live connection to `peer`.
+    pub(crate) fn get(&self, peer: &PeerId) -> Option<Connection> {
+        let mut state = self.lock();
+        let connections = state.by_peer.get_mut(peer)?;
+        connections.retain(|connection| !connection.muxer.is_closed());
+        connections.first().cloned()
+    }
+
+    /// Whether any connection to `peer` is open.
+    pub(crate) fn is_connected(&self, peer: &PeerId) -> bool {
+        self.get(peer).is_some()
+    }
+
+    /// Every connected peer.
+    pub(crate) fn peers(&self) -> Vec<PeerId> {
+        self.lock().by_peer.keys().copied().collect()
+    }
+
+    /// Every connection.
+    pub(crate) fn all(&self) -> Vec<Connection> {
+        self.lock().by_peer.values().flatten().cloned().collect()
+    }
+
+    /// Adds an established connection, unless a limit refuses it.
+    pub(crate) fn insert(
+        &self,
+        peer: PeerId,
+        muxer: hyphae_yamux::Connection,
+        remote_addr: Multiaddr,
+        limits: &Limits,
+    ) -> Result<Connection, Error> {
+        let mut state = self.lock();
+        if state.total >= limits.max_connections {
+            return Err(Error::LimitReached {
+                limit: "connections",
+                max: limits.max_connections,
+            });
+        }
+        let for_peer = state.by_peer.get(&peer).map_or(0, Vec::len);
+        if for_peer >= limits.max_connections_per_peer {
+            return Err(Error::LimitReached {
+                limit: "connections per peer",
+                max: limits.max_connections_per_peer,
+            });
+        }
+        state.next_id += 1;
+        let connection = Connection {
+            id: ConnectionId(state.next_id),
+            peer,
+            muxer,
+            remote_addr,
+        };
+        state.total += 1;
+        state
+            .by_peer
+            .entry(peer)
+            .or_default()
+            .push(connection.clone());
+        Ok(connection)
+    }
+
+    /// Removes a closed connection; returns whether it was there.
+    pub(crate) fn remove(&self, peer: &PeerId, id: ConnectionId) -> bool {
+        let mut state = self.lock();
+        let Some(connections) = state.by_peer.get_mut(peer) else {
+            return false;
+        };
+        let before = connections.len();
+        connections.retain(|connection| connection.id != id);
+        let removed = before - connections.len();
+        if connections.is_empty() {
+            state.by_peer.remove(peer);
+        }
+        state.total -= removed;
+        removed > 0
+    }
+
+    /// Removes and returns every connection to `peer`.
+    pub(crate) fn take_peer(&self, peer: &PeerId) -> Vec<Connection> {
+        let mut state = self.lock();
+        let connections = state.by_peer.remove(peer).unwrap_or_default();
+        state.total -= connections.len();
+        connections
+    }
+
+    /// Claims the dial of `peer`, or joins the one in flight.
+    pub(crate) fn dial_slot(&self, peer: PeerId) -> DialSlot {
+        let mut state = self.lock();
+        if let Some(receiver) = state.dialing.get(&peer)
+            && receiver.has_changed().is_ok()
+        {
+            return DialSlot::Join(receiver.clone());
+        }
+        let (sender, receiver) = watch::channel(None);
+        state.dialing.insert(peer, receiver);
+        DialSlot::Lead(sender)
+    }
+
+    /// Ends the dial of `peer` led by the caller.
+    pub(crate) fn finish_dial(&self, peer: &PeerId) {
+        self.lock().dialing.remove(peer);
+    }
+}

@@ -1,0 +1,86 @@
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use hyphae_core::negotiated::Negotiated;
+use hyphae_identity::PeerId;
+use hyphae_multiaddr::Multiaddr;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+use crate::ConnectionId;
+
+/// A stream to a peer, speaking a negotiated protocol. `AsyncRead + AsyncWrite`.
+///
+/// `shutdown` half-closes it (the peer reads to the end); dropping it without `shutdown`
+/// resets it, so the peer never mistakes a truncated message for a complete one.
+#[derive(Debug)]
+pub struct Stream {
+    io: Negotiated<hyphae_yamux::Stream>,
+    peer: PeerId,
+    connection: ConnectionId,
+    remote_addr: Multiaddr,
+}
+
+impl Stream {
+    pub(crate) fn new(
+        io: Negotiated<hyphae_yamux::Stream>,
+        peer: PeerId,
+        connection: ConnectionId,
+        remote_addr: Multiaddr,
+    ) -> Stream {
+        Stream {
+            io,
+            peer,
+            connection,
+            remote_addr,
+        }
+    }
+
+    /// The peer at the other end.
+    pub fn peer(&self) -> PeerId {
+        self.peer
+    }
+
+    /// The protocol the stream speaks.
+    pub fn protocol(&self) -> &str {
+        self.io.protocol()
+    }
+
+    /// The connection the stream runs on.
+    pub fn connection(&self) -> ConnectionId {
+        self.connection
+    }
+
+    /// The peer's address on that connection.
+    pub fn remote_addr(&self) -> &Multiaddr {
+        &self.remote_addr
+    }
+}
+
+impl AsyncRead for Stream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Stream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().io).poll_write(cx, buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_shutdown(cx)
+    }
+}

@@ -1,0 +1,242 @@
+//! [`NoiseStream`]: an established Noise session over a tokio byte stream.
+
+use std::io::{self, IoSlice};
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+
+use bytes::{Buf, BufMut, BytesMut};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+use crate::transport::{Ciphers, DecryptedFrame, Decryptor, Encryptor};
+use crate::{MAX_MESSAGE_LEN, MAX_PLAINTEXT_LEN, frame};
+
+/// Room for one whole frame: length prefix and the largest Noise message.
+const FRAME_CAPACITY: usize = frame::PREFIX_LEN + MAX_MESSAGE_LEN;
+
+/// An encrypted, authenticated connection to a peer: what you write is encrypted into Noise
+/// transport frames, what you read has been decrypted and authenticated.
+///
+/// Writes are gathered into frames of up to [`MAX_PLAINTEXT_LEN`] bytes; a frame is sent
+/// when it is full or on `flush`, so **flush after a message that must leave now**. Memory
+/// stays bounded: at most one frame being received, and one frame being filled plus one
+/// frame waiting for the socket.
+///
+/// A frame that fails to decrypt, or a connection that ends inside a frame, is an I/O error
+/// (`InvalidData` or `UnexpectedEof`) carrying the crate's [`Error`](crate::Error);
+/// the session cannot continue after it.
+pub struct NoiseStream<T> {
+    io: T,
+    encryptor: Encryptor,
+    decryptor: Decryptor,
+    /// Bytes received from `io`; its first frame may already be decrypted in place.
+    read_buf: BytesMut,
+    /// The first frame of `read_buf` once decrypted, with its plaintext not yet read.
+    readable: Option<DecryptedFrame>,
+    /// Sealed frames waiting for `io` (the first `sealed` bytes), then possibly one open
+    /// frame: a length placeholder and the plaintext gathered so far.
+    write_buf: BytesMut,
+    sealed: usize,
+}
+
+impl<T> NoiseStream<T> {
+    /// Wraps `io` after a handshake; `read_buf` holds bytes already received after the last
+    /// handshake message.
+    pub(crate) fn new(io: T, ciphers: Ciphers, read_buf: BytesMut) -> NoiseStream<T> {
+        NoiseStream {
+            io,
+            encryptor: ciphers.encryptor,
+            decryptor: ciphers.decryptor,
+            read_buf,
+            readable: None,
+            write_buf: BytesMut::new(),
+            sealed: 0,
+        }
+    }
+
+    /// The underlying connection, e.g. to read its addresses. Bytes must not be written to
+    /// it directly.
+    pub fn get_ref(&self) -> &T {
+        &self.io
+    }
+
+    /// Plaintext bytes in the open frame, if there is one.
+    fn open_len(&self) -> Option<usize> {
+        (self.write_buf.len() > self.sealed)
+            .then(|| self.write_buf.len() - self.sealed - frame::PREFIX_LEN)
+    }
+
+    /// Encrypts the open frame in place so it can be sent; an empty one is dropped.
+    fn seal_open(&mut self) -> io::Result<()> {
+        match self.open_len() {
+            None => {}
+            Some(0) => self.write_buf.truncate(self.sealed),
+            Some(_) => {
+                self.encryptor.seal(&mut self.write_buf, self.sealed)?;
+                self.sealed = self.write_buf.len();
+            }
+        }
+        Ok(())
+    }
+}
+
+impl<T: AsyncWrite + Unpin> NoiseStream<T> {
+    /// Writes sealed frames to `io` until none are left or it would block.
+    fn poll_drain(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        while self.sealed > 0 {
+            let n = ready!(Pin::new(&mut self.io).poll_write(cx, &self.write_buf[..self.sealed]))?;
+            if n == 0 {
+                return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
+            }
+            self.write_buf.advance(n);
+            self.sealed -= n;
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    /// Copies as much of `bufs` as fits into the open frame, starting one if needed.
+    fn poll_write_slices(
+        &mut self,
+        cx: &mut Context<'_>,
+        bufs: &[&[u8]],
+    ) -> Poll<io::Result<usize>> {
+        if bufs.iter().all(|buf| buf.is_empty()) {
+            return Poll::Ready(Ok(0));
+        }
+        // Hand sealed frames to the socket early; waiting is only needed if they block a
+        // full open frame below.
+        if let Poll::Ready(Err(error)) = self.poll_drain(cx) {
+            return Poll::Ready(Err(error));
+        }
+        if self.open_len() == Some(MAX_PLAINTEXT_LEN) {
+            if self.sealed > 0 {
+                // `poll_drain` is pending and will wake us.
+                return Poll::Pending;
+            }
+            self.seal_open()?;
+            if let Poll::Ready(Err(error)) = self.poll_drain(cx) {
+                return Poll::Ready(Err(error));
+            }
+        }
+        let mut room = match self.open_len() {
+            Some(len) => MAX_PLAINTEXT_LEN - len,
+            None => {
+                self.write_buf.reserve(FRAME_CAPACITY);
+                self.write_buf.put_bytes(0, frame::PREFIX_LEN);
+                MAX_PLAINTEXT_LEN
+            }
+        };
+        let mut written = 0;
+        for buf in bufs {
+            let n = buf.len().min(room);
+            self.write_buf.extend_from_slice(&buf[..n]);
+            written += n;
+            room -= n;
+            if room == 0 {
+                break;
+            }
+        }
+        Poll::Ready(Ok(written))
+    }
+}
+
+impl<T: AsyncRead + Unpin> AsyncRead for NoiseStream<T> {
+    /// Fills `buf` with the plaintext of as many buffered frames as fit, reading from the
+    /// connection only when nothing is buffered.
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let capacity = buf.remaining();
+        loop {
+            if let Some(frame) = &mut this.readable {
+                let n = frame.plaintext.len().min(buf.remaining());
+                let start = frame.plaintext.start;
+                buf.put_slice(&this.read_buf[start..start + n]);
+                frame.plaintext.start += n;
+                if frame.plaintext.is_empty() {
+                    this.read_buf.advance(frame.len);
+                    this.readable = None;
+                }
+            }
+            if buf.remaining() == 0 {
+                return Poll::Ready(Ok(()));
+            }
+            let has_read = buf.remaining() < capacity;
+            match this.decryptor.decrypt_in_place(&mut this.read_buf) {
+                Ok(Some(frame)) if frame.plaintext.is_empty() => this.read_buf.advance(frame.len),
+                Ok(Some(frame)) => this.readable = Some(frame),
+                // Deliver what we have; a bad frame fails the next read (its nonce is unused).
+                Ok(None) | Err(_) if has_read => return Poll::Ready(Ok(())),
+                Err(error) => return Poll::Ready(Err(error.into())),
+                Ok(None) => {
+                    this.read_buf.reserve(FRAME_CAPACITY);
+                    let n = ready!(tokio_util::io::poll_read_buf(
+                        Pin::new(&mut this.io),
+                        cx,
+                        &mut this.read_buf
+                    ))?;
+                    if n == 0 {
+                        return Poll::Ready(if this.read_buf.is_empty() {
+                            Ok(())
+                        } else {
+                            Err(crate::Error::ConnectionClosed.into())
+                        });
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl<T: AsyncWrite + Unpin> AsyncWrite for NoiseStream<T> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.get_mut().poll_write_slices(cx, &[buf])
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        // Gather up to a frame's worth; more slices than that are taken on the next call.
+        let mut slices: [&[u8]; 16] = [&[]; 16];
+        for (slot, buf) in slices.iter_mut().zip(bufs) {
+            *slot = buf;
+        }
+        self.get_mut()
+            .poll_write_slices(cx, &slices[..bufs.len().min(16)])
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        true
+    }
+
+    /// Seals and sends the open frame, then flushes the connection.
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        this.seal_open()?;
+        ready!(this.poll_drain(cx))?;
+        Pin::new(&mut this.io).poll_flush(cx)
+    }
+
+    /// Flushes, then shuts down the connection's write side.
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        ready!(self.as_mut().poll_flush(cx))?;
+        Pin::new(&mut self.get_mut().io).poll_shutdown(cx)
+    }
+}
+
+impl<T> std::fmt::Debug for NoiseStream<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NoiseStream")
+            .field("buffered_in", &self.read_buf.len())
+            .field("buffered_out", &self.write_buf.len())
+            .finish_non_exhaustive()
+    }
+}
