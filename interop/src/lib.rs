@@ -161,3 +161,110 @@ mod tests {
         assert_eq!(public_key_of(output), "0801");
     }
 }
+
+/// A peer program of another implementation, speaking the line protocol of
+/// `rust-libp2p-node` and `js/node-peer.mjs`: `LISTEN <addr>`, `PING <ms>`,
+/// `IDENTIFIED <json>` on stdout. Killed when dropped.
+pub struct PeerProcess {
+    child: tokio::process::Child,
+    lines: tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>,
+    /// Lines read while looking for another prefix, kept for later questions.
+    unclaimed: Vec<String>,
+}
+
+/// What a peer program reported about a peer that identified itself to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identified {
+    /// The peer's id.
+    pub peer: String,
+    /// Its agent version.
+    pub agent: String,
+    /// The protocols it announced.
+    pub protocols: Vec<String>,
+}
+
+/// How long any peer program may take to say its next line.
+const LINE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+impl PeerProcess {
+    /// Starts `command` with stdin and stdout piped (closing stdin asks it to stop).
+    pub fn spawn(mut command: tokio::process::Command) -> PeerProcess {
+        use tokio::io::AsyncBufReadExt;
+        let mut child = command
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start the peer program");
+        let stdout = child.stdout.take().expect("piped stdout");
+        PeerProcess {
+            child,
+            lines: tokio::io::BufReader::new(stdout).lines(),
+            unclaimed: Vec::new(),
+        }
+    }
+
+    /// The rest of the first stdout line starting with `prefix` not yet returned; lines
+    /// with other prefixes are kept for later calls.
+    pub async fn line(&mut self, prefix: &str) -> String {
+        if let Some(index) = self
+            .unclaimed
+            .iter()
+            .position(|line| line.starts_with(prefix))
+        {
+            return self.unclaimed.remove(index)[prefix.len()..]
+                .trim()
+                .to_owned();
+        }
+        let read = async {
+            while let Some(line) = self
+                .lines
+                .next_line()
+                .await
+                .expect("read the peer's output")
+            {
+                if let Some(rest) = line.strip_prefix(prefix) {
+                    return rest.trim().to_owned();
+                }
+                self.unclaimed.push(line);
+            }
+            panic!("the peer program ended before printing {prefix:?}");
+        };
+        tokio::time::timeout(LINE_TIMEOUT, read)
+            .await
+            .unwrap_or_else(|_| panic!("no {prefix:?} line within {LINE_TIMEOUT:?}"))
+    }
+
+    /// The next `IDENTIFIED` report about `peer`.
+    pub async fn identified(&mut self, peer: &str) -> Identified {
+        loop {
+            let json: serde_json::Value =
+                serde_json::from_str(&self.line("IDENTIFIED ").await).expect("IDENTIFIED json");
+            let text = |key: &str| json[key].as_str().unwrap_or_default().to_owned();
+            if text("peer") == peer {
+                let protocols = json["protocols"]
+                    .as_array()
+                    .map(|list| {
+                        list.iter()
+                            .filter_map(|p| p.as_str().map(str::to_owned))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                return Identified {
+                    peer: text("peer"),
+                    agent: text("agent"),
+                    protocols,
+                };
+            }
+        }
+    }
+
+    /// Waits for the program to exit and returns whether it succeeded.
+    pub async fn success(mut self) -> bool {
+        tokio::time::timeout(LINE_TIMEOUT, self.child.wait())
+            .await
+            .expect("peer program exits in time")
+            .expect("wait for the peer program")
+            .success()
+    }
+}

@@ -1,0 +1,99 @@
+//! hyphae and rust-libp2p (the crates.io `libp2p` crate) connect over TCP + Noise + Yamux,
+//! ping each other and exchange identify, each side dialling in turn.
+
+use std::time::Duration;
+
+use hyphae::{Event, Multiaddr, Node};
+use hyphae_interop::PeerProcess;
+use tokio::process::Command;
+
+const PEER_AGENT: &str = "rust-interop-peer";
+
+fn peer_program() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_rust-libp2p-node"))
+}
+
+/// Waits for hyphae's identify of `peer` and returns (agent, protocols).
+async fn identified_by_us(
+    events: &mut tokio::sync::broadcast::Receiver<Event>,
+    peer: hyphae::PeerId,
+) -> (Option<String>, Vec<String>) {
+    let wait = async {
+        loop {
+            if let Ok(Event::PeerIdentified {
+                peer: p,
+                agent_version,
+                protocols,
+            }) = events.recv().await
+                && p == peer
+            {
+                return (agent_version, protocols);
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(30), wait)
+        .await
+        .expect("identify in time")
+}
+
+fn assert_serves_ping_and_identify(protocols: &[String]) {
+    for expected in ["/ipfs/ping/1.0.0", "/ipfs/id/1.0.0"] {
+        assert!(
+            protocols.iter().any(|p| p == expected),
+            "{expected} missing from {protocols:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hyphae_dials_rust_libp2p() {
+    let mut command = peer_program();
+    command.arg("listen");
+    let mut peer = PeerProcess::spawn(command);
+    let addr: Multiaddr = peer.line("LISTEN ").await.parse().unwrap();
+
+    let node = Node::builder().start().await.unwrap();
+    let mut events = node.events();
+    let peer_id = node.dial(&addr).await.unwrap();
+    assert_eq!(Some(peer_id), addr.peer_id());
+    let rtt = node.ping(peer_id).await.unwrap();
+    assert!(rtt > Duration::ZERO && rtt < Duration::from_secs(5));
+
+    let (agent, protocols) = identified_by_us(&mut events, peer_id).await;
+    assert_eq!(agent.as_deref(), Some(PEER_AGENT));
+    assert_serves_ping_and_identify(&protocols);
+
+    let theirs = peer.identified(&node.peer_id().to_string()).await;
+    assert_eq!(theirs.agent, hyphae::DEFAULT_AGENT_VERSION);
+    assert_serves_ping_and_identify(&theirs.protocols);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rust_libp2p_dials_hyphae() {
+    let node = Node::builder()
+        .listen("/ip4/127.0.0.1/tcp/0".parse().unwrap())
+        .start()
+        .await
+        .unwrap();
+    let mut events = node.events();
+    let addr = node.listen_addrs()[0].to_string();
+
+    let mut command = peer_program();
+    command.args(["dial", &addr]);
+    let mut peer = PeerProcess::spawn(command);
+    let rtt: f64 = peer.line("PING ").await.parse().expect("PING milliseconds");
+    assert!(rtt > 0.0 && rtt < 5000.0);
+    let theirs = peer.identified(&node.peer_id().to_string()).await;
+    assert_eq!(theirs.agent, hyphae::DEFAULT_AGENT_VERSION);
+    assert_serves_ping_and_identify(&theirs.protocols);
+    assert!(
+        peer.success().await,
+        "the rust-libp2p peer reported a failure"
+    );
+
+    let connected = node.peerstore().peers();
+    assert_eq!(connected.len(), 1);
+    let (agent, protocols) = identified_by_us(&mut events, connected[0]).await;
+    assert_eq!(agent.as_deref(), Some(PEER_AGENT));
+    assert_serves_ping_and_identify(&protocols);
+}
