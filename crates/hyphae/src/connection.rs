@@ -96,6 +96,13 @@ pub(crate) fn establish(inner: &Arc<Inner>, established: Established) -> Result<
             return Err(error);
         }
     };
+    // A handshake can finish after `shutdown` took its snapshot of the pool (shutdown sets
+    // the flag first, so checking after inserting cannot miss it): close such a connection.
+    if inner.is_shut_down.load(std::sync::atomic::Ordering::SeqCst) {
+        inner.pool.remove(&peer, connection.id);
+        tokio::spawn(async move { muxer.close().await });
+        return Err(Error::Shutdown);
+    }
     info!(%peer, connection = %connection.id, remote = %connection.remote_addr, ?direction, "connected");
     let _ = inner.events.send(Event::ConnectionEstablished {
         peer,

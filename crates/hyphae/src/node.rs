@@ -11,7 +11,7 @@ use tokio::task::JoinHandle;
 use tracing::{Instrument, debug, info};
 
 use crate::connection::{self, Established};
-use crate::pool::{DialSlot, Pool};
+use crate::pool::{Connection, DialSlot, Pool};
 use crate::router::{Handler, Router};
 use crate::upgrade::Upgrader;
 use crate::{Builder, Direction, Error, Event, Limits, Peerstore, Stream, identify, ping};
@@ -362,8 +362,18 @@ impl Node {
             .pool
             .get(&peer)
             .ok_or(Error::NotConnected(peer))?;
+        self.open_stream_on(&connection, protocols.into_protocols())
+            .await
+    }
+
+    /// Opens a stream on one given connection, never dialling: what the node's own
+    /// protocols use, so that a connection closing is not undone by them.
+    pub(crate) async fn open_stream_on(
+        &self,
+        connection: &Connection,
+        protocols: Vec<String>,
+    ) -> Result<Stream, Error> {
         let raw = connection.muxer.open_stream().await?;
-        let protocols = protocols.into_protocols();
         let negotiated = if protocols.len() == 1 {
             // Optimistic: nothing is awaited from the peer here, only our own write queue,
             // which is backpressure rather than a peer to time out.
@@ -379,9 +389,9 @@ impl Node {
         };
         Ok(Stream::new(
             negotiated,
-            peer,
+            connection.peer,
             connection.id,
-            connection.remote_addr,
+            connection.remote_addr.clone(),
         ))
     }
 
@@ -404,9 +414,11 @@ impl Node {
         self.inner.pool.peers()
     }
 
-    /// Closes every connection to `peer`.
+    /// Closes every connection to `peer` (each then reports
+    /// [`Event::ConnectionClosed`]).
     pub async fn disconnect(&self, peer: PeerId) {
-        for connection in self.inner.pool.take_peer(&peer) {
+        let connections = self.inner.pool.all();
+        for connection in connections.into_iter().filter(|c| c.peer == peer) {
             connection.muxer.close().await;
         }
     }

@@ -40,7 +40,7 @@ pub(crate) async fn keepalive(connection: Connection, node: Weak<Inner>) {
         }
         if stream.is_none() {
             match Node::from_inner(inner.clone())
-                .open_stream(connection.peer, PROTOCOL)
+                .open_stream_on(&connection, vec![PROTOCOL.to_owned()])
                 .await
             {
                 Ok(opened) => stream = Some(opened),

@@ -125,14 +125,6 @@ impl Pool {
         removed > 0
     }
 
-    /// Removes and returns every connection to `peer`.
-    pub(crate) fn take_peer(&self, peer: &PeerId) -> Vec<Connection> {
-        let mut state = self.lock();
-        let connections = state.by_peer.remove(peer).unwrap_or_default();
-        state.total -= connections.len();
-        connections
-    }
-
     /// Claims the dial of `peer`, or joins the one in flight.
     pub(crate) fn dial_slot(&self, peer: PeerId) -> DialSlot {
         let mut state = self.lock();

@@ -406,3 +406,21 @@ async fn shutdown_closes_connections_and_refuses_dials() {
         Err(hyphae::Error::Shutdown)
     ));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn disconnect_closes_and_reports_the_connection() {
+    let server = listener().await;
+    let client = Node::builder().start().await.unwrap();
+    let mut events = client.events();
+    let peer = client.dial(&server.listen_addrs()[0]).await.unwrap();
+    client.disconnect(peer).await;
+    next_event(&mut events, |event| match event {
+        Event::ConnectionClosed { peer: p, .. } if p == peer => Some(()),
+        _ => None,
+    })
+    .await;
+    assert!(!client.is_connected(&peer));
+    // Dialling by peer id uses the address learned before.
+    client.dial_peer(peer).await.unwrap();
+    assert!(client.is_connected(&peer));
+}

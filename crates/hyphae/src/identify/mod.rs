@@ -8,7 +8,6 @@ use std::sync::{PoisonError, Weak};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use hyphae_core::{PeerRecord, frame};
-use hyphae_identity::PeerId;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tracing::debug;
 
@@ -65,7 +64,7 @@ fn our_info(inner: &Inner, connection_addr: &hyphae_multiaddr::Multiaddr) -> Inf
 pub(crate) fn spawn_request(node: Node, connection: Connection) {
     tokio::spawn(async move {
         let peer = connection.peer;
-        let result = tokio::time::timeout(TIMEOUT, request(&node, peer)).await;
+        let result = tokio::time::timeout(TIMEOUT, request(&node, &connection)).await;
         match result {
             Ok(Ok(info)) => {
                 node.inner.peerstore.apply_identify(peer, &info);
@@ -81,10 +80,12 @@ pub(crate) fn spawn_request(node: Node, connection: Connection) {
     });
 }
 
-async fn request(node: &Node, peer: PeerId) -> Result<Info, Error> {
-    let mut stream = node.open_stream(peer, PROTOCOL).await?;
+async fn request(node: &Node, connection: &Connection) -> Result<Info, Error> {
+    let mut stream = node
+        .open_stream_on(connection, vec![PROTOCOL.to_owned()])
+        .await?;
     let bytes = read_messages(&mut stream).await?;
-    Info::decode(&bytes, peer)
+    Info::decode(&bytes, connection.peer)
 }
 
 /// Reads the length-prefixed identify messages of a stream until it ends, concatenated.
@@ -154,7 +155,9 @@ pub(crate) fn push_to_all(node: &Node) {
         let node = node.clone();
         tokio::spawn(async move {
             let push = async {
-                let mut stream = node.open_stream(connection.peer, PUSH_PROTOCOL).await?;
+                let mut stream = node
+                    .open_stream_on(&connection, vec![PUSH_PROTOCOL.to_owned()])
+                    .await?;
                 let info = our_info(&node.inner, &connection.remote_addr);
                 frame::write(&mut stream, &info.encode()).await?;
                 stream.shutdown().await?;
