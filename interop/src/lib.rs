@@ -268,3 +268,36 @@ impl PeerProcess {
             .success()
     }
 }
+
+/// Waits (up to 30 s) for `node`'s identify of `peer`; returns its agent version and protocols.
+pub async fn identified_by_us(
+    events: &mut tokio::sync::broadcast::Receiver<hyphae::Event>,
+    peer: hyphae::PeerId,
+) -> (Option<String>, Vec<String>) {
+    let wait = async {
+        loop {
+            if let hyphae::Event::PeerIdentified {
+                peer: identified,
+                agent_version,
+                protocols,
+            } = events.recv().await.expect("the node's events")
+                && identified == peer
+            {
+                return (agent_version, protocols);
+            }
+        }
+    };
+    tokio::time::timeout(LINE_TIMEOUT, wait)
+        .await
+        .expect("identify within 30 s")
+}
+
+/// Asserts that `who` announced the ping and identify protocols.
+pub fn assert_serves_ping_and_identify(who: &str, protocols: &[String]) {
+    for expected in ["/ipfs/ping/1.0.0", "/ipfs/id/1.0.0"] {
+        assert!(
+            protocols.iter().any(|protocol| protocol == expected),
+            "{who} does not announce {expected}: {protocols:?}"
+        );
+    }
+}

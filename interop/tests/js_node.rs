@@ -7,7 +7,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use hyphae::{Direction, Event, Multiaddr, Node, PeerId};
-use hyphae_interop::{PeerProcess, js_dir};
+use hyphae_interop::{PeerProcess, assert_serves_ping_and_identify, identified_by_us, js_dir};
 use tokio::process::Command;
 use tokio::sync::broadcast;
 
@@ -34,23 +34,6 @@ async fn bounded(test: impl Future<Output = ()>) {
         .unwrap_or_else(|_| panic!("the test did not finish within {TEST_TIMEOUT:?}"));
 }
 
-/// Waits for hyphae's identify of `peer` and returns (agent version, protocols).
-async fn identified_by_us(
-    events: &mut broadcast::Receiver<Event>,
-    peer: PeerId,
-) -> (Option<String>, Vec<String>) {
-    loop {
-        match events.recv().await.expect("the node's events") {
-            Event::PeerIdentified {
-                peer: identified,
-                agent_version,
-                protocols,
-            } if identified == peer => return (agent_version, protocols),
-            _ => {}
-        }
-    }
-}
-
 /// Waits for the first inbound connection and returns the peer that made it.
 async fn inbound_peer(events: &mut broadcast::Receiver<Event>) -> PeerId {
     loop {
@@ -62,15 +45,6 @@ async fn inbound_peer(events: &mut broadcast::Receiver<Event>) -> PeerId {
         {
             return peer;
         }
-    }
-}
-
-fn assert_serves_ping_and_identify(who: &str, protocols: &[String]) {
-    for expected in ["/ipfs/ping/1.0.0", "/ipfs/id/1.0.0"] {
-        assert!(
-            protocols.iter().any(|protocol| protocol == expected),
-            "{who} does not announce {expected}: {protocols:?}"
-        );
     }
 }
 

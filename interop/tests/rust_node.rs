@@ -3,46 +3,14 @@
 
 use std::time::Duration;
 
-use hyphae::{Event, Multiaddr, Node};
-use hyphae_interop::PeerProcess;
+use hyphae::{Multiaddr, Node};
+use hyphae_interop::{PeerProcess, assert_serves_ping_and_identify, identified_by_us};
 use tokio::process::Command;
 
 const PEER_AGENT: &str = "rust-interop-peer";
 
 fn peer_program() -> Command {
     Command::new(env!("CARGO_BIN_EXE_rust-libp2p-node"))
-}
-
-/// Waits for hyphae's identify of `peer` and returns (agent, protocols).
-async fn identified_by_us(
-    events: &mut tokio::sync::broadcast::Receiver<Event>,
-    peer: hyphae::PeerId,
-) -> (Option<String>, Vec<String>) {
-    let wait = async {
-        loop {
-            if let Ok(Event::PeerIdentified {
-                peer: p,
-                agent_version,
-                protocols,
-            }) = events.recv().await
-                && p == peer
-            {
-                return (agent_version, protocols);
-            }
-        }
-    };
-    tokio::time::timeout(Duration::from_secs(30), wait)
-        .await
-        .expect("identify in time")
-}
-
-fn assert_serves_ping_and_identify(protocols: &[String]) {
-    for expected in ["/ipfs/ping/1.0.0", "/ipfs/id/1.0.0"] {
-        assert!(
-            protocols.iter().any(|p| p == expected),
-            "{expected} missing from {protocols:?}"
-        );
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -61,11 +29,11 @@ async fn hyphae_dials_rust_libp2p() {
 
     let (agent, protocols) = identified_by_us(&mut events, peer_id).await;
     assert_eq!(agent.as_deref(), Some(PEER_AGENT));
-    assert_serves_ping_and_identify(&protocols);
+    assert_serves_ping_and_identify("the rust-libp2p peer", &protocols);
 
     let theirs = peer.identified(&node.peer_id().to_string()).await;
     assert_eq!(theirs.agent, hyphae::DEFAULT_AGENT_VERSION);
-    assert_serves_ping_and_identify(&theirs.protocols);
+    assert_serves_ping_and_identify("hyphae, as rust-libp2p saw it", &theirs.protocols);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -85,7 +53,7 @@ async fn rust_libp2p_dials_hyphae() {
     assert!(rtt > 0.0 && rtt < 5000.0);
     let theirs = peer.identified(&node.peer_id().to_string()).await;
     assert_eq!(theirs.agent, hyphae::DEFAULT_AGENT_VERSION);
-    assert_serves_ping_and_identify(&theirs.protocols);
+    assert_serves_ping_and_identify("hyphae, as rust-libp2p saw it", &theirs.protocols);
     assert!(
         peer.success().await,
         "the rust-libp2p peer reported a failure"
@@ -95,5 +63,5 @@ async fn rust_libp2p_dials_hyphae() {
     assert_eq!(connected.len(), 1);
     let (agent, protocols) = identified_by_us(&mut events, connected[0]).await;
     assert_eq!(agent.as_deref(), Some(PEER_AGENT));
-    assert_serves_ping_and_identify(&protocols);
+    assert_serves_ping_and_identify("the rust-libp2p peer", &protocols);
 }
