@@ -8,6 +8,8 @@
 //!
 //! These helpers panic with a message saying what went wrong: they only run inside tests.
 
+pub mod redis;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
