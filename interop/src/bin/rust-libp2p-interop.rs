@@ -1,0 +1,130 @@
+//! rust-libp2p (the crates.io `libp2p` crate) in the transport-interop contract, the peer
+//! hyphae's `hyphae-interop` is matched against (see `src/bin/hyphae-interop.rs` for the
+//! contract). Supports what hyphae supports so far: tcp / noise / yamux.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use futures::StreamExt;
+use hyphae_interop::redis::Redis;
+use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
+use libp2p::{Multiaddr, noise, ping, tcp, yamux};
+
+#[derive(NetworkBehaviour)]
+struct Behaviour {
+    ping: ping::Behaviour,
+}
+
+fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|value| !value.is_empty())
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    match run().await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> anyhow::Result<()> {
+    let unified = var("TRANSPORT").is_some();
+    let pick = |test_plans: &str, unified_name: &str| {
+        if unified {
+            var(unified_name)
+        } else {
+            var(test_plans)
+        }
+    };
+    let transport = pick("transport", "TRANSPORT").context("no transport given")?;
+    let security = pick("security", "SECURE_CHANNEL");
+    let muxer = pick("muxer", "MUXER");
+    if transport != "tcp"
+        || security.as_deref().is_some_and(|s| s != "noise")
+        || muxer.as_deref().is_some_and(|m| m != "yamux")
+    {
+        bail!("unsupported combination: {transport} {security:?} {muxer:?}");
+    }
+    let is_dialer = pick("is_dialer", "IS_DIALER").unwrap_or_default() == "true";
+    let ip = pick("ip", "LISTENER_IP").unwrap_or_else(|| "0.0.0.0".into());
+    let redis_addr = pick("redis_addr", "REDIS_ADDR").unwrap_or_else(|| "redis:6379".into());
+    let key = if unified {
+        format!(
+            "{}_listener_multiaddr",
+            var("TEST_KEY").context("no TEST_KEY given")?
+        )
+    } else {
+        "listenerAddr".to_owned()
+    };
+    let timeout = Duration::from_secs(
+        var("test_timeout_seconds")
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(180),
+    );
+
+    let mut redis = Redis::connect(&redis_addr, Duration::from_secs(30)).await?;
+    let mut swarm = libp2p::SwarmBuilder::with_new_identity()
+        .with_tokio()
+        .with_tcp(
+            tcp::Config::default(),
+            noise::Config::new,
+            yamux::Config::default,
+        )?
+        .with_behaviour(|_| Behaviour {
+            ping: ping::Behaviour::new(ping::Config::new().with_interval(Duration::from_secs(1))),
+        })?
+        .with_swarm_config(|config| config.with_idle_connection_timeout(Duration::from_secs(60)))
+        .build();
+    let local = *swarm.local_peer_id();
+
+    let work = async {
+        if !is_dialer {
+            swarm.listen_on(format!("/ip4/{ip}/tcp/0").parse()?)?;
+            loop {
+                if let SwarmEvent::NewListenAddr { address, .. } = swarm.select_next_some().await {
+                    let is_loopback = address.to_string().starts_with("/ip4/127.");
+                    if is_loopback && ip == "0.0.0.0" {
+                        continue;
+                    }
+                    redis.rpush(&key, &format!("{address}/p2p/{local}")).await?;
+                    break;
+                }
+            }
+            loop {
+                swarm.select_next_some().await;
+            }
+        }
+        let addr: Multiaddr = redis.blpop(&key, timeout).await?.parse()?;
+        let started = Instant::now();
+        swarm.dial(addr)?;
+        loop {
+            match swarm.select_next_some().await {
+                SwarmEvent::Behaviour(BehaviourEvent::Ping(ping::Event {
+                    result: Ok(rtt),
+                    ..
+                })) => {
+                    let total = started.elapsed().as_secs_f64() * 1000.0;
+                    let rtt = rtt.as_secs_f64() * 1000.0;
+                    if unified {
+                        println!(
+                            "latency:\n  handshake_plus_one_rtt: {total:.3}\n  ping_rtt: {rtt:.3}\n  unit: ms"
+                        );
+                    } else {
+                        println!(
+                            "{{\"handshakePlusOneRTTMillis\": {total}, \"pingRTTMilllis\": {rtt}}}"
+                        );
+                    }
+                    return Ok(());
+                }
+                SwarmEvent::OutgoingConnectionError { error, .. } => bail!("dial failed: {error}"),
+                _ => {}
+            }
+        }
+    };
+    tokio::time::timeout(timeout, work)
+        .await
+        .context("the test timed out")?
+}
