@@ -96,11 +96,12 @@ impl Builder {
         let keypair = self.keypair.unwrap_or_else(Keypair::generate_ed25519);
         let mut yamux = self.yamux;
         yamux.max_streams = self.limits.max_streams_per_connection;
+        let muxers = vec![hyphae_yamux::PROTOCOL_ID.to_owned()];
         let upgrader = Upgrader {
             keypair: keypair.clone(),
-            noise: hyphae_noise::Config::default()
-                .with_muxers(vec![hyphae_yamux::PROTOCOL_ID.to_owned()]),
+            noise: hyphae_noise::Config::default().with_muxers(muxers.clone()),
             yamux,
+            muxers,
         };
         let inner = Arc::new(Inner {
             peer_id: keypair.peer_id(),

@@ -9,6 +9,7 @@ use hyphae_identity::PeerId;
 use hyphae_multiaddr::Multiaddr;
 use tracing::{Instrument, debug, info, warn};
 
+use crate::muxer::{Muxer, RawStream};
 use crate::node::{Inner, Node};
 use crate::pool::Connection;
 use crate::{Direction, Error, Event, Stream, identify, ping};
@@ -19,7 +20,7 @@ const ACCEPT_ERROR_BACKOFF: Duration = Duration::from_millis(100);
 /// A connection that finished its handshakes.
 pub(crate) struct Established {
     pub(crate) peer: PeerId,
-    pub(crate) muxer: hyphae_yamux::Connection,
+    pub(crate) muxer: Muxer,
     pub(crate) remote_addr: Multiaddr,
     pub(crate) direction: Direction,
 }
@@ -150,7 +151,7 @@ async fn serve(connection: Connection, node: Weak<Inner>) {
 /// Negotiates an inbound stream's protocol and runs its handler.
 async fn serve_stream(
     inner: &Arc<Inner>,
-    raw: hyphae_yamux::Stream,
+    raw: RawStream,
     connection: &Connection,
 ) -> Result<(), Error> {
     let timeout = inner.limits.stream_negotiation_timeout;

@@ -16,6 +16,7 @@ mod connection;
 mod error;
 mod event;
 pub mod identify;
+mod muxer;
 mod node;
 mod peerstore;
 pub mod ping;

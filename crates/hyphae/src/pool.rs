@@ -8,6 +8,7 @@ use hyphae_identity::PeerId;
 use hyphae_multiaddr::Multiaddr;
 use tokio::sync::watch;
 
+use crate::muxer::Muxer;
 use crate::{ConnectionId, Error, Limits};
 
 /// One established connection.
@@ -15,7 +16,7 @@ use crate::{ConnectionId, Error, Limits};
 pub(crate) struct Connection {
     pub(crate) id: ConnectionId,
     pub(crate) peer: PeerId,
-    pub(crate) muxer: hyphae_yamux::Connection,
+    pub(crate) muxer: Muxer,
     pub(crate) remote_addr: Multiaddr,
 }
 
@@ -75,7 +76,7 @@ impl Pool {
     pub(crate) fn insert(
         &self,
         peer: PeerId,
-        muxer: hyphae_yamux::Connection,
+        muxer: Muxer,
         remote_addr: Multiaddr,
         limits: &Limits,
     ) -> Result<Connection, Error> {

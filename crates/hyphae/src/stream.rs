@@ -8,6 +8,7 @@ use hyphae_multiaddr::Multiaddr;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use crate::ConnectionId;
+use crate::muxer::RawStream;
 
 /// A stream to a peer, speaking a negotiated protocol. `AsyncRead + AsyncWrite`.
 ///
@@ -15,7 +16,7 @@ use crate::ConnectionId;
 /// resets it, so the peer never mistakes a truncated message for a complete one.
 #[derive(Debug)]
 pub struct Stream {
-    io: Negotiated<hyphae_yamux::Stream>,
+    io: Negotiated<RawStream>,
     peer: PeerId,
     connection: ConnectionId,
     remote_addr: Multiaddr,
@@ -23,7 +24,7 @@ pub struct Stream {
 
 impl Stream {
     pub(crate) fn new(
-        io: Negotiated<hyphae_yamux::Stream>,
+        io: Negotiated<RawStream>,
         peer: PeerId,
         connection: ConnectionId,
         remote_addr: Multiaddr,
