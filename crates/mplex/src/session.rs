@@ -1,0 +1,358 @@
+//! The sans-IO mplex session: feed it received bytes, take the bytes it wants sent.
+
+use std::collections::{HashMap, VecDeque};
+
+use bytes::{Buf, Bytes};
+use tracing::debug;
+
+use crate::frame::{self, Flag, Frame, MAX_FRAME_DATA};
+use crate::{Config, Error};
+
+/// A stream of a session: its number and which side opened it.
+///
+/// mplex numbers streams per opener, so both sides may use the same number at once; the
+/// frame's flag (Initiator/Receiver) tells which of the two a frame concerns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct StreamId {
+    /// The stream number chosen by its opener.
+    pub number: u64,
+    /// Whether we opened the stream.
+    pub is_outbound: bool,
+}
+
+/// What a read found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReadOutcome {
+    /// Buffered data (never empty).
+    Data(Bytes),
+    /// Nothing buffered yet; the peer may still send.
+    Blocked,
+    /// The peer closed its side and every byte was read (end of stream).
+    Finished,
+}
+
+#[derive(Debug, Default)]
+struct StreamState {
+    buffer: VecDeque<Bytes>,
+    buffered: usize,
+    is_remote_closed: bool,
+    is_local_closed: bool,
+    is_reset: bool,
+}
+
+/// An mplex session as a state machine without I/O.
+///
+/// Received bytes go in through [`Session::receive`]; bytes to send come out of
+/// [`Session::take_outbound`]. A protocol violation closes the session: the error is returned
+/// once, and every later call sees [`Error::ConnectionClosed`].
+#[derive(Debug)]
+pub struct Session {
+    config: Config,
+    streams: HashMap<StreamId, StreamState>,
+    pending_inbound: VecDeque<StreamId>,
+    next_number: u64,
+    outbound: Vec<u8>,
+    is_closed: bool,
+}
+
+impl Session {
+    /// A new session with `config`'s limits.
+    pub fn new(config: Config) -> Session {
+        Session {
+            config,
+            streams: HashMap::new(),
+            pending_inbound: VecDeque::new(),
+            next_number: 0,
+            outbound: Vec::new(),
+            is_closed: false,
+        }
+    }
+
+    /// Whether the session is closed.
+    pub fn is_closed(&self) -> bool {
+        self.is_closed
+    }
+
+    /// How many streams are open (including those not yet accepted).
+    pub fn stream_count(&self) -> usize {
+        self.streams.len()
+    }
+
+    /// Closes the session: every stream ends with [`Error::ConnectionClosed`]. mplex has no
+    /// goodbye frame; the caller flushes [`Session::take_outbound`] and closes the connection.
+    pub fn close(&mut self) {
+        if !self.is_closed {
+            debug!("mplex session closed");
+        }
+        self.is_closed = true;
+        self.pending_inbound.clear();
+    }
+
+    /// Opens a stream (sends NewStream with an empty name).
+    pub fn open_stream(&mut self) -> Result<StreamId, Error> {
+        if self.is_closed {
+            return Err(Error::ConnectionClosed);
+        }
+        if self.streams.len() >= self.config.max_streams {
+            return Err(Error::TooManyStreams {
+                max: self.config.max_streams,
+            });
+        }
+        let id = StreamId {
+            number: self.next_number,
+            is_outbound: true,
+        };
+        self.next_number += 1;
+        frame::encode(id.number, Flag::NewStream, b"", &mut self.outbound);
+        self.streams.insert(id, StreamState::default());
+        debug!(?id, "opened stream");
+        Ok(id)
+    }
+
+    /// The next stream the peer opened, if any.
+    pub fn accept(&mut self) -> Option<StreamId> {
+        self.pending_inbound.pop_front()
+    }
+
+    /// Whether [`Session::write`] would accept bytes now (the outbound queue has room).
+    pub fn can_write(&self) -> bool {
+        self.outbound.len() < self.config.max_outbound_buffer
+    }
+
+    /// Queues `data` on stream `id`; returns how much was taken (0 while the outbound queue
+    /// is full: wait until the bytes are taken, then retry).
+    pub fn write(&mut self, id: StreamId, data: &[u8]) -> Result<usize, Error> {
+        let state = self.stream(id)?;
+        if state.is_reset {
+            return Err(Error::StreamReset(id));
+        }
+        if state.is_local_closed {
+            return Err(Error::WriteClosed(id));
+        }
+        if data.is_empty() || !self.can_write() {
+            return Ok(0);
+        }
+        let room = self.config.max_outbound_buffer - self.outbound.len();
+        let taken = data.len().min(room).min(MAX_FRAME_DATA);
+        let flag = if id.is_outbound {
+            Flag::MessageInitiator
+        } else {
+            Flag::MessageReceiver
+        };
+        frame::encode(id.number, flag, &data[..taken], &mut self.outbound);
+        Ok(taken)
+    }
+
+    /// Reads up to `max` buffered bytes of stream `id`.
+    ///
+    /// Data received before the session closed stays readable after it.
+    pub fn read(&mut self, id: StreamId, max: usize) -> Result<ReadOutcome, Error> {
+        let is_closed = self.is_closed;
+        let state = self.streams.get_mut(&id).ok_or(Error::UnknownStream(id))?;
+        if state.is_reset {
+            return Err(Error::StreamReset(id));
+        }
+        let Some(front) = state.buffer.front_mut() else {
+            if state.is_remote_closed {
+                return Ok(ReadOutcome::Finished);
+            }
+            if is_closed {
+                return Err(Error::ConnectionClosed);
+            }
+            return Ok(ReadOutcome::Blocked);
+        };
+        let chunk = if front.len() <= max {
+            state.buffer.pop_front().unwrap_or_default()
+        } else {
+            let chunk = front.slice(..max);
+            front.advance(max);
+            chunk
+        };
+        state.buffered -= chunk.len();
+        if chunk.is_empty() {
+            return Ok(ReadOutcome::Blocked);
+        }
+        Ok(ReadOutcome::Data(chunk))
+    }
+
+    /// Half-closes stream `id`: we send no more, the peer may still.
+    pub fn close_write(&mut self, id: StreamId) -> Result<(), Error> {
+        let state = self.stream_mut(id)?;
+        if state.is_reset {
+            return Err(Error::StreamReset(id));
+        }
+        if state.is_local_closed {
+            return Ok(());
+        }
+        state.is_local_closed = true;
+        let flag = if id.is_outbound {
+            Flag::CloseInitiator
+        } else {
+            Flag::CloseReceiver
+        };
+        frame::encode(id.number, flag, b"", &mut self.outbound);
+        Ok(())
+    }
+
+    /// Resets stream `id`: both directions end at once, unread data is dropped.
+    pub fn reset(&mut self, id: StreamId) -> Result<(), Error> {
+        if self.is_closed {
+            return Ok(());
+        }
+        let state = self.streams.get_mut(&id).ok_or(Error::UnknownStream(id))?;
+        if !state.is_reset {
+            Self::reset_state(state, id, &mut self.outbound);
+        }
+        Ok(())
+    }
+
+    /// Forgets stream `id` (its handle was dropped): a stream not closed both ways is reset
+    /// first, so the peer never takes a truncated stream for a complete one.
+    pub fn release(&mut self, id: StreamId) {
+        let is_closed = self.is_closed;
+        if let Some(state) = self.streams.get_mut(&id) {
+            if !state.is_reset && !state.is_local_closed && !is_closed {
+                Self::reset_state(state, id, &mut self.outbound);
+            }
+            self.streams.remove(&id);
+        }
+    }
+
+    /// Takes every byte queued for sending, appending it to `out`.
+    pub fn take_outbound(&mut self, out: &mut Vec<u8>) {
+        if out.is_empty() {
+            std::mem::swap(out, &mut self.outbound);
+        } else {
+            out.append(&mut self.outbound);
+        }
+    }
+
+    /// Whether bytes are queued for sending.
+    pub fn has_outbound(&self) -> bool {
+        !self.outbound.is_empty()
+    }
+
+    /// Processes every complete frame at the front of `bytes`; returns how many bytes were
+    /// used (keep the rest and call again with more). A protocol violation closes the session.
+    pub fn receive(&mut self, bytes: &[u8]) -> Result<usize, Error> {
+        if self.is_closed {
+            return Err(Error::ConnectionClosed);
+        }
+        let mut used = 0;
+        loop {
+            match frame::decode(&bytes[used..], MAX_FRAME_DATA) {
+                Ok(Some((frame, consumed))) => {
+                    used += consumed;
+                    if let Err(error) = self.on_frame(frame) {
+                        debug!(%error, "protocol violation, closing");
+                        self.close();
+                        return Err(error);
+                    }
+                }
+                Ok(None) => return Ok(used),
+                Err(error) => {
+                    debug!(%error, "malformed frame, closing");
+                    self.close();
+                    return Err(error);
+                }
+            }
+        }
+    }
+
+    fn on_frame(&mut self, frame: Frame) -> Result<(), Error> {
+        // The flag says which side sent the frame relative to the stream's opener: a frame
+        // the opener ("Initiator") sent concerns a stream the peer opened, and vice versa.
+        let (is_outbound, kind) = match frame.flag {
+            Flag::NewStream => return self.on_new_stream(frame.stream),
+            Flag::MessageInitiator => (false, Flag::MessageInitiator),
+            Flag::MessageReceiver => (true, Flag::MessageInitiator),
+            Flag::CloseInitiator => (false, Flag::CloseInitiator),
+            Flag::CloseReceiver => (true, Flag::CloseInitiator),
+            Flag::ResetInitiator => (false, Flag::ResetInitiator),
+            Flag::ResetReceiver => (true, Flag::ResetInitiator),
+        };
+        let id = StreamId {
+            number: frame.stream,
+            is_outbound,
+        };
+        let max_buffer = self.config.max_buffer_per_stream;
+        // Frames for a stream we no longer know (reset or released by us) are dropped.
+        let Some(state) = self.streams.get_mut(&id) else {
+            return Ok(());
+        };
+        match kind {
+            Flag::MessageInitiator => {
+                if state.is_reset {
+                    return Ok(());
+                }
+                if state.is_remote_closed {
+                    return Err(Error::WriteAfterClose(id.number));
+                }
+                if state.buffered + frame.data.len() > max_buffer {
+                    // No flow control in mplex: a reader this far behind loses its stream.
+                    debug!(?id, "stream buffer full, resetting");
+                    Self::reset_state(state, id, &mut self.outbound);
+                    return Ok(());
+                }
+                if !frame.data.is_empty() {
+                    state.buffered += frame.data.len();
+                    state.buffer.push_back(frame.data);
+                }
+            }
+            Flag::CloseInitiator => state.is_remote_closed = true,
+            _ => {
+                state.is_reset = true;
+                state.buffer.clear();
+                state.buffered = 0;
+            }
+        }
+        Ok(())
+    }
+
+    fn on_new_stream(&mut self, number: u64) -> Result<(), Error> {
+        let id = StreamId {
+            number,
+            is_outbound: false,
+        };
+        if self.streams.contains_key(&id) {
+            return Err(Error::DuplicateStream(number));
+        }
+        if self.streams.len() >= self.config.max_streams
+            || self.pending_inbound.len() >= self.config.max_pending_inbound
+        {
+            debug!(?id, "too many streams, resetting inbound stream");
+            frame::encode(number, Flag::ResetReceiver, b"", &mut self.outbound);
+            return Ok(());
+        }
+        self.streams.insert(id, StreamState::default());
+        self.pending_inbound.push_back(id);
+        debug!(?id, "peer opened stream");
+        Ok(())
+    }
+
+    fn reset_state(state: &mut StreamState, id: StreamId, outbound: &mut Vec<u8>) {
+        state.is_reset = true;
+        state.buffer.clear();
+        state.buffered = 0;
+        let flag = if id.is_outbound {
+            Flag::ResetInitiator
+        } else {
+            Flag::ResetReceiver
+        };
+        frame::encode(id.number, flag, b"", outbound);
+    }
+
+    fn stream(&self, id: StreamId) -> Result<&StreamState, Error> {
+        if self.is_closed {
+            return Err(Error::ConnectionClosed);
+        }
+        self.streams.get(&id).ok_or(Error::UnknownStream(id))
+    }
+
+    fn stream_mut(&mut self, id: StreamId) -> Result<&mut StreamState, Error> {
+        if self.is_closed {
+            return Err(Error::ConnectionClosed);
+        }
+        self.streams.get_mut(&id).ok_or(Error::UnknownStream(id))
+    }
+}
