@@ -1,0 +1,1 @@
+//! Benchmarks of hyphae beside rust-libp2p and raw TCP.

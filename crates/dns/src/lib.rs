@@ -1,0 +1,1 @@
+//! A small DNS client for hyphae: TXT lookups and /dnsaddr resolution.

@@ -1,0 +1,1 @@
+//! The libp2p perf protocol (/perf/1.0.0) for hyphae.

@@ -1,0 +1,1 @@
+//! QUIC v1 transport (/quic-v1) for hyphae, on quinn.

@@ -1,0 +1,1 @@
+//! WebSocket transport (/ws, /wss) for hyphae.
