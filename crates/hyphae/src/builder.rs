@@ -9,7 +9,7 @@ use tokio::sync::{Semaphore, broadcast};
 use crate::node::Inner;
 use crate::router::Handler;
 use crate::upgrade::Upgrader;
-use crate::{Error, Limits, Node, identify, ping};
+use crate::{Error, Limits, Multiplexer, Node, Security, identify, ping};
 
 /// The agent version sent in identify unless the builder sets another.
 pub const DEFAULT_AGENT_VERSION: &str = concat!("hyphae/", env!("CARGO_PKG_VERSION"));
@@ -27,6 +27,9 @@ pub struct Builder {
     limits: Limits,
     tcp: hyphae_tcp::Config,
     yamux: hyphae_yamux::Config,
+    mplex: hyphae_mplex::Config,
+    security: Vec<Security>,
+    muxers: Vec<Multiplexer>,
     agent_version: String,
     protocol_version: String,
     ping_interval: Option<Duration>,
@@ -40,6 +43,9 @@ impl Default for Builder {
             limits: Limits::default(),
             tcp: hyphae_tcp::Config::default(),
             yamux: hyphae_yamux::Config::default(),
+            mplex: hyphae_mplex::Config::default(),
+            security: Security::ALL.to_vec(),
+            muxers: Multiplexer::ALL.to_vec(),
             agent_version: DEFAULT_AGENT_VERSION.to_owned(),
             protocol_version: DEFAULT_PROTOCOL_VERSION.to_owned(),
             ping_interval: Some(DEFAULT_PING_INTERVAL),
@@ -72,6 +78,32 @@ impl Builder {
         self
     }
 
+    /// Sets the Yamux options (its stream limit comes from [`Limits`]).
+    pub fn yamux(mut self, config: hyphae_yamux::Config) -> Builder {
+        self.yamux = config;
+        self
+    }
+
+    /// Sets the mplex options (its stream limit comes from [`Limits`]).
+    pub fn mplex(mut self, config: hyphae_mplex::Config) -> Builder {
+        self.mplex = config;
+        self
+    }
+
+    /// Restricts the security protocols of TCP and WebSocket connections to `security`, in
+    /// order of preference (default: all of [`Security::ALL`]).
+    pub fn security(mut self, security: impl IntoIterator<Item = Security>) -> Builder {
+        self.security = dedup(security);
+        self
+    }
+
+    /// Restricts the stream multiplexers of TCP and WebSocket connections to `muxers`, in
+    /// order of preference (default: all of [`Multiplexer::ALL`], Yamux first).
+    pub fn muxers(mut self, muxers: impl IntoIterator<Item = Multiplexer>) -> Builder {
+        self.muxers = dedup(muxers);
+        self
+    }
+
     /// Sets the agent version sent in identify.
     pub fn agent_version(mut self, agent_version: impl Into<String>) -> Builder {
         self.agent_version = agent_version.into();
@@ -93,16 +125,27 @@ impl Builder {
 
     /// Starts the node: binds the listen addresses and begins serving ping and identify.
     pub async fn start(self) -> Result<Node, Error> {
+        if self.security.is_empty() {
+            return Err(Error::NothingToNegotiate("security protocol"));
+        }
+        if self.muxers.is_empty() {
+            return Err(Error::NothingToNegotiate("stream multiplexer"));
+        }
         let keypair = self.keypair.unwrap_or_else(Keypair::generate_ed25519);
         let mut yamux = self.yamux;
         yamux.max_streams = self.limits.max_streams_per_connection;
-        let muxers = vec![hyphae_yamux::PROTOCOL_ID.to_owned()];
-        let upgrader = Upgrader {
+        let mut mplex = self.mplex;
+        mplex.max_streams = self.limits.max_streams_per_connection;
+        let mut upgrader = Upgrader {
             keypair: keypair.clone(),
-            noise: hyphae_noise::Config::default().with_muxers(muxers.clone()),
+            security: self.security,
+            noise: hyphae_noise::Config::default(),
+            muxers: self.muxers,
             yamux,
-            muxers,
+            mplex,
         };
+        let muxer_ids = upgrader.muxer_ids();
+        upgrader.noise = std::mem::take(&mut upgrader.noise).with_muxers(muxer_ids);
         let inner = Arc::new(Inner {
             peer_id: keypair.peer_id(),
             keypair,
@@ -129,6 +172,17 @@ impl Builder {
         }
         Ok(node)
     }
+}
+
+/// `items` without repeats, in their first order.
+fn dedup<T: PartialEq>(items: impl IntoIterator<Item = T>) -> Vec<T> {
+    let mut unique = Vec::new();
+    for item in items {
+        if !unique.contains(&item) {
+            unique.push(item);
+        }
+    }
+    unique
 }
 
 /// Registers the protocols every node serves: ping, identify, identify push.

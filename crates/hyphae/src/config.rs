@@ -31,3 +31,46 @@ impl Default for Limits {
         }
     }
 }
+
+/// A security protocol a connection over TCP or WebSocket can be secured with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Security {
+    /// Noise XX (`/noise`).
+    Noise,
+}
+
+impl Security {
+    /// Every security protocol, in the default order of preference.
+    pub const ALL: [Security; 1] = [Security::Noise];
+
+    /// The multistream-select protocol id.
+    pub fn protocol_id(self) -> &'static str {
+        match self {
+            Security::Noise => hyphae_noise::PROTOCOL_ID,
+        }
+    }
+}
+
+/// A stream multiplexer a connection over TCP or WebSocket can run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Multiplexer {
+    /// Yamux (`/yamux/1.0.0`).
+    Yamux,
+    /// mplex (`/mplex/6.7.0`), deprecated by the specs, kept for older peers.
+    Mplex,
+}
+
+impl Multiplexer {
+    /// Every multiplexer, in the default order of preference.
+    pub const ALL: [Multiplexer; 2] = [Multiplexer::Yamux, Multiplexer::Mplex];
+
+    /// The multistream-select protocol id.
+    pub fn protocol_id(self) -> &'static str {
+        match self {
+            Multiplexer::Yamux => hyphae_yamux::PROTOCOL_ID,
+            Multiplexer::Mplex => hyphae_mplex::PROTOCOL_ID,
+        }
+    }
+}

@@ -12,7 +12,9 @@ use tracing::{Instrument, debug, info, warn};
 use crate::muxer::{Muxer, RawStream};
 use crate::node::{Inner, Node};
 use crate::pool::Connection;
-use crate::{Direction, Error, Event, Stream, identify, ping};
+use crate::transport::Accept;
+use crate::upgrade::Upgraded;
+use crate::{Direction, Error, Event, Security, Stream, identify, ping};
 
 /// Pause after a failed `accept` (e.g. out of file descriptors) before trying again.
 const ACCEPT_ERROR_BACKOFF: Duration = Duration::from_millis(100);
@@ -20,19 +22,38 @@ const ACCEPT_ERROR_BACKOFF: Duration = Duration::from_millis(100);
 /// A connection that finished its handshakes.
 pub(crate) struct Established {
     pub(crate) peer: PeerId,
+    /// The security protocol, unless the transport secures connections itself.
+    pub(crate) security: Option<Security>,
     pub(crate) muxer: Muxer,
     pub(crate) remote_addr: Multiaddr,
     pub(crate) direction: Direction,
 }
 
+impl Established {
+    /// A connection secured and multiplexed by the [`Upgrader`](crate::upgrade::Upgrader).
+    pub(crate) fn upgraded(
+        upgraded: Upgraded,
+        remote_addr: Multiaddr,
+        direction: Direction,
+    ) -> Established {
+        Established {
+            peer: upgraded.peer,
+            security: Some(upgraded.security),
+            muxer: upgraded.muxer,
+            remote_addr,
+            direction,
+        }
+    }
+}
+
 /// Accepts connections until the node is gone, upgrading each on its own task.
-pub(crate) async fn accept_loop(listener: hyphae_tcp::Listener, node: Weak<Inner>) {
+pub(crate) async fn accept_loop<L: Accept>(listener: L, node: Weak<Inner>) {
     loop {
         let accepted = listener.accept().await;
         let Some(inner) = node.upgrade() else {
             return;
         };
-        let (tcp, remote_addr) = match accepted {
+        let (io, remote_addr) = match accepted {
             Ok(accepted) => accepted,
             Err(error) => {
                 warn!(%error, "accepting a connection failed");
@@ -48,17 +69,12 @@ pub(crate) async fn accept_loop(listener: hyphae_tcp::Listener, node: Weak<Inner
         tokio::spawn(
             async move {
                 let timeout = inner.limits.handshake_timeout;
-                let upgrade = tokio::time::timeout(timeout, inner.upgrader.inbound(tcp)).await;
+                let upgrade = tokio::time::timeout(timeout, inner.upgrader.inbound(io)).await;
                 drop(permit);
                 let result = match upgrade {
-                    Ok(Ok((peer, muxer))) => establish(
+                    Ok(Ok(upgraded)) => establish(
                         &inner,
-                        Established {
-                            peer,
-                            muxer,
-                            remote_addr: remote_addr.clone(),
-                            direction: Direction::Inbound,
-                        },
+                        Established::upgraded(upgraded, remote_addr.clone(), Direction::Inbound),
                     ),
                     Ok(Err(error)) => Err(error),
                     Err(_) => Err(Error::Timeout {
@@ -83,6 +99,7 @@ pub(crate) async fn accept_loop(listener: hyphae_tcp::Listener, node: Weak<Inner
 pub(crate) fn establish(inner: &Arc<Inner>, established: Established) -> Result<(), Error> {
     let Established {
         peer,
+        security,
         muxer,
         remote_addr,
         direction,
@@ -110,6 +127,8 @@ pub(crate) fn establish(inner: &Arc<Inner>, established: Established) -> Result<
         connection: connection.id,
         remote_addr: connection.remote_addr.clone(),
         direction,
+        security,
+        muxer: connection.muxer.kind(),
     });
     let span = tracing::info_span!("connection", %peer, id = %connection.id);
     tokio::spawn(serve(connection, Arc::downgrade(inner)).instrument(span));

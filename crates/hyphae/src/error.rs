@@ -19,6 +19,9 @@ pub enum Error {
     /// The Yamux session failed.
     #[error("yamux: {0}")]
     Yamux(#[from] hyphae_yamux::Error),
+    /// The mplex session failed.
+    #[error("mplex: {0}")]
+    Mplex(#[from] hyphae_mplex::Error),
     /// A key, peer id or signed record was invalid.
     #[error(transparent)]
     Identity(#[from] hyphae_identity::Error),
@@ -30,6 +33,9 @@ pub enum Error {
         /// The peer id the peer proved.
         actual: PeerId,
     },
+    /// The builder was left with an empty list of something both sides must agree on.
+    #[error("no {0} configured")]
+    NothingToNegotiate(&'static str),
     /// We tried to dial ourselves.
     #[error("refusing to dial our own peer id")]
     DialSelf,

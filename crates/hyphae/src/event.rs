@@ -3,6 +3,8 @@ use std::time::Duration;
 use hyphae_identity::PeerId;
 use hyphae_multiaddr::Multiaddr;
 
+use crate::{Multiplexer, Security};
+
 /// Which side opened a connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Direction {
@@ -41,6 +43,12 @@ pub enum Event {
         remote_addr: Multiaddr,
         /// Who dialled.
         direction: Direction,
+        /// The negotiated security protocol; `None` when the transport brings its own
+        /// (QUIC).
+        security: Option<Security>,
+        /// The negotiated stream multiplexer; `None` when the transport brings its own
+        /// (QUIC).
+        muxer: Option<Multiplexer>,
     },
     /// A connection ended.
     ConnectionClosed {

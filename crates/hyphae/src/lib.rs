@@ -23,17 +23,19 @@ pub mod ping;
 mod pool;
 mod router;
 mod stream;
+mod transport;
 mod upgrade;
 
 pub use builder::{
     Builder, DEFAULT_AGENT_VERSION, DEFAULT_PING_INTERVAL, DEFAULT_PROTOCOL_VERSION,
 };
-pub use config::Limits;
+pub use config::{Limits, Multiplexer, Security};
 pub use error::Error;
 pub use event::{ConnectionId, Direction, Event};
 pub use node::{Node, Protocols};
 pub use peerstore::{MAX_ADDRS_PER_PEER, MAX_PEERS, MAX_PROTOCOLS_PER_PEER, PeerInfo, Peerstore};
 pub use stream::Stream;
+pub use transport::Transport;
 
 pub use hyphae_identity::{KeyType, Keypair, PeerId, PublicKey};
 pub use hyphae_multiaddr::{Multiaddr, Protocol};

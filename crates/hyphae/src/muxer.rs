@@ -7,13 +7,15 @@ use std::task::{Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-use crate::Error;
+use crate::{Error, Multiplexer};
 
 /// A multiplexed connection.
 #[derive(Debug, Clone)]
 pub(crate) enum Muxer {
     /// `/yamux/1.0.0`
     Yamux(hyphae_yamux::Connection),
+    /// `/mplex/6.7.0`
+    Mplex(hyphae_mplex::Connection),
 }
 
 /// One stream of a [`Muxer`], before its protocol is negotiated.
@@ -21,6 +23,8 @@ pub(crate) enum Muxer {
 pub(crate) enum RawStream {
     /// A Yamux stream.
     Yamux(hyphae_yamux::Stream),
+    /// An mplex stream.
+    Mplex(hyphae_mplex::Stream),
 }
 
 impl Muxer {
@@ -28,6 +32,7 @@ impl Muxer {
     pub(crate) async fn open_stream(&self) -> Result<RawStream, Error> {
         match self {
             Muxer::Yamux(connection) => Ok(RawStream::Yamux(connection.open_stream().await?)),
+            Muxer::Mplex(connection) => Ok(RawStream::Mplex(connection.open_stream().await?)),
         }
     }
 
@@ -35,6 +40,15 @@ impl Muxer {
     pub(crate) async fn accept(&self) -> Option<RawStream> {
         match self {
             Muxer::Yamux(connection) => connection.accept().await.map(RawStream::Yamux),
+            Muxer::Mplex(connection) => connection.accept().await.map(RawStream::Mplex),
+        }
+    }
+
+    /// Which multiplexer this is.
+    pub(crate) fn kind(&self) -> Option<Multiplexer> {
+        match self {
+            Muxer::Yamux(_) => Some(Multiplexer::Yamux),
+            Muxer::Mplex(_) => Some(Multiplexer::Mplex),
         }
     }
 
@@ -42,6 +56,7 @@ impl Muxer {
     pub(crate) async fn close(&self) {
         match self {
             Muxer::Yamux(connection) => connection.close().await,
+            Muxer::Mplex(connection) => connection.close().await,
         }
     }
 
@@ -49,6 +64,7 @@ impl Muxer {
     pub(crate) fn is_closed(&self) -> bool {
         match self {
             Muxer::Yamux(connection) => connection.is_closed(),
+            Muxer::Mplex(connection) => connection.is_closed(),
         }
     }
 }
@@ -61,6 +77,7 @@ impl AsyncRead for RawStream {
     ) -> Poll<io::Result<()>> {
         match self.get_mut() {
             RawStream::Yamux(stream) => Pin::new(stream).poll_read(cx, buf),
+            RawStream::Mplex(stream) => Pin::new(stream).poll_read(cx, buf),
         }
     }
 }
@@ -73,18 +90,21 @@ impl AsyncWrite for RawStream {
     ) -> Poll<io::Result<usize>> {
         match self.get_mut() {
             RawStream::Yamux(stream) => Pin::new(stream).poll_write(cx, buf),
+            RawStream::Mplex(stream) => Pin::new(stream).poll_write(cx, buf),
         }
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
             RawStream::Yamux(stream) => Pin::new(stream).poll_flush(cx),
+            RawStream::Mplex(stream) => Pin::new(stream).poll_flush(cx),
         }
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
             RawStream::Yamux(stream) => Pin::new(stream).poll_shutdown(cx),
+            RawStream::Mplex(stream) => Pin::new(stream).poll_shutdown(cx),
         }
     }
 }

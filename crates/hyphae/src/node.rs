@@ -6,6 +6,7 @@ use std::time::Duration;
 use hyphae_core::negotiated;
 use hyphae_identity::{Keypair, PeerId};
 use hyphae_multiaddr::{Multiaddr, Protocol};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{Semaphore, broadcast};
 use tokio::task::JoinHandle;
 use tracing::{Instrument, debug, info};
@@ -13,8 +14,11 @@ use tracing::{Instrument, debug, info};
 use crate::connection::{self, Established};
 use crate::pool::{Connection, DialSlot, Pool};
 use crate::router::{Handler, Router};
-use crate::upgrade::Upgrader;
-use crate::{Builder, Direction, Error, Event, Limits, Peerstore, Stream, identify, ping};
+use crate::transport::Accept;
+use crate::upgrade::{Upgraded, Upgrader};
+use crate::{
+    Builder, Direction, Error, Event, Limits, Peerstore, Stream, Transport, identify, ping,
+};
 
 /// Events buffered per subscriber before the slowest one starts missing them.
 pub(crate) const EVENT_BUFFER: usize = 1024;
@@ -177,8 +181,23 @@ impl Node {
     /// Starts listening on `addr` (`/ip4|ip6/…/tcp/<port>`, port 0 for any free port) and
     /// returns the concrete addresses peers can dial, ending in `/p2p/<our id>`.
     pub async fn listen(&self, addr: &Multiaddr) -> Result<Vec<Multiaddr>, Error> {
-        let listener = hyphae_tcp::Listener::bind(addr, &self.inner.tcp)?;
-        let addrs = listener.listen_addrs();
+        match Transport::of(addr) {
+            Some(Transport::Tcp) => {
+                let listener = hyphae_tcp::Listener::bind(addr, &self.inner.tcp)?;
+                let addrs = listener.listen_addrs();
+                Ok(self.start_listener(addr, listener, addrs))
+            }
+            None => Err(Error::UnsupportedAddress(addr.clone())),
+        }
+    }
+
+    /// Runs `listener`'s accept loop and announces its addresses.
+    fn start_listener<L: Accept>(
+        &self,
+        addr: &Multiaddr,
+        listener: L,
+        addrs: Vec<Multiaddr>,
+    ) -> Vec<Multiaddr> {
         self.inner
             .listen_addrs
             .write()
@@ -203,7 +222,7 @@ impl Node {
                 .send(Event::ListenAddr { addr: addr.clone() });
         }
         identify::push_to_all(self);
-        Ok(with_id)
+        with_id
     }
 
     /// Serves `protocol` on inbound streams: `handler` runs on its own task for each one.
@@ -319,30 +338,38 @@ impl Node {
 
     /// Dials one address and upgrades the connection.
     async fn connect(&self, addr: &Multiaddr, expected: Option<PeerId>) -> Result<PeerId, Error> {
-        let limits = &self.inner.limits;
-        let tcp = hyphae_tcp::dial(addr, &self.inner.tcp).await?;
-        let upgrade = self.inner.upgrader.outbound(tcp, expected);
-        let (peer, muxer) = tokio::time::timeout(limits.handshake_timeout, upgrade)
-            .await
-            .map_err(|_| Error::Timeout {
-                what: "connection handshake",
-                seconds: limits.handshake_timeout.as_secs_f64(),
-            })??;
+        let upgraded = match Transport::of(addr) {
+            Some(Transport::Tcp) => {
+                let tcp = hyphae_tcp::dial(addr, &self.inner.tcp).await?;
+                self.upgrade_outbound(tcp, expected).await?
+            }
+            None => return Err(Error::UnsupportedAddress(addr.clone())),
+        };
         let mut remote_addr = addr.clone();
         if remote_addr.peer_id().is_some() {
             remote_addr.pop();
         }
+        let peer = upgraded.peer;
         self.inner.peerstore.add_addrs(peer, [remote_addr.clone()]);
         connection::establish(
             &self.inner,
-            Established {
-                peer,
-                muxer,
-                remote_addr,
-                direction: Direction::Outbound,
-            },
+            Established::upgraded(upgraded, remote_addr, Direction::Outbound),
         )?;
         Ok(peer)
+    }
+
+    /// Secures and multiplexes a raw connection we dialled, within the handshake timeout.
+    async fn upgrade_outbound<T>(&self, io: T, expected: Option<PeerId>) -> Result<Upgraded, Error>
+    where
+        T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let timeout = self.inner.limits.handshake_timeout;
+        tokio::time::timeout(timeout, self.inner.upgrader.outbound(io, expected))
+            .await
+            .map_err(|_| Error::Timeout {
+                what: "connection handshake",
+                seconds: timeout.as_secs_f64(),
+            })?
     }
 
     /// Opens a stream to `peer` speaking the first of `protocols` it supports, connecting

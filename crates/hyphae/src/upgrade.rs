@@ -1,7 +1,7 @@
-//! Turning a raw TCP connection into an authenticated, multiplexed one:
-//! multistream-select `/noise` → Noise XX → a stream muxer (negotiated inside the Noise
-//! handshake when both sides support that, else by multistream-select over the encrypted
-//! channel).
+//! Turning a raw connection (TCP or WebSocket) into an authenticated, multiplexed one:
+//! multistream-select picks a security protocol → its handshake → a stream muxer (agreed
+//! inside the handshake when both sides support that, else by multistream-select over the
+//! secured channel).
 //!
 //! Spec: connections/README.md ("Upgrading Connections") and
 //! connections/inlined-muxer-negotiation.md in libp2p/specs.
@@ -10,21 +10,27 @@ use hyphae_core::negotiated;
 use hyphae_identity::{Keypair, PeerId};
 use hyphae_yamux::Mode;
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::TcpStream;
 
-use crate::Error;
 use crate::muxer::Muxer;
-
-/// The security protocol id.
-const NOISE: &str = "/noise";
+use crate::{Error, Multiplexer, Security};
 
 /// What the upgrade needs from the node.
 pub(crate) struct Upgrader {
     pub(crate) keypair: Keypair,
+    /// Security protocols in order of preference.
+    pub(crate) security: Vec<Security>,
     pub(crate) noise: hyphae_noise::Config,
+    /// Muxers in order of preference (also announced in the security handshake).
+    pub(crate) muxers: Vec<Multiplexer>,
     pub(crate) yamux: hyphae_yamux::Config,
-    /// Muxer protocol ids in order of preference (also announced in the Noise handshake).
-    pub(crate) muxers: Vec<String>,
+    pub(crate) mplex: hyphae_mplex::Config,
+}
+
+/// A connection through its upgrade.
+pub(crate) struct Upgraded {
+    pub(crate) peer: PeerId,
+    pub(crate) security: Security,
+    pub(crate) muxer: Muxer,
 }
 
 /// Which end of the connection we are.
@@ -37,29 +43,82 @@ enum Side {
 impl Upgrader {
     /// Upgrades a connection we dialled; `expected` is the peer id of the dialled
     /// `/p2p/<id>` address, if it had one (the handshake refuses any other peer).
-    pub(crate) async fn outbound(
+    pub(crate) async fn outbound<T>(
         &self,
-        tcp: TcpStream,
+        io: T,
         expected: Option<PeerId>,
-    ) -> Result<(PeerId, Muxer), Error> {
-        let secured = negotiated::dial(tcp, vec![NOISE.to_owned()]).await?;
-        let (output, encrypted) =
-            hyphae_noise::upgrade_outbound(secured, &self.keypair, &self.noise, expected).await?;
-        let muxer = self
-            .start_muxer(encrypted, output.muxer, Side::Dialer)
-            .await?;
-        Ok((output.remote_peer, muxer))
+    ) -> Result<Upgraded, Error>
+    where
+        T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let negotiated = negotiated::dial(io, self.security_ids()).await?;
+        match self.security_of(negotiated.protocol())? {
+            Security::Noise => {
+                let (output, encrypted) = hyphae_noise::upgrade_outbound(
+                    negotiated,
+                    &self.keypair,
+                    &self.noise,
+                    expected,
+                )
+                .await?;
+                let muxer = self
+                    .start_muxer(encrypted, output.muxer, Side::Dialer)
+                    .await?;
+                Ok(Upgraded {
+                    peer: output.remote_peer,
+                    security: Security::Noise,
+                    muxer,
+                })
+            }
+        }
     }
 
     /// Upgrades a connection a peer dialled.
-    pub(crate) async fn inbound(&self, tcp: TcpStream) -> Result<(PeerId, Muxer), Error> {
-        let secured = negotiated::listen(tcp, [NOISE.to_owned()]).await?;
-        let (output, encrypted) =
-            hyphae_noise::upgrade_inbound(secured, &self.keypair, &self.noise).await?;
-        let muxer = self
-            .start_muxer(encrypted, output.muxer, Side::Listener)
-            .await?;
-        Ok((output.remote_peer, muxer))
+    pub(crate) async fn inbound<T>(&self, io: T) -> Result<Upgraded, Error>
+    where
+        T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let negotiated = negotiated::listen(io, self.security_ids()).await?;
+        match self.security_of(negotiated.protocol())? {
+            Security::Noise => {
+                let (output, encrypted) =
+                    hyphae_noise::upgrade_inbound(negotiated, &self.keypair, &self.noise).await?;
+                let muxer = self
+                    .start_muxer(encrypted, output.muxer, Side::Listener)
+                    .await?;
+                Ok(Upgraded {
+                    peer: output.remote_peer,
+                    security: Security::Noise,
+                    muxer,
+                })
+            }
+        }
+    }
+
+    fn security_ids(&self) -> Vec<String> {
+        self.security
+            .iter()
+            .map(|security| security.protocol_id().to_owned())
+            .collect()
+    }
+
+    fn security_of(&self, protocol: &str) -> Result<Security, Error> {
+        self.security
+            .iter()
+            .copied()
+            .find(|security| security.protocol_id() == protocol)
+            .ok_or_else(|| Error::Malformed {
+                protocol: "security negotiation",
+                reason: format!("agreed on {protocol}, which this node does not run"),
+            })
+    }
+
+    /// The muxer protocol ids, most preferred first.
+    pub(crate) fn muxer_ids(&self) -> Vec<String> {
+        self.muxers
+            .iter()
+            .map(|muxer| muxer.protocol_id().to_owned())
+            .collect()
     }
 
     /// Starts the muxer the handshake agreed on, or negotiates one with multistream-select.
@@ -76,8 +135,8 @@ impl Upgrader {
             return self.muxer(&protocol, io, side);
         }
         let negotiated = match side {
-            Side::Dialer => negotiated::dial(io, self.muxers.clone()).await?,
-            Side::Listener => negotiated::listen(io, &self.muxers).await?,
+            Side::Dialer => negotiated::dial(io, self.muxer_ids()).await?,
+            Side::Listener => negotiated::listen(io, self.muxer_ids()).await?,
         };
         let protocol = negotiated.protocol().to_owned();
         self.muxer(&protocol, negotiated, side)
@@ -87,19 +146,30 @@ impl Upgrader {
     where
         T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
-        let mode = match side {
-            Side::Dialer => Mode::Client,
-            Side::Listener => Mode::Server,
-        };
-        match protocol {
-            hyphae_yamux::PROTOCOL_ID => Ok(Muxer::Yamux(hyphae_yamux::Connection::new(
+        let chosen = self
+            .muxers
+            .iter()
+            .copied()
+            .find(|muxer| muxer.protocol_id() == protocol);
+        match chosen {
+            Some(Multiplexer::Yamux) => {
+                let mode = match side {
+                    Side::Dialer => Mode::Client,
+                    Side::Listener => Mode::Server,
+                };
+                Ok(Muxer::Yamux(hyphae_yamux::Connection::new(
+                    io,
+                    mode,
+                    self.yamux.clone(),
+                )))
+            }
+            Some(Multiplexer::Mplex) => Ok(Muxer::Mplex(hyphae_mplex::Connection::new(
                 io,
-                mode,
-                self.yamux.clone(),
+                self.mplex.clone(),
             ))),
-            other => Err(Error::Malformed {
+            None => Err(Error::Malformed {
                 protocol: "stream muxer negotiation",
-                reason: format!("agreed on {other}, which this node does not run"),
+                reason: format!("agreed on {protocol}, which this node does not run"),
             }),
         }
     }

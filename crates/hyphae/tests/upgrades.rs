@@ -1,0 +1,140 @@
+//! Every security protocol and muxer a node runs, negotiated between two nodes over loopback,
+//! and the builder's restrictions honoured.
+
+use hyphae::{Event, Multiaddr, Multiplexer, Node, Security, Stream};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const ECHO: &str = "/echo/1.0.0";
+
+fn tcp_loopback() -> Multiaddr {
+    "/ip4/127.0.0.1/tcp/0".parse().unwrap()
+}
+
+async fn echo(mut stream: Stream) {
+    let (mut reader, mut writer) = tokio::io::split(&mut stream);
+    if tokio::io::copy(&mut reader, &mut writer).await.is_ok() {
+        let _ = writer.shutdown().await;
+    }
+}
+
+/// Dials `server` and returns the security protocol and muxer the connection runs.
+async fn connect(client: &Node, server: &Node) -> (Option<Security>, Option<Multiplexer>) {
+    let mut events = client.events();
+    let peer = client.dial(&server.listen_addrs()[0]).await.unwrap();
+    loop {
+        match events.recv().await.unwrap() {
+            Event::ConnectionEstablished {
+                peer: established,
+                security,
+                muxer,
+                ..
+            } if established == peer => return (security, muxer),
+            _ => {}
+        }
+    }
+}
+
+/// Opens `streams` concurrent streams from `client` to `server`, echoing 256 KiB on each.
+async fn echo_many(client: &Node, server: &Node, streams: usize) {
+    let peer = server.peer_id();
+    let tasks: Vec<_> = (0..streams)
+        .map(|index| {
+            let client = client.clone();
+            tokio::spawn(async move {
+                let payload: Vec<u8> = (0..256 * 1024).map(|i| (i * 7 + index) as u8).collect();
+                let mut stream = client.open_stream(peer, ECHO).await.unwrap();
+                let (mut reader, mut writer) = tokio::io::split(&mut stream);
+                let send = async {
+                    writer.write_all(&payload).await.unwrap();
+                    writer.shutdown().await.unwrap();
+                };
+                let mut received = Vec::new();
+                let receive = reader.read_to_end(&mut received);
+                let ((), read) = tokio::join!(send, receive);
+                read.unwrap();
+                assert!(received == payload, "stream {index} echoed other bytes");
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+}
+
+async fn node(security: &[Security], muxers: &[Multiplexer], listen: Option<Multiaddr>) -> Node {
+    let mut builder = Node::builder()
+        .security(security.iter().copied())
+        .muxers(muxers.iter().copied());
+    if let Some(addr) = listen {
+        builder = builder.listen(addr);
+    }
+    let node = builder.start().await.unwrap();
+    node.handle(ECHO, echo);
+    node
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_security_and_muxer_pair_carries_streams() {
+    for security in Security::ALL {
+        for muxer in Multiplexer::ALL {
+            // The server runs only this pair; the client offers everything, so the
+            // negotiation has to find it.
+            let server = node(&[security], &[muxer], Some(tcp_loopback())).await;
+            let client = node(&Security::ALL, &Multiplexer::ALL, None).await;
+            assert_eq!(
+                connect(&client, &server).await,
+                (Some(security), Some(muxer))
+            );
+            echo_many(&client, &server, 32).await;
+            let peer = server.peer_id();
+            assert!(
+                client.ping(peer).await.is_ok(),
+                "{security:?}/{muxer:?} ping"
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn muxer_preference_order_is_the_dialers() {
+    // Both run both muxers, in opposite orders: the dialer's first choice wins in
+    // multistream-select and in the early negotiation inside the handshake alike.
+    let server = node(
+        &Security::ALL,
+        &[Multiplexer::Mplex, Multiplexer::Yamux],
+        Some(tcp_loopback()),
+    )
+    .await;
+    let client = node(
+        &Security::ALL,
+        &[Multiplexer::Yamux, Multiplexer::Mplex],
+        None,
+    )
+    .await;
+    assert_eq!(connect(&client, &server).await.1, Some(Multiplexer::Yamux));
+    echo_many(&client, &server, 8).await;
+    let client = node(
+        &Security::ALL,
+        &[Multiplexer::Mplex, Multiplexer::Yamux],
+        None,
+    )
+    .await;
+    assert_eq!(connect(&client, &server).await.1, Some(Multiplexer::Mplex));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_common_muxer_fails_the_dial() {
+    let server = node(&Security::ALL, &[Multiplexer::Yamux], Some(tcp_loopback())).await;
+    let client = node(&Security::ALL, &[Multiplexer::Mplex], None).await;
+    let result = client.dial(&server.listen_addrs()[0]).await;
+    assert!(result.is_err(), "dial succeeded without a common muxer");
+    assert!(!client.is_connected(&server.peer_id()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn empty_lists_are_refused_by_the_builder() {
+    let error = Node::builder().muxers([]).start().await.err().unwrap();
+    assert!(error.to_string().contains("stream multiplexer"), "{error}");
+    let error = Node::builder().security([]).start().await.err().unwrap();
+    assert!(error.to_string().contains("security protocol"), "{error}");
+}
