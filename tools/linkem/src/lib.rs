@@ -1,0 +1,1 @@
+//! A userspace link emulator: two network namespaces joined through TUN devices.
