@@ -26,6 +26,7 @@ pub struct Builder {
     listen: Vec<Multiaddr>,
     limits: Limits,
     tcp: hyphae_tcp::Config,
+    dns: Option<hyphae_dns::Resolver>,
     yamux: hyphae_yamux::Config,
     mplex: hyphae_mplex::Config,
     security: Vec<Security>,
@@ -42,6 +43,7 @@ impl Default for Builder {
             listen: Vec::new(),
             limits: Limits::default(),
             tcp: hyphae_tcp::Config::default(),
+            dns: None,
             yamux: hyphae_yamux::Config::default(),
             mplex: hyphae_mplex::Config::default(),
             security: Security::ALL.to_vec(),
@@ -75,6 +77,13 @@ impl Builder {
     /// Sets the TCP transport options.
     pub fn tcp(mut self, config: hyphae_tcp::Config) -> Builder {
         self.tcp = config;
+        self
+    }
+
+    /// Sets the resolver for `/dnsaddr` addresses (default: the nameservers of
+    /// `/etc/resolv.conf`).
+    pub fn dns_resolver(mut self, resolver: hyphae_dns::Resolver) -> Builder {
+        self.dns = Some(resolver);
         self
     }
 
@@ -153,6 +162,7 @@ impl Builder {
             pending_inbound: Arc::new(Semaphore::new(self.limits.max_pending_inbound)),
             limits: self.limits,
             tcp: self.tcp,
+            dns: self.dns.unwrap_or_else(hyphae_dns::Resolver::from_system),
             router: Default::default(),
             pool: Default::default(),
             peerstore: Default::default(),

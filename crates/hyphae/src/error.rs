@@ -50,6 +50,18 @@ pub enum Error {
         /// Each address tried and why it failed.
         attempts: Vec<(Multiaddr, String)>,
     },
+    /// Resolving a `/dnsaddr` address failed.
+    #[error("dns: {0}")]
+    Dns(#[from] hyphae_dns::Error),
+    /// No address a `/dnsaddr` resolved to could be reached (the list is empty when it
+    /// resolved to nothing).
+    #[error("could not reach {addr}: {}", summarize_or_none(.attempts))]
+    DnsaddrUnreachable {
+        /// The `/dnsaddr` address.
+        addr: Multiaddr,
+        /// Each address it resolved to and why dialling it failed.
+        attempts: Vec<(Multiaddr, String)>,
+    },
     /// The address names no transport this node has.
     #[error("no transport can dial {0}")]
     UnsupportedAddress(Multiaddr),
@@ -96,6 +108,14 @@ pub enum Error {
     /// Reading or writing a connection or stream failed.
     #[error("i/o: {0}")]
     Io(#[from] io::Error),
+}
+
+fn summarize_or_none(attempts: &[(Multiaddr, String)]) -> String {
+    if attempts.is_empty() {
+        "it resolved to no address".to_owned()
+    } else {
+        summarize(attempts)
+    }
 }
 
 fn summarize(attempts: &[(Multiaddr, String)]) -> String {

@@ -37,5 +37,6 @@ pub use peerstore::{MAX_ADDRS_PER_PEER, MAX_PEERS, MAX_PROTOCOLS_PER_PEER, PeerI
 pub use stream::Stream;
 pub use transport::Transport;
 
+pub use hyphae_dns::Resolver as DnsResolver;
 pub use hyphae_identity::{KeyType, Keypair, PeerId, PublicKey};
 pub use hyphae_multiaddr::{Multiaddr, Protocol};

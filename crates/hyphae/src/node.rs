@@ -61,6 +61,7 @@ pub(crate) struct Inner {
     pub(crate) upgrader: Upgrader,
     pub(crate) limits: Limits,
     pub(crate) tcp: hyphae_tcp::Config,
+    pub(crate) dns: hyphae_dns::Resolver,
     pub(crate) router: Router,
     pub(crate) pool: Pool,
     pub(crate) peerstore: Peerstore,
@@ -336,8 +337,43 @@ impl Node {
         Err(Error::Unreachable { peer, attempts })
     }
 
-    /// Dials one address and upgrades the connection.
+    /// Dials one address (resolving `/dnsaddr` first) and upgrades the connection.
     async fn connect(&self, addr: &Multiaddr, expected: Option<PeerId>) -> Result<PeerId, Error> {
+        if !matches!(addr.iter().next(), Some(Protocol::Dnsaddr(_))) {
+            return self.connect_resolved(addr, expected).await;
+        }
+        let timeout = self.inner.limits.handshake_timeout;
+        let candidates =
+            tokio::time::timeout(timeout, hyphae_dns::resolve_dnsaddr(&self.inner.dns, addr))
+                .await
+                .map_err(|_| Error::Timeout {
+                    what: "dnsaddr resolution",
+                    seconds: timeout.as_secs_f64(),
+                })??;
+        debug!(%addr, resolved = candidates.len(), "resolved dnsaddr");
+        let mut attempts = Vec::new();
+        for candidate in candidates {
+            let expected = expected.or(candidate.peer_id());
+            if expected == Some(self.inner.peer_id) {
+                continue;
+            }
+            match self.connect_resolved(&candidate, expected).await {
+                Ok(peer) => return Ok(peer),
+                Err(error) => attempts.push((candidate, error.to_string())),
+            }
+        }
+        Err(Error::DnsaddrUnreachable {
+            addr: addr.clone(),
+            attempts,
+        })
+    }
+
+    /// Dials one address of a transport and upgrades the connection.
+    async fn connect_resolved(
+        &self,
+        addr: &Multiaddr,
+        expected: Option<PeerId>,
+    ) -> Result<PeerId, Error> {
         let upgraded = match Transport::of(addr) {
             Some(Transport::Tcp) => {
                 let tcp = hyphae_tcp::dial(addr, &self.inner.tcp).await?;
