@@ -25,10 +25,18 @@ bin="$target_dir/$profile"
 # What each implementation supports, as "transport/security/muxer" entries.
 supports() {
     case "$1" in
-        hyphae) echo "tcp/noise/yamux" ;;
-        rust-libp2p) echo "tcp/noise/yamux" ;;
+        hyphae) echo "tcp/noise/yamux tcp/noise/mplex" ;;
+        rust-libp2p)
+            for transport in tcp ws; do
+                for security in noise tls; do
+                    for muxer in yamux mplex; do echo "$transport/$security/$muxer"; done
+                done
+            done
+            echo "quic-v1/-/-" ;;
         js-libp2p)
-            if [ -f interop/js/interop.mjs ]; then echo "tcp/noise/yamux"; fi ;;
+            for transport in tcp ws; do
+                for muxer in yamux mplex; do echo "$transport/noise/$muxer"; done
+            done ;;
     esac
 }
 
@@ -66,8 +74,11 @@ for dialer in "${impls[@]}"; do
     for listener in "${impls[@]}"; do
         if [ "$dialer" != hyphae ] && [ "$listener" != hyphae ]; then continue; fi
         for combo in $(supports "$dialer"); do
-            if ! supports "$listener" | grep -qx "$combo"; then continue; fi
+            if ! supports "$listener" | tr ' ' '\n' | grep -qx "$combo"; then continue; fi
             IFS=/ read -r transport security muxer <<<"$combo"
+            # QUIC brings its own security and muxer: the contract leaves both unset.
+            [ "$security" = - ] && security=
+            [ "$muxer" = - ] && muxer=
             start_redis
             envs=(transport="$transport" security="$security" muxer="$muxer" ip=127.0.0.1
                   redis_addr="127.0.0.1:$port" test_timeout_seconds=60)
@@ -78,10 +89,10 @@ for dialer in "${impls[@]}"; do
             if output=$(env "${envs[@]}" is_dialer=true timeout 90 $(command_of "$dialer") 2>/tmp/matrix-dialer.log); then
                 handshake=$(sed -E 's/.*"handshakePlusOneRTTMillis": *([0-9.]+).*/\1/' <<<"$output")
                 ping=$(sed -E 's/.*"pingRTTMilllis": *([0-9.]+).*/\1/' <<<"$output")
-                results+=$'\n'"| $dialer | $listener | $transport | $security | $muxer | pass | $(printf %.2f "$handshake") | $(printf %.2f "$ping") |"
+                results+=$'\n'"| $dialer | $listener | $transport | ${security:--} | ${muxer:--} | pass | $(printf %.2f "$handshake") | $(printf %.2f "$ping") |"
             else
                 failures=$((failures + 1))
-                results+=$'\n'"| $dialer | $listener | $transport | $security | $muxer | **FAIL** | | |"
+                results+=$'\n'"| $dialer | $listener | $transport | ${security:--} | ${muxer:--} | **FAIL** | | |"
                 echo "FAILED: $dialer x $listener ($combo)" >&2
                 tail -5 /tmp/matrix-dialer.log >&2
             fi

@@ -5,12 +5,12 @@
 //! pings once and prints the handshake-plus-one-round-trip and ping times on stdout (JSON for
 //! test-plans, YAML for unified-testing). Logs go to stderr. Any failure exits non-zero.
 //!
-//! Supported combinations so far: transport `tcp`, security `noise`, muxer `yamux`.
+//! Supported: transport `tcp`; security `noise`; muxers `yamux` and `mplex`.
 
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use hyphae::{Multiaddr, Node, Protocol};
+use hyphae::{Builder, Multiaddr, Multiplexer, Node, Protocol, Security};
 use hyphae_interop::redis::Redis;
 
 /// Which of the two harness conventions the environment follows.
@@ -77,22 +77,36 @@ impl Contract {
         })
     }
 
-    fn check_supported(&self) -> anyhow::Result<()> {
-        let supported = self.transport == "tcp"
-            && self
-                .security
-                .as_deref()
-                .is_none_or(|security| security == "noise")
-            && self.muxer.as_deref().is_none_or(|muxer| muxer == "yamux");
-        if !supported {
-            bail!(
-                "unsupported combination: transport {}, security {:?}, muxer {:?} (hyphae supports tcp/noise/yamux so far)",
-                self.transport,
-                self.security,
-                self.muxer
-            );
+    /// A node builder running only the contract's security protocol and muxer (the
+    /// harness checks each combination on its own).
+    fn builder(&self) -> anyhow::Result<Builder> {
+        let mut builder = Node::builder();
+        if let Some(security) = &self.security {
+            builder = builder.security([match security.as_str() {
+                "noise" => Security::Noise,
+                other => bail!("unsupported security protocol {other}"),
+            }]);
         }
-        Ok(())
+        if let Some(muxer) = &self.muxer {
+            builder = builder.muxers([match muxer.as_str() {
+                "yamux" => Multiplexer::Yamux,
+                "mplex" => Multiplexer::Mplex,
+                other => bail!("unsupported muxer {other}"),
+            }]);
+        }
+        Ok(builder)
+    }
+
+    /// The address the listener binds.
+    fn listen_addr(&self) -> anyhow::Result<Multiaddr> {
+        let ip = &self.ip;
+        let text = match self.transport.as_str() {
+            "tcp" => format!("/ip4/{ip}/tcp/0"),
+            "ws" => format!("/ip4/{ip}/tcp/0/ws"),
+            "quic-v1" => format!("/ip4/{ip}/udp/0/quic-v1"),
+            other => bail!("unsupported transport {other}"),
+        };
+        Ok(text.parse()?)
     }
 }
 
@@ -110,13 +124,14 @@ async fn main() -> std::process::ExitCode {
 async fn run() -> anyhow::Result<()> {
     let contract = Contract::from_env()?;
     eprintln!("{contract:?}");
-    contract.check_supported()?;
+    let builder = contract.builder()?;
+    let listen_addr = contract.listen_addr()?;
     let mut redis = Redis::connect(&contract.redis_addr, Duration::from_secs(30)).await?;
     let work = async {
         if contract.is_dialer {
-            dial(&contract, &mut redis).await
+            dial(&contract, builder, &mut redis).await
         } else {
-            listen(&contract, &mut redis).await
+            listen(&contract, builder, listen_addr, &mut redis).await
         }
     };
     tokio::time::timeout(contract.timeout, work)
@@ -124,9 +139,13 @@ async fn run() -> anyhow::Result<()> {
         .context("the test timed out")?
 }
 
-async fn listen(contract: &Contract, redis: &mut Redis) -> anyhow::Result<()> {
-    let listen: Multiaddr = format!("/ip4/{}/tcp/0", contract.ip).parse()?;
-    let node = Node::builder().listen(listen).start().await?;
+async fn listen(
+    contract: &Contract,
+    builder: Builder,
+    listen: Multiaddr,
+    redis: &mut Redis,
+) -> anyhow::Result<()> {
+    let node = builder.listen(listen).start().await?;
     let addrs = node.listen_addrs();
     let is_loopback = |addr: &Multiaddr| matches!(addr.iter().next(), Some(Protocol::Ip4(ip)) if ip.is_loopback());
     // Inside the harness's containers the loopback address is useless to the dialer; on one
@@ -143,13 +162,13 @@ async fn listen(contract: &Contract, redis: &mut Redis) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn dial(contract: &Contract, redis: &mut Redis) -> anyhow::Result<()> {
+async fn dial(contract: &Contract, builder: Builder, redis: &mut Redis) -> anyhow::Result<()> {
     let addr: Multiaddr = redis
         .blpop(&contract.redis_key, contract.timeout)
         .await?
         .parse()
         .context("the listener's address is not a multiaddr")?;
-    let node = Node::builder().ping_interval(None).start().await?;
+    let node = builder.ping_interval(None).start().await?;
     let started = Instant::now();
     let peer = node
         .dial(&addr)

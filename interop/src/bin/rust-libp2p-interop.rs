@@ -1,14 +1,19 @@
 //! rust-libp2p (the crates.io `libp2p` crate) in the transport-interop contract, the peer
 //! hyphae's `hyphae-interop` is matched against (see `src/bin/hyphae-interop.rs` for the
-//! contract). Supports what hyphae supports so far: tcp / noise / yamux.
+//! contract). Transports tcp, ws and quic-v1; security noise and tls; muxers yamux and mplex.
 
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use futures::StreamExt;
 use hyphae_interop::redis::Redis;
+use libp2p::core::muxing::StreamMuxerBox;
+use libp2p::core::transport::Boxed;
+use libp2p::core::upgrade::Version;
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
-use libp2p::{Multiaddr, noise, ping, tcp, yamux};
+use libp2p::{
+    Multiaddr, PeerId, Transport, identity, noise, ping, quic, tcp, tls, websocket, yamux,
+};
 
 #[derive(NetworkBehaviour)]
 struct Behaviour {
@@ -30,6 +35,60 @@ async fn main() -> std::process::ExitCode {
     }
 }
 
+/// Secures `$base` with `$security` and multiplexes it with `$muxer`, boxed.
+macro_rules! upgraded {
+    ($base:expr, $security:expr, $muxer:expr) => {
+        $base
+            .upgrade(Version::V1Lazy)
+            .authenticate($security)
+            .multiplex($muxer)
+            .map(|(peer, muxer), _| (peer, StreamMuxerBox::new(muxer)))
+            .boxed()
+    };
+}
+
+/// The transport stack for one contract combination.
+fn build_transport(
+    key: &identity::Keypair,
+    transport: &str,
+    security: Option<&str>,
+    muxer: Option<&str>,
+) -> anyhow::Result<Boxed<(PeerId, StreamMuxerBox)>> {
+    let tcp = || tcp::tokio::Transport::new(tcp::Config::default());
+    let ws = || websocket::Config::new(tcp::tokio::Transport::new(tcp::Config::default()));
+    let mplex = libp2p_mplex::Config::default;
+    let yamux = yamux::Config::default;
+    Ok(match (transport, security, muxer) {
+        ("quic-v1", _, _) => quic::tokio::Transport::new(quic::Config::new(key))
+            .map(|(peer, connection), _| (peer, StreamMuxerBox::new(connection)))
+            .boxed(),
+        ("tcp", Some("noise"), Some("yamux")) => {
+            upgraded!(tcp(), noise::Config::new(key)?, yamux())
+        }
+        ("tcp", Some("noise"), Some("mplex")) => {
+            upgraded!(tcp(), noise::Config::new(key)?, mplex())
+        }
+        ("tcp", Some("tls"), Some("yamux")) => upgraded!(tcp(), tls::Config::new(key)?, yamux()),
+        ("tcp", Some("tls"), Some("mplex")) => upgraded!(tcp(), tls::Config::new(key)?, mplex()),
+        ("ws", Some("noise"), Some("yamux")) => upgraded!(ws(), noise::Config::new(key)?, yamux()),
+        ("ws", Some("noise"), Some("mplex")) => upgraded!(ws(), noise::Config::new(key)?, mplex()),
+        ("ws", Some("tls"), Some("yamux")) => upgraded!(ws(), tls::Config::new(key)?, yamux()),
+        ("ws", Some("tls"), Some("mplex")) => upgraded!(ws(), tls::Config::new(key)?, mplex()),
+        _ => bail!("unsupported combination: {transport} {security:?} {muxer:?}"),
+    })
+}
+
+/// The address to listen on for `transport`.
+fn listen_addr(transport: &str, ip: &str) -> anyhow::Result<Multiaddr> {
+    let text = match transport {
+        "tcp" => format!("/ip4/{ip}/tcp/0"),
+        "ws" => format!("/ip4/{ip}/tcp/0/ws"),
+        "quic-v1" => format!("/ip4/{ip}/udp/0/quic-v1"),
+        other => bail!("unsupported transport {other}"),
+    };
+    Ok(text.parse()?)
+}
+
 async fn run() -> anyhow::Result<()> {
     let unified = var("TRANSPORT").is_some();
     let pick = |test_plans: &str, unified_name: &str| {
@@ -42,12 +101,6 @@ async fn run() -> anyhow::Result<()> {
     let transport = pick("transport", "TRANSPORT").context("no transport given")?;
     let security = pick("security", "SECURE_CHANNEL");
     let muxer = pick("muxer", "MUXER");
-    if transport != "tcp"
-        || security.as_deref().is_some_and(|s| s != "noise")
-        || muxer.as_deref().is_some_and(|m| m != "yamux")
-    {
-        bail!("unsupported combination: {transport} {security:?} {muxer:?}");
-    }
     let is_dialer = pick("is_dialer", "IS_DIALER").unwrap_or_default() == "true";
     let ip = pick("ip", "LISTENER_IP").unwrap_or_else(|| "0.0.0.0".into());
     let redis_addr = pick("redis_addr", "REDIS_ADDR").unwrap_or_else(|| "redis:6379".into());
@@ -65,14 +118,12 @@ async fn run() -> anyhow::Result<()> {
             .unwrap_or(180),
     );
 
+    let identity = identity::Keypair::generate_ed25519();
+    let stack = build_transport(&identity, &transport, security.as_deref(), muxer.as_deref())?;
     let mut redis = Redis::connect(&redis_addr, Duration::from_secs(30)).await?;
-    let mut swarm = libp2p::SwarmBuilder::with_new_identity()
+    let mut swarm = libp2p::SwarmBuilder::with_existing_identity(identity)
         .with_tokio()
-        .with_tcp(
-            tcp::Config::default(),
-            noise::Config::new,
-            yamux::Config::default,
-        )?
+        .with_other_transport(|_| stack)?
         .with_behaviour(|_| Behaviour {
             ping: ping::Behaviour::new(ping::Config::new().with_interval(Duration::from_secs(1))),
         })?
@@ -82,7 +133,7 @@ async fn run() -> anyhow::Result<()> {
 
     let work = async {
         if !is_dialer {
-            swarm.listen_on(format!("/ip4/{ip}/tcp/0").parse()?)?;
+            swarm.listen_on(listen_addr(&transport, &ip)?)?;
             loop {
                 if let SwarmEvent::NewListenAddr { address, .. } = swarm.select_next_some().await {
                     let is_loopback = address.to_string().starts_with("/ip4/127.");
