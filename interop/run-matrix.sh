@@ -25,7 +25,10 @@ bin="$target_dir/$profile"
 # What each implementation supports, as "transport/security/muxer" entries.
 supports() {
     case "$1" in
-        hyphae) echo "tcp/noise/yamux tcp/noise/mplex" ;;
+        hyphae)
+            for transport in tcp ws; do
+                for muxer in yamux mplex; do echo "$transport/noise/$muxer"; done
+            done ;;
         rust-libp2p)
             for transport in tcp ws; do
                 for security in noise tls; do

@@ -27,6 +27,7 @@ pub struct Builder {
     limits: Limits,
     tcp: hyphae_tcp::Config,
     dns: Option<hyphae_dns::Resolver>,
+    websocket: hyphae_websocket::Config,
     yamux: hyphae_yamux::Config,
     mplex: hyphae_mplex::Config,
     security: Vec<Security>,
@@ -44,6 +45,7 @@ impl Default for Builder {
             limits: Limits::default(),
             tcp: hyphae_tcp::Config::default(),
             dns: None,
+            websocket: hyphae_websocket::Config::default(),
             yamux: hyphae_yamux::Config::default(),
             mplex: hyphae_mplex::Config::default(),
             security: Security::ALL.to_vec(),
@@ -77,6 +79,13 @@ impl Builder {
     /// Sets the TCP transport options.
     pub fn tcp(mut self, config: hyphae_tcp::Config) -> Builder {
         self.tcp = config;
+        self
+    }
+
+    /// Sets the WebSocket transport options, among them the certificate a `/wss` listener
+    /// presents and the roots a `/wss` dial trusts.
+    pub fn websocket(mut self, config: hyphae_websocket::Config) -> Builder {
+        self.websocket = config;
         self
     }
 
@@ -163,6 +172,7 @@ impl Builder {
             limits: self.limits,
             tcp: self.tcp,
             dns: self.dns.unwrap_or_else(hyphae_dns::Resolver::from_system),
+            websocket: self.websocket,
             router: Default::default(),
             pool: Default::default(),
             peerstore: Default::default(),

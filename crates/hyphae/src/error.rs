@@ -10,6 +10,9 @@ pub enum Error {
     /// The TCP transport failed to listen or dial.
     #[error(transparent)]
     Tcp(#[from] hyphae_tcp::Error),
+    /// The WebSocket transport failed to listen, dial or upgrade.
+    #[error("websocket: {0}")]
+    WebSocket(#[from] hyphae_websocket::Error),
     /// Protocol negotiation (multistream-select) or framing failed.
     #[error(transparent)]
     Negotiation(#[from] hyphae_core::Error),

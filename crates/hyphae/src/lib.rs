@@ -1,7 +1,7 @@
 //! hyphae: a libp2p node that is simple to use.
 //!
-//! A [`Node`] listens and dials over TCP, secures connections with Noise and multiplexes
-//! them with Yamux, serves ping and identify, and routes inbound streams to the handlers you
+//! A [`Node`] listens and dials over TCP and WebSocket, secures connections with Noise and
+//! multiplexes them with Yamux or mplex, serves ping and identify, and routes inbound streams to the handlers you
 //! register with [`Node::handle`]. Open streams to any peer with [`Node::open_stream`].
 //!
 //! Specs (libp2p/specs): connections/README.md for the upgrade flow, ping/ping.md,
@@ -40,3 +40,7 @@ pub use transport::Transport;
 pub use hyphae_dns::Resolver as DnsResolver;
 pub use hyphae_identity::{KeyType, Keypair, PeerId, PublicKey};
 pub use hyphae_multiaddr::{Multiaddr, Protocol};
+/// The transport and muxer crates, for their configuration types.
+pub use {
+    hyphae_mplex as mplex, hyphae_tcp as tcp, hyphae_websocket as websocket, hyphae_yamux as yamux,
+};

@@ -62,6 +62,7 @@ pub(crate) struct Inner {
     pub(crate) limits: Limits,
     pub(crate) tcp: hyphae_tcp::Config,
     pub(crate) dns: hyphae_dns::Resolver,
+    pub(crate) websocket: hyphae_websocket::Config,
     pub(crate) router: Router,
     pub(crate) pool: Pool,
     pub(crate) peerstore: Peerstore,
@@ -179,12 +180,21 @@ impl Node {
             .collect()
     }
 
-    /// Starts listening on `addr` (`/ip4|ip6/…/tcp/<port>`, port 0 for any free port) and
-    /// returns the concrete addresses peers can dial, ending in `/p2p/<our id>`.
+    /// Starts listening on `addr` and returns the concrete addresses peers can dial, ending
+    /// in `/p2p/<our id>`.
+    ///
+    /// TCP: `/ip4|ip6/<ip>/tcp/<port>` (port 0 for any free port). WebSocket: the same
+    /// followed by `/ws`, or by `/wss` (`/tls/ws`) with a certificate set through
+    /// [`Builder::websocket`](crate::Builder::websocket).
     pub async fn listen(&self, addr: &Multiaddr) -> Result<Vec<Multiaddr>, Error> {
         match Transport::of(addr) {
             Some(Transport::Tcp) => {
                 let listener = hyphae_tcp::Listener::bind(addr, &self.inner.tcp)?;
+                let addrs = listener.listen_addrs();
+                Ok(self.start_listener(addr, listener, addrs))
+            }
+            Some(Transport::WebSocket) => {
+                let listener = hyphae_websocket::Listener::bind(addr, &self.inner.websocket)?;
                 let addrs = listener.listen_addrs();
                 Ok(self.start_listener(addr, listener, addrs))
             }
@@ -378,6 +388,10 @@ impl Node {
             Some(Transport::Tcp) => {
                 let tcp = hyphae_tcp::dial(addr, &self.inner.tcp).await?;
                 self.upgrade_outbound(tcp, expected).await?
+            }
+            Some(Transport::WebSocket) => {
+                let websocket = hyphae_websocket::dial(addr, &self.inner.websocket).await?;
+                self.upgrade_outbound(websocket, expected).await?
             }
             None => return Err(Error::UnsupportedAddress(addr.clone())),
         };

@@ -14,11 +14,13 @@ use crate::Error;
 pub enum Transport {
     /// TCP (`/ip4|ip6|dns…/tcp/<port>`), upgraded with a security protocol and a muxer.
     Tcp,
+    /// WebSocket over TCP (`…/tcp/<port>/ws`, `/wss` or `/tls/ws`), upgraded like TCP.
+    WebSocket,
 }
 
 impl Transport {
     /// Every transport.
-    pub const ALL: [Transport; 1] = [Transport::Tcp];
+    pub const ALL: [Transport; 2] = [Transport::Tcp, Transport::WebSocket];
 
     /// The transport that handles `addr`, if any does.
     pub fn of(addr: &Multiaddr) -> Option<Transport> {
@@ -26,6 +28,7 @@ impl Transport {
         for protocol in addr.iter() {
             match protocol {
                 Protocol::Tcp(_) => transport = Some(Transport::Tcp),
+                Protocol::Ws | Protocol::Wss => transport = Some(Transport::WebSocket),
                 // Relayed addresses and the like belong to no transport of ours.
                 Protocol::P2pCircuit => return None,
                 _ => {}
@@ -49,5 +52,13 @@ impl Accept for hyphae_tcp::Listener {
 
     async fn accept(&self) -> Result<(Self::Io, Multiaddr), Error> {
         Ok(hyphae_tcp::Listener::accept(self).await?)
+    }
+}
+
+impl Accept for hyphae_websocket::Listener {
+    type Io = hyphae_websocket::WsStream<hyphae_websocket::Socket>;
+
+    async fn accept(&self) -> Result<(Self::Io, Multiaddr), Error> {
+        Ok(hyphae_websocket::Listener::accept(self).await?)
     }
 }

@@ -10,6 +10,11 @@ fn tcp_loopback() -> Multiaddr {
     "/ip4/127.0.0.1/tcp/0".parse().unwrap()
 }
 
+/// A listen address of every transport that upgrades connections, on loopback.
+fn upgraded_transports() -> [Multiaddr; 2] {
+    [tcp_loopback(), "/ip4/127.0.0.1/tcp/0/ws".parse().unwrap()]
+}
+
 async fn echo(mut stream: Stream) {
     let (mut reader, mut writer) = tokio::io::split(&mut stream);
     if tokio::io::copy(&mut reader, &mut writer).await.is_ok() {
@@ -75,11 +80,15 @@ async fn node(security: &[Security], muxers: &[Multiplexer], listen: Option<Mult
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_security_and_muxer_pair_carries_streams() {
-    for security in Security::ALL {
-        for muxer in Multiplexer::ALL {
+    for (security, muxer, listen) in Security::ALL.into_iter().flat_map(|security| {
+        Multiplexer::ALL
+            .into_iter()
+            .flat_map(move |muxer| upgraded_transports().map(|listen| (security, muxer, listen)))
+    }) {
+        {
             // The server runs only this pair; the client offers everything, so the
             // negotiation has to find it.
-            let server = node(&[security], &[muxer], Some(tcp_loopback())).await;
+            let server = node(&[security], &[muxer], Some(listen)).await;
             let client = node(&Security::ALL, &Multiplexer::ALL, None).await;
             assert_eq!(
                 connect(&client, &server).await,
@@ -137,4 +146,37 @@ async fn empty_lists_are_refused_by_the_builder() {
     assert!(error.to_string().contains("stream multiplexer"), "{error}");
     let error = Node::builder().security([]).start().await.err().unwrap();
     assert!(error.to_string().contains("security protocol"), "{error}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secure_websocket_with_a_certificate_the_client_trusts() {
+    let certified =
+        rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()]).unwrap();
+    let cert = certified.cert.der().clone();
+    let key = hyphae::websocket::rustls::pki_types::PrivateKeyDer::Pkcs8(
+        certified.key_pair.serialize_der().into(),
+    );
+    let mut roots = hyphae::websocket::rustls::RootCertStore::empty();
+    roots.add(cert.clone()).unwrap();
+    let mut config = hyphae::websocket::Config::default();
+    config.tls.server =
+        Some(hyphae::websocket::TlsConfig::server_with_cert(vec![cert], key).unwrap());
+    config.tls.client = Some(hyphae::websocket::TlsConfig::client_with_roots(roots).unwrap());
+
+    let server = Node::builder()
+        .websocket(config.clone())
+        .listen("/ip4/127.0.0.1/tcp/0/wss".parse().unwrap())
+        .start()
+        .await
+        .unwrap();
+    server.handle(ECHO, echo);
+    let listen = server.listen_addrs()[0].clone();
+    assert!(listen.to_string().contains("/wss/p2p/"), "{listen}");
+    let client = Node::builder().websocket(config).start().await.unwrap();
+    connect(&client, &server).await;
+    echo_many(&client, &server, 4).await;
+
+    // Without the certificate among its roots, the dial fails in the TLS handshake.
+    let untrusting = Node::builder().start().await.unwrap();
+    assert!(untrusting.dial(&listen).await.is_err());
 }

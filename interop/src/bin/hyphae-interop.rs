@@ -5,7 +5,7 @@
 //! pings once and prints the handshake-plus-one-round-trip and ping times on stdout (JSON for
 //! test-plans, YAML for unified-testing). Logs go to stderr. Any failure exits non-zero.
 //!
-//! Supported: transport `tcp`; security `noise`; muxers `yamux` and `mplex`.
+//! Supported: transports `tcp` and `ws`; security `noise`; muxers `yamux` and `mplex`.
 
 use std::time::{Duration, Instant};
 
