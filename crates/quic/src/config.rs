@@ -1,0 +1,84 @@
+//! The QUIC settings of a libp2p node, each with the reason for its default.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use quinn::{IdleTimeout, TransportConfig, VarInt};
+
+use crate::Error;
+
+/// Settings of a QUIC [`Endpoint`](crate::Endpoint). [`Config::default`] suits a libp2p
+/// node: it matches what go-libp2p and rust-libp2p use where it matters for interop
+/// (streams, windows, timeouts).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Config {
+    /// How long a dial may take, name resolution and QUIC + TLS handshake included; also
+    /// bounds inbound handshakes. 10 s, like rust-libp2p's handshake timeout.
+    pub handshake_timeout: Duration,
+    /// A connection with no packet from the peer for this long is closed. 30 s: long
+    /// enough for a stalled mobile link, short enough to notice a vanished peer (go-libp2p
+    /// uses 30 s).
+    pub max_idle_timeout: Duration,
+    /// How often we send a PING when nothing else is sent, to keep the idle timeout and
+    /// NAT bindings from expiring (most NATs drop UDP mappings after 30 s or more). 10 s.
+    pub keep_alive_interval: Duration,
+    /// Bidirectional streams the peer may have open at once (libp2p uses no
+    /// unidirectional streams, so the peer gets none). 256, like go-libp2p and
+    /// rust-libp2p, and the yamux spec's ACK backlog.
+    pub max_concurrent_streams: u32,
+    /// How many unread bytes one stream may have in flight towards us. A single stream
+    /// reaches `window / RTT` at most, so 10 MB lets one stream run at 1 Gbit/s over an
+    /// 80 ms path (the bandwidth-delay product); quinn grows its credit as the reader
+    /// consumes, so memory is spent only on streams that are that fast and unread.
+    pub stream_receive_window: u32,
+    /// The same bound for all streams of a connection together: 15 MB, 1.5 times the stream
+    /// window, so that one fast stream leaves room for the others (go-libp2p's values).
+    pub connection_receive_window: u32,
+    /// How much unacknowledged data we keep in flight per connection: the connection window,
+    /// so that our sending matches what a peer with our settings lets us send.
+    pub send_window: u64,
+    /// Handshakes that may run at once on one endpoint; incoming connections beyond it are
+    /// refused, so a flood of Initial packets costs bounded memory.
+    pub max_pending_handshakes: usize,
+    /// Established inbound connections queued for [`Endpoint::accept`](crate::Endpoint::accept);
+    /// when full, handshakes wait (back-pressure), then count against
+    /// `max_pending_handshakes`.
+    pub accept_queue: usize,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            handshake_timeout: Duration::from_secs(10),
+            max_idle_timeout: Duration::from_secs(30),
+            keep_alive_interval: Duration::from_secs(10),
+            max_concurrent_streams: 256,
+            stream_receive_window: 10_000_000,
+            connection_receive_window: 15_000_000,
+            send_window: 15_000_000,
+            max_pending_handshakes: 128,
+            accept_queue: 64,
+        }
+    }
+}
+
+impl Config {
+    /// quinn's transport parameters for these settings.
+    pub(crate) fn transport(&self) -> Result<Arc<TransportConfig>, Error> {
+        let mut transport = TransportConfig::default();
+        let idle = IdleTimeout::try_from(self.max_idle_timeout)
+            .map_err(|_| Error::InvalidConfig("max_idle_timeout exceeds 2^62 ms"))?;
+        transport
+            .max_concurrent_bidi_streams(VarInt::from_u32(self.max_concurrent_streams))
+            .max_concurrent_uni_streams(VarInt::from_u32(0))
+            .stream_receive_window(VarInt::from_u32(self.stream_receive_window))
+            .receive_window(VarInt::from_u32(self.connection_receive_window))
+            .send_window(self.send_window)
+            .max_idle_timeout(Some(idle))
+            .keep_alive_interval(Some(self.keep_alive_interval))
+            // libp2p sends no QUIC datagrams; do not buffer any from the peer.
+            .datagram_receive_buffer_size(None);
+        Ok(Arc::new(transport))
+    }
+}

@@ -1,0 +1,191 @@
+//! An established, authenticated QUIC connection and its streams.
+
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use hyphae_identity::{PeerId, PublicKey};
+use hyphae_multiaddr::Multiaddr;
+use rustls::pki_types::CertificateDer;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+use crate::{Error, address};
+
+/// The application error code of a connection we close: 0, "no error".
+const CLOSE_CODE: u32 = 0;
+/// The application error code of a stream we reset or stop by dropping it: 0 (libp2p
+/// assigns no codes).
+const RESET_CODE: u32 = 0;
+
+/// A QUIC connection to an authenticated peer. Cheap to clone: clones share the connection,
+/// which closes when [`close`](Self::close) is called or the last clone is dropped.
+#[derive(Debug, Clone)]
+pub struct Connection {
+    inner: quinn::Connection,
+    remote_peer: PeerId,
+    remote_public_key: PublicKey,
+}
+
+impl Connection {
+    /// Wraps an established quinn connection, reading the peer's identity from the
+    /// certificate the handshake verified.
+    pub(crate) fn new(inner: quinn::Connection) -> Result<Connection, Error> {
+        let certificates = inner
+            .peer_identity()
+            .and_then(|identity| identity.downcast::<Vec<CertificateDer<'static>>>().ok());
+        let certificates = certificates.as_deref().map(Vec::as_slice);
+        let [certificate] = certificates.unwrap_or_default() else {
+            let count = certificates.map_or(0, <[_]>::len);
+            return Err(
+                hyphae_tls::Error::from(hyphae_tls::CertificateError::ChainLength(count)).into(),
+            );
+        };
+        let certificate =
+            hyphae_tls::certificate::parse(certificate).map_err(hyphae_tls::Error::from)?;
+        Ok(Connection {
+            remote_peer: certificate.peer_id(),
+            remote_public_key: certificate.public_key().clone(),
+            inner,
+        })
+    }
+
+    /// The peer at the other end, as its certificate proved.
+    pub fn remote_peer(&self) -> PeerId {
+        self.remote_peer
+    }
+
+    /// The peer's identity key.
+    pub fn remote_public_key(&self) -> &PublicKey {
+        &self.remote_public_key
+    }
+
+    /// The peer's address, `/ip4|ip6/…/udp/…/quic-v1` (it may change if the peer migrates).
+    pub fn remote_addr(&self) -> Multiaddr {
+        address::socket_multiaddr(self.remote_socket_addr())
+    }
+
+    /// The peer's UDP socket address.
+    pub fn remote_socket_addr(&self) -> SocketAddr {
+        address::canonical(self.inner.remote_address())
+    }
+
+    /// Opens a bidirectional stream. Waits while the peer's stream limit is reached.
+    ///
+    /// QUIC announces a stream to the peer with its first bytes: a stream on which nothing is
+    /// written is never seen by the peer's [`accept`](Self::accept).
+    pub async fn open_stream(&self) -> Result<Stream, Error> {
+        let (send, recv) = self.inner.open_bi().await?;
+        Ok(Stream::new(send, recv))
+    }
+
+    /// The next stream the peer opened, or `None` once the connection is closed.
+    pub async fn accept(&self) -> Option<Stream> {
+        match self.inner.accept_bi().await {
+            Ok((send, recv)) => Some(Stream::new(send, recv)),
+            Err(error) => {
+                tracing::debug!(peer = %self.remote_peer, %error, "QUIC connection ended");
+                None
+            }
+        }
+    }
+
+    /// Closes the connection at once: open streams fail, unsent data is abandoned.
+    pub fn close(&self) {
+        self.inner.close(quinn::VarInt::from_u32(CLOSE_CODE), b"");
+    }
+
+    /// Whether the connection has closed, by either side or by timeout.
+    pub fn is_closed(&self) -> bool {
+        self.inner.close_reason().is_some()
+    }
+
+    /// Why the connection closed, once it has.
+    pub fn close_reason(&self) -> Option<quinn::ConnectionError> {
+        self.inner.close_reason()
+    }
+
+    /// Waits until the connection is closed and says why.
+    pub async fn closed(&self) -> quinn::ConnectionError {
+        self.inner.closed().await
+    }
+
+    /// The smoothed round-trip time quinn measures.
+    pub fn rtt(&self) -> std::time::Duration {
+        self.inner.rtt()
+    }
+}
+
+/// One bidirectional QUIC stream as a byte stream.
+///
+/// `shutdown` finishes our sending half (the peer reads end of stream) while reading goes
+/// on; dropping the stream stops both halves: the peer's writes fail, and whatever we
+/// wrote is reset unless `shutdown` finished it first.
+#[derive(Debug)]
+pub struct Stream {
+    send: quinn::SendStream,
+    recv: quinn::RecvStream,
+    is_finished: bool,
+}
+
+impl Stream {
+    fn new(send: quinn::SendStream, recv: quinn::RecvStream) -> Stream {
+        Stream {
+            send,
+            recv,
+            is_finished: false,
+        }
+    }
+
+    /// The QUIC stream id, for logs.
+    pub fn id(&self) -> u64 {
+        self.send.id().index()
+    }
+}
+
+impl AsyncRead for Stream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        AsyncRead::poll_read(Pin::new(&mut self.get_mut().recv), cx, buf)
+    }
+}
+
+impl AsyncWrite for Stream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        AsyncWrite::poll_write(Pin::new(&mut self.get_mut().send), cx, buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().send).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        if this.is_finished {
+            return Poll::Ready(Ok(()));
+        }
+        let result = Pin::new(&mut this.send).poll_shutdown(cx);
+        if let Poll::Ready(Ok(())) = result {
+            this.is_finished = true;
+        }
+        result
+    }
+}
+
+impl Drop for Stream {
+    fn drop(&mut self) {
+        if !self.is_finished {
+            // Abandoned mid-write: tell the peer the data is incomplete rather than let quinn
+            // finish it as if it were whole. Fails only if already reset or finished.
+            let _ = self.send.reset(quinn::VarInt::from_u32(RESET_CODE));
+        }
+        // The receiving half stops itself (STOP_SENDING) on drop unless fully read.
+    }
+}

@@ -1,0 +1,302 @@
+//! hyphae to hyphae over loopback: authentication, streams, half-close, socket reuse.
+
+use std::time::Duration;
+
+use hyphae_identity::{Keypair, PeerId};
+use hyphae_multiaddr::Multiaddr;
+use hyphae_quic::{Config, Connection, Endpoint, Error};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+fn addr(text: &str) -> Multiaddr {
+    text.parse().unwrap()
+}
+
+fn endpoint() -> Endpoint {
+    Endpoint::new(&Keypair::generate_ed25519(), Config::default()).unwrap()
+}
+
+async fn listening(on: &str) -> (Endpoint, Multiaddr) {
+    let endpoint = endpoint();
+    let listen = endpoint.listen(&addr(on)).await.unwrap();
+    (endpoint, listen)
+}
+
+/// Dials `listener` from `dialer` and returns both ends of the connection.
+async fn connect(
+    dialer: &Endpoint,
+    listener: &Endpoint,
+    to: &Multiaddr,
+) -> (Connection, Connection) {
+    let target = to.clone().with_p2p(listener.local_peer_id()).unwrap();
+    let (dialled, accepted) = tokio::join!(dialer.dial(&target), listener.accept());
+    (dialled.unwrap(), accepted.unwrap())
+}
+
+/// Echoes every stream the peer opens on `connection` until it closes.
+fn serve_echo(connection: Connection) {
+    tokio::spawn(async move {
+        while let Some(mut stream) = connection.accept().await {
+            tokio::spawn(async move {
+                let mut data = Vec::new();
+                stream.read_to_end(&mut data).await.unwrap();
+                stream.write_all(&data).await.unwrap();
+                stream.shutdown().await.unwrap();
+            });
+        }
+    });
+}
+
+#[tokio::test]
+async fn both_sides_authenticate_each_other() {
+    let (listener, listen) = listening("/ip4/127.0.0.1/udp/0/quic-v1").await;
+    let dialer = endpoint();
+    let (dialled, accepted) = connect(&dialer, &listener, &listen).await;
+    assert_eq!(dialled.remote_peer(), listener.local_peer_id());
+    assert_eq!(accepted.remote_peer(), dialer.local_peer_id());
+    assert_eq!(dialled.remote_addr(), listen);
+    assert_eq!(
+        accepted.remote_public_key().to_peer_id(),
+        dialer.local_peer_id()
+    );
+}
+
+#[tokio::test]
+async fn every_key_type_authenticates() {
+    let (listener, listen) = listening("/ip4/127.0.0.1/udp/0/quic-v1").await;
+    for key_type in hyphae_identity::KeyType::ALL {
+        let identity = Keypair::generate(key_type).unwrap();
+        let dialer = Endpoint::new(&identity, Config::default()).unwrap();
+        let (dialled, accepted) = connect(&dialer, &listener, &listen).await;
+        assert_eq!(accepted.remote_peer(), identity.peer_id(), "{key_type:?}");
+        assert_eq!(dialled.remote_peer(), listener.local_peer_id());
+    }
+}
+
+#[tokio::test]
+async fn dial_rejects_a_listener_with_another_peer_id() {
+    let (listener, listen) = listening("/ip4/127.0.0.1/udp/0/quic-v1").await;
+    let dialer = endpoint();
+    let expected = PeerId::random();
+    let target = listen.with_p2p(expected).unwrap();
+    match dialer.dial(&target).await {
+        Err(Error::PeerIdMismatch {
+            expected: e,
+            actual,
+        }) => {
+            assert_eq!(e, expected);
+            assert_eq!(actual, listener.local_peer_id());
+        }
+        other => panic!("expected PeerIdMismatch, got {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_concurrent_streams_echo() {
+    let (listener, listen) = listening("/ip4/127.0.0.1/udp/0/quic-v1").await;
+    let dialer = endpoint();
+    let (dialled, accepted) = connect(&dialer, &listener, &listen).await;
+    serve_echo(accepted);
+    let mut tasks = Vec::new();
+    for index in 0..300u32 {
+        let connection = dialled.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut stream = connection.open_stream().await.unwrap();
+            let data: Vec<u8> = (0..20_000u32).map(|i| (i * 7 + index) as u8).collect();
+            stream.write_all(&data).await.unwrap();
+            stream.shutdown().await.unwrap();
+            let mut echoed = Vec::new();
+            stream.read_to_end(&mut echoed).await.unwrap();
+            assert_eq!(echoed, data);
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn large_transfer_on_one_stream() {
+    let (listener, listen) = listening("/ip4/127.0.0.1/udp/0/quic-v1").await;
+    let dialer = endpoint();
+    let (dialled, accepted) = connect(&dialer, &listener, &listen).await;
+    serve_echo(accepted);
+    let mut stream = dialled.open_stream().await.unwrap();
+    let data = vec![0xa5u8; 8 * 1024 * 1024];
+    let (mut read, mut write) = tokio::io::split(&mut stream);
+    let sender = async {
+        write.write_all(&data).await.unwrap();
+        write.shutdown().await.unwrap();
+    };
+    let receiver = async {
+        let mut echoed = Vec::new();
+        read.read_to_end(&mut echoed).await.unwrap();
+        echoed
+    };
+    let ((), echoed) = tokio::join!(sender, receiver);
+    assert_eq!(echoed.len(), data.len());
+    assert!(echoed == data);
+}
+
+#[tokio::test]
+async fn half_closed_stream_still_carries_the_reply() {
+    let (listener, listen) = listening("/ip4/127.0.0.1/udp/0/quic-v1").await;
+    let dialer = endpoint();
+    let (dialled, accepted) = connect(&dialer, &listener, &listen).await;
+
+    let mut outbound = dialled.open_stream().await.unwrap();
+    outbound.write_all(b"request").await.unwrap();
+    outbound.shutdown().await.unwrap();
+
+    let mut inbound = accepted.accept().await.unwrap();
+    let mut request = Vec::new();
+    inbound.read_to_end(&mut request).await.unwrap();
+    assert_eq!(request, b"request");
+    // Our side has seen end of stream; it can still write.
+    inbound.write_all(b"response").await.unwrap();
+    inbound.shutdown().await.unwrap();
+
+    let mut response = Vec::new();
+    outbound.read_to_end(&mut response).await.unwrap();
+    assert_eq!(response, b"response");
+}
+
+#[tokio::test]
+async fn dropping_a_stream_mid_write_resets_it() {
+    let (listener, listen) = listening("/ip4/127.0.0.1/udp/0/quic-v1").await;
+    let dialer = endpoint();
+    let (dialled, accepted) = connect(&dialer, &listener, &listen).await;
+    let mut outbound = dialled.open_stream().await.unwrap();
+    outbound.write_all(b"partial").await.unwrap();
+    let mut inbound = accepted.accept().await.unwrap();
+    drop(outbound);
+    let mut received = Vec::new();
+    let result = inbound.read_to_end(&mut received).await;
+    assert!(result.is_err(), "a reset stream must not read as complete");
+}
+
+#[tokio::test]
+async fn dial_reuses_the_listening_socket() {
+    let (listener, listen) = listening("/ip4/127.0.0.1/udp/0/quic-v1").await;
+    let (dialer, dialer_listen) = listening("/ip4/127.0.0.1/udp/0/quic-v1").await;
+    let (_dialled, accepted) = connect(&dialer, &listener, &listen).await;
+    assert_eq!(accepted.remote_addr(), dialer_listen);
+
+    // An unspecified listener serves dials to loopback too.
+    let (wildcard, wildcard_listen) = listening("/ip4/0.0.0.0/udp/0/quic-v1").await;
+    let (_dialled, accepted) = connect(&wildcard, &listener, &listen).await;
+    let port = wildcard.listen_socket_addrs()[0].port();
+    assert_eq!(accepted.remote_socket_addr().port(), port);
+    assert!(wildcard_listen.to_string().starts_with("/ip4/0.0.0.0/udp/"));
+
+    // Without a listener, dials come from an ephemeral port, the same one every time.
+    let client = endpoint();
+    let (_first, first) = connect(&client, &listener, &listen).await;
+    let (_second, second) = connect(&client, &listener, &listen).await;
+    assert_eq!(first.remote_addr(), second.remote_addr());
+}
+
+#[tokio::test]
+async fn listen_addrs_expand_the_unspecified_address() {
+    let (endpoint, listen) = listening("/ip4/0.0.0.0/udp/0/quic-v1").await;
+    let port = endpoint.listen_socket_addrs()[0].port();
+    assert_ne!(port, 0);
+    assert!(
+        listen
+            .to_string()
+            .ends_with(&format!("/udp/{port}/quic-v1"))
+    );
+    let loopback = addr(&format!("/ip4/127.0.0.1/udp/{port}/quic-v1"));
+    assert!(endpoint.listen_addrs().contains(&loopback));
+}
+
+#[tokio::test]
+async fn ipv6_loopback_works_when_available() {
+    if std::net::UdpSocket::bind("[::1]:0").is_err() {
+        eprintln!("no IPv6 loopback here; skipping");
+        return;
+    }
+    let (listener, listen) = listening("/ip6/::1/udp/0/quic-v1").await;
+    let (dialer, dialer_listen) = listening("/ip6/::1/udp/0/quic-v1").await;
+    // The same port is free on IPv4 too: IPv6 sockets are IPv6-only.
+    let port = dialer.listen_socket_addrs()[0].port();
+    dialer
+        .listen(&addr(&format!("/ip4/127.0.0.1/udp/{port}/quic-v1")))
+        .await
+        .unwrap();
+    let (dialled, accepted) = connect(&dialer, &listener, &listen).await;
+    assert_eq!(accepted.remote_addr(), dialer_listen);
+    serve_echo(accepted);
+    let mut stream = dialled.open_stream().await.unwrap();
+    stream.write_all(b"v6").await.unwrap();
+    stream.shutdown().await.unwrap();
+    let mut echoed = Vec::new();
+    stream.read_to_end(&mut echoed).await.unwrap();
+    assert_eq!(echoed, b"v6");
+}
+
+#[tokio::test]
+async fn closing_ends_streams_and_accept() {
+    let (listener, listen) = listening("/ip4/127.0.0.1/udp/0/quic-v1").await;
+    let dialer = endpoint();
+    let (dialled, accepted) = connect(&dialer, &listener, &listen).await;
+    dialled.close();
+    assert!(dialled.is_closed());
+    assert!(accepted.accept().await.is_none());
+    assert!(accepted.is_closed());
+    assert!(dialled.open_stream().await.is_err());
+
+    listener.close();
+    assert!(listener.accept().await.is_none());
+    assert!(matches!(
+        listener.listen(&addr("/ip4/127.0.0.1/udp/0/quic-v1")).await,
+        Err(Error::EndpointClosed)
+    ));
+}
+
+#[tokio::test]
+async fn dialing_a_silent_address_times_out() {
+    // A bound UDP socket that never answers.
+    let silent = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let mut config = Config::default();
+    config.handshake_timeout = Duration::from_millis(300);
+    let dialer = Endpoint::new(&Keypair::generate_ed25519(), config).unwrap();
+    let result = dialer
+        .dial(&addr(&format!("/ip4/127.0.0.1/udp/{port}/quic-v1")))
+        .await;
+    assert!(
+        matches!(result, Err(Error::HandshakeTimeout { .. })),
+        "{result:?}"
+    );
+}
+
+#[tokio::test]
+async fn unsupported_addresses_are_refused() {
+    let endpoint = endpoint();
+    for text in [
+        "/ip4/127.0.0.1/tcp/1",
+        "/ip4/127.0.0.1/udp/1/quic",
+        "/ip4/127.0.0.1/udp/1",
+    ] {
+        assert!(matches!(
+            endpoint.dial(&addr(text)).await,
+            Err(Error::UnsupportedAddress { .. })
+        ));
+        assert!(matches!(
+            endpoint.listen(&addr(text)).await,
+            Err(Error::UnsupportedAddress { .. })
+        ));
+    }
+}
+
+#[tokio::test]
+async fn dials_dns_names() {
+    let (listener, listen) = listening("/ip4/127.0.0.1/udp/0/quic-v1").await;
+    let port = listener.listen_socket_addrs()[0].port();
+    let dialer = endpoint();
+    let target = addr(&format!("/dns4/localhost/udp/{port}/quic-v1"));
+    let (dialled, accepted) = tokio::join!(dialer.dial(&target), listener.accept());
+    assert_eq!(dialled.unwrap().remote_peer(), listener.local_peer_id());
+    assert_eq!(accepted.unwrap().remote_peer(), dialer.local_peer_id());
+    let _ = listen;
+}
