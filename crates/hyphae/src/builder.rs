@@ -28,6 +28,7 @@ pub struct Builder {
     tcp: hyphae_tcp::Config,
     dns: Option<hyphae_dns::Resolver>,
     websocket: hyphae_websocket::Config,
+    quic: hyphae_quic::Config,
     yamux: hyphae_yamux::Config,
     mplex: hyphae_mplex::Config,
     security: Vec<Security>,
@@ -46,6 +47,7 @@ impl Default for Builder {
             tcp: hyphae_tcp::Config::default(),
             dns: None,
             websocket: hyphae_websocket::Config::default(),
+            quic: hyphae_quic::Config::default(),
             yamux: hyphae_yamux::Config::default(),
             mplex: hyphae_mplex::Config::default(),
             security: Security::ALL.to_vec(),
@@ -86,6 +88,13 @@ impl Builder {
     /// presents and the roots a `/wss` dial trusts.
     pub fn websocket(mut self, config: hyphae_websocket::Config) -> Builder {
         self.websocket = config;
+        self
+    }
+
+    /// Sets the QUIC transport options (its stream, pending-handshake and handshake-time
+    /// limits come from [`Limits`]).
+    pub fn quic(mut self, config: hyphae_quic::Config) -> Builder {
+        self.quic = config;
         self
     }
 
@@ -154,16 +163,26 @@ impl Builder {
         yamux.max_streams = self.limits.max_streams_per_connection;
         let mut mplex = self.mplex;
         mplex.max_streams = self.limits.max_streams_per_connection;
-        let mut upgrader = Upgrader {
+        let mut quic = self.quic;
+        quic.max_concurrent_streams =
+            u32::try_from(self.limits.max_streams_per_connection).unwrap_or(u32::MAX);
+        quic.max_pending_handshakes = self.limits.max_pending_inbound;
+        quic.handshake_timeout = self.limits.handshake_timeout;
+        let quic = hyphae_quic::Endpoint::new(&keypair, quic)?;
+        let muxer_ids: Vec<String> = self
+            .muxers
+            .iter()
+            .map(|muxer| muxer.protocol_id().to_owned())
+            .collect();
+        let upgrader = Upgrader {
             keypair: keypair.clone(),
             security: self.security,
-            noise: hyphae_noise::Config::default(),
+            noise: hyphae_noise::Config::default().with_muxers(muxer_ids.clone()),
+            tls: hyphae_tls::Config::new(&keypair)?.with_muxers(muxer_ids),
             muxers: self.muxers,
             yamux,
             mplex,
         };
-        let muxer_ids = upgrader.muxer_ids();
-        upgrader.noise = std::mem::take(&mut upgrader.noise).with_muxers(muxer_ids);
         let inner = Arc::new(Inner {
             peer_id: keypair.peer_id(),
             keypair,
@@ -173,6 +192,8 @@ impl Builder {
             tcp: self.tcp,
             dns: self.dns.unwrap_or_else(hyphae_dns::Resolver::from_system),
             websocket: self.websocket,
+            quic,
+            is_accepting_quic: AtomicBool::new(false),
             router: Default::default(),
             pool: Default::default(),
             peerstore: Default::default(),

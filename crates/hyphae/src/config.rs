@@ -38,16 +38,19 @@ impl Default for Limits {
 pub enum Security {
     /// Noise XX (`/noise`).
     Noise,
+    /// TLS 1.3 with the libp2p certificate (`/tls/1.0.0`).
+    Tls,
 }
 
 impl Security {
     /// Every security protocol, in the default order of preference.
-    pub const ALL: [Security; 1] = [Security::Noise];
+    pub const ALL: [Security; 2] = [Security::Noise, Security::Tls];
 
     /// The multistream-select protocol id.
     pub fn protocol_id(self) -> &'static str {
         match self {
             Security::Noise => hyphae_noise::PROTOCOL_ID,
+            Security::Tls => hyphae_tls::PROTOCOL_ID,
         }
     }
 }

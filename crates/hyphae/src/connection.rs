@@ -30,6 +30,17 @@ pub(crate) struct Established {
 }
 
 impl Established {
+    /// A QUIC connection: secured and multiplexed by the transport.
+    pub(crate) fn quic(connection: hyphae_quic::Connection, direction: Direction) -> Established {
+        Established {
+            peer: connection.remote_peer(),
+            security: None,
+            remote_addr: connection.remote_addr(),
+            muxer: Muxer::Quic(connection),
+            direction,
+        }
+    }
+
     /// A connection secured and multiplexed by the [`Upgrader`](crate::upgrade::Upgrader).
     pub(crate) fn upgraded(
         upgraded: Upgraded,
@@ -92,6 +103,23 @@ pub(crate) async fn accept_loop<L: Accept>(listener: L, node: Weak<Inner>) {
             }
             .instrument(span),
         );
+    }
+}
+
+/// Takes the QUIC endpoint's authenticated inbound connections until the node is gone.
+pub(crate) async fn accept_quic(endpoint: hyphae_quic::Endpoint, node: Weak<Inner>) {
+    while let Some(connection) = endpoint.accept().await {
+        let Some(inner) = node.upgrade() else {
+            return;
+        };
+        let remote_addr = connection.remote_addr();
+        if let Err(error) = establish(&inner, Established::quic(connection, Direction::Inbound)) {
+            debug!(%error, "inbound QUIC connection refused");
+            let _ = inner.events.send(Event::IncomingConnectionFailed {
+                remote_addr,
+                error: error.to_string(),
+            });
+        }
     }
 }
 

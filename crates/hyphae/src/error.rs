@@ -13,12 +13,18 @@ pub enum Error {
     /// The WebSocket transport failed to listen, dial or upgrade.
     #[error("websocket: {0}")]
     WebSocket(#[from] hyphae_websocket::Error),
+    /// The QUIC transport failed to listen, dial or authenticate.
+    #[error("quic: {0}")]
+    Quic(#[from] hyphae_quic::Error),
     /// Protocol negotiation (multistream-select) or framing failed.
     #[error(transparent)]
     Negotiation(#[from] hyphae_core::Error),
     /// The Noise handshake failed.
     #[error("noise handshake: {0}")]
     Noise(#[from] hyphae_noise::Error),
+    /// The TLS handshake failed.
+    #[error("tls handshake: {0}")]
+    Tls(#[from] hyphae_tls::Error),
     /// The Yamux session failed.
     #[error("yamux: {0}")]
     Yamux(#[from] hyphae_yamux::Error),

@@ -1,7 +1,8 @@
 //! hyphae: a libp2p node that is simple to use.
 //!
-//! A [`Node`] listens and dials over TCP and WebSocket, secures connections with Noise and
-//! multiplexes them with Yamux or mplex, serves ping and identify, and routes inbound streams to the handlers you
+//! A [`Node`] listens and dials over TCP, WebSocket and QUIC, secures TCP and WebSocket
+//! connections with Noise or TLS and multiplexes them with Yamux or mplex, serves ping and
+//! identify, and routes inbound streams to the handlers you
 //! register with [`Node::handle`]. Open streams to any peer with [`Node::open_stream`].
 //!
 //! Specs (libp2p/specs): connections/README.md for the upgrade flow, ping/ping.md,

@@ -16,6 +16,8 @@ pub(crate) enum Muxer {
     Yamux(hyphae_yamux::Connection),
     /// `/mplex/6.7.0`
     Mplex(hyphae_mplex::Connection),
+    /// A QUIC connection, multiplexed by QUIC itself.
+    Quic(hyphae_quic::Connection),
 }
 
 /// One stream of a [`Muxer`], before its protocol is negotiated.
@@ -25,6 +27,8 @@ pub(crate) enum RawStream {
     Yamux(hyphae_yamux::Stream),
     /// An mplex stream.
     Mplex(hyphae_mplex::Stream),
+    /// A QUIC stream.
+    Quic(hyphae_quic::Stream),
 }
 
 impl Muxer {
@@ -33,6 +37,7 @@ impl Muxer {
         match self {
             Muxer::Yamux(connection) => Ok(RawStream::Yamux(connection.open_stream().await?)),
             Muxer::Mplex(connection) => Ok(RawStream::Mplex(connection.open_stream().await?)),
+            Muxer::Quic(connection) => Ok(RawStream::Quic(connection.open_stream().await?)),
         }
     }
 
@@ -41,6 +46,7 @@ impl Muxer {
         match self {
             Muxer::Yamux(connection) => connection.accept().await.map(RawStream::Yamux),
             Muxer::Mplex(connection) => connection.accept().await.map(RawStream::Mplex),
+            Muxer::Quic(connection) => connection.accept().await.map(RawStream::Quic),
         }
     }
 
@@ -49,6 +55,7 @@ impl Muxer {
         match self {
             Muxer::Yamux(_) => Some(Multiplexer::Yamux),
             Muxer::Mplex(_) => Some(Multiplexer::Mplex),
+            Muxer::Quic(_) => None,
         }
     }
 
@@ -57,6 +64,7 @@ impl Muxer {
         match self {
             Muxer::Yamux(connection) => connection.close().await,
             Muxer::Mplex(connection) => connection.close().await,
+            Muxer::Quic(connection) => connection.close(),
         }
     }
 
@@ -65,6 +73,7 @@ impl Muxer {
         match self {
             Muxer::Yamux(connection) => connection.is_closed(),
             Muxer::Mplex(connection) => connection.is_closed(),
+            Muxer::Quic(connection) => connection.is_closed(),
         }
     }
 }
@@ -78,6 +87,7 @@ impl AsyncRead for RawStream {
         match self.get_mut() {
             RawStream::Yamux(stream) => Pin::new(stream).poll_read(cx, buf),
             RawStream::Mplex(stream) => Pin::new(stream).poll_read(cx, buf),
+            RawStream::Quic(stream) => Pin::new(stream).poll_read(cx, buf),
         }
     }
 }
@@ -91,6 +101,7 @@ impl AsyncWrite for RawStream {
         match self.get_mut() {
             RawStream::Yamux(stream) => Pin::new(stream).poll_write(cx, buf),
             RawStream::Mplex(stream) => Pin::new(stream).poll_write(cx, buf),
+            RawStream::Quic(stream) => Pin::new(stream).poll_write(cx, buf),
         }
     }
 
@@ -98,6 +109,7 @@ impl AsyncWrite for RawStream {
         match self.get_mut() {
             RawStream::Yamux(stream) => Pin::new(stream).poll_flush(cx),
             RawStream::Mplex(stream) => Pin::new(stream).poll_flush(cx),
+            RawStream::Quic(stream) => Pin::new(stream).poll_flush(cx),
         }
     }
 
@@ -105,6 +117,7 @@ impl AsyncWrite for RawStream {
         match self.get_mut() {
             RawStream::Yamux(stream) => Pin::new(stream).poll_shutdown(cx),
             RawStream::Mplex(stream) => Pin::new(stream).poll_shutdown(cx),
+            RawStream::Quic(stream) => Pin::new(stream).poll_shutdown(cx),
         }
     }
 }

@@ -63,6 +63,9 @@ pub(crate) struct Inner {
     pub(crate) tcp: hyphae_tcp::Config,
     pub(crate) dns: hyphae_dns::Resolver,
     pub(crate) websocket: hyphae_websocket::Config,
+    pub(crate) quic: hyphae_quic::Endpoint,
+    /// Whether the loop accepting QUIC connections runs (it starts with the first socket).
+    pub(crate) is_accepting_quic: AtomicBool,
     pub(crate) router: Router,
     pub(crate) pool: Pool,
     pub(crate) peerstore: Peerstore,
@@ -88,6 +91,7 @@ impl Drop for Inner {
         {
             listener.abort();
         }
+        self.quic.close();
         for connection in self.pool.all() {
             let muxer = connection.muxer;
             if let Ok(runtime) = tokio::runtime::Handle::try_current() {
@@ -185,7 +189,8 @@ impl Node {
     ///
     /// TCP: `/ip4|ip6/<ip>/tcp/<port>` (port 0 for any free port). WebSocket: the same
     /// followed by `/ws`, or by `/wss` (`/tls/ws`) with a certificate set through
-    /// [`Builder::websocket`](crate::Builder::websocket).
+    /// [`Builder::websocket`](crate::Builder::websocket). QUIC:
+    /// `/ip4|ip6/<ip>/udp/<port>/quic-v1`; its sockets are also used to dial.
     pub async fn listen(&self, addr: &Multiaddr) -> Result<Vec<Multiaddr>, Error> {
         match Transport::of(addr) {
             Some(Transport::Tcp) => {
@@ -198,6 +203,7 @@ impl Node {
                 let addrs = listener.listen_addrs();
                 Ok(self.start_listener(addr, listener, addrs))
             }
+            Some(Transport::Quic) => self.listen_quic(addr).await,
             None => Err(Error::UnsupportedAddress(addr.clone())),
         }
     }
@@ -209,18 +215,48 @@ impl Node {
         listener: L,
         addrs: Vec<Multiaddr>,
     ) -> Vec<Multiaddr> {
-        self.inner
-            .listen_addrs
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .extend(addrs.iter().cloned());
         let span = tracing::info_span!("listener", addr = %addr);
-        let task = tokio::spawn(connection::accept_loop(listener, self.weak()).instrument(span));
+        self.keep_listener_task(tokio::spawn(
+            connection::accept_loop(listener, self.weak()).instrument(span),
+        ));
+        self.announce_listen_addrs(addrs)
+    }
+
+    /// Binds a QUIC socket; the first one starts the loop accepting from every socket.
+    async fn listen_quic(&self, addr: &Multiaddr) -> Result<Vec<Multiaddr>, Error> {
+        let quic = &self.inner.quic;
+        let before = quic.listen_addrs();
+        quic.listen(addr).await?;
+        let addrs = quic
+            .listen_addrs()
+            .into_iter()
+            .filter(|addr| !before.contains(addr))
+            .collect();
+        if !self.inner.is_accepting_quic.swap(true, Ordering::SeqCst) {
+            let span = tracing::info_span!("listener", transport = "quic-v1");
+            self.keep_listener_task(tokio::spawn(
+                connection::accept_quic(quic.clone(), self.weak()).instrument(span),
+            ));
+        }
+        Ok(self.announce_listen_addrs(addrs))
+    }
+
+    /// Keeps a listener's task so that shutdown can stop it.
+    fn keep_listener_task(&self, task: JoinHandle<()>) {
         self.inner
             .listeners
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .push(task);
+    }
+
+    /// Records new listen addresses, reports them, and tells connected peers.
+    fn announce_listen_addrs(&self, addrs: Vec<Multiaddr>) -> Vec<Multiaddr> {
+        self.inner
+            .listen_addrs
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .extend(addrs.iter().cloned());
         let with_id: Vec<Multiaddr> = addrs
             .into_iter()
             .filter_map(|addr| addr.with_p2p(self.inner.peer_id).ok())
@@ -384,27 +420,40 @@ impl Node {
         addr: &Multiaddr,
         expected: Option<PeerId>,
     ) -> Result<PeerId, Error> {
-        let upgraded = match Transport::of(addr) {
-            Some(Transport::Tcp) => {
-                let tcp = hyphae_tcp::dial(addr, &self.inner.tcp).await?;
-                self.upgrade_outbound(tcp, expected).await?
-            }
-            Some(Transport::WebSocket) => {
-                let websocket = hyphae_websocket::dial(addr, &self.inner.websocket).await?;
-                self.upgrade_outbound(websocket, expected).await?
-            }
-            None => return Err(Error::UnsupportedAddress(addr.clone())),
-        };
         let mut remote_addr = addr.clone();
         if remote_addr.peer_id().is_some() {
             remote_addr.pop();
         }
-        let peer = upgraded.peer;
-        self.inner.peerstore.add_addrs(peer, [remote_addr.clone()]);
-        connection::establish(
-            &self.inner,
-            Established::upgraded(upgraded, remote_addr, Direction::Outbound),
-        )?;
+        let outbound = Direction::Outbound;
+        let established = match Transport::of(addr) {
+            Some(Transport::Tcp) => {
+                let tcp = hyphae_tcp::dial(addr, &self.inner.tcp).await?;
+                let upgraded = self.upgrade_outbound(tcp, expected).await?;
+                Established::upgraded(upgraded, remote_addr, outbound)
+            }
+            Some(Transport::WebSocket) => {
+                let websocket = hyphae_websocket::dial(addr, &self.inner.websocket).await?;
+                let upgraded = self.upgrade_outbound(websocket, expected).await?;
+                Established::upgraded(upgraded, remote_addr, outbound)
+            }
+            Some(Transport::Quic) => {
+                // The endpoint checks a /p2p/ id of `addr` itself, within its handshake
+                // timeout (the node's).
+                let quic = self.inner.quic.dial(addr).await?;
+                let actual = quic.remote_peer();
+                if let Some(expected) = expected.filter(|&expected| expected != actual) {
+                    quic.close();
+                    return Err(Error::PeerIdMismatch { expected, actual });
+                }
+                Established::quic(quic, outbound)
+            }
+            None => return Err(Error::UnsupportedAddress(addr.clone())),
+        };
+        let peer = established.peer;
+        self.inner
+            .peerstore
+            .add_addrs(peer, [established.remote_addr.clone()]);
+        connection::establish(&self.inner, established)?;
         Ok(peer)
     }
 
@@ -519,6 +568,7 @@ impl Node {
         for connection in self.inner.pool.all() {
             connection.muxer.close().await;
         }
+        self.inner.quic.close();
         debug!("node shut down");
     }
 

@@ -16,11 +16,13 @@ pub enum Transport {
     Tcp,
     /// WebSocket over TCP (`…/tcp/<port>/ws`, `/wss` or `/tls/ws`), upgraded like TCP.
     WebSocket,
+    /// QUIC v1 (`…/udp/<port>/quic-v1`): secured by TLS and multiplexed by QUIC itself.
+    Quic,
 }
 
 impl Transport {
     /// Every transport.
-    pub const ALL: [Transport; 2] = [Transport::Tcp, Transport::WebSocket];
+    pub const ALL: [Transport; 3] = [Transport::Tcp, Transport::WebSocket, Transport::Quic];
 
     /// The transport that handles `addr`, if any does.
     pub fn of(addr: &Multiaddr) -> Option<Transport> {
@@ -29,6 +31,7 @@ impl Transport {
             match protocol {
                 Protocol::Tcp(_) => transport = Some(Transport::Tcp),
                 Protocol::Ws | Protocol::Wss => transport = Some(Transport::WebSocket),
+                Protocol::QuicV1 => transport = Some(Transport::Quic),
                 // Relayed addresses and the like belong to no transport of ours.
                 Protocol::P2pCircuit => return None,
                 _ => {}

@@ -20,6 +20,7 @@ pub(crate) struct Upgrader {
     /// Security protocols in order of preference.
     pub(crate) security: Vec<Security>,
     pub(crate) noise: hyphae_noise::Config,
+    pub(crate) tls: hyphae_tls::Config,
     /// Muxers in order of preference (also announced in the security handshake).
     pub(crate) muxers: Vec<Multiplexer>,
     pub(crate) yamux: hyphae_yamux::Config,
@@ -70,6 +71,18 @@ impl Upgrader {
                     muxer,
                 })
             }
+            Security::Tls => {
+                let (output, encrypted) =
+                    hyphae_tls::upgrade_outbound(negotiated, &self.tls, expected).await?;
+                let muxer = self
+                    .start_muxer(encrypted, output.muxer, Side::Dialer)
+                    .await?;
+                Ok(Upgraded {
+                    peer: output.remote_peer,
+                    security: Security::Tls,
+                    muxer,
+                })
+            }
         }
     }
 
@@ -89,6 +102,18 @@ impl Upgrader {
                 Ok(Upgraded {
                     peer: output.remote_peer,
                     security: Security::Noise,
+                    muxer,
+                })
+            }
+            Security::Tls => {
+                let (output, encrypted) =
+                    hyphae_tls::upgrade_inbound(negotiated, &self.tls).await?;
+                let muxer = self
+                    .start_muxer(encrypted, output.muxer, Side::Listener)
+                    .await?;
+                Ok(Upgraded {
+                    peer: output.remote_peer,
+                    security: Security::Tls,
                     muxer,
                 })
             }

@@ -180,3 +180,73 @@ async fn secure_websocket_with_a_certificate_the_client_trusts() {
     let untrusting = Node::builder().start().await.unwrap();
     assert!(untrusting.dial(&listen).await.is_err());
 }
+
+fn quic_loopback() -> Multiaddr {
+    "/ip4/127.0.0.1/udp/0/quic-v1".parse().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quic_connections_carry_streams_without_an_upgrade() {
+    let server = node(&Security::ALL, &Multiplexer::ALL, Some(quic_loopback())).await;
+    let listen = server.listen_addrs()[0].clone();
+    assert!(listen.to_string().contains("/udp/"), "{listen}");
+    let client = node(&Security::ALL, &Multiplexer::ALL, Some(quic_loopback())).await;
+    let mut server_events = server.events();
+    assert_eq!(connect(&client, &server).await, (None, None));
+    echo_many(&client, &server, 32).await;
+    assert!(client.ping(server.peer_id()).await.is_ok());
+    // The client listens too, so its dial left from its listening socket (spec: one socket
+    // per address, reused for dials), which is where the server sees it coming from.
+    let seen_from = loop {
+        if let Event::ConnectionEstablished {
+            peer, remote_addr, ..
+        } = server_events.recv().await.unwrap()
+            && peer == client.peer_id()
+        {
+            break remote_addr;
+        }
+    };
+    assert_eq!(udp_port(&seen_from), udp_port(&client.listen_addrs()[0]));
+}
+
+fn udp_port(addr: &Multiaddr) -> u16 {
+    addr.iter()
+        .find_map(|protocol| match protocol {
+            hyphae::Protocol::Udp(port) => Some(port),
+            _ => None,
+        })
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quic_refuses_the_wrong_peer_id() {
+    let server = node(&Security::ALL, &Multiplexer::ALL, Some(quic_loopback())).await;
+    let client = node(&Security::ALL, &Multiplexer::ALL, None).await;
+    let mut addr = server.listen_addrs()[0].clone();
+    addr.pop();
+    let wrong = addr.with_p2p(hyphae::PeerId::random()).unwrap();
+    assert!(client.dial(&wrong).await.is_err());
+    assert!(!client.is_connected(&server.peer_id()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_node_serves_every_transport_at_once() {
+    let server = Node::builder()
+        .listen(tcp_loopback())
+        .listen("/ip4/127.0.0.1/tcp/0/ws".parse().unwrap())
+        .listen(quic_loopback())
+        .start()
+        .await
+        .unwrap();
+    server.handle(ECHO, echo);
+    assert_eq!(server.listen_addrs().len(), 3);
+    for addr in server.listen_addrs() {
+        let client = Node::builder().start().await.unwrap();
+        assert_eq!(
+            client.dial(&addr).await.unwrap(),
+            server.peer_id(),
+            "{addr}"
+        );
+        echo_many(&client, &server, 4).await;
+    }
+}
