@@ -36,7 +36,7 @@ impl Established {
             peer: connection.remote_peer(),
             security: None,
             remote_addr: connection.remote_addr(),
-            muxer: Muxer::Quic(connection),
+            muxer: Muxer::Quic(Box::new(connection)),
             direction,
         }
     }

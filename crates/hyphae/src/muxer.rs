@@ -16,8 +16,9 @@ pub(crate) enum Muxer {
     Yamux(hyphae_yamux::Connection),
     /// `/mplex/6.7.0`
     Mplex(hyphae_mplex::Connection),
-    /// A QUIC connection, multiplexed by QUIC itself.
-    Quic(hyphae_quic::Connection),
+    /// A QUIC connection, multiplexed by QUIC itself (boxed: it is several times the size
+    /// of the other handles).
+    Quic(Box<hyphae_quic::Connection>),
 }
 
 /// One stream of a [`Muxer`], before its protocol is negotiated.
