@@ -15,7 +15,7 @@
 // timeout expires); the dialer BLPOPs the key, dials, pings once, prints its result and exits 0.
 // Only the result goes to stdout; logs and errors go to stderr; any failure exits 1.
 //
-// Supported: transports tcp and ws, security noise, muxers yamux and mplex. Anything else is
+// Supported: transports tcp and ws, security noise and tls, muxers yamux and mplex. Anything else is
 // refused with `unsupported combination` on stderr and exit status 1.
 //
 // Node 20: js-libp2p 3 calls Promise.withResolvers, which V8 ships from node 22 on; as in
@@ -38,7 +38,7 @@ if (typeof globalThis.WebSocket !== 'function') {
 const net = await import('node:net')
 
 const TRANSPORTS = ['tcp', 'ws']
-const SECURITY = ['noise']
+const SECURITY = ['noise', 'tls']
 const MUXERS = ['yamux', 'mplex']
 const REDIS_PATIENCE_MS = 30_000
 
@@ -214,7 +214,6 @@ function parseReply (buffer, at) {
 // --- libp2p ----------------------------------------------------------------------------------
 
 async function startNode (contract, listen) {
-  const { noise } = await import('@chainsafe/libp2p-noise')
   const { identify } = await import('@libp2p/identify')
   const { ping } = await import('@libp2p/ping')
   const { createLibp2p } = await import('libp2p')
@@ -227,6 +226,14 @@ async function startNode (contract, listen) {
     const { webSockets } = await import('@libp2p/websockets')
     transport = webSockets()
   }
+  let encrypter
+  if (contract.security === 'tls') {
+    const { tls } = await import('@libp2p/tls')
+    encrypter = tls()
+  } else {
+    const { noise } = await import('@chainsafe/libp2p-noise')
+    encrypter = noise()
+  }
   let muxer
   if (contract.muxer === 'mplex') {
     const { mplex } = await import('@libp2p/mplex')
@@ -238,7 +245,7 @@ async function startNode (contract, listen) {
   return await createLibp2p({
     addresses: { listen },
     transports: [transport],
-    connectionEncrypters: [noise()],
+    connectionEncrypters: [encrypter],
     streamMuxers: [muxer],
     connectionManager: { inboundConnectionThreshold: Infinity },
     services: { identify: identify(), ping: ping() }

@@ -5,7 +5,8 @@
 //! pings once and prints the handshake-plus-one-round-trip and ping times on stdout (JSON for
 //! test-plans, YAML for unified-testing). Logs go to stderr. Any failure exits non-zero.
 //!
-//! Supported: transports `tcp` and `ws`; security `noise`; muxers `yamux` and `mplex`.
+//! Supported: transports `tcp`, `ws` and `quic-v1`; security `noise` and `tls`; muxers
+//! `yamux` and `mplex` (QUIC brings its own security and muxer).
 
 use std::time::{Duration, Instant};
 
@@ -84,6 +85,7 @@ impl Contract {
         if let Some(security) = &self.security {
             builder = builder.security([match security.as_str() {
                 "noise" => Security::Noise,
+                "tls" => Security::Tls,
                 other => bail!("unsupported security protocol {other}"),
             }]);
         }
