@@ -2,21 +2,31 @@
 
 use std::path::PathBuf;
 
-use hyphae::{Multiaddr, Node};
+use hyphae::{Multiaddr, Node, Protocol};
 
 /// Arguments of `hyphae node`.
 #[derive(clap::Args)]
 pub(crate) struct Args {
-    /// Address to listen on; may be repeated.
-    #[arg(long, value_name = "ADDR", default_values_t = [default_listen()])]
+    /// Address to listen on; may be repeated. TCP (`/ip4/0.0.0.0/tcp/4001`), WebSocket
+    /// (`…/tcp/4002/ws`) and QUIC (`/ip4/0.0.0.0/udp/4001/quic-v1`) addresses work.
+    #[arg(long, value_name = "ADDR", default_values_t = default_listen())]
     listen: Vec<Multiaddr>,
     /// Key file to use as the node's identity (created with a new Ed25519 key if missing).
     #[arg(long, value_name = "FILE")]
     key: Option<PathBuf>,
 }
 
-fn default_listen() -> Multiaddr {
-    Multiaddr::from(std::net::SocketAddr::from(([0, 0, 0, 0], 0)))
+/// Any free TCP port and any free UDP port for QUIC, on every IPv4 interface.
+fn default_listen() -> [Multiaddr; 2] {
+    let any = std::net::Ipv4Addr::UNSPECIFIED;
+    let tcp = Multiaddr::empty()
+        .with(Protocol::Ip4(any))
+        .with(Protocol::Tcp(0));
+    let quic = Multiaddr::empty()
+        .with(Protocol::Ip4(any))
+        .with(Protocol::Udp(0))
+        .with(Protocol::QuicV1);
+    [tcp, quic]
 }
 
 pub(crate) async fn run(args: Args) -> anyhow::Result<()> {

@@ -18,7 +18,8 @@ fn ping_reaches_a_running_node() {
     let key = dir.path().join("node.key");
     let mut node = KillOnDrop(
         Command::new(env!("CARGO_BIN_EXE_hyphae"))
-            .args(["node", "--listen", "/ip4/127.0.0.1/tcp/0", "--key"])
+            .args(["node", "--listen", "/ip4/127.0.0.1/tcp/0", "--listen"])
+            .args(["/ip4/127.0.0.1/udp/0/quic-v1", "--key"])
             .arg(&key)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -31,11 +32,18 @@ fn ping_reaches_a_running_node() {
         .strip_prefix("PeerId: ")
         .expect("PeerId line")
         .to_owned();
-    let listen_line = lines.next().unwrap().unwrap();
-    let addr = listen_line
-        .strip_prefix("Listening on ")
-        .expect("Listening line");
-    assert!(addr.ends_with(&format!("/p2p/{peer_id}")), "{addr}");
+    let listen_lines: Vec<String> = (0..2).map(|_| lines.next().unwrap().unwrap()).collect();
+    let addrs: Vec<&str> = listen_lines
+        .iter()
+        .map(|line| line.strip_prefix("Listening on ").expect("Listening line"))
+        .collect();
+    for addr in &addrs {
+        assert!(addr.ends_with(&format!("/p2p/{peer_id}")), "{addr}");
+    }
+    assert!(
+        addrs[0].contains("/tcp/") && addrs[1].contains("/quic-v1/"),
+        "{addrs:?}"
+    );
 
     // The key file made the identity stable.
     let id = Command::new(env!("CARGO_BIN_EXE_hyphae"))
@@ -45,25 +53,28 @@ fn ping_reaches_a_running_node() {
         .unwrap();
     assert!(String::from_utf8_lossy(&id.stdout).contains(&peer_id));
 
-    let ping = Command::new(env!("CARGO_BIN_EXE_hyphae"))
-        .args(["ping", addr, "--count", "3", "--interval-ms", "10"])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&ping.stdout);
-    assert!(
-        ping.status.success(),
-        "{}",
-        String::from_utf8_lossy(&ping.stderr)
-    );
-    let pongs: Vec<&str> = stdout
-        .lines()
-        .filter(|line| line.contains("time="))
-        .collect();
-    assert_eq!(pongs.len(), 3, "{stdout}");
-    assert!(
-        pongs[0].contains(&peer_id) && pongs[0].ends_with(" ms"),
-        "{stdout}"
-    );
+    // Ping over each transport the node listens on.
+    for addr in addrs {
+        let ping = Command::new(env!("CARGO_BIN_EXE_hyphae"))
+            .args(["ping", addr, "--count", "3", "--interval-ms", "10"])
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&ping.stdout);
+        assert!(
+            ping.status.success(),
+            "{addr}: {}",
+            String::from_utf8_lossy(&ping.stderr)
+        );
+        let pongs: Vec<&str> = stdout
+            .lines()
+            .filter(|line| line.contains("time="))
+            .collect();
+        assert_eq!(pongs.len(), 3, "{stdout}");
+        assert!(
+            pongs[0].contains(&peer_id) && pongs[0].ends_with(" ms"),
+            "{stdout}"
+        );
+    }
 }
 
 #[test]
