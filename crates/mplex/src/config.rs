@@ -16,8 +16,9 @@ pub struct Config {
     /// it is reset at once. Default 512, as Yamux.
     pub max_streams: usize,
     /// Most unread bytes buffered for one stream. mplex has no flow control, so when a frame
-    /// would take a stream past it, that stream is reset (rust-libp2p's default
-    /// `ResetStream` behaviour). Default 1 MiB.
+    /// would take a stream past it, the connection stops reading until that stream is read
+    /// (rust-libp2p's default `MaxBufferBehaviour::Block`); see
+    /// [`Session::is_read_blocked`](crate::Session::is_read_blocked). Default 1 MiB.
     pub max_buffer_per_stream: usize,
     /// Most inbound streams waiting for [`Session::accept`](crate::Session::accept); a stream
     /// the peer opens past it is reset. Default 256.

@@ -198,7 +198,7 @@ impl std::fmt::Debug for Connection {
 async fn read_loop<R: AsyncRead>(reader: R, shared: Arc<Shared>) {
     let mut reader = std::pin::pin!(reader);
     let mut buffer = Vec::with_capacity(READ_CHUNK);
-    loop {
+    'reading: loop {
         let read = tokio::select! {
             read = reader.read_buf(&mut buffer) => read,
             () = closed(&shared) => break,
@@ -209,21 +209,48 @@ async fn read_loop<R: AsyncRead>(reader: R, shared: Arc<Shared>) {
                 inner.session.close();
                 true
             }
-            Ok(_) => match inner.session.receive(&buffer) {
-                Ok(used) => {
-                    buffer.drain(..used);
-                    false
-                }
-                Err(_) => true,
-            },
+            Ok(_) => receive_buffered(inner, &mut buffer),
         });
         if closing {
             break;
+        }
+        // A stream's buffer is full: read nothing more (mplex's only back-pressure) until its
+        // reader makes room, then go on with the bytes already here.
+        while shared.lock().session.is_read_blocked() {
+            unblocked(&shared).await;
+            if shared.with(|inner| receive_buffered(inner, &mut buffer)) {
+                break 'reading;
+            }
         }
         if buffer.capacity() - buffer.len() < READ_CHUNK / 4 {
             buffer.reserve(READ_CHUNK);
         }
     }
+}
+
+/// Feeds `buffer` to the session and drops what it used; returns whether the session closed.
+fn receive_buffered(inner: &mut Inner, buffer: &mut Vec<u8>) -> bool {
+    match inner.session.receive(buffer) {
+        Ok(used) => {
+            buffer.drain(..used);
+            false
+        }
+        Err(_) => true,
+    }
+}
+
+/// Resolves once receiving may go on: the blocking stream was read or reset, or the session
+/// closed.
+async fn unblocked(shared: &Shared) {
+    poll_fn(|cx| {
+        let mut inner = shared.lock();
+        if !inner.session.is_read_blocked() || inner.session.is_closed() {
+            return Poll::Ready(());
+        }
+        inner.wait(cx);
+        Poll::Pending
+    })
+    .await
 }
 
 /// Resolves once the session is closed.
@@ -301,9 +328,16 @@ impl AsyncRead for Stream {
     ) -> Poll<io::Result<()>> {
         let id = self.id;
         let mut inner = self.shared.lock();
+        let was_blocked = inner.session.is_read_blocked();
         match inner.session.read(id, buf.remaining()) {
             Ok(ReadOutcome::Data(chunk)) => {
                 buf.put_slice(&chunk);
+                if was_blocked && !inner.session.is_read_blocked() {
+                    // We made room in the stream that paused reading: wake the reader task.
+                    let waiters = std::mem::take(&mut inner.waiters);
+                    drop(inner);
+                    waiters.into_iter().for_each(Waker::wake);
+                }
                 Poll::Ready(Ok(()))
             }
             Ok(ReadOutcome::Finished) => Poll::Ready(Ok(())),

@@ -8,9 +8,11 @@
 //! - [`Session`]: the whole protocol as a sans-IO state machine (no tokio, no clock);
 //! - [`Connection`] and [`Stream`]: its tokio driver; streams are `AsyncRead + AsyncWrite`.
 //!
-//! mplex has no back-pressure: a peer may send faster than a stream is read. Like
-//! rust-libp2p's default (`MaxBufferBehaviour::ResetStream`), a stream whose unread data
-//! would exceed [`Config::max_buffer_per_stream`] is reset; the connection goes on.
+//! mplex has no flow control: a peer may send faster than a stream is read. Like
+//! rust-libp2p's default (`MaxBufferBehaviour::Block`), when a stream's unread data would
+//! exceed [`Config::max_buffer_per_stream`] the connection stops reading until that stream is
+//! read, so memory stays bounded and no data is lost (a stream nobody reads stalls the
+//! connection: that is the price of mplex).
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]

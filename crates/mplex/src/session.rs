@@ -40,6 +40,13 @@ struct StreamState {
     is_reset: bool,
 }
 
+/// Whether [`Session::receive`] could take a frame.
+enum Taken {
+    Yes,
+    /// The frame is for this stream, whose buffer has no room for it yet.
+    NoRoom(StreamId),
+}
+
 /// An mplex session as a state machine without I/O.
 ///
 /// Received bytes go in through [`Session::receive`]; bytes to send come out of
@@ -52,6 +59,8 @@ pub struct Session {
     pending_inbound: VecDeque<StreamId>,
     next_number: u64,
     outbound: Vec<u8>,
+    /// The stream whose full buffer stopped [`Session::receive`]; see [`Session::is_read_blocked`].
+    blocked: Option<StreamId>,
     is_closed: bool,
 }
 
@@ -64,6 +73,7 @@ impl Session {
             pending_inbound: VecDeque::new(),
             next_number: 0,
             outbound: Vec::new(),
+            blocked: None,
             is_closed: false,
         }
     }
@@ -71,6 +81,17 @@ impl Session {
     /// Whether the session is closed.
     pub fn is_closed(&self) -> bool {
         self.is_closed
+    }
+
+    /// Whether receiving stopped at a data frame for a stream whose buffer is full.
+    ///
+    /// mplex has no flow control, so like rust-libp2p's default (`MaxBufferBehaviour::Block`)
+    /// the only back-pressure is to stop reading the connection until that stream's reader
+    /// makes room: the driver reads no more bytes while this holds, and calls
+    /// [`Session::receive`] again with what it kept once a [`Session::read`] of that stream
+    /// (or its reset) clears it. A stream nobody reads therefore stalls its whole connection.
+    pub fn is_read_blocked(&self) -> bool {
+        self.blocked.is_some()
     }
 
     /// How many streams are open (including those not yet accepted).
@@ -85,6 +106,7 @@ impl Session {
             debug!("mplex session closed");
         }
         self.is_closed = true;
+        self.blocked = None;
         self.pending_inbound.clear();
     }
 
@@ -172,6 +194,7 @@ impl Session {
         if chunk.is_empty() {
             return Ok(ReadOutcome::Blocked);
         }
+        self.unblock(id);
         Ok(ReadOutcome::Data(chunk))
     }
 
@@ -203,6 +226,7 @@ impl Session {
         if !state.is_reset {
             Self::reset_state(state, id, &mut self.outbound);
         }
+        self.unblock(id);
         Ok(())
     }
 
@@ -215,6 +239,14 @@ impl Session {
                 Self::reset_state(state, id, &mut self.outbound);
             }
             self.streams.remove(&id);
+        }
+        self.unblock(id);
+    }
+
+    /// Lets [`Session::receive`] go on if it was waiting for room in stream `id`.
+    fn unblock(&mut self, id: StreamId) {
+        if self.blocked == Some(id) {
+            self.blocked = None;
         }
     }
 
@@ -233,22 +265,29 @@ impl Session {
     }
 
     /// Processes every complete frame at the front of `bytes`; returns how many bytes were
-    /// used (keep the rest and call again with more). A protocol violation closes the session.
+    /// used (keep the rest and call again with more). It stops early at a data frame for a
+    /// stream whose buffer is full ([`Session::is_read_blocked`]). A protocol violation
+    /// closes the session.
     pub fn receive(&mut self, bytes: &[u8]) -> Result<usize, Error> {
         if self.is_closed {
             return Err(Error::ConnectionClosed);
         }
+        self.blocked = None;
         let mut used = 0;
         loop {
             match frame::decode(&bytes[used..], MAX_FRAME_DATA) {
-                Ok(Some((frame, consumed))) => {
-                    used += consumed;
-                    if let Err(error) = self.on_frame(frame) {
+                Ok(Some((frame, consumed))) => match self.on_frame(frame) {
+                    Ok(Taken::Yes) => used += consumed,
+                    Ok(Taken::NoRoom(id)) => {
+                        self.blocked = Some(id);
+                        return Ok(used);
+                    }
+                    Err(error) => {
                         debug!(%error, "protocol violation, closing");
                         self.close();
                         return Err(error);
                     }
-                }
+                },
                 Ok(None) => return Ok(used),
                 Err(error) => {
                     debug!(%error, "malformed frame, closing");
@@ -259,11 +298,11 @@ impl Session {
         }
     }
 
-    fn on_frame(&mut self, frame: Frame) -> Result<(), Error> {
+    fn on_frame(&mut self, frame: Frame) -> Result<Taken, Error> {
         // The flag says which side sent the frame relative to the stream's opener: a frame
         // the opener ("Initiator") sent concerns a stream the peer opened, and vice versa.
         let (is_outbound, kind) = match frame.flag {
-            Flag::NewStream => return self.on_new_stream(frame.stream),
+            Flag::NewStream => return self.on_new_stream(frame.stream).map(|()| Taken::Yes),
             Flag::MessageInitiator => (false, Flag::MessageInitiator),
             Flag::MessageReceiver => (true, Flag::MessageInitiator),
             Flag::CloseInitiator => (false, Flag::CloseInitiator),
@@ -278,21 +317,21 @@ impl Session {
         let max_buffer = self.config.max_buffer_per_stream;
         // Frames for a stream we no longer know (reset or released by us) are dropped.
         let Some(state) = self.streams.get_mut(&id) else {
-            return Ok(());
+            return Ok(Taken::Yes);
         };
         match kind {
             Flag::MessageInitiator => {
                 if state.is_reset {
-                    return Ok(());
+                    return Ok(Taken::Yes);
                 }
                 if state.is_remote_closed {
                     return Err(Error::WriteAfterClose(id.number));
                 }
-                if state.buffered + frame.data.len() > max_buffer {
-                    // No flow control in mplex: a reader this far behind loses its stream.
-                    debug!(?id, "stream buffer full, resetting");
-                    Self::reset_state(state, id, &mut self.outbound);
-                    return Ok(());
+                // An empty buffer takes any frame (frames are bounded by MAX_FRAME_DATA), so
+                // a limit below one frame cannot wedge the connection.
+                if state.buffered > 0 && state.buffered + frame.data.len() > max_buffer {
+                    debug!(?id, "stream buffer full, reading paused");
+                    return Ok(Taken::NoRoom(id));
                 }
                 if !frame.data.is_empty() {
                     state.buffered += frame.data.len();
@@ -306,7 +345,7 @@ impl Session {
                 state.buffered = 0;
             }
         }
-        Ok(())
+        Ok(Taken::Yes)
     }
 
     fn on_new_stream(&mut self, number: u64) -> Result<(), Error> {

@@ -80,3 +80,37 @@ async fn closing_ends_accept_on_both_sides() {
     assert!(server.accept().await.is_none());
     assert!(server.is_closed());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_reader_gets_every_byte_through_a_small_buffer() {
+    let mut config = Config::default();
+    config.max_buffer_per_stream = 64 * 1024;
+    let (a, b) = tokio::io::duplex(64 * 1024);
+    let sender = Connection::new(a, Config::default());
+    let receiver = Connection::new(b, config);
+    let payload: Vec<u8> = (0..8 * 1024 * 1024).map(|i| (i % 251) as u8).collect();
+
+    let expected = payload.clone();
+    let reading = tokio::spawn(async move {
+        let mut inbound = receiver.accept().await.unwrap();
+        let mut received = Vec::new();
+        let mut chunk = vec![0; 16 * 1024];
+        loop {
+            // A reader far slower than the sender: the connection has to wait for it.
+            tokio::time::sleep(std::time::Duration::from_micros(200)).await;
+            let n = inbound.read(&mut chunk).await.unwrap();
+            if n == 0 {
+                break;
+            }
+            received.extend_from_slice(&chunk[..n]);
+        }
+        assert!(received == expected, "bytes differ");
+    });
+    let mut outbound = sender.open_stream().await.unwrap();
+    outbound.write_all(&payload).await.unwrap();
+    outbound.shutdown().await.unwrap();
+    tokio::time::timeout(std::time::Duration::from_secs(60), reading)
+        .await
+        .expect("transfer finished")
+        .unwrap();
+}
