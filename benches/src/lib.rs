@@ -1,1 +1,29 @@
-//! Benchmarks of hyphae beside rust-libp2p and raw TCP.
+//! Benchmarks of hyphae beside rust-libp2p and raw TCP, measured side by side in one run
+//! (the machines are shared and noisy: only ratios from one run mean much).
+//!
+//! Each "pair" below is a client and a server in this process on loopback, able to run one
+//! libp2p perf exchange (spec: perf/perf.md in libp2p/specs) and time it:
+//!
+//! - [`HyphaePair`]: two hyphae nodes, TCP + Noise + Yamux, with `hyphae-perf`;
+//! - [`RustLibp2pPair`]: two rust-libp2p 0.57 swarms, TCP + Noise + Yamux, with a perf peer
+//!   on `libp2p-stream`;
+//! - [`RawTcpPair`]: plain tokio sockets speaking the same perf exchange, the ceiling.
+//!
+//! [`crypto`] measures what one core can encrypt, the other ceiling of a secure channel.
+//! The `throughput` binary runs them all and prints the table.
+
+#![forbid(unsafe_code)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
+pub mod crypto;
+mod hyphae_pair;
+mod raw_tcp;
+mod rust_libp2p;
+pub mod stats;
+
+pub use hyphae_pair::HyphaePair;
+pub use raw_tcp::RawTcpPair;
+pub use rust_libp2p::RustLibp2pPair;
+
+/// Size of the buffers every perf implementation here reads into and writes from.
+pub const BUFFER_SIZE: usize = hyphae_perf::BUFFER_SIZE;

@@ -2,6 +2,7 @@
 
 mod id;
 mod node;
+mod perf;
 mod ping;
 
 use clap::{Parser, Subcommand};
@@ -21,6 +22,8 @@ enum Command {
     Node(node::Args),
     /// Dial a peer and ping it.
     Ping(ping::Args),
+    /// Measure throughput with the libp2p perf protocol, or serve it.
+    Perf(perf::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -29,6 +32,7 @@ fn main() -> std::process::ExitCode {
         Command::Id(args) => id::run(args),
         Command::Node(args) => with_runtime(node::run(args)),
         Command::Ping(args) => with_runtime(ping::run(args)),
+        Command::Perf(args) => with_runtime(perf::run(args)),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
