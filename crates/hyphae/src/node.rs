@@ -437,9 +437,15 @@ impl Node {
                 Established::upgraded(upgraded, remote_addr, outbound)
             }
             Some(Transport::Quic) => {
-                // The endpoint checks a /p2p/ id of `addr` itself, within its handshake
-                // timeout (the node's).
-                let quic = self.inner.quic.dial(addr).await?;
+                // The endpoint checks the /p2p/ id of the address inside the handshake,
+                // before it shows our certificate, and within the node's handshake timeout.
+                let target = match expected {
+                    Some(peer) if addr.peer_id().is_none() => {
+                        addr.clone().with(Protocol::P2p(peer))
+                    }
+                    _ => addr.clone(),
+                };
+                let quic = self.inner.quic.dial(&target).await?;
                 let actual = quic.remote_peer();
                 if let Some(expected) = expected.filter(|&expected| expected != actual) {
                     quic.close();

@@ -224,9 +224,14 @@ async fn quic_refuses_the_wrong_peer_id() {
     let client = node(&Security::ALL, &Multiplexer::ALL, None).await;
     let mut addr = server.listen_addrs()[0].clone();
     addr.pop();
-    let wrong = addr.with_p2p(hyphae::PeerId::random()).unwrap();
+    let impostor = hyphae::PeerId::random();
+    let wrong = addr.clone().with_p2p(impostor).unwrap();
     assert!(client.dial(&wrong).await.is_err());
     assert!(!client.is_connected(&server.peer_id()));
+    // The same through the peerstore, whose addresses carry no /p2p/ part.
+    client.peerstore().add_addrs(impostor, [addr]);
+    assert!(client.dial_peer(impostor).await.is_err());
+    assert!(client.connected_peers().is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
