@@ -33,11 +33,14 @@
 //! Bounds: a length prefix is checked against the bytes that remain before anything is
 //! sliced or allocated, and a variable-length value (name, path, certificate hash) may be
 //! at most 1024 bytes, so no input makes a parser allocate more than its own size.
+//!
+//! [`host`] reads the host part a transport dials or listens on (`/ip4`, `/ip6`, `/dns*`).
 
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 mod error;
+pub mod host;
 mod multiaddr;
 mod percent;
 mod protocol;

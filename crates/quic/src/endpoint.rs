@@ -10,7 +10,7 @@ use quinn::crypto::rustls::{QuicClientConfig, QuicServerConfig};
 use tokio::sync::{Semaphore, mpsc, watch};
 use tracing::debug;
 
-use crate::address::{self, DialTarget, Host, socket_multiaddr};
+use crate::address::{self, socket_multiaddr};
 use crate::{Config, Connection, Error};
 
 /// The server name handed to quinn: never sent (SNI is off) nor checked.
@@ -168,24 +168,11 @@ impl Endpoint {
             .iter()
             .map(|listener| listener.local_addr)
             .collect();
-        let mut addrs = Vec::new();
-        for local in locals {
-            if !local.ip().is_unspecified() {
-                addrs.push(socket_multiaddr(local));
-                continue;
-            }
-            let mut expanded: Vec<Multiaddr> = if_addrs::get_if_addrs()
-                .unwrap_or_default()
-                .into_iter()
-                .map(|interface| interface.ip())
-                .filter(|ip| ip.is_ipv4() == local.is_ipv4() && !is_link_local(ip))
-                .map(|ip| socket_multiaddr(SocketAddr::new(ip, local.port())))
-                .collect();
-            expanded.sort();
-            expanded.dedup();
-            addrs.extend(expanded);
-        }
-        addrs
+        locals
+            .into_iter()
+            .flat_map(hyphae_tcp::expand_unspecified)
+            .map(socket_multiaddr)
+            .collect()
     }
 
     /// The socket addresses we listen on, as bound.
@@ -219,7 +206,7 @@ impl Endpoint {
         let target = address::dial_target(addr)?;
         let timeout = self.inner.config.handshake_timeout;
         let attempt = async {
-            let candidates = resolve(&target).await?;
+            let candidates = hyphae_tcp::resolve(&target.host, target.port).await?;
             let mut last_error = None;
             for remote in candidates {
                 match self.connect(remote, target.peer).await {
@@ -404,36 +391,4 @@ fn bind(addr: SocketAddr) -> Result<std::net::UdpSocket, Error> {
         .map_err(io_error("configuring"))?;
     socket.bind(&addr.into()).map_err(io_error("binding"))?;
     Ok(socket.into())
-}
-
-/// The socket addresses to try for a dial target.
-async fn resolve(target: &DialTarget<'_>) -> Result<Vec<SocketAddr>, Error> {
-    let (name, family) = match &target.host {
-        Host::Ip(ip) => return Ok(vec![SocketAddr::new(*ip, target.port)]),
-        Host::Dns { name, family } => (name, *family),
-    };
-    let resolved = tokio::net::lookup_host((name.as_ref(), target.port))
-        .await
-        .map_err(|error| Error::Resolve {
-            host: name.to_string(),
-            error,
-        })?;
-    let candidates: Vec<SocketAddr> = resolved
-        .filter(|candidate| family.admits(&candidate.ip()))
-        .collect();
-    if candidates.is_empty() {
-        return Err(Error::NoAddresses {
-            host: name.to_string(),
-            family: family.name(),
-        });
-    }
-    Ok(candidates)
-}
-
-/// Link-local addresses need a zone to be dialled, so they are not advertised.
-fn is_link_local(ip: &IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(ip) => ip.is_link_local(),
-        IpAddr::V6(ip) => ip.segments()[0] & 0xffc0 == 0xfe80,
-    }
 }

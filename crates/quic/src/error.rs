@@ -16,22 +16,9 @@ pub enum Error {
         /// `dial` or `listen on`.
         action: &'static str,
     },
-    /// Name resolution failed.
-    #[error("resolving {host}: {error}")]
-    Resolve {
-        /// The name being resolved.
-        host: String,
-        /// The resolver's error.
-        error: io::Error,
-    },
-    /// The name resolved to no address of the family the multiaddr asks for.
-    #[error("{host} has no {family} address")]
-    NoAddresses {
-        /// The name resolved.
-        host: String,
-        /// `IPv4`, `IPv6` or `IP`.
-        family: &'static str,
-    },
+    /// The `/dns*` name could not be resolved to an address to dial.
+    #[error(transparent)]
+    Resolve(#[from] hyphae_tcp::ResolveError),
     /// Binding or configuring a UDP socket failed.
     #[error("{action} {addr}: {error}")]
     Io {

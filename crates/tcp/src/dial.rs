@@ -1,10 +1,8 @@
-use std::net::SocketAddr;
-
 use hyphae_multiaddr::Multiaddr;
 use tokio::net::TcpStream;
 
-use crate::address::{Host, dial_target};
-use crate::{Config, Error};
+use crate::address::dial_target;
+use crate::{Config, Error, resolve};
 
 /// Connects to a TCP multiaddr, resolving `/dns*` names first.
 ///
@@ -13,9 +11,9 @@ use crate::{Config, Error};
 /// checking the peer's identity is the security upgrade's job.
 pub async fn dial(addr: &Multiaddr, config: &Config) -> Result<TcpStream, Error> {
     let attempt = async {
-        let candidates = resolve(addr).await?;
+        let (host, port) = dial_target(addr)?;
         let mut last_error = None;
-        for candidate in candidates {
+        for candidate in resolve(&host, port).await? {
             match TcpStream::connect(candidate).await {
                 Ok(stream) => {
                     stream
@@ -45,29 +43,4 @@ pub async fn dial(addr: &Multiaddr, config: &Config) -> Result<TcpStream, Error>
             addr: addr.clone(),
             seconds: config.dial_timeout.as_secs_f64(),
         })?
-}
-
-/// The socket addresses to try for `addr`.
-async fn resolve(addr: &Multiaddr) -> Result<Vec<SocketAddr>, Error> {
-    let (host, port) = dial_target(addr)?;
-    let (name, family) = match host {
-        Host::Ip(ip) => return Ok(vec![SocketAddr::new(ip, port)]),
-        Host::Dns { name, family } => (name, family),
-    };
-    let resolved = tokio::net::lookup_host((name.as_ref(), port))
-        .await
-        .map_err(|error| Error::Resolve {
-            host: name.to_string(),
-            error,
-        })?;
-    let candidates: Vec<SocketAddr> = resolved
-        .filter(|candidate| family.admits(&candidate.ip()))
-        .collect();
-    if candidates.is_empty() {
-        return Err(Error::NoAddresses {
-            host: name.to_string(),
-            family: family.name(),
-        });
-    }
-    Ok(candidates)
 }

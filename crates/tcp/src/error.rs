@@ -2,6 +2,8 @@ use std::io;
 
 use hyphae_multiaddr::Multiaddr;
 
+use crate::ResolveError;
+
 /// Why a TCP listen or dial failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -14,22 +16,9 @@ pub enum Error {
         /// `dial` or `listen on`.
         action: &'static str,
     },
-    /// Name resolution failed.
-    #[error("resolving {host}: {error}")]
-    Resolve {
-        /// The name being resolved.
-        host: String,
-        /// The resolver's error.
-        error: io::Error,
-    },
-    /// The name resolved to no address of the family the multiaddr asks for.
-    #[error("{host} has no {family} address")]
-    NoAddresses {
-        /// The name resolved.
-        host: String,
-        /// `IPv4`, `IPv6` or `IP`.
-        family: &'static str,
-    },
+    /// The `/dns*` name could not be resolved to an address to dial.
+    #[error(transparent)]
+    Resolve(#[from] ResolveError),
     /// The dial did not complete in time.
     #[error("dialing {addr} timed out after {seconds:.1} s")]
     DialTimeout {

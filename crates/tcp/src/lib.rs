@@ -5,6 +5,10 @@
 //! `TCP_NODELAY` (libp2p protocols are request/response heavy and batch their own writes) and
 //! `SO_REUSEADDR`; IPv6 listeners are IPv6-only so the same port can also be bound on IPv4.
 //! Connections come out raw: security and multiplexing are negotiated above.
+//!
+//! [`resolve`] (a `/dns*` host to socket addresses) and [`expand_unspecified`] (a socket bound
+//! to `0.0.0.0` or `::` to the interface addresses peers can dial) are public because the
+//! other IP transports (QUIC, WebSocket) use them too.
 
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
@@ -13,10 +17,14 @@ mod address;
 mod config;
 mod dial;
 mod error;
+mod interfaces;
 mod listen;
+mod resolve;
 
 pub use address::socket_multiaddr;
 pub use config::Config;
 pub use dial::dial;
 pub use error::Error;
+pub use interfaces::expand_unspecified;
 pub use listen::Listener;
+pub use resolve::{ResolveError, resolve};

@@ -1,11 +1,11 @@
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 
 use hyphae_multiaddr::Multiaddr;
 use socket2::{Domain, Socket, Type};
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::address::{listen_target, socket_multiaddr};
-use crate::{Config, Error};
+use crate::{Config, Error, expand_unspecified};
 
 /// A bound TCP listener.
 #[derive(Debug)]
@@ -58,21 +58,10 @@ impl Listener {
     /// The addresses peers can dial: the bound address, or for an unspecified IP (`0.0.0.0`,
     /// `::`) the address of every interface of that family.
     pub fn listen_addrs(&self) -> Vec<Multiaddr> {
-        let ip = self.local_addr.ip();
-        if !ip.is_unspecified() {
-            return vec![socket_multiaddr(self.local_addr)];
-        }
-        let port = self.local_addr.port();
-        let mut addrs: Vec<Multiaddr> = if_addrs::get_if_addrs()
-            .unwrap_or_default()
+        expand_unspecified(self.local_addr)
             .into_iter()
-            .map(|interface| interface.ip())
-            .filter(|candidate| candidate.is_ipv4() == ip.is_ipv4() && !is_link_local(candidate))
-            .map(|candidate| socket_multiaddr(SocketAddr::new(candidate, port)))
-            .collect();
-        addrs.sort();
-        addrs.dedup();
-        addrs
+            .map(socket_multiaddr)
+            .collect()
     }
 
     /// Waits for the next connection; returns it with the peer's address.
@@ -87,13 +76,5 @@ impl Listener {
             tracing::debug!(%remote, %error, "setting TCP_NODELAY failed");
         }
         Ok((stream, socket_multiaddr(remote)))
-    }
-}
-
-/// Link-local IPv6 addresses need a zone to be dialled, so they are not advertised.
-fn is_link_local(ip: &IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(ip) => ip.is_link_local(),
-        IpAddr::V6(ip) => ip.segments()[0] & 0xffc0 == 0xfe80,
     }
 }

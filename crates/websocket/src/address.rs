@@ -7,6 +7,7 @@
 use std::fmt::Write as _;
 use std::net::IpAddr;
 
+use hyphae_multiaddr::host::Host;
 use hyphae_multiaddr::{Multiaddr, Protocol};
 
 use crate::Error;
@@ -70,13 +71,13 @@ pub(crate) fn dial_target(addr: &Multiaddr) -> Result<DialTarget, Error> {
         [host, tail @ ..] => (host, None, tail),
         [] => return Err(unsupported()),
     };
-    let (host_name, dns_name) = match host {
-        Protocol::Ip4(ip) => (ip.to_string(), None),
-        Protocol::Ip6(ip) => (format!("[{ip}]"), None),
-        Protocol::Dns(name) | Protocol::Dns4(name) | Protocol::Dns6(name) => {
-            (name.to_string(), Some(name.to_string()))
-        }
-        _ => return Err(unsupported()),
+    // The `Host` header puts an IPv6 address in brackets (RFC 3986 authority); the name the
+    // certificate is checked against (when no `/sni` is given) does not.
+    let (host_name, default_tls_name) = match Host::from_protocol(host.clone()) {
+        Some(Host::Ip(ip @ IpAddr::V6(_))) => (format!("[{ip}]"), ip.to_string()),
+        Some(Host::Ip(ip)) => (ip.to_string(), ip.to_string()),
+        Some(Host::Dns { name, .. }) => (name.to_string(), name.into_owned()),
+        None => return Err(unsupported()),
     };
     let tail = split_tail(tail).ok_or_else(unsupported)?;
     let port = port.unwrap_or(if tail.tls.is_some() { 443 } else { 80 });
@@ -89,12 +90,7 @@ pub(crate) fn dial_target(addr: &Multiaddr) -> Result<DialTarget, Error> {
     if !matches!(rest, [] | [Protocol::P2p(_)]) {
         return Err(unsupported());
     }
-    let tls_name = tail.tls.map(|sni| {
-        sni.or(dns_name).unwrap_or_else(|| match host {
-            Protocol::Ip6(ip) => IpAddr::V6(*ip).to_string(),
-            _ => host_name.clone(),
-        })
-    });
+    let tls_name = tail.tls.map(|sni| sni.unwrap_or(default_tls_name));
     Ok(DialTarget {
         tcp: Multiaddr::empty()
             .with(host.clone())
