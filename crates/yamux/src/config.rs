@@ -44,6 +44,8 @@ pub struct Config {
     /// Most streams open at once, in both directions together. A peer's stream past it is
     /// refused with a reset; opening one of ours past it fails with
     /// [`Error::TooManyStreams`](crate::Error::TooManyStreams) (the tokio driver waits instead).
+    /// A stream closed both ways stops counting even before the application drops it, as it
+    /// has for the peer.
     ///
     /// Default 512. At least 1.
     pub max_streams: usize,

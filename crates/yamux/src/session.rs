@@ -182,7 +182,8 @@ impl Session {
         self.rtt
     }
 
-    /// Streams open in either direction, including those not accepted yet.
+    /// Streams open in either direction, including those not accepted yet and those closed
+    /// both ways but not released (see [`Session::live_stream_count`]).
     pub fn stream_count(&self) -> usize {
         self.streams.len()
     }
@@ -283,7 +284,7 @@ impl Session {
         if let Some(code) = self.remote_go_away {
             return Err(Error::GoAway(code));
         }
-        if self.streams.len() >= self.config.max_streams {
+        if self.live_stream_count() >= self.config.max_streams {
             self.open_waiting = true;
             return Err(Error::TooManyStreams {
                 max: self.config.max_streams,
@@ -440,6 +441,7 @@ impl Session {
             stream.write_closed = true;
             stream.pending_flags = stream.pending_flags | Flags::FIN;
             self.queue_control(id);
+            self.notify_open_capacity();
         }
         Ok(())
     }
@@ -622,9 +624,18 @@ impl Session {
         self.notify_open_capacity();
     }
 
+    /// Streams that count toward [`Config::max_streams`]: all but those closed both ways
+    /// that the application has not released yet.
+    pub fn live_stream_count(&self) -> usize {
+        self.streams
+            .values()
+            .filter(|stream| !stream.is_closed_both_ways())
+            .count()
+    }
+
     fn notify_open_capacity(&mut self) {
         if self.open_waiting
-            && self.streams.len() < self.config.max_streams
+            && self.live_stream_count() < self.config.max_streams
             && self.ack_backlog < MAX_ACK_BACKLOG
         {
             self.open_waiting = false;

@@ -86,6 +86,15 @@ impl StreamState {
         self.buffered
     }
 
+    /// Whether both sides closed the stream with FIN, even if our application still holds
+    /// it. Such streams stop counting toward the stream limit, so that both ends count alike:
+    /// the peer may open a new stream as soon as it has seen an old one end, before our
+    /// handler has let go of it. (A reset stream keeps counting until released: a peer must
+    /// not be able to make streams our application still works on uncounted.)
+    pub(crate) fn is_closed_both_ways(&self) -> bool {
+        !self.reset && self.write_closed && self.read_closed
+    }
+
     /// Whether the session may forget the stream: the application let go of it and nothing
     /// is left to send or receive.
     pub(crate) fn is_finished(&self) -> bool {

@@ -743,3 +743,30 @@ fn streams_finished_before_the_session_closed_can_still_be_accepted_and_read() {
         (b"bye".to_vec(), true)
     );
 }
+
+#[test]
+fn a_stream_closed_both_ways_stops_counting_before_it_is_released() {
+    // The client may open a new stream once it has seen an old one end, even while the
+    // server's handler still holds the old one: both ends must count alike.
+    let mut server_config = quiet_config();
+    server_config.max_streams = 1;
+    let mut client_config = quiet_config();
+    client_config.max_streams = 1;
+    let mut pair = Pair::new(client_config, server_config);
+    let first = pair.client.open_stream().unwrap();
+    pair.client.write(first, b"hi").unwrap();
+    pair.client.close_write(first).unwrap();
+    pair.pump();
+    let inbound = pair.server.accept().unwrap();
+    pair.server.close_write(inbound).unwrap();
+    pair.pump();
+    // Held by both applications, but over on the wire.
+    let second = pair.client.open_stream().unwrap();
+    pair.client.write(second, b"again").unwrap();
+    pair.pump();
+    assert!(pair.server.accept().is_some(), "the new stream was refused");
+    assert_eq!(
+        pair.client.read_chunk(second, 10).unwrap(),
+        ReadOutcome::Blocked
+    );
+}

@@ -141,6 +141,8 @@ impl Session {
                 self.events.push_back(Event::Readable(id));
             }
             self.free_if_finished(id);
+            // Closed both ways now, perhaps: that stream no longer counts toward the limit.
+            self.notify_open_capacity();
         }
         Ok(())
     }
@@ -163,7 +165,7 @@ impl Session {
         }
         let admitted = !self.local_go_away
             && self.remote_go_away.is_none()
-            && self.streams.len() < self.config.max_streams
+            && self.live_stream_count() < self.config.max_streams
             && self.pending_inbound.len() < self.config.max_pending_inbound_streams;
         if !admitted {
             debug!(stream = %id, "refusing inbound stream");
