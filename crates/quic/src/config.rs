@@ -28,16 +28,22 @@ pub struct Config {
     /// rust-libp2p, and the yamux spec's ACK backlog.
     pub max_concurrent_streams: u32,
     /// How many unread bytes one stream may have in flight towards us. A single stream
-    /// reaches `window / RTT` at most, so 10 MB lets one stream run at 1 Gbit/s over an
-    /// 80 ms path (the bandwidth-delay product); quinn grows its credit as the reader
-    /// consumes, so memory is spent only on streams that are that fast and unread.
+    /// reaches `window / RTT` at most, so 24 MB lets one stream run at 3 Gbit/s over a
+    /// 60 ms path (the bandwidth-delay product; go-libp2p's 10 MB caps it near 1.3 Gbit/s
+    /// there). quinn grows its credit as the reader consumes, so memory is spent only on
+    /// streams that are that fast and unread.
     pub stream_receive_window: u32,
-    /// The same bound for all streams of a connection together: 15 MB, 1.5 times the stream
-    /// window, so that one fast stream leaves room for the others (go-libp2p's values).
+    /// The same bound for all streams of a connection together: 36 MB, 1.5 times the stream
+    /// window, so that one fast stream leaves room for the others.
     pub connection_receive_window: u32,
     /// How much unacknowledged data we keep in flight per connection: the connection window,
     /// so that our sending matches what a peer with our settings lets us send.
     pub send_window: u64,
+    /// Kernel receive and send buffer asked for on each UDP socket: 8 MiB. The Linux
+    /// default (208 KiB) overflows at a few hundred Mbit/s when the reader is briefly late,
+    /// and every datagram lost there costs a congestion-window cut. The kernel caps it at
+    /// `net.core.rmem_max` / `wmem_max`; a smaller grant is not an error.
+    pub socket_buffer_size: usize,
     /// Handshakes that may run at once on one endpoint; incoming connections beyond it are
     /// refused, so a flood of Initial packets costs bounded memory.
     pub max_pending_handshakes: usize,
@@ -54,9 +60,10 @@ impl Default for Config {
             max_idle_timeout: Duration::from_secs(30),
             keep_alive_interval: Duration::from_secs(10),
             max_concurrent_streams: 256,
-            stream_receive_window: 10_000_000,
-            connection_receive_window: 15_000_000,
-            send_window: 15_000_000,
+            stream_receive_window: 24_000_000,
+            connection_receive_window: 36_000_000,
+            send_window: 36_000_000,
+            socket_buffer_size: 8 * 1024 * 1024,
             max_pending_handshakes: 128,
             accept_queue: 64,
         }

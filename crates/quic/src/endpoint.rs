@@ -127,7 +127,7 @@ impl Endpoint {
         if *self.inner.closed.borrow() {
             return Err(Error::EndpointClosed);
         }
-        let socket = bind(requested)?;
+        let socket = bind(requested, self.inner.config.socket_buffer_size)?;
         let local_addr = socket.local_addr().map_err(|error| Error::Io {
             action: "reading the address of",
             addr: addr.clone(),
@@ -286,7 +286,7 @@ impl Endpoint {
         let endpoint = quinn::Endpoint::new(
             quinn::EndpointConfig::default(),
             None,
-            bind(local)?,
+            bind(local, self.inner.config.socket_buffer_size)?,
             Arc::new(quinn::TokioRuntime),
         )
         .map_err(|error| Error::Io {
@@ -372,7 +372,7 @@ async fn accept_loop(
 }
 
 /// Binds a non-blocking UDP socket; IPv6 sockets are IPv6-only.
-fn bind(addr: SocketAddr) -> Result<std::net::UdpSocket, Error> {
+fn bind(addr: SocketAddr, buffer_size: usize) -> Result<std::net::UdpSocket, Error> {
     let io_error = |action: &'static str| {
         move |error| Error::Io {
             action,
@@ -389,6 +389,13 @@ fn bind(addr: SocketAddr) -> Result<std::net::UdpSocket, Error> {
     socket
         .set_nonblocking(true)
         .map_err(io_error("configuring"))?;
+    // Best effort: the kernel grants what its limits allow.
+    if let Err(error) = socket
+        .set_recv_buffer_size(buffer_size)
+        .and_then(|()| socket.set_send_buffer_size(buffer_size))
+    {
+        debug!(%error, "could not enlarge the UDP socket buffers");
+    }
     socket.bind(&addr.into()).map_err(io_error("binding"))?;
     Ok(socket.into())
 }
