@@ -4,35 +4,48 @@ use anyhow::{Context, ensure};
 use hyphae::{Node, PeerId};
 use hyphae_perf::{PROTOCOL_ID, Params};
 
-/// Two hyphae nodes on loopback (TCP + Noise + Yamux) connected once; each run opens a new
-/// perf stream on that connection.
+use crate::Transport;
+
+/// Two hyphae nodes on loopback (TCP + Noise + Yamux unless started with
+/// [`HyphaePair::start_on`]) connected once; each run opens a new perf stream on that
+/// connection.
 pub struct HyphaePair {
     client: Node,
     server: Node,
     server_peer: PeerId,
 }
 
-/// A node pinned to Noise and Yamux, whatever the defaults become, without keepalive pings.
-fn builder() -> hyphae::Builder {
-    Node::builder()
-        .security([hyphae::Security::Noise])
-        .muxers([hyphae::Multiplexer::Yamux])
-        .ping_interval(None)
+/// A node pinned to `transport`'s security and Yamux, whatever the defaults become, without
+/// keepalive pings. QUIC brings its own TLS and streams.
+fn builder(transport: Transport) -> hyphae::Builder {
+    let builder = Node::builder().ping_interval(None);
+    match transport {
+        Transport::TcpNoise => builder
+            .security([hyphae::Security::Noise])
+            .muxers([hyphae::Multiplexer::Yamux]),
+        Transport::TcpTls => builder
+            .security([hyphae::Security::Tls])
+            .muxers([hyphae::Multiplexer::Yamux]),
+        Transport::Quic => builder,
+    }
 }
 
 impl HyphaePair {
-    /// Starts both nodes and connects them.
+    /// Starts both nodes on TCP + Noise + Yamux and connects them.
     pub async fn start() -> anyhow::Result<HyphaePair> {
-        let server = builder()
-            .listen("/ip4/127.0.0.1/tcp/0".parse()?)
-            .start()
-            .await?;
+        HyphaePair::start_on(Transport::TcpNoise).await
+    }
+
+    /// Starts both nodes on `transport` and connects them.
+    pub async fn start_on(transport: Transport) -> anyhow::Result<HyphaePair> {
+        let listen = transport.multiaddr(([127, 0, 0, 1], 0).into());
+        let server = builder(transport).listen(listen.parse()?).start().await?;
         server.handle(PROTOCOL_ID, |stream| async move {
             if let Err(error) = hyphae_perf::serve(stream).await {
                 eprintln!("hyphae perf server: {error}");
             }
         });
-        let client = builder().start().await?;
+        let client = builder(transport).start().await?;
         let addr = server
             .listen_addrs()
             .into_iter()
@@ -63,5 +76,25 @@ impl HyphaePair {
     pub async fn shutdown(self) {
         self.client.shutdown().await;
         self.server.shutdown().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn every_transport_runs_perf_both_ways() {
+        for transport in Transport::ALL {
+            let mut pair = HyphaePair::start_on(transport).await.unwrap();
+            for (upload_bytes, download_bytes) in [(100_000, 0), (0, 100_000)] {
+                let params = Params {
+                    upload_bytes,
+                    download_bytes,
+                };
+                pair.perf(params).await.unwrap();
+            }
+            pair.shutdown().await;
+        }
     }
 }

@@ -11,19 +11,27 @@
 //!
 //! [`crypto`] measures what one core can encrypt, the other ceiling of a secure channel.
 //! The `throughput` binary runs them all and prints the table.
+//!
+//! [`conn_hyphae`] and [`conn_libp2p`] are the nodes of the `connections` binary: connection
+//! establishment, handshakes per second, ping RTT, many streams, memory per connection.
 
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod conn_hyphae;
+pub mod conn_libp2p;
 pub mod crypto;
 mod hyphae_pair;
 mod raw_tcp;
 mod rust_libp2p;
 pub mod stats;
+mod throughput_transport;
+pub mod wan;
 
 pub use hyphae_pair::HyphaePair;
-pub use raw_tcp::RawTcpPair;
-pub use rust_libp2p::RustLibp2pPair;
+pub use raw_tcp::{RawTcpPair, raw_tcp_perf, raw_tcp_serve};
+pub use rust_libp2p::{RustLibp2pClient, RustLibp2pPair, RustLibp2pServer};
+pub use throughput_transport::{PerfArgs, Transport, perf_json_line};
 
 /// Size of the buffers every perf implementation here reads into and writes from.
 pub const BUFFER_SIZE: usize = hyphae_perf::BUFFER_SIZE;

@@ -14,33 +14,42 @@ pub struct RawTcpPair {
     server: JoinHandle<()>,
 }
 
+/// Serves the perf exchange on every connection `listener` accepts, until dropped.
+pub async fn raw_tcp_serve(listener: TcpListener) {
+    while let Ok((socket, _)) = listener.accept().await {
+        tokio::spawn(async move {
+            let _ = socket.set_nodelay(true);
+            if let Err(error) = hyphae_perf::serve(socket).await {
+                eprintln!("raw TCP perf server: {error}");
+            }
+        });
+    }
+}
+
+/// Connects to `addr` and runs one perf exchange; the time covers connecting to the
+/// server's end of stream.
+pub async fn raw_tcp_perf(addr: SocketAddr, params: Params) -> anyhow::Result<Duration> {
+    let start = Instant::now();
+    let socket = TcpStream::connect(addr).await?;
+    socket.set_nodelay(true)?;
+    let report = hyphae_perf::run(socket, params, |_| {}).await?;
+    let elapsed = start.elapsed();
+    ensure!(report.download_bytes == params.download_bytes);
+    Ok(elapsed)
+}
+
 impl RawTcpPair {
     /// Starts the server.
     pub async fn start() -> anyhow::Result<RawTcpPair> {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
-        let server = tokio::spawn(async move {
-            while let Ok((socket, _)) = listener.accept().await {
-                tokio::spawn(async move {
-                    let _ = socket.set_nodelay(true);
-                    if let Err(error) = hyphae_perf::serve(socket).await {
-                        eprintln!("raw TCP perf server: {error}");
-                    }
-                });
-            }
-        });
+        let server = tokio::spawn(raw_tcp_serve(listener));
         Ok(RawTcpPair { addr, server })
     }
 
     /// Runs one perf exchange; the time covers connecting to the server's end of stream.
     pub async fn perf(&mut self, params: Params) -> anyhow::Result<Duration> {
-        let start = Instant::now();
-        let socket = TcpStream::connect(self.addr).await?;
-        socket.set_nodelay(true)?;
-        let report = hyphae_perf::run(socket, params, |_| {}).await?;
-        let elapsed = start.elapsed();
-        ensure!(report.download_bytes == params.download_bytes);
-        Ok(elapsed)
+        raw_tcp_perf(self.addr, params).await
     }
 
     /// Stops the server.

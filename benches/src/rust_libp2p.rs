@@ -5,66 +5,116 @@ use anyhow::{Context, ensure};
 use futures::{AsyncReadExt, AsyncWriteExt, StreamExt};
 use hyphae_perf::Params;
 use libp2p::swarm::SwarmEvent;
-use libp2p::{PeerId, StreamProtocol, Swarm, noise, tcp, yamux};
+use libp2p::{Multiaddr, PeerId, StreamProtocol, Swarm, noise, tcp, yamux};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use crate::BUFFER_SIZE;
+use crate::{BUFFER_SIZE, Transport};
 
 const PERF: StreamProtocol = StreamProtocol::new(hyphae_perf::PROTOCOL_ID);
 
-/// Two rust-libp2p 0.57 swarms on loopback (TCP + Noise + Yamux, rust-libp2p's defaults)
-/// connected once; each run opens a new perf stream on that connection.
+/// Two rust-libp2p 0.57 swarms on loopback (TCP + Noise + Yamux unless started with
+/// [`RustLibp2pPair::start_on`]; rust-libp2p's default configurations) connected once; each
+/// run opens a new perf stream on that connection.
 pub struct RustLibp2pPair {
-    control: libp2p_stream::Control,
-    server_peer: PeerId,
+    client: RustLibp2pClient,
+    server: RustLibp2pServer,
+}
+
+/// A rust-libp2p 0.57 perf server: TCP (Noise or TLS, Yamux) and QUIC, as its listen
+/// addresses say.
+pub struct RustLibp2pServer {
+    addrs: Vec<Multiaddr>,
     tasks: Vec<JoinHandle<()>>,
 }
 
-fn swarm() -> anyhow::Result<Swarm<libp2p_stream::Behaviour>> {
-    Ok(libp2p::SwarmBuilder::with_new_identity()
-        .with_tokio()
-        .with_tcp(
-            tcp::Config::default(),
-            noise::Config::new,
-            yamux::Config::default,
-        )?
-        .with_behaviour(|_| libp2p_stream::Behaviour::new())?
-        .with_swarm_config(|config| config.with_idle_connection_timeout(Duration::from_secs(3600)))
-        .build())
+/// A rust-libp2p 0.57 perf client connected to one server.
+pub struct RustLibp2pClient {
+    control: libp2p_stream::Control,
+    server_peer: PeerId,
+    task: JoinHandle<()>,
 }
 
-/// Polls `swarm` on its own task, forwarding its listen addresses and new connections.
+/// What a swarm's driving task reports.
+enum Event {
+    Listening(Multiaddr),
+    Connected(PeerId),
+    DialFailed(String),
+}
+
+/// A swarm with TCP offering `security` (the server offers both), Yamux, and QUIC.
+fn swarm(security: &[Transport]) -> anyhow::Result<Swarm<libp2p_stream::Behaviour>> {
+    let idle = |config: libp2p::swarm::Config| {
+        config.with_idle_connection_timeout(Duration::from_secs(3600))
+    };
+    let builder = libp2p::SwarmBuilder::with_new_identity().with_tokio();
+    let noise = security.contains(&Transport::TcpNoise);
+    let tls = security.contains(&Transport::TcpTls);
+    Ok(match (noise, tls) {
+        (true, true) => builder
+            .with_tcp(
+                tcp::Config::default(),
+                (noise::Config::new, libp2p::tls::Config::new),
+                yamux::Config::default,
+            )?
+            .with_quic()
+            .with_behaviour(|_| libp2p_stream::Behaviour::new())?
+            .with_swarm_config(idle)
+            .build(),
+        (false, true) => builder
+            .with_tcp(
+                tcp::Config::default(),
+                libp2p::tls::Config::new,
+                yamux::Config::default,
+            )?
+            .with_quic()
+            .with_behaviour(|_| libp2p_stream::Behaviour::new())?
+            .with_swarm_config(idle)
+            .build(),
+        _ => builder
+            .with_tcp(
+                tcp::Config::default(),
+                noise::Config::new,
+                yamux::Config::default,
+            )?
+            .with_quic()
+            .with_behaviour(|_| libp2p_stream::Behaviour::new())?
+            .with_swarm_config(idle)
+            .build(),
+    })
+}
+
+/// Polls `swarm` on its own task, reporting listen addresses, connections and failed dials.
 fn drive(
     mut swarm: Swarm<libp2p_stream::Behaviour>,
-    addrs: mpsc::UnboundedSender<libp2p::Multiaddr>,
-    peers: mpsc::UnboundedSender<PeerId>,
+    events: mpsc::UnboundedSender<Event>,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
         loop {
-            match swarm.select_next_some().await {
-                SwarmEvent::NewListenAddr { address, .. } => {
-                    let _ = addrs.send(address);
+            let event = match swarm.select_next_some().await {
+                SwarmEvent::NewListenAddr { address, .. } => Event::Listening(address),
+                SwarmEvent::ConnectionEstablished { peer_id, .. } => Event::Connected(peer_id),
+                SwarmEvent::OutgoingConnectionError { error, .. } => {
+                    Event::DialFailed(error.to_string())
                 }
-                SwarmEvent::ConnectionEstablished { peer_id, .. } => {
-                    let _ = peers.send(peer_id);
-                }
-                _ => {}
-            }
+                _ => continue,
+            };
+            let _ = events.send(event);
         }
     })
 }
 
-impl RustLibp2pPair {
-    /// Starts both swarms and connects them.
-    pub async fn start() -> anyhow::Result<RustLibp2pPair> {
-        let mut server = swarm()?;
-        let server_peer = *server.local_peer_id();
+impl RustLibp2pServer {
+    /// Listens on every address of `listen` (TCP with Noise and TLS, or QUIC) and serves
+    /// perf on whatever connects.
+    pub async fn start(listen: &[Multiaddr]) -> anyhow::Result<RustLibp2pServer> {
+        let mut server = swarm(&[Transport::TcpNoise, Transport::TcpTls])?;
         let mut incoming = server.behaviour().new_control().accept(PERF)?;
-        server.listen_on("/ip4/127.0.0.1/tcp/0".parse()?)?;
-        let (addr_tx, mut addr_rx) = mpsc::unbounded_channel();
-        let (peer_tx, mut peer_rx) = mpsc::unbounded_channel();
-        let mut tasks = vec![drive(server, addr_tx.clone(), peer_tx.clone())];
+        for addr in listen {
+            server.listen_on(addr.clone())?;
+        }
+        let (events_tx, mut events) = mpsc::unbounded_channel();
+        let mut tasks = vec![drive(server, events_tx)];
         tasks.push(tokio::spawn(async move {
             while let Some((_, stream)) = incoming.next().await {
                 tokio::spawn(async move {
@@ -74,23 +124,57 @@ impl RustLibp2pPair {
                 });
             }
         }));
-        let addr = addr_rx.recv().await.context("server swarm stopped")?;
+        let mut addrs = Vec::new();
+        while addrs.len() < listen.len() {
+            match events.recv().await.context("server swarm stopped")? {
+                Event::Listening(addr) => addrs.push(addr),
+                Event::Connected(_) | Event::DialFailed(_) => {}
+            }
+        }
+        // Later events (connections) need no reader.
+        drop(events);
+        Ok(RustLibp2pServer { addrs, tasks })
+    }
 
-        let mut client = swarm()?;
+    /// The addresses it listens on.
+    pub fn addrs(&self) -> &[Multiaddr] {
+        &self.addrs
+    }
+
+    /// Stops serving.
+    pub fn shutdown(self) {
+        for task in self.tasks {
+            task.abort();
+        }
+    }
+}
+
+impl RustLibp2pClient {
+    /// Dials `addr` (no `/p2p` needed) offering `transport`'s security over TCP, and waits
+    /// for the connection.
+    pub async fn connect(
+        addr: Multiaddr,
+        transport: Transport,
+    ) -> anyhow::Result<RustLibp2pClient> {
+        let mut client = swarm(&[transport])?;
         let control = client.behaviour().new_control();
-        client.dial(addr)?;
-        let (client_peer_tx, mut client_peer_rx) = mpsc::unbounded_channel();
-        tasks.push(drive(client, addr_tx, client_peer_tx));
-        let connected = client_peer_rx
-            .recv()
-            .await
-            .context("client swarm stopped")?;
-        ensure!(connected == server_peer);
-        peer_rx.recv().await.context("server swarm stopped")?;
-        Ok(RustLibp2pPair {
+        client.dial(addr.clone())?;
+        let (events_tx, mut events) = mpsc::unbounded_channel();
+        let task = drive(client, events_tx);
+        let server_peer = loop {
+            match events.recv().await.context("client swarm stopped")? {
+                Event::Connected(peer) => break peer,
+                Event::DialFailed(error) => {
+                    task.abort();
+                    anyhow::bail!("dialling {addr}: {error}");
+                }
+                Event::Listening(_) => {}
+            }
+        };
+        Ok(RustLibp2pClient {
             control,
             server_peer,
-            tasks,
+            task,
         })
     }
 
@@ -104,11 +188,40 @@ impl RustLibp2pPair {
         Ok(elapsed)
     }
 
+    /// Closes the connection.
+    pub fn shutdown(self) {
+        self.task.abort();
+    }
+}
+
+impl RustLibp2pPair {
+    /// Starts both swarms on TCP + Noise + Yamux and connects them.
+    pub async fn start() -> anyhow::Result<RustLibp2pPair> {
+        RustLibp2pPair::start_on(Transport::TcpNoise).await
+    }
+
+    /// Starts both swarms on `transport` and connects them.
+    pub async fn start_on(transport: Transport) -> anyhow::Result<RustLibp2pPair> {
+        let listen: Multiaddr = transport.multiaddr(([127, 0, 0, 1], 0).into()).parse()?;
+        let server = RustLibp2pServer::start(&[listen]).await?;
+        let addr = server
+            .addrs()
+            .first()
+            .cloned()
+            .context("the server listens nowhere")?;
+        let client = RustLibp2pClient::connect(addr, transport).await?;
+        Ok(RustLibp2pPair { client, server })
+    }
+
+    /// Runs one perf exchange; the time covers opening the stream to the server's end of it.
+    pub async fn perf(&mut self, params: Params) -> anyhow::Result<Duration> {
+        self.client.perf(params).await
+    }
+
     /// Stops both swarms.
     pub fn shutdown(self) {
-        for task in self.tasks {
-            task.abort();
-        }
+        self.client.shutdown();
+        self.server.shutdown();
     }
 }
 
@@ -156,4 +269,34 @@ async fn serve(mut stream: libp2p::Stream) -> io::Result<()> {
     drain(&mut stream, &mut buffer).await?;
     send(&mut stream, &buffer, u64::from_be_bytes(header)).await?;
     stream.close().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn every_transport_runs_perf_both_ways() {
+        for transport in Transport::ALL {
+            let mut pair = RustLibp2pPair::start_on(transport).await.unwrap();
+            for (upload_bytes, download_bytes) in [(100_000, 0), (0, 100_000)] {
+                let params = Params {
+                    upload_bytes,
+                    download_bytes,
+                };
+                pair.perf(params).await.unwrap();
+            }
+            pair.shutdown();
+        }
+    }
+
+    #[tokio::test]
+    async fn a_client_of_a_missing_server_fails() {
+        let addr: Multiaddr = "/ip4/127.0.0.1/tcp/1".parse().unwrap();
+        assert!(
+            RustLibp2pClient::connect(addr, Transport::TcpTls)
+                .await
+                .is_err()
+        );
+    }
 }

@@ -1,9 +1,18 @@
-//! Single-stream throughput on loopback, in one run: hyphae (TCP + Noise + Yamux) beside
-//! rust-libp2p 0.57 and raw TCP, all with the perf protocol, plus one core's AEAD seal rate.
+//! Single-stream throughput, in one run: hyphae beside rust-libp2p 0.57 (each over TCP +
+//! Noise + Yamux, TCP + TLS + Yamux and QUIC) and raw TCP, all with the perf protocol, on
+//! loopback in this process (plus one core's AEAD seal rate) or over a 60 ms path.
 //!
 //! `cargo run --release -p hyphae-benches --bin throughput [-- --bytes N --reps K --json PATH]`
-//! (`--stack hyphae|rust-libp2p|raw-tcp`, repeated, measures only those: handy under a
-//! profiler).
+//! (`--stack hyphae|rust-libp2p|raw-tcp` and `--transport tcp-noise|tcp-tls|quic`, each
+//! repeatable, measure only those: handy under a profiler).
+//!
+//! `--path wan` measures across two network namespaces joined by `hyphae-linkem`
+//! (`--delay-ms` each way, 30 by default; root needed), with one client process per
+//! transfer: `hyphae perf`, `rust-libp2p-perf` and `raw-tcp-perf`, looked up in `--bin-dir`
+//! (default: this binary's directory, so `cargo build --release -p hyphae-cli -p
+//! hyphae-benches` first). There the perf contract's time includes connection setup, so
+//! each figure is `bytes / (median time − median time of an empty exchange)`: the
+//! transfer alone; the table also gives the contract's figures.
 //!
 //! Each figure is the median of K repetitions; repetitions interleave the stacks so that
 //! noise on the shared machine falls on all of them alike. Results go to stdout as a
@@ -16,36 +25,110 @@ use anyhow::Context;
 use clap::Parser;
 use hyphae_benches::crypto::{self, Cipher};
 use hyphae_benches::stats::{bits_per_second, median};
-use hyphae_benches::{HyphaePair, RawTcpPair, RustLibp2pPair};
+use hyphae_benches::wan::{Stack, WanPath};
+use hyphae_benches::{HyphaePair, RawTcpPair, RustLibp2pPair, Transport};
 use hyphae_perf::Params;
 use serde_json::json;
 
-/// Single-stream throughput of hyphae, rust-libp2p and raw TCP on loopback.
+/// Single-stream throughput of hyphae, rust-libp2p and raw TCP.
 #[derive(Parser)]
 struct Args {
-    /// Bytes per transfer (each upload, each download, each seal run).
-    #[arg(long, default_value_t = 1 << 30)]
-    bytes: u64,
+    /// Bytes per transfer (each upload, each download, each seal run) [default: 1 GiB on
+    /// loopback, 256 MiB on the wan path].
+    #[arg(long)]
+    bytes: Option<u64>,
     /// Repetitions per figure; the median is reported.
     #[arg(long, default_value_t = 5)]
     reps: usize,
     /// Also write the results as JSON to this file.
     #[arg(long)]
     json: Option<PathBuf>,
-    /// Measure only these stacks (repeat the flag; default: all), e.g. to profile one.
+    /// Measure only these stacks (repeat the flag; default: all).
     #[arg(long = "stack", value_enum)]
     stacks: Vec<Stack>,
+    /// Measure hyphae and rust-libp2p only over these (repeat the flag; default: all).
+    #[arg(long = "transport", value_enum)]
+    transports: Vec<Transport>,
+    /// Where the bytes go.
+    #[arg(long, value_enum, default_value_t = NetPath::Loopback)]
+    path: NetPath,
+    /// One-way delay of the wan path, in milliseconds.
+    #[arg(long, default_value_t = 30)]
+    delay_ms: u64,
+    /// Where the wan path finds `hyphae`, `rust-libp2p-perf` and `raw-tcp-perf`.
+    #[arg(long)]
+    bin_dir: Option<PathBuf>,
 }
 
-/// The stacks compared.
+/// Where the bytes go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-enum Stack {
-    Hyphae,
-    RustLibp2p,
-    RawTcp,
+enum NetPath {
+    /// Loopback, both ends in this process.
+    Loopback,
+    /// Two namespaces joined by linkem, both ends in child processes.
+    Wan,
 }
 
-/// A stack under test.
+/// One row of the table: a stack over a transport (raw TCP has none).
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Row {
+    stack: Stack,
+    transport: Option<Transport>,
+}
+
+impl Row {
+    fn name(self) -> String {
+        let stack = match self.stack {
+            Stack::Hyphae => "hyphae",
+            Stack::RustLibp2p => "rust-libp2p 0.57",
+            Stack::RawTcp => "raw TCP",
+        };
+        match self.transport {
+            Some(transport) => format!("{stack} ({transport})"),
+            None => stack.to_owned(),
+        }
+    }
+
+    fn key(self) -> String {
+        let stack = match self.stack {
+            Stack::Hyphae => "hyphae",
+            Stack::RustLibp2p => "rust_libp2p",
+            Stack::RawTcp => "raw_tcp",
+        };
+        match self.transport {
+            Some(transport) => format!("{stack}/{}", transport.key()),
+            None => stack.to_owned(),
+        }
+    }
+}
+
+/// The rows the arguments select, in table order.
+fn rows(args: &Args) -> Vec<Row> {
+    let stacks = [Stack::Hyphae, Stack::RustLibp2p, Stack::RawTcp]
+        .into_iter()
+        .filter(|stack| args.stacks.is_empty() || args.stacks.contains(stack));
+    let transports: Vec<Transport> = Transport::ALL
+        .into_iter()
+        .filter(|t| args.transports.is_empty() || args.transports.contains(t))
+        .collect();
+    let mut rows = Vec::new();
+    for stack in stacks {
+        if stack == Stack::RawTcp {
+            rows.push(Row {
+                stack,
+                transport: None,
+            });
+        } else {
+            rows.extend(transports.iter().map(|&transport| Row {
+                stack,
+                transport: Some(transport),
+            }));
+        }
+    }
+    rows
+}
+
+/// A stack under test on loopback.
 enum Pair {
     Hyphae(HyphaePair),
     RustLibp2p(RustLibp2pPair),
@@ -53,20 +136,13 @@ enum Pair {
 }
 
 impl Pair {
-    fn name(&self) -> &'static str {
-        match self {
-            Pair::Hyphae(_) => "hyphae (TCP + Noise + Yamux)",
-            Pair::RustLibp2p(_) => "rust-libp2p 0.57 (TCP + Noise + Yamux)",
-            Pair::RawTcp(_) => "raw TCP",
-        }
-    }
-
-    fn key(&self) -> &'static str {
-        match self {
-            Pair::Hyphae(_) => "hyphae",
-            Pair::RustLibp2p(_) => "rust_libp2p",
-            Pair::RawTcp(_) => "raw_tcp",
-        }
+    async fn start(row: Row) -> anyhow::Result<Pair> {
+        let transport = row.transport.unwrap_or(Transport::TcpNoise);
+        Ok(match row.stack {
+            Stack::Hyphae => Pair::Hyphae(HyphaePair::start_on(transport).await?),
+            Stack::RustLibp2p => Pair::RustLibp2p(RustLibp2pPair::start_on(transport).await?),
+            Stack::RawTcp => Pair::RawTcp(RawTcpPair::start().await?),
+        })
     }
 
     async fn perf(&mut self, params: Params) -> anyhow::Result<Duration> {
@@ -75,7 +151,6 @@ impl Pair {
             Pair::RustLibp2p(pair) => pair.perf(params).await,
             Pair::RawTcp(pair) => pair.perf(params).await,
         }
-        .with_context(|| format!("{} perf {params:?}", self.name()))
     }
 
     async fn shutdown(self) {
@@ -87,12 +162,36 @@ impl Pair {
     }
 }
 
-/// The samples of one stack.
+/// The samples of one row.
 struct Measured {
-    name: &'static str,
-    key: &'static str,
+    row: Row,
     upload: Vec<Duration>,
     download: Vec<Duration>,
+    /// Wan path: empty exchanges, the connection setup and one round trip.
+    empty: Vec<Duration>,
+}
+
+impl Measured {
+    fn new(row: Row) -> Measured {
+        Measured {
+            row,
+            upload: Vec::new(),
+            download: Vec::new(),
+            empty: Vec::new(),
+        }
+    }
+
+    fn log(&self, rep: usize, reps: usize, bytes: u64) {
+        let (Some(up), Some(down)) = (self.upload.last(), self.download.last()) else {
+            return;
+        };
+        eprintln!(
+            "rep {rep}/{reps}: {:<40} up {}  down {}",
+            self.row.name(),
+            gbits(bits_per_second(bytes, *up)),
+            gbits(bits_per_second(bytes, *down)),
+        );
+    }
 }
 
 fn upload(bytes: u64) -> Params {
@@ -109,65 +208,100 @@ fn download(bytes: u64) -> Params {
     }
 }
 
-async fn measure_network(args: &Args) -> anyhow::Result<Vec<Measured>> {
+async fn measure_loopback(args: &Args, bytes: u64) -> anyhow::Result<Vec<Measured>> {
     let mut pairs = Vec::new();
-    for stack in [Stack::Hyphae, Stack::RustLibp2p, Stack::RawTcp] {
-        if !args.stacks.is_empty() && !args.stacks.contains(&stack) {
-            continue;
-        }
-        pairs.push(match stack {
-            Stack::Hyphae => Pair::Hyphae(HyphaePair::start().await?),
-            Stack::RustLibp2p => Pair::RustLibp2p(RustLibp2pPair::start().await?),
-            Stack::RawTcp => Pair::RawTcp(RawTcpPair::start().await?),
-        });
+    for row in rows(args) {
+        let pair = Pair::start(row)
+            .await
+            .with_context(|| format!("starting {}", row.name()))?;
+        pairs.push((row, pair));
     }
-    let mut measured: Vec<Measured> = pairs
-        .iter()
-        .map(|pair| Measured {
-            name: pair.name(),
-            key: pair.key(),
-            upload: Vec::new(),
-            download: Vec::new(),
-        })
-        .collect();
+    let mut measured: Vec<Measured> = pairs.iter().map(|(row, _)| Measured::new(*row)).collect();
     // Warm up: connections, windows and allocators reach their steady state.
-    let warm_up = args.bytes.min(64 << 20);
-    for pair in &mut pairs {
-        pair.perf(upload(warm_up)).await?;
-        pair.perf(download(warm_up)).await?;
+    let warm_up = bytes.min(64 << 20);
+    for (row, pair) in &mut pairs {
+        for params in [upload(warm_up), download(warm_up)] {
+            pair.perf(params)
+                .await
+                .with_context(|| format!("{} perf {params:?}", row.name()))?;
+        }
     }
     for rep in 1..=args.reps {
-        for (pair, measured) in pairs.iter_mut().zip(&mut measured) {
-            let up = pair.perf(upload(args.bytes)).await?;
-            let down = pair.perf(download(args.bytes)).await?;
-            eprintln!(
-                "rep {rep}/{}: {:<40} up {}  down {}",
-                args.reps,
-                pair.name(),
-                gbits(bits_per_second(args.bytes, up)),
-                gbits(bits_per_second(args.bytes, down)),
-            );
-            measured.upload.push(up);
-            measured.download.push(down);
+        for ((row, pair), measured) in pairs.iter_mut().zip(&mut measured) {
+            let context = || format!("{} perf", row.name());
+            measured
+                .upload
+                .push(pair.perf(upload(bytes)).await.with_context(context)?);
+            measured
+                .download
+                .push(pair.perf(download(bytes)).await.with_context(context)?);
+            measured.log(rep, args.reps, bytes);
         }
     }
-    for pair in pairs {
+    for (_, pair) in pairs {
         pair.shutdown().await;
     }
     Ok(measured)
 }
 
-fn measure_crypto(args: &Args) -> anyhow::Result<Vec<(Cipher, Vec<Duration>)>> {
+fn measure_wan(args: &Args, bytes: u64) -> anyhow::Result<Vec<Measured>> {
+    let bin_dir = match &args.bin_dir {
+        Some(dir) => dir.clone(),
+        None => std::env::current_exe()?
+            .parent()
+            .context("this binary has no directory")?
+            .to_owned(),
+    };
+    let rows = rows(args);
+    let mut stacks: Vec<Stack> = Vec::new();
+    for row in &rows {
+        if !stacks.contains(&row.stack) {
+            stacks.push(row.stack);
+        }
+    }
+    let path = WanPath::start(Duration::from_millis(args.delay_ms), &bin_dir, &stacks)?;
+    let (ns_a, ns_b) = path.namespaces();
+    eprintln!("link up: {ns_a} <-> {ns_b}, {} ms each way", args.delay_ms);
+    let mut measured: Vec<Measured> = rows.iter().map(|row| Measured::new(*row)).collect();
+    let empty = Params {
+        upload_bytes: 0,
+        download_bytes: 0,
+    };
+    for rep in 1..=args.reps {
+        for measured in &mut measured {
+            let row = measured.row;
+            let transport = row.transport.unwrap_or(Transport::TcpNoise);
+            let context = || format!("{} perf", row.name());
+            measured.empty.push(
+                path.perf(row.stack, transport, empty)
+                    .with_context(context)?,
+            );
+            measured.upload.push(
+                path.perf(row.stack, transport, upload(bytes))
+                    .with_context(context)?,
+            );
+            measured.download.push(
+                path.perf(row.stack, transport, download(bytes))
+                    .with_context(context)?,
+            );
+            measured.log(rep, args.reps, bytes);
+        }
+    }
+    drop(path);
+    Ok(measured)
+}
+
+fn measure_crypto(args: &Args, bytes: u64) -> anyhow::Result<Vec<(Cipher, Vec<Duration>)>> {
     let mut results = Vec::new();
     for cipher in [Cipher::ChaCha20Poly1305, Cipher::Aes256Gcm] {
         let mut samples = Vec::new();
         for _ in 0..args.reps {
-            samples.push(crypto::seal(cipher, args.bytes)?);
+            samples.push(crypto::seal(cipher, bytes)?);
         }
         eprintln!(
             "{}: {}",
             cipher.name(),
-            gbits(rate(crypto::sealed_bytes(args.bytes), &samples)?)
+            gbits(rate(crypto::sealed_bytes(bytes), &samples)?)
         );
         results.push((cipher, samples));
     }
@@ -186,68 +320,154 @@ fn rate(bytes: u64, samples: &[Duration]) -> anyhow::Result<f64> {
     ))
 }
 
+/// The median rate of `samples` that each moved `bytes` after an overhead whose median
+/// `empty` gives: the transfer alone.
+fn net_rate(bytes: u64, samples: &[Duration], empty: &[Duration]) -> anyhow::Result<f64> {
+    let total = median(samples).context("no samples")?;
+    let overhead = median(empty).context("no empty exchanges")?;
+    let net = total
+        .checked_sub(overhead)
+        .filter(|net| !net.is_zero())
+        .context("a transfer took no longer than an empty exchange")?;
+    Ok(bits_per_second(bytes, net))
+}
+
 fn secs(samples: &[Duration]) -> Vec<f64> {
     samples.iter().map(Duration::as_secs_f64).collect()
 }
 
+/// The rates of one row: (upload, download), and on the wan path the contract's too.
+struct Rates {
+    up: f64,
+    down: f64,
+    contract: Option<(f64, f64)>,
+}
+
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    let bytes = args.bytes.unwrap_or(match args.path {
+        NetPath::Loopback => 1 << 30,
+        NetPath::Wan => 256 << 20,
+    });
     anyhow::ensure!(
-        args.reps > 0 && args.bytes > 0,
+        args.reps > 0 && bytes > 0,
         "--bytes and --reps must be positive"
     );
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    let network = runtime.block_on(measure_network(&args))?;
-    drop(runtime);
-    let crypto = measure_crypto(&args)?;
+    let (network, crypto) = match args.path {
+        NetPath::Loopback => {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            let network = runtime.block_on(measure_loopback(&args, bytes))?;
+            drop(runtime);
+            (network, measure_crypto(&args, bytes)?)
+        }
+        NetPath::Wan => (measure_wan(&args, bytes)?, Vec::new()),
+    };
 
     let rates = network
         .iter()
-        .map(|m| Ok((rate(args.bytes, &m.upload)?, rate(args.bytes, &m.download)?)))
-        .collect::<anyhow::Result<Vec<(f64, f64)>>>()?;
-    let rate_of = |key: &str| {
+        .map(|m| {
+            Ok(if m.empty.is_empty() {
+                Rates {
+                    up: rate(bytes, &m.upload)?,
+                    down: rate(bytes, &m.download)?,
+                    contract: None,
+                }
+            } else {
+                Rates {
+                    up: net_rate(bytes, &m.upload, &m.empty)?,
+                    down: net_rate(bytes, &m.download, &m.empty)?,
+                    contract: Some((rate(bytes, &m.upload)?, rate(bytes, &m.download)?)),
+                }
+            })
+        })
+        .collect::<anyhow::Result<Vec<Rates>>>()?;
+    let rate_of = |stack: Stack, transport: Option<Transport>| {
         network
             .iter()
             .zip(&rates)
-            .find(|(measured, _)| measured.key == key)
-            .map(|(_, rate)| *rate)
+            .find(|(m, _)| m.row.stack == stack && m.row.transport == transport)
+            .map(|(_, rates)| (rates.up, rates.down))
     };
-    let ratio = |other: &str| {
-        let (hyphae, other) = (rate_of("hyphae")?, rate_of(other)?);
-        Some((hyphae.0 / other.0, hyphae.1 / other.1))
-    };
-    let over_rust_libp2p = ratio("rust_libp2p");
-    let over_raw_tcp = ratio("raw_tcp");
-
-    println!(
-        "Single-stream throughput on loopback: {} bytes per transfer, median of {} (tokio, {} worker threads)\n",
-        args.bytes,
-        args.reps,
-        std::thread::available_parallelism().map_or(1, usize::from)
-    );
-    println!("| | upload | download |");
-    println!("|---|---:|---:|");
-    for (measured, (up, down)) in network.iter().zip(&rates) {
-        println!("| {} | {} | {} |", measured.name, gbits(*up), gbits(*down));
-    }
-    for (label, ratio) in [
-        ("hyphae / rust-libp2p", over_rust_libp2p),
-        ("hyphae / raw TCP", over_raw_tcp),
-    ] {
-        if let Some((up, down)) = ratio {
-            println!("| {label} | {up:.2}× | {down:.2}× |");
+    let mut ratios = Vec::new();
+    for transport in Transport::ALL {
+        let Some(hyphae) = rate_of(Stack::Hyphae, Some(transport)) else {
+            continue;
+        };
+        for (over, other) in [
+            ("rust-libp2p", rate_of(Stack::RustLibp2p, Some(transport))),
+            ("raw TCP", rate_of(Stack::RawTcp, None)),
+        ] {
+            if let Some(other) = other {
+                ratios.push((
+                    format!("hyphae / {over} ({transport})"),
+                    hyphae.0 / other.0,
+                    hyphae.1 / other.1,
+                ));
+            }
         }
     }
-    println!(
-        "\n| one core, ring, {}-byte records | seal rate |",
-        crypto::RECORD
-    );
-    println!("|---|---:|");
+
+    match args.path {
+        NetPath::Loopback => {
+            println!(
+                "Single-stream throughput on loopback: {bytes} bytes per transfer, median of {} (tokio, {} worker threads)\n",
+                args.reps,
+                std::thread::available_parallelism().map_or(1, usize::from)
+            );
+            println!("| | upload | download |");
+            println!("|---|---:|---:|");
+        }
+        NetPath::Wan => {
+            println!(
+                "Single-stream throughput over linkem, {} ms RTT, no loss, no rate limit: {bytes} bytes per transfer, median of {}; transfer alone (contract time incl. connection setup in the last columns)\n",
+                2 * args.delay_ms,
+                args.reps,
+            );
+            println!(
+                "| | upload | download | setup + 1 RTT | upload (contract) | download (contract) |"
+            );
+            println!("|---|---:|---:|---:|---:|---:|");
+        }
+    }
+    for (measured, rates) in network.iter().zip(&rates) {
+        match rates.contract {
+            None => println!(
+                "| {} | {} | {} |",
+                measured.row.name(),
+                gbits(rates.up),
+                gbits(rates.down)
+            ),
+            Some((up, down)) => println!(
+                "| {} | {} | {} | {:.0} ms | {} | {} |",
+                measured.row.name(),
+                gbits(rates.up),
+                gbits(rates.down),
+                median(&measured.empty).unwrap_or_default().as_secs_f64() * 1e3,
+                gbits(up),
+                gbits(down)
+            ),
+        }
+    }
+    let pad = if args.path == NetPath::Wan {
+        " | | |"
+    } else {
+        ""
+    };
+    for (label, up, down) in &ratios {
+        println!("| {label} | {up:.2}× | {down:.2}× |{pad}");
+    }
     let mut crypto_json = serde_json::Map::new();
+    if !crypto.is_empty() {
+        println!(
+            "\n| one core, ring, {}-byte records | seal rate |",
+            crypto::RECORD
+        );
+        println!("|---|---:|");
+    }
     for (cipher, samples) in &crypto {
-        let sealed = crypto::sealed_bytes(args.bytes);
+        let sealed = crypto::sealed_bytes(bytes);
         let bits = rate(sealed, samples)?;
         println!("| {} | {} |", cipher.name(), gbits(bits));
         crypto_json.insert(
@@ -262,33 +482,35 @@ fn main() -> anyhow::Result<()> {
 
     if let Some(path) = &args.json {
         let mut stacks = serde_json::Map::new();
-        for (measured, (up, down)) in network.iter().zip(&rates) {
+        for (measured, rates) in network.iter().zip(&rates) {
             stacks.insert(
-                measured.key.to_owned(),
+                measured.row.key(),
                 json!({
-                    "name": measured.name,
+                    "name": measured.row.name(),
                     "upload": {
-                        "median_bits_per_second": up,
+                        "median_bits_per_second": rates.up,
                         "samples_seconds": secs(&measured.upload),
                     },
                     "download": {
-                        "median_bits_per_second": down,
+                        "median_bits_per_second": rates.down,
                         "samples_seconds": secs(&measured.download),
                     },
+                    "empty_exchange_seconds": secs(&measured.empty),
                 }),
             );
         }
+        let ratios: serde_json::Map<String, serde_json::Value> = ratios
+            .iter()
+            .map(|(label, up, down)| (label.clone(), json!({"upload": up, "download": down})))
+            .collect();
         let document = json!({
             "benchmark": "throughput",
-            "bytes": args.bytes,
+            "path": format!("{:?}", args.path).to_lowercase(),
+            "one_way_delay_ms": (args.path == NetPath::Wan).then_some(args.delay_ms),
+            "bytes": bytes,
             "reps": args.reps,
             "stacks": stacks,
-            "ratios": {
-                "hyphae_over_rust_libp2p": over_rust_libp2p
-                    .map(|(upload, download)| json!({"upload": upload, "download": download})),
-                "hyphae_over_raw_tcp": over_raw_tcp
-                    .map(|(upload, download)| json!({"upload": upload, "download": download})),
-            },
+            "ratios": ratios,
             "seal": crypto_json,
         });
         std::fs::write(path, serde_json::to_string_pretty(&document)? + "\n")
