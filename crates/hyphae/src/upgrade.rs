@@ -53,35 +53,24 @@ impl Upgrader {
         T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
         let negotiated = negotiated::dial(io, self.security_ids()).await?;
+        let side = Side::Dialer;
         match self.security_of(negotiated.protocol())? {
             Security::Noise => {
-                let (output, encrypted) = hyphae_noise::upgrade_outbound(
+                let (output, io) = hyphae_noise::upgrade_outbound(
                     negotiated,
                     &self.keypair,
                     &self.noise,
                     expected,
                 )
                 .await?;
-                let muxer = self
-                    .start_muxer(encrypted, output.muxer, Side::Dialer)
-                    .await?;
-                Ok(Upgraded {
-                    peer: output.remote_peer,
-                    security: Security::Noise,
-                    muxer,
-                })
+                let (peer, muxer) = (output.remote_peer, output.muxer);
+                self.finish(Security::Noise, peer, io, muxer, side).await
             }
             Security::Tls => {
-                let (output, encrypted) =
+                let (output, io) =
                     hyphae_tls::upgrade_outbound(negotiated, &self.tls, expected).await?;
-                let muxer = self
-                    .start_muxer(encrypted, output.muxer, Side::Dialer)
-                    .await?;
-                Ok(Upgraded {
-                    peer: output.remote_peer,
-                    security: Security::Tls,
-                    muxer,
-                })
+                let (peer, muxer) = (output.remote_peer, output.muxer);
+                self.finish(Security::Tls, peer, io, muxer, side).await
             }
         }
     }
@@ -92,32 +81,40 @@ impl Upgrader {
         T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
         let negotiated = negotiated::listen(io, self.security_ids()).await?;
+        let side = Side::Listener;
         match self.security_of(negotiated.protocol())? {
             Security::Noise => {
-                let (output, encrypted) =
+                let (output, io) =
                     hyphae_noise::upgrade_inbound(negotiated, &self.keypair, &self.noise).await?;
-                let muxer = self
-                    .start_muxer(encrypted, output.muxer, Side::Listener)
-                    .await?;
-                Ok(Upgraded {
-                    peer: output.remote_peer,
-                    security: Security::Noise,
-                    muxer,
-                })
+                let (peer, muxer) = (output.remote_peer, output.muxer);
+                self.finish(Security::Noise, peer, io, muxer, side).await
             }
             Security::Tls => {
-                let (output, encrypted) =
-                    hyphae_tls::upgrade_inbound(negotiated, &self.tls).await?;
-                let muxer = self
-                    .start_muxer(encrypted, output.muxer, Side::Listener)
-                    .await?;
-                Ok(Upgraded {
-                    peer: output.remote_peer,
-                    security: Security::Tls,
-                    muxer,
-                })
+                let (output, io) = hyphae_tls::upgrade_inbound(negotiated, &self.tls).await?;
+                let (peer, muxer) = (output.remote_peer, output.muxer);
+                self.finish(Security::Tls, peer, io, muxer, side).await
             }
         }
+    }
+
+    /// Starts the muxer on a secured channel: the last step of either direction.
+    async fn finish<T>(
+        &self,
+        security: Security,
+        peer: PeerId,
+        secured: T,
+        agreed_muxer: Option<String>,
+        side: Side,
+    ) -> Result<Upgraded, Error>
+    where
+        T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let muxer = self.start_muxer(secured, agreed_muxer, side).await?;
+        Ok(Upgraded {
+            peer,
+            security,
+            muxer,
+        })
     }
 
     fn security_ids(&self) -> Vec<String> {
