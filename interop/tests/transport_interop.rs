@@ -134,11 +134,26 @@ async fn unified_testing_contract_prints_yaml_under_a_namespaced_key() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unsupported_combinations_fail_with_a_clear_message() {
-    let output = interop(&[("transport", "quic-v1"), ("is_dialer", "true")])
-        .output()
-        .await
-        .unwrap();
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("unsupported combination"), "{stderr}");
+    // Refused before Redis is contacted: no server needed.
+    let cases: [&[(&str, &str)]; 3] = [
+        &[("transport", "webtransport")],
+        &[("transport", "tcp"), ("security", "plaintext")],
+        &[
+            ("transport", "tcp"),
+            ("security", "noise"),
+            ("muxer", "spdy"),
+        ],
+    ];
+    for case in cases {
+        let mut env = case.to_vec();
+        env.push(("is_dialer", "true"));
+        let output = interop(&env).output().await.unwrap();
+        assert!(!output.status.success(), "{case:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let named = case.last().map(|(_, value)| *value).unwrap_or_default();
+        assert!(
+            stderr.contains("unsupported") && stderr.contains(named),
+            "{case:?}: {stderr}"
+        );
+    }
 }
