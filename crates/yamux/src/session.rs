@@ -439,6 +439,7 @@ impl Session {
         }
         if !stream.write_closed {
             stream.write_closed = true;
+            stream.note_fin();
             stream.pending_flags = stream.pending_flags | Flags::FIN;
             self.queue_control(id);
             self.notify_open_capacity();

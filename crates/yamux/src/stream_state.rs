@@ -35,6 +35,8 @@ pub(crate) struct StreamState {
     /// The peer sent FIN, or the stream was reset.
     pub(crate) read_closed: bool,
     pub(crate) reset: bool,
+    /// Both sides sent FIN before any reset; see [`StreamState::is_closed_both_ways`].
+    closed_cleanly: bool,
     /// SYN, ACK or FIN still to be sent, on the next frame of this stream.
     pub(crate) pending_flags: Flags,
     /// Whether the stream is in the session's queue of streams with a control frame to send.
@@ -66,6 +68,7 @@ impl StreamState {
             released: false,
             write_closed: false,
             read_closed: false,
+            closed_cleanly: false,
             reset: false,
             pending_flags: Flags::NONE,
             control_queued: false,
@@ -92,7 +95,15 @@ impl StreamState {
     /// handler has let go of it. (A reset stream keeps counting until released: a peer must
     /// not be able to make streams our application still works on uncounted.)
     pub(crate) fn is_closed_both_ways(&self) -> bool {
-        !self.reset && self.write_closed && self.read_closed
+        self.closed_cleanly
+    }
+
+    /// Records a FIN (ours or the peer's): once both are in, before any reset, the stream
+    /// is closed both ways for good (a later reset does not make it count again).
+    pub(crate) fn note_fin(&mut self) {
+        if !self.reset && self.write_closed && self.read_closed {
+            self.closed_cleanly = true;
+        }
     }
 
     /// Whether the session may forget the stream: the application let go of it and nothing

@@ -137,6 +137,7 @@ impl Session {
             && !stream.read_closed
         {
             stream.read_closed = true;
+            stream.note_fin();
             if std::mem::take(&mut stream.read_waiting) {
                 self.events.push_back(Event::Readable(id));
             }
