@@ -10,7 +10,8 @@ pub struct Limits {
     pub max_connections_per_peer: usize,
     /// Inbound connections still in their security and muxer handshakes.
     pub max_pending_inbound: usize,
-    /// Streams open at once on one connection, in both directions.
+    /// Streams open at once on one connection in each direction (Yamux, QUIC; mplex counts
+    /// both directions together).
     pub max_streams_per_connection: usize,
     /// Time allowed for a new connection's whole upgrade: protocol negotiation, security
     /// handshake and muxer negotiation.

@@ -45,11 +45,12 @@ pub struct Config {
     /// (js-libp2p sends whole windows as one frame; py-libp2p drops frames over 16 MiB).
     /// Between 1 KiB and 16 MiB.
     pub max_send_frame_size: u32,
-    /// Most streams open at once, in both directions together. A peer's stream past it is
-    /// refused with a reset; opening one of ours past it fails with
-    /// [`Error::TooManyStreams`](crate::Error::TooManyStreams) (the tokio driver waits instead).
-    /// A stream closed both ways stops counting even before the application drops it, as it
-    /// has for the peer.
+    /// Most streams open at once in each direction: the peer's streams past it are refused
+    /// with a reset; opening one of ours past it fails with
+    /// [`Error::TooManyStreams`](crate::Error::TooManyStreams) (the tokio driver waits
+    /// instead). Counting each direction apart keeps both ends' counts of the same streams
+    /// equal, so a peer with the same limit is never refused; a stream closed both ways
+    /// stops counting even before the application drops it, as it has for the peer.
     ///
     /// Default 512. At least 1.
     pub max_streams: usize,

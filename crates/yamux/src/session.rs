@@ -284,7 +284,7 @@ impl Session {
         if let Some(code) = self.remote_go_away {
             return Err(Error::GoAway(code));
         }
-        if self.live_stream_count() >= self.config.max_streams {
+        if self.live_streams(true) >= self.config.max_streams {
             self.open_waiting = true;
             return Err(Error::TooManyStreams {
                 max: self.config.max_streams,
@@ -625,18 +625,33 @@ impl Session {
         self.notify_open_capacity();
     }
 
-    /// Streams that count toward [`Config::max_streams`]: all but those closed both ways
-    /// that the application has not released yet.
+    /// Streams that count toward [`Config::max_streams`], both directions together: all but
+    /// those closed both ways that the application has not released yet.
     pub fn live_stream_count(&self) -> usize {
+        self.live_streams(true) + self.live_streams(false)
+    }
+
+    /// The live streams that we opened (`outbound`) or the peer opened. The limit applies to
+    /// each direction on its own, so that neither side's streams (a keepalive ping, a stream
+    /// it is still tearing down) can make the other side's count disagree with its peer's.
+    fn live_streams(&self, outbound: bool) -> usize {
         self.streams
-            .values()
-            .filter(|stream| !stream.is_closed_both_ways())
+            .iter()
+            .filter(|(id, stream)| self.is_ours(**id) == outbound && !stream.is_closed_both_ways())
             .count()
+    }
+
+    /// Whether we opened stream `id` (client streams are odd, server streams even).
+    fn is_ours(&self, id: StreamId) -> bool {
+        match self.mode {
+            Mode::Client => id.is_client(),
+            Mode::Server => !id.is_client(),
+        }
     }
 
     fn notify_open_capacity(&mut self) {
         if self.open_waiting
-            && self.live_stream_count() < self.config.max_streams
+            && self.live_streams(true) < self.config.max_streams
             && self.ack_backlog < MAX_ACK_BACKLOG
         {
             self.open_waiting = false;

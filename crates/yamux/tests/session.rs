@@ -770,3 +770,28 @@ fn a_stream_closed_both_ways_stops_counting_before_it_is_released() {
         ReadOutcome::Blocked
     );
 }
+
+#[test]
+fn each_direction_has_its_own_stream_limit() {
+    // The peer's streams (say, its keepalive ping) must not take the room of ours: both
+    // ends count each direction alike only if the directions are counted apart.
+    let mut config = quiet_config();
+    config.max_streams = 1;
+    let mut pair = Pair::new(config.clone(), config);
+    let from_server = pair.server.open_stream().unwrap();
+    pair.server.write(from_server, b"ping").unwrap();
+    pair.pump();
+    assert!(pair.client.accept().is_some());
+    let from_client = pair.client.open_stream().unwrap();
+    pair.client.write(from_client, b"data").unwrap();
+    pair.pump();
+    assert!(
+        pair.server.accept().is_some(),
+        "the client's stream was refused"
+    );
+    // A second stream in the same direction is past the limit.
+    assert!(matches!(
+        pair.client.open_stream(),
+        Err(Error::TooManyStreams { max: 1 })
+    ));
+}

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 use bytes::{Buf, Bytes, BytesMut};
 use tracing::{debug, trace};
 
-use super::{Event, Mode, Session, mark_reset};
+use super::{Event, Session, mark_reset};
 use crate::Error;
 use crate::config::INITIAL_WINDOW;
 use crate::frame::{Flags, FrameType, GoAwayCode, HEADER_LEN, Header, StreamId};
@@ -151,11 +151,7 @@ impl Session {
     /// Handles a SYN: registers the new inbound stream, or refuses it with RST. Returns
     /// whether the rest of the frame applies to a stream we keep.
     fn on_syn(&mut self, id: StreamId, flags: Flags) -> Result<bool, Error> {
-        let ours = match self.mode {
-            Mode::Client => id.is_client(),
-            Mode::Server => !id.is_client(),
-        };
-        if ours {
+        if self.is_ours(id) {
             return Err(Error::InvalidStreamId(id));
         }
         if self.streams.contains_key(&id) {
@@ -166,7 +162,7 @@ impl Session {
         }
         let admitted = !self.local_go_away
             && self.remote_go_away.is_none()
-            && self.live_stream_count() < self.config.max_streams
+            && self.live_streams(false) < self.config.max_streams
             && self.pending_inbound.len() < self.config.max_pending_inbound_streams;
         if !admitted {
             debug!(stream = %id, "refusing inbound stream");
