@@ -172,11 +172,19 @@ impl<T: AsyncRead + Unpin> AsyncRead for NoiseStream<T> {
                 Err(error) => return Poll::Ready(Err(error.into())),
                 Ok(None) => {
                     this.read_buf.reserve(FRAME_CAPACITY);
-                    let n = ready!(tokio_util::io::poll_read_buf(
+                    let read = tokio_util::io::poll_read_buf(
                         Pin::new(&mut this.io),
                         cx,
-                        &mut this.read_buf
-                    ))?;
+                        &mut this.read_buf,
+                    );
+                    let Poll::Ready(read) = read else {
+                        // Nothing to read for now: an idle connection keeps no frame buffer.
+                        if this.read_buf.is_empty() {
+                            this.read_buf = BytesMut::new();
+                        }
+                        return Poll::Pending;
+                    };
+                    let n = read?;
                     if n == 0 {
                         return Poll::Ready(if this.read_buf.is_empty() {
                             Ok(())
@@ -222,6 +230,11 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for NoiseStream<T> {
         let this = self.get_mut();
         this.seal_open()?;
         ready!(this.poll_drain(cx))?;
+        // Everything is handed to the socket: give the frame buffer back rather than keep
+        // it for a connection that may now sit idle (most of them, most of the time).
+        if this.write_buf.is_empty() {
+            this.write_buf = BytesMut::new();
+        }
         Pin::new(&mut this.io).poll_flush(cx)
     }
 

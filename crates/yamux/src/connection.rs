@@ -501,7 +501,12 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
                     }
                 }
                 Poll::Ready(Err(error)) => return self.fail(error),
-                Poll::Pending => {}
+                Poll::Pending => {
+                    // Nothing to read for now: an idle connection keeps no read buffer.
+                    if self.read_buf.is_empty() {
+                        self.read_buf = BytesMut::new();
+                    }
+                }
             }
             wake_all(&mut self.wake);
 
