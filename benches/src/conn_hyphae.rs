@@ -3,9 +3,11 @@
 
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, ensure};
-use hyphae::{Limits, Multiaddr, Node, PeerId, Stream};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use anyhow::Context;
+use hyphae::{Limits, Multiaddr, Node, PeerId};
+use tokio::io::AsyncWriteExt;
+
+use crate::conn_exchange;
 
 /// Echoes every byte back until the dialer half-closes.
 pub const ECHO: &str = "/bench/echo/1.0.0";
@@ -37,31 +39,12 @@ pub async fn start(listen: &[Multiaddr]) -> anyhow::Result<Node> {
     }
     let node = builder.start().await?;
     node.handle(ECHO, |stream| async move {
-        let _ = echo(stream).await;
+        let _ = conn_exchange::serve_echo(stream).await;
     });
     node.handle(SINK, |stream| async move {
-        let _ = sink(stream).await;
+        let _ = conn_exchange::serve_sink(stream).await;
     });
     Ok(node)
-}
-
-async fn echo(mut stream: Stream) -> std::io::Result<()> {
-    let mut buffer = vec![0u8; 4096];
-    loop {
-        let read = stream.read(&mut buffer).await?;
-        if read == 0 {
-            return stream.shutdown().await;
-        }
-        stream.write_all(&buffer[..read]).await?;
-        stream.flush().await?;
-    }
-}
-
-async fn sink(mut stream: Stream) -> std::io::Result<()> {
-    let mut buffer = vec![0u8; crate::BUFFER_SIZE];
-    while stream.read(&mut buffer).await? != 0 {}
-    stream.write_all(&[1]).await?;
-    stream.shutdown().await
 }
 
 /// Connects to `addr` (a new connection: no `/p2p` suffix is needed) and does one 1-byte
@@ -70,19 +53,10 @@ pub async fn connect_and_echo(node: &Node, addr: &Multiaddr) -> anyhow::Result<(
     let start = Instant::now();
     let peer = node.dial(addr).await?;
     let mut stream = node.open_stream(peer, ECHO).await?;
-    echo_byte(&mut stream).await?;
+    conn_exchange::echo_byte(&mut stream).await?;
     let elapsed = start.elapsed();
     stream.shutdown().await?;
     Ok((peer, elapsed))
-}
-
-async fn echo_byte(stream: &mut Stream) -> anyhow::Result<()> {
-    stream.write_all(&[7]).await?;
-    stream.flush().await?;
-    let mut byte = [0u8];
-    stream.read_exact(&mut byte).await?;
-    ensure!(byte == [7], "echo returned another byte");
-    Ok(())
 }
 
 /// `count` ping-sized (32-byte) round trips on one [`ECHO`] stream opened to `peer`; returns
@@ -92,19 +66,7 @@ async fn echo_byte(stream: &mut Stream) -> anyhow::Result<()> {
 /// ping stream per connection and drops it for the next, which its own keepalive opens.
 pub async fn pings(node: &Node, peer: PeerId, count: usize) -> anyhow::Result<Vec<Duration>> {
     let mut stream = node.open_stream(peer, ECHO).await?;
-    let mut payload = [0u8; 32];
-    let mut reply = [0u8; 32];
-    let mut samples = Vec::with_capacity(count);
-    for i in 0..count {
-        payload[..8].copy_from_slice(&(i as u64).to_be_bytes());
-        let start = Instant::now();
-        stream.write_all(&payload).await?;
-        stream.flush().await?;
-        stream.read_exact(&mut reply).await?;
-        samples.push(start.elapsed());
-        ensure!(reply == payload, "echo returned another payload");
-    }
-    Ok(samples)
+    conn_exchange::round_trips(&mut stream, count).await
 }
 
 /// Opens `streams` streams to `peer` at once, each uploading `bytes` to the sink; returns the
@@ -119,20 +81,8 @@ pub async fn concurrent_uploads(
     let uploads = (0..streams).map(|_| {
         let node = node.clone();
         tokio::spawn(async move {
-            let mut stream = node.open_stream(peer, SINK).await?;
-            let buffer = vec![0u8; crate::BUFFER_SIZE];
-            let mut remaining = bytes;
-            while remaining > 0 {
-                let chunk =
-                    usize::try_from(remaining).map_or(buffer.len(), |r| r.min(buffer.len()));
-                stream.write_all(&buffer[..chunk]).await?;
-                remaining -= chunk as u64;
-            }
-            stream.shutdown().await?;
-            let mut ack = Vec::new();
-            stream.read_to_end(&mut ack).await?;
-            ensure!(ack == [1], "sink did not acknowledge");
-            anyhow::Ok(())
+            let stream = node.open_stream(peer, SINK).await?;
+            conn_exchange::upload_to_sink(stream, bytes).await
         })
     });
     for upload in futures::future::join_all(uploads).await {

@@ -13,8 +13,8 @@ use std::future::{Ready, ready};
 use std::task::{Context as TaskContext, Poll};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, anyhow, ensure};
-use futures::{AsyncReadExt, AsyncWriteExt, StreamExt};
+use anyhow::{Context, anyhow};
+use futures::StreamExt;
 use libp2p::core::Endpoint;
 use libp2p::core::transport::PortUse;
 use libp2p::core::upgrade::{DeniedUpgrade, InboundUpgrade, UpgradeInfo};
@@ -26,9 +26,12 @@ use libp2p::swarm::{
     ToSwarm,
 };
 use libp2p::{Multiaddr, PeerId, Stream, StreamProtocol, Swarm, identify, noise, ping, tcp, yamux};
+use tokio::io::AsyncWriteExt;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
+use tokio_util::compat::FuturesAsyncReadCompatExt;
 
+use crate::conn_exchange;
 use crate::conn_hyphae::{ECHO, MAX_STREAMS, SINK};
 
 const ECHO_PROTOCOL: StreamProtocol = StreamProtocol::new(ECHO);
@@ -145,34 +148,18 @@ impl RustNode {
     pub async fn connect_and_echo(&self, addr: &Multiaddr) -> anyhow::Result<(PeerId, Duration)> {
         let start = Instant::now();
         let peer = self.dial(addr).await?;
-        let mut stream = self.open_stream(peer, ECHO_PROTOCOL).await?;
-        stream.write_all(&[7]).await?;
-        stream.flush().await?;
-        let mut byte = [0u8];
-        stream.read_exact(&mut byte).await?;
+        let mut stream = self.open_stream(peer, ECHO_PROTOCOL).await?.compat();
+        conn_exchange::echo_byte(&mut stream).await?;
         let elapsed = start.elapsed();
-        ensure!(byte == [7], "echo returned another byte");
-        stream.close().await?;
+        stream.shutdown().await?;
         Ok((peer, elapsed))
     }
 
     /// `count` ping-sized (32-byte) round trips on one [`ECHO`] stream opened to `peer`;
     /// returns each round trip.
     pub async fn pings(&self, peer: PeerId, count: usize) -> anyhow::Result<Vec<Duration>> {
-        let mut stream = self.open_stream(peer, ECHO_PROTOCOL).await?;
-        let mut payload = [0u8; 32];
-        let mut reply = [0u8; 32];
-        let mut samples = Vec::with_capacity(count);
-        for i in 0..count {
-            payload[..8].copy_from_slice(&(i as u64).to_be_bytes());
-            let start = Instant::now();
-            stream.write_all(&payload).await?;
-            stream.flush().await?;
-            stream.read_exact(&mut reply).await?;
-            samples.push(start.elapsed());
-            ensure!(reply == payload, "echo returned another payload");
-        }
-        Ok(samples)
+        let mut stream = self.open_stream(peer, ECHO_PROTOCOL).await?.compat();
+        conn_exchange::round_trips(&mut stream, count).await
     }
 
     /// Opens `streams` streams to `peer` at once, each uploading `bytes` to the sink; returns
@@ -187,20 +174,8 @@ impl RustNode {
         let uploads = (0..streams).map(|_| {
             let control = self.control.clone();
             tokio::spawn(async move {
-                let mut stream = control.clone().open_stream(peer, SINK_PROTOCOL).await?;
-                let buffer = vec![0u8; crate::BUFFER_SIZE];
-                let mut remaining = bytes;
-                while remaining > 0 {
-                    let chunk =
-                        usize::try_from(remaining).map_or(buffer.len(), |r| r.min(buffer.len()));
-                    stream.write_all(&buffer[..chunk]).await?;
-                    remaining -= chunk as u64;
-                }
-                stream.close().await?;
-                let mut ack = Vec::new();
-                stream.read_to_end(&mut ack).await?;
-                ensure!(ack == [1], "sink did not acknowledge");
-                anyhow::Ok(())
+                let stream = control.clone().open_stream(peer, SINK_PROTOCOL).await?;
+                conn_exchange::upload_to_sink(stream.compat(), bytes).await
             })
         });
         for upload in futures::future::join_all(uploads).await {
@@ -365,30 +340,11 @@ impl ConnectionHandler for ServeHandler {
         {
             tokio::spawn(async move {
                 let _ = if protocol == ECHO_PROTOCOL {
-                    echo(stream).await
+                    conn_exchange::serve_echo(stream.compat()).await
                 } else {
-                    sink(stream).await
+                    conn_exchange::serve_sink(stream.compat()).await
                 };
             });
         }
     }
-}
-
-async fn echo(mut stream: Stream) -> std::io::Result<()> {
-    let mut buffer = vec![0u8; 4096];
-    loop {
-        let read = stream.read(&mut buffer).await?;
-        if read == 0 {
-            return stream.close().await;
-        }
-        stream.write_all(&buffer[..read]).await?;
-        stream.flush().await?;
-    }
-}
-
-async fn sink(mut stream: Stream) -> std::io::Result<()> {
-    let mut buffer = vec![0u8; crate::BUFFER_SIZE];
-    while stream.read(&mut buffer).await? != 0 {}
-    stream.write_all(&[1]).await?;
-    stream.close().await
 }

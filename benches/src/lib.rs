@@ -18,6 +18,7 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+mod conn_exchange;
 pub mod conn_hyphae;
 pub mod conn_libp2p;
 pub mod crypto;
