@@ -168,7 +168,9 @@ impl Builder {
             u32::try_from(self.limits.max_streams_per_connection).unwrap_or(u32::MAX);
         quic.max_pending_handshakes = self.limits.max_pending_inbound;
         quic.handshake_timeout = self.limits.handshake_timeout;
-        let quic = hyphae_quic::Endpoint::new(&keypair, quic)?;
+        // One certificate for TLS over TCP and for QUIC.
+        let tls = hyphae_tls::Config::new(&keypair)?;
+        let quic = hyphae_quic::Endpoint::with_tls(tls.clone(), quic)?;
         let muxer_ids: Vec<String> = self
             .muxers
             .iter()
@@ -178,7 +180,7 @@ impl Builder {
             keypair: keypair.clone(),
             security: self.security,
             noise: hyphae_noise::Config::default().with_muxers(muxer_ids.clone()),
-            tls: hyphae_tls::Config::new(&keypair)?.with_muxers(muxer_ids),
+            tls: tls.clone().with_muxers(muxer_ids),
             muxers: self.muxers,
             yamux,
             mplex,

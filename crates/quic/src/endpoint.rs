@@ -89,7 +89,13 @@ struct Listener {
 impl Endpoint {
     /// An endpoint authenticating as `identity`, with no socket yet.
     pub fn new(identity: &Keypair, config: Config) -> Result<Endpoint, Error> {
-        let tls = hyphae_tls::Config::new(identity)?;
+        Endpoint::with_tls(hyphae_tls::Config::new(identity)?, config)
+    }
+
+    /// An endpoint presenting the certificate of `tls` (a node that also runs TLS over TCP
+    /// shares one certificate between both), with no socket yet. Its muxer list is not
+    /// used: QUIC offers only the ALPN `libp2p`.
+    pub fn with_tls(tls: hyphae_tls::Config, config: Config) -> Result<Endpoint, Error> {
         let transport = config.transport()?;
         let server_tls = hyphae_tls::server_config(&tls, vec![hyphae_tls::ALPN.to_vec()])?;
         let crypto = QuicServerConfig::try_from(server_tls)
