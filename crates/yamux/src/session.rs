@@ -377,7 +377,7 @@ impl Session {
     /// Takes up to `max_len` received bytes of a stream without copying them.
     ///
     /// Reading frees receive window; the Window Update goes out with the next
-    /// [`Session::poll_transmit`] once half the window is free. After a reset, fails with
+    /// [`Session::poll_transmit`] once a quarter of the window is free. After a reset, fails with
     /// [`Error::StreamReset`] (unread data is dropped).
     pub fn read_chunk(
         &mut self,

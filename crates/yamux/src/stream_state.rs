@@ -11,9 +11,13 @@ use bytes::Bytes;
 use crate::config::INITIAL_WINDOW;
 use crate::frame::Flags;
 
-/// How many round-trip times the reader may take to drain half its window for the window to
-/// double (see [`StreamState::take_window_update`]).
-const AUTO_TUNE_RTT_FACTOR: u32 = 4;
+/// Credit is announced once the reader has freed this fraction of the window (see
+/// [`StreamState::wants_window_update`]).
+const UPDATE_DIVISOR: u32 = 4;
+
+/// How many round-trip times the reader may take to drain a quarter of its window for the
+/// window to double (see [`StreamState::take_window_update`]).
+const AUTO_TUNE_RTT_FACTOR: u32 = 2;
 
 /// Who opened a stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -151,23 +155,29 @@ impl StreamState {
         self.receive_window - self.receive_credit - self.buffered
     }
 
-    /// Whether enough credit has been freed to be worth a Window Update: half the window, as
-    /// rust-yamux and go-yamux do. Updating sooner costs frames; later, throughput.
+    /// Whether enough credit has been freed to be worth a Window Update: a quarter of the
+    /// window. rust-yamux and go-yamux wait for half, and a window-bound stream then tends to
+    /// settle into one burst of half the window per round trip: on a 60 ms path with a
+    /// 16 MiB window, TCP + TLS carried 8.4 MB per 61 ms (1.1 Gbit/s) with the other half
+    /// held as unannounced or unread credit. At a quarter, at least three quarters of the
+    /// window stay usable, for one 12-byte frame per quarter window.
     pub(crate) fn wants_window_update(&self) -> bool {
-        !self.read_closed && !self.reset && self.unannounced_credit() >= self.receive_window / 2
+        !self.read_closed
+            && !self.reset
+            && self.unannounced_credit() >= self.receive_window / UPDATE_DIVISOR
     }
 
     /// Grants the peer the credit the reader freed, growing the window first if the reader
     /// drains it fast. Returns the delta to send.
     ///
     /// Auto-tuning: an epoch runs from one window update to the next, during which the
-    /// reader drained at least half the window. If that took less than
+    /// reader drained at least a quarter of the window. If that took less than
     /// [`AUTO_TUNE_RTT_FACTOR`] round trips, the sender was held back by our window rather
     /// than by the reader or the network, so the window doubles, up to `max_window` and as far
     /// as `budget` (the connection's unused receive window) allows. When the network is the
-    /// bottleneck, draining half a window of `W` bytes at bandwidth `B` takes `W / 2B`, so
-    /// growth stops by itself once `W` exceeds `2 × factor` bandwidth-delay products; a slow
-    /// reader never grows its window. Windows never shrink.
+    /// bottleneck, draining a quarter window of `W` bytes at bandwidth `B` takes `W / 4B`, so
+    /// growth stops by itself once `W` exceeds `4 × factor` = 8 bandwidth-delay products; a
+    /// slow reader never grows its window. Windows never shrink.
     pub(crate) fn take_window_update(
         &mut self,
         now: Option<Instant>,
@@ -264,19 +274,19 @@ mod tests {
 
     #[test]
     fn buffered_data_holds_back_credit() {
+        let quarter = INITIAL_WINDOW / 4;
         let mut stream = StreamState::new(Direction::Inbound, None);
-        assert!(stream.receive(Bytes::from(vec![1; 200_000])));
+        assert!(stream.receive(Bytes::from(vec![1; 2 * quarter as usize])));
         assert!(!stream.wants_window_update());
         assert_eq!(
-            stream.read_chunk(100_000).map(|chunk| chunk.len()),
-            Some(100_000)
+            stream
+                .read_chunk(quarter as usize - 1)
+                .map(|chunk| chunk.len()),
+            Some(quarter as usize - 1)
         );
-        assert_eq!(stream.buffered(), 100_000);
+        assert_eq!(stream.buffered(), quarter + 1);
         assert!(!stream.wants_window_update());
-        assert_eq!(
-            stream.read_chunk(100_000).map(|chunk| chunk.len()),
-            Some(100_000)
-        );
+        assert_eq!(stream.read_chunk(1).map(|chunk| chunk.len()), Some(1));
         assert!(stream.wants_window_update());
     }
 }

@@ -246,9 +246,9 @@ fn writes_stop_at_the_send_window_and_resume_after_a_window_update() {
     pair.pump();
     pair.take_events(Side::Client);
 
-    // Reading less than half the window sends no update.
+    // Reading less than a quarter of the window sends no update.
     let inbound = pair.server.accept().unwrap();
-    let mut buf = vec![0u8; INITIAL_WINDOW as usize / 2 - 1];
+    let mut buf = vec![0u8; INITIAL_WINDOW as usize / 4 - 1];
     assert_eq!(
         pair.server.read(inbound, &mut buf).unwrap(),
         ReadOutcome::Data(buf.len())
@@ -257,14 +257,14 @@ fn writes_stop_at_the_send_window_and_resume_after_a_window_update() {
     assert_eq!(pair.take_events(Side::Client), vec![]);
     assert_eq!(pair.client.write(id, &data[written..]).unwrap(), 0);
 
-    // One more byte makes half the window: the update arrives and the writer is told.
+    // One more byte makes a quarter of the window: the update arrives and the writer is told.
     let mut byte = [0u8; 1];
     pair.server.read(inbound, &mut byte).unwrap();
     pair.pump();
     assert_eq!(pair.take_events(Side::Client), vec![Event::Writable(id)]);
     assert_eq!(
         pair.client.stream_stats(id).unwrap().send_window,
-        INITIAL_WINDOW / 2
+        INITIAL_WINDOW / 4
     );
     assert!(pair.client.write(id, &data[written..]).unwrap() > 0);
 }
