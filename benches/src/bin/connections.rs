@@ -6,7 +6,9 @@
 //! 2. handshakes per second one listener sustains on loopback (clients reconnect in a loop);
 //! 3. ping round trip on an established connection (loopback);
 //! 4. 1000 concurrent streams on one connection, each uploading 1 MiB (aggregate rate);
-//! 5. resident memory per idle connection of a listener holding 1000 of them.
+//! 5. resident memory per idle connection of a listener holding 1000 of them;
+//! 6. round trips on one stream while another stream of the same connection uploads flat
+//!    out, over the emulated path of benchmark 1 (head-of-line delay in buffers).
 //!
 //! `cargo run --release -p hyphae-benches --bin connections [-- --quick --json PATH]`
 //! (`--bench NAME`, repeated, runs only those). Needs root for the network namespaces of
@@ -57,6 +59,7 @@ enum Bench {
     Ping,
     Streams,
     Memory,
+    Loaded,
 }
 
 #[derive(Subcommand)]
@@ -76,6 +79,16 @@ enum Mode {
         addr: String,
         #[arg(long)]
         reps: usize,
+    },
+    /// Connect to ADDR; time PINGS echo round trips on the idle connection, then again while
+    /// another stream uploads; print both as JSON.
+    Loaded {
+        #[arg(long, value_enum)]
+        stack: Stack,
+        #[arg(long)]
+        addr: String,
+        #[arg(long)]
+        pings: usize,
     },
     /// Connect COUNT clients, each its own peer, to ADDR; print "ready" and stay connected
     /// until stdin closes.
@@ -218,6 +231,7 @@ async fn main() -> anyhow::Result<()> {
     match args.mode {
         Some(Mode::Serve { stack, ip }) => serve(stack, &ip).await,
         Some(Mode::Dial { stack, addr, reps }) => dial(stack, &addr, reps).await,
+        Some(Mode::Loaded { stack, addr, pings }) => loaded_child(stack, &addr, pings).await,
         Some(Mode::Clients { stack, addr, count }) => clients(stack, &addr, count).await,
         None => run(&args).await,
     }
@@ -256,6 +270,34 @@ async fn dial(stack: Stack, addr: &str, reps: usize) -> anyhow::Result<()> {
         node.shutdown().await;
     }
     println!("{}", json!({ "samples_ms": samples }));
+    Ok(())
+}
+
+/// How long the upload of benchmark 6 runs before the loaded round trips start: past the
+/// ramp of the congestion and flow-control windows.
+const LOADED_WARMUP: Duration = Duration::from_secs(3);
+
+async fn loaded_child(stack: Stack, addr: &str, pings: usize) -> anyhow::Result<()> {
+    let node = AnyNode::start(stack, &[]).await?;
+    let peer = node.dial(addr).await?;
+    let idle = node.pings(peer, pings).await?;
+    // More than the path carries while the round trips run: the upload never ends by itself.
+    let upload = node.concurrent_uploads(peer, 1, 1 << 40);
+    let measure = async {
+        tokio::time::sleep(LOADED_WARMUP).await;
+        node.pings(peer, pings).await
+    };
+    let loaded = tokio::select! {
+        result = upload => bail!("the upload ended before the round trips: {result:?}"),
+        samples = measure => samples?,
+    };
+    let ms = |samples: &[Duration]| -> Vec<f64> {
+        samples.iter().map(|d| d.as_secs_f64() * 1e3).collect()
+    };
+    println!(
+        "{}",
+        json!({ "idle_ms": ms(&idle), "loaded_ms": ms(&loaded) })
+    );
     Ok(())
 }
 
@@ -366,6 +408,7 @@ struct Plan {
     stream_reps: usize,
     idle_connections: usize,
     memory_reps: usize,
+    loaded_pings: usize,
 }
 
 impl Plan {
@@ -383,6 +426,7 @@ impl Plan {
                 stream_reps: 1,
                 idle_connections: 1000,
                 memory_reps: 1,
+                loaded_pings: 10,
             }
         } else {
             Plan {
@@ -397,6 +441,7 @@ impl Plan {
                 stream_reps: 3,
                 idle_connections: 1000,
                 memory_reps: 3,
+                loaded_pings: 40,
             }
         }
     }
@@ -443,6 +488,11 @@ async fn run(args: &Args) -> anyhow::Result<()> {
         let (row, value) = memory(&plan).await?;
         rows.push(row);
         results.insert("memory".into(), value);
+    }
+    if wanted(Bench::Loaded) {
+        let (row, value) = loaded(&plan, args.delay_ms).await?;
+        rows.push(row);
+        results.insert("loaded".into(), value);
     }
     eprintln!("done in {:.0} s", started.elapsed().as_secs_f64());
     print_table(&rows);
@@ -503,15 +553,7 @@ fn median_of(values: &[f64]) -> f64 {
 
 /// Benchmark 1: dial + 1-byte echo over a linkem path, child processes in two namespaces.
 async fn establish(plan: &Plan, delay_ms: u64) -> anyhow::Result<(Vec<Row>, Value)> {
-    let delay = Duration::from_millis(delay_ms);
-    let link = tokio::task::spawn_blocking(move || {
-        hyphae_linkem::Link::builder()
-            .delay(delay)
-            .prefix("cb")
-            .start()
-    })
-    .await??;
-    let rtt_ms = 2.0 * delay.as_secs_f64() * 1e3;
+    let (link, rtt_ms) = start_link(delay_ms).await?;
     let ip = link.addr_b().to_string();
     // [transport][stack] median in ms.
     let mut medians = [[0.0; 2]; 2];
@@ -580,6 +622,98 @@ async fn establish(plan: &Plan, delay_ms: u64) -> anyhow::Result<(Vec<Row>, Valu
         })
         .collect();
     Ok((rows, Value::Object(value)))
+}
+
+/// A linkem path of `delay_ms` each way, and its round-trip time in ms.
+async fn start_link(delay_ms: u64) -> anyhow::Result<(hyphae_linkem::Link, f64)> {
+    let delay = Duration::from_millis(delay_ms);
+    let link = tokio::task::spawn_blocking(move || {
+        hyphae_linkem::Link::builder()
+            .delay(delay)
+            .prefix("cb")
+            .start()
+    })
+    .await??;
+    Ok((link, 2.0 * delay.as_secs_f64() * 1e3))
+}
+
+/// Benchmark 6: echo round trips on a TCP + Noise + Yamux connection over the linkem path,
+/// idle and while another stream of it uploads, from a child process in namespace A.
+///
+/// Whatever the sender buffers below the multiplexer (its socket's unsent bytes, its
+/// session's queue) is data the round trip's frames wait behind.
+async fn loaded(plan: &Plan, delay_ms: u64) -> anyhow::Result<(Row, Value)> {
+    let (link, rtt_ms) = start_link(delay_ms).await?;
+    let ip = link.addr_b().to_string();
+    let mut medians = [(0.0, 0.0); 2];
+    let mut value = serde_json::Map::new();
+    value.insert("rtt_ms".into(), json!(rtt_ms));
+    for (s, stack) in STACKS.into_iter().enumerate() {
+        eprintln!(
+            "loaded: {} ({} round trips)",
+            stack.arg(),
+            plan.loaded_pings
+        );
+        let server = spawn_server(stack, &ip, Some(link.namespace_b())).await?;
+        let pings = plan.loaded_pings.to_string();
+        let output = self_command(
+            Some(link.namespace_a()),
+            &[
+                "loaded",
+                "--stack",
+                stack.arg(),
+                "--addr",
+                &server.tcp,
+                "--pings",
+                &pings,
+            ],
+        )?
+        .stdin(Stdio::null())
+        .output()
+        .await?;
+        server.stop().await?;
+        ensure!(
+            output.status.success(),
+            "loaded {} failed: {}",
+            stack.arg(),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let line: Value = serde_json::from_slice(&output.stdout)?;
+        let samples = |key: &str| -> anyhow::Result<Vec<f64>> {
+            Ok(line[key]
+                .as_array()
+                .with_context(|| format!("no {key}"))?
+                .iter()
+                .filter_map(Value::as_f64)
+                .collect())
+        };
+        let (idle, loaded) = (samples("idle_ms")?, samples("loaded_ms")?);
+        let median_ms =
+            |ms: &[f64]| median_of(&ms.iter().map(|v| v / 1e3).collect::<Vec<_>>()) * 1e3;
+        medians[s] = (median_ms(&idle), median_ms(&loaded));
+        value.insert(
+            stack.arg().replace('-', "_"),
+            json!({
+                "idle_median_ms": medians[s].0,
+                "loaded_median_ms": medians[s].1,
+                "idle_ms": idle,
+                "loaded_ms": loaded,
+            }),
+        );
+    }
+    drop(link);
+    let row = Row {
+        name: format!(
+            "32-byte echo RTT while another stream uploads, TCP + Noise + Yamux, {rtt_ms:.0} ms RTT path, median of {}",
+            plan.loaded_pings
+        ),
+        unit: "ms",
+        lower_is_better: true,
+        hyphae: medians[0].1,
+        rust_libp2p: medians[1].1,
+        notes: medians.map(|(idle, _)| format!("idle {idle:.1} ms")),
+    };
+    Ok((row, Value::Object(value)))
 }
 
 /// `ms` in round trips of `rtt_ms`, for the table (nothing on a path without delay).

@@ -2,6 +2,7 @@ use hyphae_multiaddr::Multiaddr;
 use tokio::net::TcpStream;
 
 use crate::address::dial_target;
+use crate::config::configure;
 use crate::{Config, Error, resolve};
 
 /// Connects to a TCP multiaddr, resolving `/dns*` names first.
@@ -16,13 +17,11 @@ pub async fn dial(addr: &Multiaddr, config: &Config) -> Result<TcpStream, Error>
         for candidate in resolve(&host, port).await? {
             match TcpStream::connect(candidate).await {
                 Ok(stream) => {
-                    stream
-                        .set_nodelay(config.nodelay)
-                        .map_err(|error| Error::Io {
-                            action: "configuring",
-                            addr: addr.clone(),
-                            error,
-                        })?;
+                    configure(&stream, config).map_err(|error| Error::Io {
+                        action: "configuring",
+                        addr: addr.clone(),
+                        error,
+                    })?;
                     return Ok(stream);
                 }
                 Err(error) => {

@@ -2,8 +2,9 @@
 //! `/dns/…`, `/dns4/…`, `/dns6/…` addresses.
 //!
 //! Spec: addressing in `addressing/README.md` of libp2p/specs. Sockets are opened with
-//! `TCP_NODELAY` (libp2p protocols are request/response heavy and batch their own writes) and
-//! `SO_REUSEADDR`; IPv6 listeners are IPv6-only so the same port can also be bound on IPv4.
+//! `TCP_NODELAY` (libp2p protocols are request/response heavy and batch their own writes),
+//! `TCP_NOTSENT_LOWAT` (see [`Config::notsent_lowat`]) and `SO_REUSEADDR`; IPv6 listeners
+//! are IPv6-only so the same port can also be bound on IPv4.
 //! Connections come out raw: security and multiplexing are negotiated above.
 //!
 //! [`resolve`] (a `/dns*` host to socket addresses) and [`expand_unspecified`] (a socket bound

@@ -5,6 +5,7 @@ use socket2::{Domain, Socket, Type};
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::address::{listen_target, socket_multiaddr};
+use crate::config::configure;
 use crate::{Config, Error, expand_unspecified};
 
 /// A bound TCP listener.
@@ -12,7 +13,7 @@ use crate::{Config, Error, expand_unspecified};
 pub struct Listener {
     inner: TcpListener,
     local_addr: SocketAddr,
-    nodelay: bool,
+    config: Config,
 }
 
 impl Listener {
@@ -46,7 +47,7 @@ impl Listener {
         Ok(Listener {
             inner,
             local_addr,
-            nodelay: config.nodelay,
+            config: config.clone(),
         })
     }
 
@@ -72,8 +73,8 @@ impl Listener {
             error,
         })?;
         // A connection we cannot configure is still usable; only log the failure.
-        if let Err(error) = stream.set_nodelay(self.nodelay) {
-            tracing::debug!(%remote, %error, "setting TCP_NODELAY failed");
+        if let Err(error) = configure(&stream, &self.config) {
+            tracing::debug!(%remote, %error, "configuring the connection failed");
         }
         Ok((stream, socket_multiaddr(remote)))
     }

@@ -36,6 +36,28 @@ async fn port_zero_reports_the_real_port_and_accepts_ipv4() {
     server.await.unwrap();
 }
 
+/// Both ends get the configured TCP_NOTSENT_LOWAT; with `None` the socket keeps 0, which
+/// means the system-wide `net.ipv4.tcp_notsent_lowat` (unlimited by default).
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn both_ends_limit_unsent_bytes_as_configured() {
+    let lowat = |stream: &tokio::net::TcpStream| {
+        socket2::SockRef::from(stream).tcp_notsent_lowat().unwrap()
+    };
+    for (setting, expected) in [(Some(64 * 1024), 64 * 1024), (None, 0)] {
+        let config = Config {
+            notsent_lowat: setting,
+            ..Config::default()
+        };
+        let listener = Listener::bind(&addr("/ip4/127.0.0.1/tcp/0"), &config).unwrap();
+        let target = listener.listen_addrs()[0].clone();
+        let (dialed, accepted) = tokio::join!(dial(&target, &config), listener.accept());
+        assert_eq!(lowat(&dialed.unwrap()), expected);
+        assert_eq!(lowat(&accepted.unwrap().0), expected);
+    }
+    assert_eq!(Config::default().notsent_lowat, Some(128 * 1024));
+}
+
 #[tokio::test]
 async fn accepts_ipv6() {
     let Ok(listener) = Listener::bind(&addr("/ip6/::1/tcp/0"), &Config::default()) else {
