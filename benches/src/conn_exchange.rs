@@ -2,6 +2,7 @@
 //! hyphae node and the rust-libp2p node (its streams through `tokio_util::compat`) serve and
 //! drive them, so the two stacks run exactly the same application code.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::ensure;
@@ -62,6 +63,19 @@ pub(crate) async fn round_trips<S: AsyncRead + AsyncWrite + Unpin>(
         ensure!(reply == payload, "echo returned another payload");
     }
     Ok(samples)
+}
+
+/// Writes to a sink stream until dropped (or the stream fails), adding what each write
+/// handed to the stream to `sent`.
+pub(crate) async fn upload_counting<S: AsyncWrite + Unpin>(
+    mut stream: S,
+    sent: &AtomicU64,
+) -> anyhow::Result<()> {
+    let buffer = vec![0u8; crate::BUFFER_SIZE];
+    loop {
+        stream.write_all(&buffer).await?;
+        sent.fetch_add(buffer.len() as u64, Ordering::Relaxed);
+    }
 }
 
 /// Uploads `bytes` to a sink stream, closes it and waits for the acknowledgement.

@@ -1,6 +1,7 @@
 //! The hyphae side of the connection benchmarks: a node as the `connections` binary runs it,
 //! serving the two bench protocols, and the client operations it times.
 
+use std::sync::atomic::AtomicU64;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -14,14 +15,22 @@ pub const ECHO: &str = "/bench/echo/1.0.0";
 /// Reads to the end, then answers one byte: the dialer's upload is done.
 pub const SINK: &str = "/bench/sink/1.0.0";
 
-/// Streams per connection both stacks allow here: room for the 1000-stream benchmark.
+/// Streams per connection both stacks allow in most benchmarks: room for the 1000-stream
+/// benchmark.
 pub const MAX_STREAMS: usize = 4096;
 
-/// The limits of every bench node: the defaults, with room for 1000 concurrent streams and
-/// for a handshake benchmark whose clients reconnect faster than old connections close.
-pub fn limits() -> Limits {
+/// Streams per connection both stacks allow by default. rust-yamux grows stream windows only
+/// from the connection window left beyond 256 KiB per allowed stream, which is nothing at
+/// [`MAX_STREAMS`] (libp2p-yamux cannot raise its 1 GiB): benchmarks of one fast stream use
+/// this limit.
+pub const DEFAULT_STREAMS: usize = 512;
+
+/// The limits of every bench node: the defaults, with room for `max_streams` concurrent
+/// streams and for a handshake benchmark whose clients reconnect faster than old
+/// connections close.
+pub fn limits(max_streams: usize) -> Limits {
     Limits {
-        max_streams_per_connection: MAX_STREAMS,
+        max_streams_per_connection: max_streams,
         max_connections_per_peer: 1024,
         ..Limits::default()
     }
@@ -29,11 +38,11 @@ pub fn limits() -> Limits {
 
 /// Starts a node pinned to Noise and Yamux (default keepalive pings, as rust-libp2p's ping
 /// behaviour) listening on `listen`, serving [`ECHO`] and [`SINK`].
-pub async fn start(listen: &[Multiaddr]) -> anyhow::Result<Node> {
+pub async fn start(listen: &[Multiaddr], max_streams: usize) -> anyhow::Result<Node> {
     let mut builder = Node::builder()
         .security([hyphae::Security::Noise])
         .muxers([hyphae::Multiplexer::Yamux])
-        .limits(limits());
+        .limits(limits(max_streams));
     for addr in listen {
         builder = builder.listen(addr.clone());
     }
@@ -67,6 +76,12 @@ pub async fn connect_and_echo(node: &Node, addr: &Multiaddr) -> anyhow::Result<(
 pub async fn pings(node: &Node, peer: PeerId, count: usize) -> anyhow::Result<Vec<Duration>> {
     let mut stream = node.open_stream(peer, ECHO).await?;
     conn_exchange::round_trips(&mut stream, count).await
+}
+
+/// Uploads to a [`SINK`] stream opened to `peer` until dropped, counting into `sent`.
+pub async fn upload_counting(node: &Node, peer: PeerId, sent: &AtomicU64) -> anyhow::Result<()> {
+    let stream = node.open_stream(peer, SINK).await?;
+    conn_exchange::upload_counting(stream, sent).await
 }
 
 /// Opens `streams` streams to `peer` at once, each uploading `bytes` to the sink; returns the

@@ -10,6 +10,7 @@
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::future::{Ready, ready};
+use std::sync::atomic::AtomicU64;
 use std::task::{Context as TaskContext, Poll};
 use std::time::{Duration, Instant};
 
@@ -32,7 +33,7 @@ use tokio::task::JoinHandle;
 use tokio_util::compat::FuturesAsyncReadCompatExt;
 
 use crate::conn_exchange;
-use crate::conn_hyphae::{ECHO, MAX_STREAMS, SINK};
+use crate::conn_hyphae::{ECHO, SINK};
 
 const ECHO_PROTOCOL: StreamProtocol = StreamProtocol::new(ECHO);
 const SINK_PROTOCOL: StreamProtocol = StreamProtocol::new(SINK);
@@ -62,12 +63,12 @@ enum Command {
 impl RustNode {
     /// Starts a swarm (TCP + Noise + Yamux, and QUIC) listening on `listen`; returns once
     /// every listener reported its address.
-    pub async fn start(listen: &[Multiaddr]) -> anyhow::Result<RustNode> {
+    pub async fn start(listen: &[Multiaddr], max_streams: usize) -> anyhow::Result<RustNode> {
         let mut swarm = libp2p::SwarmBuilder::with_new_identity()
             .with_tokio()
             .with_tcp(tcp::Config::default(), noise::Config::new, || {
                 let mut config = yamux::Config::default();
-                config.set_max_num_streams(MAX_STREAMS);
+                config.set_max_num_streams(max_streams);
                 config
             })?
             .with_quic()
@@ -83,7 +84,7 @@ impl RustNode {
             .with_swarm_config(|config| {
                 config
                     .with_idle_connection_timeout(Duration::from_secs(3600))
-                    .with_max_negotiating_inbound_streams(MAX_STREAMS)
+                    .with_max_negotiating_inbound_streams(max_streams)
             })
             .build();
         let peer_id = *swarm.local_peer_id();
@@ -160,6 +161,12 @@ impl RustNode {
     pub async fn pings(&self, peer: PeerId, count: usize) -> anyhow::Result<Vec<Duration>> {
         let mut stream = self.open_stream(peer, ECHO_PROTOCOL).await?.compat();
         conn_exchange::round_trips(&mut stream, count).await
+    }
+
+    /// Uploads to a sink stream opened to `peer` until dropped, counting into `sent`.
+    pub async fn upload_counting(&self, peer: PeerId, sent: &AtomicU64) -> anyhow::Result<()> {
+        let stream = self.open_stream(peer, SINK_PROTOCOL).await?;
+        conn_exchange::upload_counting(stream.compat(), sent).await
     }
 
     /// Opens `streams` streams to `peer` at once, each uploading `bytes` to the sink; returns

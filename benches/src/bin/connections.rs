@@ -20,13 +20,14 @@
 
 use std::path::PathBuf;
 use std::process::Stdio;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail, ensure};
 use clap::{Parser, Subcommand, ValueEnum};
 use futures::StreamExt;
 use hyphae::Multiaddr;
-use hyphae_benches::conn_hyphae;
+use hyphae_benches::conn_hyphae::{self, DEFAULT_STREAMS, MAX_STREAMS};
 use hyphae_benches::conn_libp2p::RustNode;
 use hyphae_benches::stats::median;
 use serde_json::{Value, json};
@@ -70,6 +71,9 @@ enum Mode {
         stack: Stack,
         #[arg(long)]
         ip: String,
+        /// Streams each connection allows.
+        #[arg(long, default_value_t = MAX_STREAMS)]
+        max_streams: usize,
     },
     /// Time REPS fresh connections to ADDR, each with a 1-byte echo; print them as JSON.
     Dial {
@@ -127,15 +131,19 @@ enum AnyNode {
 }
 
 impl AnyNode {
-    async fn start(stack: Stack, listen: &[Multiaddr]) -> anyhow::Result<AnyNode> {
+    async fn start(
+        stack: Stack,
+        listen: &[Multiaddr],
+        max_streams: usize,
+    ) -> anyhow::Result<AnyNode> {
         Ok(match stack {
-            Stack::Hyphae => AnyNode::Hyphae(conn_hyphae::start(listen).await?),
+            Stack::Hyphae => AnyNode::Hyphae(conn_hyphae::start(listen, max_streams).await?),
             Stack::RustLibp2p => {
                 let listen: Vec<libp2p::Multiaddr> = listen
                     .iter()
                     .map(|addr| addr.to_string().parse())
                     .collect::<Result<_, _>>()?;
-                AnyNode::RustLibp2p(RustNode::start(&listen).await?)
+                AnyNode::RustLibp2p(RustNode::start(&listen, max_streams).await?)
             }
         })
     }
@@ -211,6 +219,18 @@ impl AnyNode {
         }
     }
 
+    async fn upload_counting(&self, peer: Peer, sent: &AtomicU64) -> anyhow::Result<()> {
+        match (self, peer) {
+            (AnyNode::Hyphae(node), Peer::Hyphae(peer)) => {
+                conn_hyphae::upload_counting(node, peer, sent).await
+            }
+            (AnyNode::RustLibp2p(node), Peer::RustLibp2p(peer)) => {
+                node.upload_counting(peer, sent).await
+            }
+            _ => bail!("peer of another stack"),
+        }
+    }
+
     async fn shutdown(self) {
         match self {
             AnyNode::Hyphae(node) => node.shutdown().await,
@@ -229,7 +249,11 @@ enum Peer {
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     match args.mode {
-        Some(Mode::Serve { stack, ip }) => serve(stack, &ip).await,
+        Some(Mode::Serve {
+            stack,
+            ip,
+            max_streams,
+        }) => serve(stack, &ip, max_streams).await,
         Some(Mode::Dial { stack, addr, reps }) => dial(stack, &addr, reps).await,
         Some(Mode::Loaded { stack, addr, pings }) => loaded_child(stack, &addr, pings).await,
         Some(Mode::Clients { stack, addr, count }) => clients(stack, &addr, count).await,
@@ -243,12 +267,12 @@ async fn wait_for_stdin_eof() {
     let _ = tokio::io::stdin().read_to_end(&mut sink).await;
 }
 
-async fn serve(stack: Stack, ip: &str) -> anyhow::Result<()> {
+async fn serve(stack: Stack, ip: &str, max_streams: usize) -> anyhow::Result<()> {
     let listen: Vec<Multiaddr> = vec![
         format!("/ip4/{ip}/tcp/0").parse()?,
         format!("/ip4/{ip}/udp/0/quic-v1").parse()?,
     ];
-    let node = AnyNode::start(stack, &listen).await?;
+    let node = AnyNode::start(stack, &listen, max_streams).await?;
     for addr in node.listen_addrs() {
         println!("{addr}");
     }
@@ -262,7 +286,7 @@ async fn dial(stack: Stack, addr: &str, reps: usize) -> anyhow::Result<()> {
     let mut samples = Vec::new();
     // One unmeasured dial first: lazily initialised state is not what is measured.
     for rep in 0..=reps {
-        let node = AnyNode::start(stack, &[]).await?;
+        let node = AnyNode::start(stack, &[], MAX_STREAMS).await?;
         let (_, time) = node.connect_and_echo(addr).await?;
         if rep > 0 {
             samples.push(time.as_secs_f64() * 1e3);
@@ -278,25 +302,28 @@ async fn dial(stack: Stack, addr: &str, reps: usize) -> anyhow::Result<()> {
 const LOADED_WARMUP: Duration = Duration::from_secs(3);
 
 async fn loaded_child(stack: Stack, addr: &str, pings: usize) -> anyhow::Result<()> {
-    let node = AnyNode::start(stack, &[]).await?;
+    let node = AnyNode::start(stack, &[], DEFAULT_STREAMS).await?;
     let peer = node.dial(addr).await?;
     let idle = node.pings(peer, pings).await?;
-    // More than the path carries while the round trips run: the upload never ends by itself.
-    let upload = node.concurrent_uploads(peer, 1, 1 << 40);
+    let sent = AtomicU64::new(0);
+    let upload = node.upload_counting(peer, &sent);
     let measure = async {
         tokio::time::sleep(LOADED_WARMUP).await;
-        node.pings(peer, pings).await
+        let (before, start) = (sent.load(Ordering::Relaxed), Instant::now());
+        let samples = node.pings(peer, pings).await?;
+        let bits = (sent.load(Ordering::Relaxed) - before) as f64 * 8.0;
+        anyhow::Ok((samples, bits / start.elapsed().as_secs_f64() / 1e9))
     };
-    let loaded = tokio::select! {
+    let (loaded, upload_gbps) = tokio::select! {
         result = upload => bail!("the upload ended before the round trips: {result:?}"),
-        samples = measure => samples?,
+        measured = measure => measured?,
     };
     let ms = |samples: &[Duration]| -> Vec<f64> {
         samples.iter().map(|d| d.as_secs_f64() * 1e3).collect()
     };
     println!(
         "{}",
-        json!({ "idle_ms": ms(&idle), "loaded_ms": ms(&loaded) })
+        json!({ "idle_ms": ms(&idle), "loaded_ms": ms(&loaded), "upload_gbps": upload_gbps })
     );
     Ok(())
 }
@@ -304,7 +331,7 @@ async fn loaded_child(stack: Stack, addr: &str, pings: usize) -> anyhow::Result<
 async fn clients(stack: Stack, addr: &str, count: usize) -> anyhow::Result<()> {
     let connected: Vec<AnyNode> = futures::stream::iter(0..count)
         .map(|_| async move {
-            let node = AnyNode::start(stack, &[]).await?;
+            let node = AnyNode::start(stack, &[], MAX_STREAMS).await?;
             node.dial(addr).await?;
             anyhow::Ok(node)
         })
@@ -327,8 +354,23 @@ struct Server {
 }
 
 /// Starts `serve` for `stack` on `ip`, inside network namespace `netns` if given.
-async fn spawn_server(stack: Stack, ip: &str, netns: Option<&str>) -> anyhow::Result<Server> {
-    let mut child = self_command(netns, &["serve", "--stack", stack.arg(), "--ip", ip])?.spawn()?;
+async fn spawn_server(
+    stack: Stack,
+    ip: &str,
+    netns: Option<&str>,
+    max_streams: usize,
+) -> anyhow::Result<Server> {
+    let max_streams = max_streams.to_string();
+    let args = [
+        "serve",
+        "--stack",
+        stack.arg(),
+        "--ip",
+        ip,
+        "--max-streams",
+        &max_streams,
+    ];
+    let mut child = self_command(netns, &args)?.spawn()?;
     let mut lines = stdout_lines(&mut child)?;
     let (mut tcp, mut quic) = (None, None);
     loop {
@@ -560,7 +602,7 @@ async fn establish(plan: &Plan, delay_ms: u64) -> anyhow::Result<(Vec<Row>, Valu
     let mut value = serde_json::Map::new();
     value.insert("rtt_ms".into(), json!(rtt_ms));
     for (s, stack) in STACKS.into_iter().enumerate() {
-        let server = spawn_server(stack, &ip, Some(link.namespace_b())).await?;
+        let server = spawn_server(stack, &ip, Some(link.namespace_b()), MAX_STREAMS).await?;
         for (t, (transport, addr)) in [("tcp", &server.tcp), ("quic", &server.quic)]
             .into_iter()
             .enumerate()
@@ -641,11 +683,14 @@ async fn start_link(delay_ms: u64) -> anyhow::Result<(hyphae_linkem::Link, f64)>
 /// idle and while another stream of it uploads, from a child process in namespace A.
 ///
 /// Whatever the sender buffers below the multiplexer (its socket's unsent bytes, its
-/// session's queue) is data the round trip's frames wait behind.
+/// session's queue) is data the round trip's frames wait behind. Both ends run with the
+/// stacks' default stream limit ([`DEFAULT_STREAMS`]), so that rust-libp2p's upload stream
+/// can grow its window and fill the path.
 async fn loaded(plan: &Plan, delay_ms: u64) -> anyhow::Result<(Row, Value)> {
     let (link, rtt_ms) = start_link(delay_ms).await?;
     let ip = link.addr_b().to_string();
-    let mut medians = [(0.0, 0.0); 2];
+    // Per stack: median idle RTT, median loaded RTT, upload rate meanwhile.
+    let mut medians = [(0.0, 0.0, 0.0); 2];
     let mut value = serde_json::Map::new();
     value.insert("rtt_ms".into(), json!(rtt_ms));
     for (s, stack) in STACKS.into_iter().enumerate() {
@@ -654,7 +699,7 @@ async fn loaded(plan: &Plan, delay_ms: u64) -> anyhow::Result<(Row, Value)> {
             stack.arg(),
             plan.loaded_pings
         );
-        let server = spawn_server(stack, &ip, Some(link.namespace_b())).await?;
+        let server = spawn_server(stack, &ip, Some(link.namespace_b()), DEFAULT_STREAMS).await?;
         let pings = plan.loaded_pings.to_string();
         let output = self_command(
             Some(link.namespace_a()),
@@ -690,12 +735,14 @@ async fn loaded(plan: &Plan, delay_ms: u64) -> anyhow::Result<(Row, Value)> {
         let (idle, loaded) = (samples("idle_ms")?, samples("loaded_ms")?);
         let median_ms =
             |ms: &[f64]| median_of(&ms.iter().map(|v| v / 1e3).collect::<Vec<_>>()) * 1e3;
-        medians[s] = (median_ms(&idle), median_ms(&loaded));
+        let upload_gbps = line["upload_gbps"].as_f64().context("no upload rate")?;
+        medians[s] = (median_ms(&idle), median_ms(&loaded), upload_gbps);
         value.insert(
             stack.arg().replace('-', "_"),
             json!({
                 "idle_median_ms": medians[s].0,
                 "loaded_median_ms": medians[s].1,
+                "upload_gbps": upload_gbps,
                 "idle_ms": idle,
                 "loaded_ms": loaded,
             }),
@@ -711,7 +758,7 @@ async fn loaded(plan: &Plan, delay_ms: u64) -> anyhow::Result<(Row, Value)> {
         lower_is_better: true,
         hyphae: medians[0].1,
         rust_libp2p: medians[1].1,
-        notes: medians.map(|(idle, _)| format!("idle {idle:.1} ms")),
+        notes: medians.map(|(idle, _, gbps)| format!("idle {idle:.1} ms; upload {gbps:.2} Gbit/s")),
     };
     Ok((row, Value::Object(value)))
 }
@@ -732,14 +779,14 @@ async fn handshakes(plan: &Plan) -> anyhow::Result<(Row, Value)> {
     for rep in 0..plan.handshake_reps {
         for (s, stack) in STACKS.into_iter().enumerate() {
             eprintln!("handshakes: {} rep {rep}", stack.arg());
-            let server = spawn_server(stack, "127.0.0.1", None).await?;
+            let server = spawn_server(stack, "127.0.0.1", None, MAX_STREAMS).await?;
             let addr = without_p2p(&server.tcp).to_owned();
             let seconds = plan.handshake_seconds;
             let tasks: Vec<_> = (0..plan.handshake_clients)
                 .map(|_| {
                     let addr = addr.clone();
                     tokio::spawn(async move {
-                        let node = AnyNode::start(stack, &[]).await?;
+                        let node = AnyNode::start(stack, &[], MAX_STREAMS).await?;
                         let deadline = Instant::now() + Duration::from_secs_f64(seconds);
                         let mut done = 0u64;
                         while Instant::now() < deadline {
@@ -793,8 +840,8 @@ fn median_rate(rates: &[f64]) -> f64 {
 
 /// Two nodes of `stack` in this process, connected over loopback TCP.
 async fn connected_pair(stack: Stack) -> anyhow::Result<(AnyNode, AnyNode, Peer)> {
-    let server = AnyNode::start(stack, &["/ip4/127.0.0.1/tcp/0".parse()?]).await?;
-    let client = AnyNode::start(stack, &[]).await?;
+    let server = AnyNode::start(stack, &["/ip4/127.0.0.1/tcp/0".parse()?], MAX_STREAMS).await?;
+    let client = AnyNode::start(stack, &[], MAX_STREAMS).await?;
     let addr = server
         .listen_addrs()
         .into_iter()
@@ -946,7 +993,7 @@ async fn memory(plan: &Plan) -> anyhow::Result<(Row, Value)> {
                 stack.arg(),
                 plan.idle_connections
             );
-            let server = spawn_server(stack, "127.0.0.1", None).await?;
+            let server = spawn_server(stack, "127.0.0.1", None, MAX_STREAMS).await?;
             tokio::time::sleep(settle).await;
             let before = rss_kib(server.pid()?)?;
             let count = plan.idle_connections.to_string();

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# The benchmark suite in one command: builds the release binaries, then runs
+#   1. single-stream throughput on loopback (hyphae, rust-libp2p, raw TCP; seal rates),
+#   2. the same across a 60 ms emulated path (linkem; needs root for the namespaces),
+#   3. the connection benchmarks (establishment in RTTs, handshakes/s, RTT, 1000 streams,
+#      memory per idle connection, RTT while another stream uploads),
+# prints their markdown tables and writes them with the JSON of each part to OUT:
+# results.md, results.json (all parts), loopback.json, wan.json, connections.json.
+#
+# Usage: benches/run.sh [--quick] [OUT]      (OUT defaults to target/bench-results)
+# --quick: 64 MiB transfers, one repetition, the connection benchmarks' smoke sizes.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+quick=0
+if [[ ${1:-} == --quick ]]; then
+    quick=1
+    shift
+fi
+target=${CARGO_TARGET_DIR:-target}
+out=${1:-$target/bench-results}
+mkdir -p "$out"
+
+cargo build --release -p hyphae-cli --bin hyphae
+cargo build --release -p hyphae-benches --bins
+bin=$target/release
+
+if ((quick)); then
+    bytes=$((64 << 20)) loopback_reps=1 wan_reps=1 connections_args=(--quick)
+else
+    bytes=$((1 << 30)) loopback_reps=5 wan_reps=3 connections_args=()
+fi
+
+{
+    echo "# hyphae benchmarks"
+    echo
+    echo "$(date -u '+%Y-%m-%d %H:%M') UTC, commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)," \
+        "$(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+    echo
+    echo "## 1. Loopback"
+    echo
+    "$bin/throughput" --bytes "$bytes" --reps "$loopback_reps" --json "$out/loopback.json"
+    echo
+    echo "## 2. 60 ms round-trip path (linkem)"
+    echo
+    "$bin/throughput" --path wan --bytes "$bytes" --reps "$wan_reps" --json "$out/wan.json"
+    echo
+    echo "## 3. Connections"
+    echo
+    "$bin/connections" "${connections_args[@]}" --json "$out/connections.json"
+} | tee "$out/results.md"
+
+python3 - "$out" <<'EOF'
+import json, pathlib, sys
+out = pathlib.Path(sys.argv[1])
+parts = {name: json.loads((out / f"{name}.json").read_text()) for name in ("loopback", "wan", "connections")}
+(out / "results.json").write_text(json.dumps(parts, indent=2) + "\n")
+EOF
+echo "results: $out/results.md, $out/results.json" >&2
