@@ -377,8 +377,8 @@ impl Session {
     /// Takes up to `max_len` received bytes of a stream without copying them.
     ///
     /// Reading frees receive window; the Window Update goes out with the next
-    /// [`Session::poll_transmit`] once a quarter of the window is free. After a reset, fails with
-    /// [`Error::StreamReset`] (unread data is dropped).
+    /// [`Session::poll_transmit`] once a quarter of the window is free. After a reset, fails
+    /// with [`Error::StreamReset`] (unread data is dropped).
     pub fn read_chunk(
         &mut self,
         id: StreamId,

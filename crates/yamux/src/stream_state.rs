@@ -11,7 +11,7 @@ use bytes::Bytes;
 use crate::config::INITIAL_WINDOW;
 use crate::frame::Flags;
 
-/// Credit is announced once the reader has freed this fraction of the window (see
+/// Credit is announced once the reader has freed 1 / `UPDATE_DIVISOR` of the window (see
 /// [`StreamState::wants_window_update`]).
 const UPDATE_DIVISOR: u32 = 4;
 
