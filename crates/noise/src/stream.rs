@@ -13,6 +13,13 @@ use crate::{MAX_MESSAGE_LEN, MAX_PLAINTEXT_LEN, frame};
 /// Room for one whole frame: length prefix and the largest Noise message.
 const FRAME_CAPACITY: usize = frame::PREFIX_LEN + MAX_MESSAGE_LEN;
 
+/// Reads between two pauses (or writes between two flushes) adding up to this much mean bulk
+/// data is moving: the buffer is kept through the pause that follows, instead of being freed and allocated again
+/// (and its pages faulted in again) for every burst. Small traffic — pings, requests, the
+/// last messages before a connection goes quiet — lets the buffer go, so idle connections
+/// hold none.
+const BULK: usize = 16 * 1024;
+
 /// An encrypted, authenticated connection to a peer: what you write is encrypted into Noise
 /// transport frames, what you read has been decrypted and authenticated.
 ///
@@ -36,6 +43,14 @@ pub struct NoiseStream<T> {
     /// frame: a length placeholder and the plaintext gathered so far.
     write_buf: BytesMut,
     sealed: usize,
+    /// Bytes read from the socket since it last had nothing to read, and in the burst before
+    /// that pause (see [`BULK`]).
+    read_since_pause: usize,
+    last_read_burst: usize,
+    /// Bytes handed to the socket since the last flush, and before the flush that handed any
+    /// (see [`BULK`]).
+    drained: usize,
+    last_drained: usize,
 }
 
 impl<T> NoiseStream<T> {
@@ -50,6 +65,10 @@ impl<T> NoiseStream<T> {
             readable: None,
             write_buf: BytesMut::new(),
             sealed: 0,
+            read_since_pause: 0,
+            last_read_burst: 0,
+            drained: 0,
+            last_drained: 0,
         }
     }
 
@@ -57,6 +76,12 @@ impl<T> NoiseStream<T> {
     /// it directly.
     pub fn get_ref(&self) -> &T {
         &self.io
+    }
+
+    /// Bytes of buffer memory the stream holds for reading and writing: none once a quiet
+    /// connection has nothing pending, some while bulk data moves.
+    pub fn buffer_capacity(&self) -> usize {
+        self.read_buf.capacity() + self.write_buf.capacity()
     }
 
     /// Plaintext bytes in the open frame, if there is one.
@@ -89,6 +114,7 @@ impl<T: AsyncWrite + Unpin> NoiseStream<T> {
             }
             self.write_buf.advance(n);
             self.sealed -= n;
+            self.drained += n;
         }
         Poll::Ready(Ok(()))
     }
@@ -178,13 +204,22 @@ impl<T: AsyncRead + Unpin> AsyncRead for NoiseStream<T> {
                         &mut this.read_buf,
                     );
                     let Poll::Ready(read) = read else {
-                        // Nothing to read for now: an idle connection keeps no frame buffer.
+                        // Nothing to read for now: a quiet connection keeps no frame buffer.
+                        if this.read_since_pause > 0 {
+                            this.last_read_burst = std::mem::take(&mut this.read_since_pause);
+                        }
                         if this.read_buf.is_empty() {
-                            this.read_buf = BytesMut::new();
+                            if this.last_read_burst < BULK {
+                                this.read_buf = BytesMut::new();
+                            } else {
+                                // Kept: rewind to the start of the allocation.
+                                let _ = this.read_buf.try_reclaim(FRAME_CAPACITY);
+                            }
                         }
                         return Poll::Pending;
                     };
                     let n = read?;
+                    this.read_since_pause += n;
                     if n == 0 {
                         return Poll::Ready(if this.read_buf.is_empty() {
                             Ok(())
@@ -230,10 +265,19 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for NoiseStream<T> {
         let this = self.get_mut();
         this.seal_open()?;
         ready!(this.poll_drain(cx))?;
-        // Everything is handed to the socket: give the frame buffer back rather than keep
-        // it for a connection that may now sit idle (most of them, most of the time).
+        // Everything is handed to the socket: unless bulk data is moving, give the frame
+        // buffer back rather than keep it for a connection that may now sit idle (most of
+        // them, most of the time).
+        if this.drained > 0 {
+            this.last_drained = std::mem::take(&mut this.drained);
+        }
         if this.write_buf.is_empty() {
-            this.write_buf = BytesMut::new();
+            if this.last_drained < BULK {
+                this.write_buf = BytesMut::new();
+            } else {
+                // Kept: rewind to the start of the allocation.
+                let _ = this.write_buf.try_reclaim(FRAME_CAPACITY);
+            }
         }
         Pin::new(&mut this.io).poll_flush(cx)
     }

@@ -102,6 +102,39 @@ async fn ten_mebibytes_each_way_arrive_intact() {
     assert!(at_dialer == to_dialer, "listener -> dialer data differs");
 }
 
+/// Reads whatever arrives until a read would wait.
+async fn read_until_pending(stream: &mut (impl AsyncRead + Unpin)) -> usize {
+    let mut buf = vec![0u8; 1 << 20];
+    let mut total = 0;
+    while let Ok(read) =
+        tokio::time::timeout(std::time::Duration::from_millis(50), stream.read(&mut buf)).await
+    {
+        total += read.unwrap();
+    }
+    total
+}
+
+#[tokio::test]
+async fn buffers_are_kept_while_bulk_data_moves_and_freed_when_quiet() {
+    let (mut a, mut b) = pair(4 << 20).await;
+
+    // Bulk: a 1 MiB transfer leaves both ends their buffers for the next burst.
+    a.write_all(&vec![7u8; 1 << 20]).await.unwrap();
+    a.flush().await.unwrap();
+    assert_eq!(read_until_pending(&mut b).await, 1 << 20);
+    assert!(a.buffer_capacity() > 0, "the writer kept its frame buffer");
+    assert!(b.buffer_capacity() > 0, "the reader kept its frame buffer");
+
+    // A small message afterwards: the connection is quiet again, both ends let go.
+    a.write_all(b"ping").await.unwrap();
+    a.flush().await.unwrap();
+    assert_eq!(read_until_pending(&mut b).await, 4);
+    // A connection's reader is always waiting for input, as a muxer's is.
+    assert_eq!(read_until_pending(&mut a).await, 0);
+    assert_eq!(a.buffer_capacity(), 0);
+    assert_eq!(b.buffer_capacity(), 0);
+}
+
 #[tokio::test]
 async fn vectored_writes_are_gathered_into_frames() {
     let (mut a, mut b) = pair(256 * 1024).await;

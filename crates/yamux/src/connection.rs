@@ -38,6 +38,12 @@ const READ_CHUNK: usize = 256 * 1024;
 /// A read buffer grown past this for one large frame is given back once empty.
 const MAX_IDLE_READ_BUFFER: usize = 4 * READ_CHUNK;
 
+/// Reads between two pauses adding up to this much mean bulk data is arriving: the read
+/// buffer is kept through the pause that follows instead of being freed and allocated (and
+/// faulted in) again for every burst. After less — pings, requests, the last frames before
+/// the connection goes quiet — an empty buffer is freed, so idle connections hold none.
+const BULK_READ: usize = 16 * 1024;
+
 /// Rounds of read/write work one poll of the driver does before yielding to other tasks.
 const MAX_ROUNDS_PER_POLL: usize = 32;
 
@@ -380,6 +386,10 @@ struct Driver<T> {
     io: T,
     shared: Arc<Shared>,
     read_buf: BytesMut,
+    /// Bytes read since the socket last had nothing to read, and in the burst before that
+    /// pause (see [`BULK_READ`]).
+    read_since_pause: usize,
+    last_read_burst: usize,
     write_buf: BytesMut,
     sleep: Option<(Instant, Pin<Box<Sleep>>)>,
     needs_flush: bool,
@@ -393,6 +403,8 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
             io,
             shared,
             read_buf: BytesMut::new(),
+            read_since_pause: 0,
+            last_read_burst: 0,
             write_buf: BytesMut::new(),
             sleep: None,
             needs_flush: false,
@@ -489,7 +501,8 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
                     inner.dispatch(&mut self.wake);
                     progress = true;
                 }
-                Poll::Ready(Ok(_)) => {
+                Poll::Ready(Ok(n)) => {
+                    self.read_since_pause += n;
                     let mut inner = self.shared.lock();
                     if let Err(error) = inner.session.receive(now, &mut self.read_buf) {
                         debug!(%error, "peer broke the protocol");
@@ -502,8 +515,11 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
                 }
                 Poll::Ready(Err(error)) => return self.fail(error),
                 Poll::Pending => {
-                    // Nothing to read for now: an idle connection keeps no read buffer.
-                    if self.read_buf.is_empty() {
+                    // Nothing to read for now: a quiet connection keeps no read buffer.
+                    if self.read_since_pause > 0 {
+                        self.last_read_burst = std::mem::take(&mut self.read_since_pause);
+                    }
+                    if self.read_buf.is_empty() && self.last_read_burst < BULK_READ {
                         self.read_buf = BytesMut::new();
                     }
                 }
