@@ -3,6 +3,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, ensure};
 use hyphae::{Node, PeerId};
 use hyphae_perf::{PROTOCOL_ID, Params};
+use tokio::runtime::Handle;
 
 use crate::Transport;
 
@@ -38,13 +39,27 @@ impl HyphaePair {
 
     /// Starts both nodes on `transport` and connects them.
     pub async fn start_on(transport: Transport) -> anyhow::Result<HyphaePair> {
-        let listen = transport.multiaddr(([127, 0, 0, 1], 0).into());
-        let server = builder(transport).listen(listen.parse()?).start().await?;
-        server.handle(PROTOCOL_ID, |stream| async move {
-            if let Err(error) = hyphae_perf::serve(stream).await {
-                eprintln!("hyphae perf server: {error}");
-            }
-        });
+        HyphaePair::start_with_server_on(transport, &Handle::current()).await
+    }
+
+    /// Starts both nodes on `transport`, the server's tasks on `server_runtime` and the
+    /// client's on the current one, and connects them.
+    pub async fn start_with_server_on(
+        transport: Transport,
+        server_runtime: &Handle,
+    ) -> anyhow::Result<HyphaePair> {
+        let listen = transport.multiaddr(([127, 0, 0, 1], 0).into()).parse()?;
+        let server = server_runtime
+            .spawn(async move {
+                let server = builder(transport).listen(listen).start().await?;
+                server.handle(PROTOCOL_ID, |stream| async move {
+                    if let Err(error) = hyphae_perf::serve(stream).await {
+                        eprintln!("hyphae perf server: {error}");
+                    }
+                });
+                anyhow::Ok(server)
+            })
+            .await??;
         let client = builder(transport).start().await?;
         let addr = server
             .listen_addrs()

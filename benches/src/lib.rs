@@ -22,6 +22,7 @@ mod conn_exchange;
 pub mod conn_hyphae;
 pub mod conn_libp2p;
 pub mod crypto;
+mod end_thread;
 mod hyphae_pair;
 mod raw_tcp;
 mod rust_libp2p;
@@ -29,6 +30,7 @@ pub mod stats;
 mod throughput_transport;
 pub mod wan;
 
+pub use end_thread::EndThread;
 pub use hyphae_pair::HyphaePair;
 pub use raw_tcp::{RawTcpPair, raw_tcp_perf, raw_tcp_serve};
 pub use rust_libp2p::{RustLibp2pClient, RustLibp2pPair, RustLibp2pServer};

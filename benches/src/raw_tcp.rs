@@ -4,6 +4,7 @@ use std::time::{Duration, Instant};
 use anyhow::ensure;
 use hyphae_perf::Params;
 use tokio::net::{TcpListener, TcpStream};
+use tokio::runtime::Handle;
 use tokio::task::JoinHandle;
 
 /// Plain loopback TCP speaking the perf exchange with `hyphae-perf` and no security or
@@ -41,9 +42,18 @@ pub async fn raw_tcp_perf(addr: SocketAddr, params: Params) -> anyhow::Result<Du
 impl RawTcpPair {
     /// Starts the server.
     pub async fn start() -> anyhow::Result<RawTcpPair> {
-        let listener = TcpListener::bind("127.0.0.1:0").await?;
-        let addr = listener.local_addr()?;
-        let server = tokio::spawn(raw_tcp_serve(listener));
+        RawTcpPair::start_with_server_on(&Handle::current()).await
+    }
+
+    /// Starts the server, its tasks on `server_runtime`.
+    pub async fn start_with_server_on(server_runtime: &Handle) -> anyhow::Result<RawTcpPair> {
+        let (addr, server) = server_runtime
+            .spawn(async {
+                let listener = TcpListener::bind("127.0.0.1:0").await?;
+                let addr = listener.local_addr()?;
+                anyhow::Ok((addr, tokio::spawn(raw_tcp_serve(listener))))
+            })
+            .await??;
         Ok(RawTcpPair { addr, server })
     }
 

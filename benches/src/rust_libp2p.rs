@@ -6,6 +6,7 @@ use futures::{AsyncReadExt, AsyncWriteExt, StreamExt};
 use hyphae_perf::Params;
 use libp2p::swarm::SwarmEvent;
 use libp2p::{Multiaddr, PeerId, StreamProtocol, Swarm, noise, tcp, yamux};
+use tokio::runtime::Handle;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
@@ -202,8 +203,19 @@ impl RustLibp2pPair {
 
     /// Starts both swarms on `transport` and connects them.
     pub async fn start_on(transport: Transport) -> anyhow::Result<RustLibp2pPair> {
+        RustLibp2pPair::start_with_server_on(transport, &Handle::current()).await
+    }
+
+    /// Starts both swarms on `transport`, the server's tasks on `server_runtime` and the
+    /// client's on the current one, and connects them.
+    pub async fn start_with_server_on(
+        transport: Transport,
+        server_runtime: &Handle,
+    ) -> anyhow::Result<RustLibp2pPair> {
         let listen: Multiaddr = transport.multiaddr(([127, 0, 0, 1], 0).into()).parse()?;
-        let server = RustLibp2pServer::start(&[listen]).await?;
+        let server = server_runtime
+            .spawn(async move { RustLibp2pServer::start(&[listen]).await })
+            .await??;
         let addr = server
             .addrs()
             .first()

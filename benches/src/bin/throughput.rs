@@ -26,9 +26,10 @@ use clap::Parser;
 use hyphae_benches::crypto::{self, Cipher};
 use hyphae_benches::stats::{bits_per_second, median};
 use hyphae_benches::wan::{Stack, WanPath};
-use hyphae_benches::{HyphaePair, RawTcpPair, RustLibp2pPair, Transport};
+use hyphae_benches::{EndThread, HyphaePair, RawTcpPair, RustLibp2pPair, Transport};
 use hyphae_perf::Params;
 use serde_json::json;
+use tokio::runtime::Handle;
 
 /// Single-stream throughput of hyphae, rust-libp2p and raw TCP.
 #[derive(Parser)]
@@ -136,12 +137,17 @@ enum Pair {
 }
 
 impl Pair {
-    async fn start(row: Row) -> anyhow::Result<Pair> {
+    /// Starts the pair, its server's tasks on `server`.
+    async fn start(row: Row, server: &Handle) -> anyhow::Result<Pair> {
         let transport = row.transport.unwrap_or(Transport::TcpNoise);
         Ok(match row.stack {
-            Stack::Hyphae => Pair::Hyphae(HyphaePair::start_on(transport).await?),
-            Stack::RustLibp2p => Pair::RustLibp2p(RustLibp2pPair::start_on(transport).await?),
-            Stack::RawTcp => Pair::RawTcp(RawTcpPair::start().await?),
+            Stack::Hyphae => {
+                Pair::Hyphae(HyphaePair::start_with_server_on(transport, server).await?)
+            }
+            Stack::RustLibp2p => {
+                Pair::RustLibp2p(RustLibp2pPair::start_with_server_on(transport, server).await?)
+            }
+            Stack::RawTcp => Pair::RawTcp(RawTcpPair::start_with_server_on(server).await?),
         })
     }
 
@@ -208,10 +214,14 @@ fn download(bytes: u64) -> Params {
     }
 }
 
-async fn measure_loopback(args: &Args, bytes: u64) -> anyhow::Result<Vec<Measured>> {
+async fn measure_loopback(
+    args: &Args,
+    bytes: u64,
+    server: &Handle,
+) -> anyhow::Result<Vec<Measured>> {
     let mut pairs = Vec::new();
     for row in rows(args) {
-        let pair = Pair::start(row)
+        let pair = Pair::start(row, server)
             .await
             .with_context(|| format!("starting {}", row.name()))?;
         pairs.push((row, pair));
@@ -355,11 +365,14 @@ fn main() -> anyhow::Result<()> {
     );
     let (network, crypto) = match args.path {
         NetPath::Loopback => {
-            let runtime = tokio::runtime::Builder::new_multi_thread()
+            // One thread per end: the clients here, the servers on their own thread.
+            let server = EndThread::start()?;
+            let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()?;
-            let network = runtime.block_on(measure_loopback(&args, bytes))?;
+            let network = runtime.block_on(measure_loopback(&args, bytes, server.handle()))?;
             drop(runtime);
+            drop(server);
             (network, measure_crypto(&args, bytes)?)
         }
         NetPath::Wan => (measure_wan(&args, bytes)?, Vec::new()),
@@ -412,9 +425,8 @@ fn main() -> anyhow::Result<()> {
     match args.path {
         NetPath::Loopback => {
             println!(
-                "Single-stream throughput on loopback: {bytes} bytes per transfer, median of {} (tokio, {} worker threads)\n",
+                "Single-stream throughput on loopback: {bytes} bytes per transfer, median of {} (each end on its own thread, a current-thread tokio runtime)\n",
                 args.reps,
-                std::thread::available_parallelism().map_or(1, usize::from)
             );
             println!("| | upload | download |");
             println!("|---|---:|---:|");
