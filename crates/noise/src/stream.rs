@@ -14,10 +14,10 @@ use crate::{MAX_MESSAGE_LEN, MAX_PLAINTEXT_LEN, frame};
 const FRAME_CAPACITY: usize = frame::PREFIX_LEN + MAX_MESSAGE_LEN;
 
 /// Reads between two pauses (or writes between two flushes) adding up to this much mean bulk
-/// data is moving: the buffer is kept through the pause that follows, instead of being freed and allocated again
-/// (and its pages faulted in again) for every burst. Small traffic — pings, requests, the
-/// last messages before a connection goes quiet — lets the buffer go, so idle connections
-/// hold none.
+/// data is moving: the buffer is kept through the pause that follows, instead of being freed
+/// and allocated (and its pages faulted in) again for every burst. Small traffic — pings,
+/// requests, the last messages before a connection goes quiet — lets the buffer go, so idle
+/// connections hold none.
 const BULK: usize = 16 * 1024;
 
 /// An encrypted, authenticated connection to a peer: what you write is encrypted into Noise
