@@ -34,7 +34,7 @@ pub use end_thread::EndThread;
 pub use hyphae_pair::HyphaePair;
 pub use raw_tcp::{RawTcpPair, raw_tcp_perf, raw_tcp_serve};
 pub use rust_libp2p::{RustLibp2pClient, RustLibp2pPair, RustLibp2pServer};
-pub use throughput_transport::{PerfArgs, Transport, perf_json_line};
+pub use throughput_transport::{PerfArgs, Transport};
 
 /// Size of the buffers every perf implementation here reads into and writes from.
 pub const BUFFER_SIZE: usize = hyphae_perf::BUFFER_SIZE;

@@ -119,6 +119,16 @@ impl PerfArgs {
         }
     }
 
+    /// The contract's `final` output line for a transfer that took `time`.
+    pub fn final_line(&self, time: std::time::Duration) -> String {
+        perf_json_line(
+            "final",
+            time.as_secs_f64(),
+            self.upload_bytes,
+            self.download_bytes,
+        )
+    }
+
     /// The perf parameters.
     pub fn params(&self) -> hyphae_perf::Params {
         hyphae_perf::Params {
@@ -129,7 +139,7 @@ impl PerfArgs {
 }
 
 /// One line of the test-plans perf output schema (perf/README.md in libp2p/test-plans).
-pub fn perf_json_line(kind: &str, seconds: f64, upload_bytes: u64, download_bytes: u64) -> String {
+fn perf_json_line(kind: &str, seconds: f64, upload_bytes: u64, download_bytes: u64) -> String {
     format!(
         "{{\"type\":\"{kind}\",\"timeSeconds\":{seconds},\"uploadBytes\":{upload_bytes},\"downloadBytes\":{download_bytes}}}"
     )

@@ -7,7 +7,7 @@
 //! ignored (there is none).
 
 use clap::Parser;
-use hyphae_benches::{PerfArgs, perf_json_line, raw_tcp_perf, raw_tcp_serve};
+use hyphae_benches::{PerfArgs, raw_tcp_perf, raw_tcp_serve};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -22,14 +22,6 @@ async fn main() -> anyhow::Result<()> {
         return Ok(());
     }
     let time = raw_tcp_perf(args.server_address, args.params()).await?;
-    println!(
-        "{}",
-        perf_json_line(
-            "final",
-            time.as_secs_f64(),
-            args.upload_bytes,
-            args.download_bytes
-        )
-    );
+    println!("{}", args.final_line(time));
     Ok(())
 }

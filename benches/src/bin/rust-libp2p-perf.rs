@@ -10,7 +10,7 @@
 use std::time::Instant;
 
 use clap::Parser;
-use hyphae_benches::{PerfArgs, RustLibp2pClient, RustLibp2pServer, Transport, perf_json_line};
+use hyphae_benches::{PerfArgs, RustLibp2pClient, RustLibp2pServer, Transport};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -35,14 +35,6 @@ async fn main() -> anyhow::Result<()> {
     client.perf(args.params()).await?;
     let time = start.elapsed();
     client.shutdown();
-    println!(
-        "{}",
-        perf_json_line(
-            "final",
-            time.as_secs_f64(),
-            args.upload_bytes,
-            args.download_bytes
-        )
-    );
+    println!("{}", args.final_line(time));
     Ok(())
 }
