@@ -4,15 +4,17 @@
 //!
 //! The task owns the socket and two buffers, both reused without allocating in steady state.
 //! It swaps its drained write buffer with the session's queue of outbound frames (no copy) and
-//! writes it outside the lock. It reads up to [`READ_CHUNK`] bytes at a time; the session copies
-//! each Data payload out into a [`Bytes`](bytes::Bytes) of exactly its size, which readers then
-//! take without further copies. A writer's bytes are copied once into the outbound queue.
+//! writes it outside the lock. A writer's bytes are copied once into the outbound queue.
 //!
-//! Copying received payloads (rather than slicing them off the read buffer) costs one
-//! `memcpy`, but slicing would let a small unread frame pin a whole read buffer: a peer could
-//! make us hold far more memory than the windows we granted. Measured on loopback, the copy
-//! plus large reads beat slicing with smaller reads (which re-allocates and moves partial
-//! frames on every read).
+//! It reads up to [`READ_CHUNK`] bytes at a time; the session copies each small Data payload
+//! out into a [`Bytes`](bytes::Bytes) of exactly its size, which readers then take without
+//! further copies. A large payload is read straight into a buffer of its own
+//! ([`Session::take_pending_payload`]), and after one the driver reads only the next header
+//! first, so bulk data is never copied between the socket's reader and the stream's reader.
+//!
+//! Payloads are not sliced off the read buffer: a small unread frame would then pin a whole
+//! read buffer, and a peer could make us hold far more memory than the windows we granted.
+//! With a buffer per payload, buffered data costs exactly what the windows allow.
 
 use std::collections::HashMap;
 use std::future::{Future, poll_fn};
@@ -22,13 +24,13 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
-use bytes::{Buf, BytesMut};
+use bytes::{Buf, BufMut, BytesMut};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::Sleep;
 use tracing::{Instrument, debug};
 
 use crate::frame::{self, GoAwayCode, StreamId};
-use crate::session::{Event, Mode, Session};
+use crate::session::{Event, LARGE_PAYLOAD, Mode, PendingPayload, Session};
 use crate::stream::Stream;
 use crate::{Config, Error};
 
@@ -386,6 +388,13 @@ struct Driver<T> {
     io: T,
     shared: Arc<Shared>,
     read_buf: BytesMut,
+    /// A large Data frame whose payload is being read into a buffer of its own.
+    pending: Option<PendingPayload>,
+    /// Whether to read only a frame header next (see [`LARGE_PAYLOAD`]).
+    header_first: bool,
+    /// Whether the session may keep spare payload buffers, to free once the connection
+    /// goes quiet.
+    may_hold_spares: bool,
     /// Bytes read since the socket last had nothing to read, and in the burst before that
     /// pause (see [`BULK_READ`]).
     read_since_pause: usize,
@@ -403,6 +412,9 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
             io,
             shared,
             read_buf: BytesMut::new(),
+            pending: None,
+            header_first: false,
+            may_hold_spares: false,
             read_since_pause: 0,
             last_read_burst: 0,
             write_buf: BytesMut::new(),
@@ -420,6 +432,37 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
         self.write_failed = true;
         self.write_buf.clear();
         self.needs_flush = false;
+    }
+
+    /// Hands what was just read to the session: a large payload once complete, else the
+    /// frames in the read buffer, taking a large payload that has only begun out of it.
+    fn receive(&mut self, now: Instant) {
+        let mut inner = self.shared.lock();
+        let result = match self.pending.take() {
+            Some(pending) if pending.is_complete() => {
+                self.header_first = true;
+                inner.session.receive_payload(now, pending)
+            }
+            Some(pending) => {
+                self.pending = Some(pending);
+                return;
+            }
+            None => {
+                let result = inner.session.receive(now, &mut self.read_buf);
+                self.pending = inner
+                    .session
+                    .take_pending_payload(&mut self.read_buf, LARGE_PAYLOAD);
+                self.header_first = self.pending.is_some();
+                result
+            }
+        };
+        if let Err(error) = result {
+            debug!(%error, "peer broke the protocol");
+        }
+        inner.dispatch(&mut self.wake);
+        if self.read_buf.is_empty() && self.read_buf.capacity() > MAX_IDLE_READ_BUFFER {
+            self.read_buf = BytesMut::new();
+        }
     }
 
     /// Ends the connection after a read error.
@@ -492,9 +535,29 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
                 return Poll::Pending;
             }
 
-            let needed = frame::bytes_needed(&self.read_buf).max(READ_CHUNK);
-            self.read_buf.reserve(needed);
-            match tokio_util::io::poll_read_buf(Pin::new(&mut self.io), cx, &mut self.read_buf) {
+            let read = match &mut self.pending {
+                Some(pending) => tokio_util::io::poll_read_buf(
+                    Pin::new(&mut self.io),
+                    cx,
+                    &mut pending.buf_mut(),
+                ),
+                None => {
+                    // After a large payload, the next frame is likely another: read just its
+                    // header, so that its payload goes straight to a buffer of its own.
+                    let limit = if self.header_first && self.read_buf.is_empty() {
+                        frame::HEADER_LEN
+                    } else {
+                        frame::bytes_needed(&self.read_buf).max(READ_CHUNK)
+                    };
+                    self.read_buf.reserve(limit);
+                    tokio_util::io::poll_read_buf(
+                        Pin::new(&mut self.io),
+                        cx,
+                        &mut (&mut self.read_buf).limit(limit),
+                    )
+                }
+            };
+            match read {
                 Poll::Ready(Ok(0)) => {
                     let mut inner = self.shared.lock();
                     inner.session.handle_eof();
@@ -503,15 +566,10 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
                 }
                 Poll::Ready(Ok(n)) => {
                     self.read_since_pause += n;
-                    let mut inner = self.shared.lock();
-                    if let Err(error) = inner.session.receive(now, &mut self.read_buf) {
-                        debug!(%error, "peer broke the protocol");
-                    }
-                    inner.dispatch(&mut self.wake);
+                    // Payloads this large may be recycled into spare buffers.
+                    self.may_hold_spares |= n >= LARGE_PAYLOAD || self.pending.is_some();
                     progress = true;
-                    if self.read_buf.is_empty() && self.read_buf.capacity() > MAX_IDLE_READ_BUFFER {
-                        self.read_buf = BytesMut::new();
-                    }
+                    self.receive(now);
                 }
                 Poll::Ready(Err(error)) => return self.fail(error),
                 Poll::Pending => {
@@ -519,8 +577,13 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
                     if self.read_since_pause > 0 {
                         self.last_read_burst = std::mem::take(&mut self.read_since_pause);
                     }
-                    if self.read_buf.is_empty() && self.last_read_burst < BULK_READ {
-                        self.read_buf = BytesMut::new();
+                    if self.last_read_burst < BULK_READ {
+                        if self.read_buf.is_empty() {
+                            self.read_buf = BytesMut::new();
+                        }
+                        if std::mem::take(&mut self.may_hold_spares) {
+                            self.shared.lock().session.release_spare_buffers();
+                        }
                     }
                 }
             }

@@ -49,7 +49,7 @@ pub use config::{Config, INITIAL_WINDOW, MAX_ACK_BACKLOG};
 pub use connection::Connection;
 pub use error::Error;
 pub use frame::{GoAwayCode, StreamId};
-pub use session::{Event, Mode, ReadOutcome, Session, StreamStats};
+pub use session::{Event, LARGE_PAYLOAD, Mode, PendingPayload, ReadOutcome, Session, StreamStats};
 pub use stream::Stream;
 
 /// The protocol id negotiated with multistream-select.

@@ -27,6 +27,7 @@ mod receive;
 use crate::config::{Config, INITIAL_WINDOW, MAX_ACK_BACKLOG};
 use crate::frame::{self, Flags, GoAwayCode, HEADER_LEN, Header, StreamId};
 use crate::stream_state::{Direction, StreamState};
+pub use receive::{LARGE_PAYLOAD, PendingPayload};
 
 /// Room for control frames (pongs, refusals) beyond [`Config::max_write_buffer`]. An honest
 /// peer never comes close; past it we stop answering pings and refusing streams explicitly,
@@ -116,6 +117,8 @@ pub struct Session {
     /// Streams whose writes found the write buffer full, oldest first.
     buffer_waiters: VecDeque<StreamId>,
     out: BytesMut,
+    /// Payload buffers the application finished reading, kept for the next large payloads.
+    spare_payloads: Vec<BytesMut>,
     events: VecDeque<Event>,
     now: Option<Instant>,
     rtt: Option<Duration>,
@@ -148,6 +151,7 @@ impl Session {
             control_queue: VecDeque::new(),
             buffer_waiters: VecDeque::new(),
             out: BytesMut::new(),
+            spare_payloads: Vec::new(),
             events: VecDeque::new(),
             now: None,
             rtt: None,

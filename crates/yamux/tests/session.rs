@@ -795,3 +795,147 @@ fn each_direction_has_its_own_stream_limit() {
         Err(Error::TooManyStreams { max: 1 })
     ));
 }
+
+#[test]
+fn a_large_payload_read_into_its_own_buffer_arrives_like_any_other() {
+    let now = std::time::Instant::now();
+    let mut server = Session::new(Mode::Server, quiet_config());
+    let id = StreamId::new(1);
+    let payload: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+    let header = Header::data(id, Flags::SYN, payload.len() as u32);
+
+    // The header and the first 1000 bytes: `receive` waits for the rest.
+    let mut input = raw(&[(header, &[])]);
+    input.extend_from_slice(&payload[..1000]);
+    server.receive(now, &mut input).unwrap();
+    assert_eq!(input.len(), frame::HEADER_LEN + 1000);
+
+    // Too small to be worth a buffer of its own: left where it is.
+    assert!(server.take_pending_payload(&mut input, 200_000).is_none());
+    assert_eq!(input.len(), frame::HEADER_LEN + 1000);
+
+    let mut pending = server.take_pending_payload(&mut input, 8192).unwrap();
+    assert!(input.is_empty());
+    assert_eq!(pending.remaining(), 99_000);
+    // The buffer takes no more than the frame holds.
+    assert_eq!(bytes::BufMut::remaining_mut(&pending.buf_mut()), 99_000);
+    bytes::BufMut::put_slice(&mut pending.buf_mut(), &payload[1000..50_000]);
+    assert!(!pending.is_complete());
+    bytes::BufMut::put_slice(&mut pending.buf_mut(), &payload[50_000..]);
+    assert!(pending.is_complete());
+    server.receive_payload(now, pending).unwrap();
+
+    let inbound = server.accept().unwrap();
+    assert_eq!(inbound, id);
+    let stats = server.stream_stats(id).unwrap();
+    assert_eq!(stats.buffered, 100_000);
+    let (received, finished) = read_available(&mut server, id);
+    assert_eq!(received, payload);
+    assert!(!finished);
+}
+
+#[test]
+fn only_incomplete_data_frames_are_taken_as_pending_payloads() {
+    let now = std::time::Instant::now();
+    let mut server = Session::new(Mode::Server, quiet_config());
+    let id = StreamId::new(1);
+    let mut input = raw(&[(Header::window_update(id, Flags::SYN, 0), &[])]);
+    server.receive(now, &mut input).unwrap();
+
+    // A complete frame is `receive`'s to process.
+    let mut input = raw(&[(Header::data(id, Flags::NONE, 4), b"abcd")]);
+    assert!(server.take_pending_payload(&mut input, 0).is_none());
+    assert_eq!(input.len(), frame::HEADER_LEN + 4);
+
+    // Only part of a header: nothing to take.
+    let mut input = BytesMut::from(&Header::data(id, Flags::NONE, 9000).encode()[..5]);
+    assert!(server.take_pending_payload(&mut input, 0).is_none());
+
+    // Other frame types carry no payload.
+    let mut input = raw(&[(Header::ping(Flags::SYN, 7), &[])]);
+    assert!(server.take_pending_payload(&mut input, 0).is_none());
+
+    // More than the window allows is never given a buffer.
+    let mut input = BytesMut::from(&Header::data(id, Flags::NONE, INITIAL_WINDOW + 1).encode()[..]);
+    assert!(server.take_pending_payload(&mut input, 0).is_none());
+    assert_eq!(input.len(), frame::HEADER_LEN);
+}
+
+/// Delivers a Data frame of `payload` through [`Session::take_pending_payload`].
+fn receive_as_pending(session: &mut Session, id: StreamId, flags: Flags, payload: &[u8]) {
+    let now = std::time::Instant::now();
+    let mut input = raw(&[(Header::data(id, flags, payload.len() as u32), &[])]);
+    session.receive(now, &mut input).unwrap();
+    let mut pending = session.take_pending_payload(&mut input, 0).unwrap();
+    bytes::BufMut::put_slice(&mut pending.buf_mut(), payload);
+    session.receive_payload(now, pending).unwrap();
+}
+
+/// Reads the next chunk of a stream.
+fn next_chunk(session: &mut Session, id: StreamId) -> bytes::Bytes {
+    match session.read_chunk(id, usize::MAX).unwrap() {
+        ReadOutcome::Data(chunk) => chunk,
+        outcome => panic!("expected data, got {outcome:?}"),
+    }
+}
+
+#[test]
+fn recycled_payload_buffers_take_later_payloads_of_at_least_half_their_size() {
+    let mut server = Session::new(Mode::Server, quiet_config());
+    let id = StreamId::new(1);
+    receive_as_pending(&mut server, id, Flags::SYN, &[1; 64 * 1024]);
+    assert_eq!(server.accept(), Some(id));
+    let first = next_chunk(&mut server, id);
+    let memory = first.as_ptr();
+    server.recycle(first);
+
+    receive_as_pending(&mut server, id, Flags::NONE, &[2; 40 * 1024]);
+    let second = next_chunk(&mut server, id);
+    assert_eq!(
+        second.as_ptr(),
+        memory,
+        "the spare buffer holds the next payload"
+    );
+    assert_eq!(&second[..], &[2; 40 * 1024][..]);
+    server.recycle(second);
+
+    // A spare more than twice the payload's size would pin too much: a new buffer it is.
+    receive_as_pending(&mut server, id, Flags::NONE, &[3; 20 * 1024]);
+    let third = next_chunk(&mut server, id);
+    assert_ne!(third.as_ptr(), memory);
+    assert_eq!(&third[..], &[3; 20 * 1024][..]);
+
+    // A chunk still shared elsewhere is not taken: its memory is not ours to reuse.
+    let shared = third.clone();
+    server.recycle(third);
+    receive_as_pending(&mut server, id, Flags::NONE, &[4; 20 * 1024]);
+    let fourth = next_chunk(&mut server, id);
+    assert_ne!(fourth.as_ptr(), shared.as_ptr());
+    assert_eq!(&shared[..], &[3; 20 * 1024][..]);
+}
+
+#[test]
+fn spare_payload_buffers_are_bounded_and_released_on_request() {
+    let mut server = Session::new(Mode::Server, quiet_config());
+    let id = StreamId::new(1);
+    receive_as_pending(&mut server, id, Flags::SYN, &[0; 16]);
+    assert_eq!(server.accept(), Some(id));
+    let _ = next_chunk(&mut server, id);
+
+    // Small chunks are not worth keeping.
+    server.recycle(bytes::Bytes::from(vec![0u8; 100]));
+    assert_eq!(server.spare_buffer_capacity(), 0);
+    // Nor are very large ones.
+    server.recycle(bytes::Bytes::from(vec![0u8; 300 * 1024]));
+    assert_eq!(server.spare_buffer_capacity(), 0);
+    // Payload-sized ones are, up to a count.
+    for _ in 0..40 {
+        server.recycle(bytes::Bytes::from(vec![0u8; 64 * 1024]));
+    }
+    let kept = server.spare_buffer_capacity();
+    assert!(kept >= 64 * 1024, "{kept}");
+    assert!(kept <= 16 * 64 * 1024, "{kept}");
+
+    server.release_spare_buffers();
+    assert_eq!(server.spare_buffer_capacity(), 0);
+}

@@ -2,9 +2,9 @@
 
 use std::time::{Duration, Instant};
 
-use bytes::BytesMut;
+use bytes::{BufMut, BytesMut};
 use hyphae_yamux::frame::{self, Flags, FrameType, Header};
-use hyphae_yamux::{Config, GoAwayCode, Mode, Session, StreamId};
+use hyphae_yamux::{Config, GoAwayCode, Mode, ReadOutcome, Session, StreamId};
 use proptest::prelude::*;
 
 /// Something that happens to a session: input from the peer or a call of the application.
@@ -14,7 +14,9 @@ enum Step {
     Bytes(Vec<u8>),
     /// A well-formed frame from the peer (a Data payload of `length` bytes, cut at 200 000:
     /// the rest of a longer one never arrives), on the peer's `n`th stream id if `Some(n)`.
-    Frame(Header, Option<u32>),
+    /// With `Some(k)` as the last field, a Data frame arrives as its header and `k` payload
+    /// bytes, and the rest goes into the buffer of [`Session::take_pending_payload`].
+    Frame(Header, Option<u32>, Option<usize>),
     Open,
     Accept,
     Write(u32, usize),
@@ -61,7 +63,8 @@ fn step() -> impl Strategy<Value = Step> {
         // Rare: raw bytes almost always break the protocol, which ends the session.
         1 => (proptest::collection::vec(any::<u8>(), 0..64), 0u8..20)
             .prop_map(|(bytes, n)| if n == 0 { Step::Bytes(bytes) } else { Step::Transmit }),
-        16 => header().prop_map(|(header, peer)| Step::Frame(header, peer)),
+        16 => (header(), prop_oneof![1 => Just(None), 1 => (0usize..30_000).prop_map(Some)])
+            .prop_map(|((header, peer), split)| Step::Frame(header, peer, split)),
         2 => Just(Step::Open),
         2 => Just(Step::Accept),
         3 => (0u32..10, 0usize..200_000).prop_map(|(id, len)| Step::Write(id, len)),
@@ -102,7 +105,7 @@ fn run(mode: Mode, steps: Vec<Step>) {
                 input.extend_from_slice(&bytes);
                 let _ = session.receive(now, &mut input);
             }
-            Step::Frame(mut header, peer) => {
+            Step::Frame(mut header, peer, split) => {
                 if let Some(index) = peer {
                     let first = match mode {
                         Mode::Server => 1,
@@ -117,8 +120,23 @@ fn run(mode: Mode, steps: Vec<Step>) {
                 } else {
                     0
                 };
-                frame::encode(&header, &data[..payload_len], &mut input);
-                let _ = session.receive(now, &mut input);
+                match split {
+                    Some(prefix) if prefix < payload_len => {
+                        frame::encode(&header, &data[..prefix], &mut input);
+                        let _ = session.receive(now, &mut input);
+                        if let Some(mut pending) = session.take_pending_payload(&mut input, 0) {
+                            let rest = pending.remaining().min(payload_len - prefix);
+                            pending.buf_mut().put_slice(&data[..rest]);
+                            if pending.is_complete() {
+                                let _ = session.receive_payload(now, pending);
+                            }
+                        }
+                    }
+                    _ => {
+                        frame::encode(&header, &data[..payload_len], &mut input);
+                        let _ = session.receive(now, &mut input);
+                    }
+                }
             }
             Step::Open => {
                 let _ = session.open_stream();
@@ -129,8 +147,14 @@ fn run(mode: Mode, steps: Vec<Step>) {
             Step::Write(id, len) => {
                 let _ = session.write(StreamId::new(id), &data[..len]);
             }
-            Step::Read(id, len) => {
+            Step::Read(id, len) if len % 2 == 0 => {
                 let _ = session.read(StreamId::new(id), &mut buf[..len]);
+            }
+            Step::Read(id, len) => {
+                // Chunks handed back may hold later payloads.
+                if let Ok(ReadOutcome::Data(chunk)) = session.read_chunk(StreamId::new(id), len) {
+                    session.recycle(chunk);
+                }
             }
             Step::CloseWrite(id) => {
                 let _ = session.close_write(StreamId::new(id));

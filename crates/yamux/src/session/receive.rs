@@ -2,10 +2,22 @@
 
 use std::time::{Duration, Instant};
 
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::buf::Limit;
+use bytes::{Buf, BufMut, Bytes, BytesMut};
 use tracing::{debug, trace};
 
 use super::{Event, Session, mark_reset};
+
+/// Most payload buffers kept for reuse per session, and the largest kept: enough for bulk
+/// data to arrive into recycled memory while the reader drains what came before (fewer let
+/// the allocator hand pages back and fault them in again), at most 4 MiB per connection.
+const MAX_SPARE_PAYLOADS: usize = 16;
+const MAX_SPARE_CAPACITY: usize = 256 * 1024;
+
+/// Data payloads worth reading straight into a buffer of their own
+/// ([`Session::take_pending_payload`]) rather than into the read buffer and copied out of it:
+/// below this, the copy costs less than the extra reads. Smaller buffers are not recycled.
+pub const LARGE_PAYLOAD: usize = 8 * 1024;
 use crate::Error;
 use crate::config::INITIAL_WINDOW;
 use crate::frame::{Flags, FrameType, GoAwayCode, HEADER_LEN, Header, StreamId};
@@ -43,6 +55,94 @@ impl Session {
         }
         input.clear();
         Ok(())
+    }
+
+    /// After [`Session::receive`] stopped at an incomplete Data frame whose payload is at
+    /// least `min_len` bytes, takes that frame out of `input`: its header, and what arrived of
+    /// its payload moved into a buffer sized for the whole payload.
+    ///
+    /// The caller reads the rest straight into [`PendingPayload::buf_mut`] and hands the frame
+    /// to [`Session::receive_payload`] once [complete](PendingPayload::is_complete). Bulk data
+    /// then skips one copy (out of `input`), and a buffered payload costs at most twice its
+    /// size (a recycled buffer may be larger): the windows still bound our memory. The
+    /// header was checked against the window by `receive`, so its length is one we granted.
+    pub fn take_pending_payload(
+        &mut self,
+        input: &mut BytesMut,
+        min_len: usize,
+    ) -> Option<PendingPayload> {
+        if self.closed {
+            return None;
+        }
+        let header = Header::decode(input).ok()??;
+        let payload_len = header.payload_len();
+        let incomplete = input.len() < HEADER_LEN + payload_len;
+        if header.frame_type != FrameType::Data || payload_len < min_len || !incomplete {
+            return None;
+        }
+        self.check_data_len(&header).ok()?;
+        input.advance(HEADER_LEN);
+        let mut payload = self.payload_buffer(payload_len);
+        payload.extend_from_slice(input);
+        input.clear();
+        Some(PendingPayload { header, payload })
+    }
+
+    /// Processes a frame taken with [`Session::take_pending_payload`] once its payload is
+    /// complete, as [`Session::receive`] would have.
+    pub fn receive_payload(&mut self, now: Instant, pending: PendingPayload) -> Result<(), Error> {
+        self.now = Some(now);
+        if self.closed {
+            return Ok(());
+        }
+        debug_assert!(
+            pending.is_complete(),
+            "payload handed over before it was complete"
+        );
+        let PendingPayload { header, payload } = pending;
+        if let Err(error) = self.check_data_len(&header) {
+            return Err(self.protocol_error(error));
+        }
+        if let Err(error) = self.on_frame(now, header, payload.freeze()) {
+            return Err(self.protocol_error(error));
+        }
+        Ok(())
+    }
+
+    /// Takes back a chunk from [`Session::read_chunk`] that the application has copied out,
+    /// so that its memory can hold a later large payload rather than be freed and allocated
+    /// (and its pages faulted in) again. A chunk shared with another is just dropped.
+    pub fn recycle(&mut self, chunk: Bytes) {
+        if self.spare_payloads.len() < MAX_SPARE_PAYLOADS
+            && let Ok(mut buffer) = chunk.try_into_mut()
+        {
+            buffer.clear();
+            // Rewinds to the start of the allocation; small ones are not worth keeping.
+            if buffer.try_reclaim(LARGE_PAYLOAD) && buffer.capacity() <= MAX_SPARE_CAPACITY {
+                self.spare_payloads.push(buffer);
+            }
+        }
+    }
+
+    /// Bytes held in buffers kept by [`Session::recycle`].
+    pub fn spare_buffer_capacity(&self) -> usize {
+        self.spare_payloads.iter().map(BytesMut::capacity).sum()
+    }
+
+    /// Frees the buffers kept by [`Session::recycle`]: for a connection going quiet.
+    pub fn release_spare_buffers(&mut self) {
+        self.spare_payloads = Vec::new();
+    }
+
+    /// An empty buffer for a payload of `len` bytes: a spare one that holds it without
+    /// pinning more than twice its size (so the windows still bound our memory, within a
+    /// factor of two), else a new one of exactly that size.
+    fn payload_buffer(&mut self, len: usize) -> BytesMut {
+        let fits = |buffer: &mut BytesMut| buffer.try_reclaim(len) && buffer.capacity() <= 2 * len;
+        match self.spare_payloads.iter_mut().position(fits) {
+            Some(index) => self.spare_payloads.swap_remove(index),
+            None => BytesMut::with_capacity(len),
+        }
     }
 
     /// Rejects a Data frame longer than the window it may use, before its payload arrives.
@@ -247,5 +347,32 @@ impl Session {
             self.terminate();
         }
         error
+    }
+}
+
+/// A Data frame whose payload is being read into a buffer of its own: see
+/// [`Session::take_pending_payload`].
+#[derive(Debug)]
+pub struct PendingPayload {
+    header: Header,
+    payload: BytesMut,
+}
+
+impl PendingPayload {
+    /// Payload bytes still to arrive.
+    pub fn remaining(&self) -> usize {
+        self.header.payload_len() - self.payload.len()
+    }
+
+    /// Whether the whole payload has arrived.
+    pub fn is_complete(&self) -> bool {
+        self.remaining() == 0
+    }
+
+    /// Where the next bytes of the payload go: a buffer that takes at most
+    /// [`PendingPayload::remaining`] bytes.
+    pub fn buf_mut(&mut self) -> Limit<&mut BytesMut> {
+        let remaining = self.remaining();
+        (&mut self.payload).limit(remaining)
     }
 }
