@@ -49,8 +49,9 @@ pub struct Config {
     /// with a reset; opening one of ours past it fails with
     /// [`Error::TooManyStreams`](crate::Error::TooManyStreams) (the tokio driver waits
     /// instead). Counting each direction apart keeps both ends' counts of the same streams
-    /// equal, so a peer with the same limit is never refused; a stream closed both ways
-    /// stops counting even before the application drops it, as it has for the peer.
+    /// equal, so a peer with the same limit is never refused; a stream closed both ways or
+    /// reset stops counting even before the application drops it, as it has for the peer.
+    /// Of the peer's streams, at most twice this many are kept in all, ended or not.
     ///
     /// Default 512. At least 1.
     pub max_streams: usize,

@@ -606,6 +606,8 @@ impl Session {
         }
         trace!(stream = %id, "stream reset");
         self.free_if_finished(id);
+        // Ended: it no longer counts toward the limit.
+        self.notify_open_capacity();
     }
 
     // ---- bookkeeping ----
@@ -630,7 +632,7 @@ impl Session {
     }
 
     /// Streams that count toward [`Config::max_streams`], both directions together: all but
-    /// those closed both ways that the application has not released yet.
+    /// those closed both ways or reset that the application has not released yet.
     pub fn live_stream_count(&self) -> usize {
         self.live_streams(true) + self.live_streams(false)
     }
@@ -641,8 +643,13 @@ impl Session {
     fn live_streams(&self, outbound: bool) -> usize {
         self.streams
             .iter()
-            .filter(|(id, stream)| self.is_ours(**id) == outbound && !stream.is_closed_both_ways())
+            .filter(|(id, stream)| self.is_ours(**id) == outbound && !stream.has_ended())
             .count()
+    }
+
+    /// Every stream the peer opened that we still keep, ended or not.
+    fn held_inbound_streams(&self) -> usize {
+        self.streams.keys().filter(|id| !self.is_ours(**id)).count()
     }
 
     /// Whether we opened stream `id` (client streams are odd, server streams even).

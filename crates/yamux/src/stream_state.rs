@@ -39,7 +39,7 @@ pub(crate) struct StreamState {
     /// The peer sent FIN, or the stream was reset.
     pub(crate) read_closed: bool,
     pub(crate) reset: bool,
-    /// Both sides sent FIN before any reset; see [`StreamState::is_closed_both_ways`].
+    /// Both sides sent FIN before any reset; see [`StreamState::has_ended`].
     closed_cleanly: bool,
     /// SYN, ACK or FIN still to be sent, on the next frame of this stream.
     pub(crate) pending_flags: Flags,
@@ -93,13 +93,13 @@ impl StreamState {
         self.buffered
     }
 
-    /// Whether both sides closed the stream with FIN, even if our application still holds
-    /// it. Such streams stop counting toward the stream limit, so that both ends count alike:
-    /// the peer may open a new stream as soon as it has seen an old one end, before our
-    /// handler has let go of it. (A reset stream keeps counting until released: a peer must
-    /// not be able to make streams our application still works on uncounted.)
-    pub(crate) fn is_closed_both_ways(&self) -> bool {
-        self.closed_cleanly
+    /// Whether the stream has ended for the peer — both sides sent FIN, or it was reset —
+    /// even if our application still holds it. Such streams stop counting toward the stream
+    /// limit, so that both ends count alike: the peer may open a new stream as soon as it has
+    /// seen an old one end, before our handler has let go of it. (The session still bounds
+    /// how many ended streams the application may hold; see `Session::on_syn`.)
+    pub(crate) fn has_ended(&self) -> bool {
+        self.closed_cleanly || self.reset
     }
 
     /// Records a FIN (ours or the peer's): once both are in, before any reset, the stream

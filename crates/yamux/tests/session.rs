@@ -462,6 +462,57 @@ fn streams_past_the_limit_are_refused_with_a_reset() {
 }
 
 #[test]
+fn streams_the_peer_reset_stop_counting_while_the_application_holds_them() {
+    // Both ends allow 2 streams: the client opens two, the server accepts and holds them,
+    // the client resets both and opens two more. The reset streams have ended for the
+    // client, so they must not get its new streams refused.
+    let mut config = quiet_config();
+    config.max_streams = 2;
+    let mut pair = Pair::new(config.clone(), config);
+    let mut held = Vec::new();
+    for round in 0..2 {
+        let ids: Vec<StreamId> = (0..2).map(|_| pair.client.open_stream().unwrap()).collect();
+        assert!(matches!(
+            pair.client.open_stream(),
+            Err(Error::TooManyStreams { max: 2 })
+        ));
+        for id in &ids {
+            pair.client.write(*id, b"hi").unwrap();
+        }
+        pair.pump();
+        while let Some(id) = pair.server.accept() {
+            held.push(id);
+        }
+        assert_eq!(held.len(), 2 * (round + 1), "round {round}: refused");
+        for id in ids {
+            pair.client.reset(id).unwrap();
+            pair.client.release(id);
+        }
+        pair.pump();
+    }
+    // The server's application still holds all four (reset) streams. Twice the limit is
+    // as many as it keeps: a fifth stream is refused although no live stream counts.
+    assert_eq!(pair.server.stream_count(), 4);
+    let fifth = pair.client.open_stream().unwrap();
+    pair.client.write(fifth, b"hi").unwrap();
+    pair.pump();
+    assert!(matches!(
+        pair.client.read_chunk(fifth, 10),
+        Err(Error::StreamReset(_))
+    ));
+    // Once the application lets go of them, streams are admitted again.
+    pair.client.release(fifth);
+    for id in held {
+        pair.server.release(id);
+    }
+    pair.pump();
+    let sixth = pair.client.open_stream().unwrap();
+    pair.client.write(sixth, b"hi").unwrap();
+    pair.pump();
+    assert!(pair.server.accept().is_some());
+}
+
+#[test]
 fn streams_past_the_accept_backlog_are_refused_with_a_reset() {
     let mut server_config = quiet_config();
     server_config.max_pending_inbound_streams = 1;

@@ -85,6 +85,9 @@ async fn request(node: &Node, connection: &Connection) -> Result<Info, Error> {
         .open_stream_on(connection, vec![PROTOCOL.to_owned()])
         .await?;
     let bytes = read_messages(&mut stream).await?;
+    // We send nothing: closing our side ends the stream cleanly rather than with a reset
+    // (best effort: the answer is already in).
+    let _ = stream.shutdown().await;
     Info::decode(&bytes, connection.peer)
 }
 

@@ -260,9 +260,13 @@ impl Session {
         if flags.contains(Flags::RST) {
             return Ok(false);
         }
+        // Ended streams our application still holds do not count toward the limit (the
+        // peer has forgotten them), but at most as many again are kept: a peer resetting
+        // streams cannot make our application work on more than twice the limit.
         let admitted = !self.local_go_away
             && self.remote_go_away.is_none()
             && self.live_streams(false) < self.config.max_streams
+            && self.held_inbound_streams() < 2 * self.config.max_streams
             && self.pending_inbound.len() < self.config.max_pending_inbound_streams;
         if !admitted {
             debug!(stream = %id, "refusing inbound stream");
@@ -300,6 +304,8 @@ impl Session {
             self.events.push_back(Event::Writable(id));
         }
         self.free_if_finished(id);
+        // Ended: it no longer counts toward the limit.
+        self.notify_open_capacity();
     }
 
     fn on_ping(&mut self, now: Instant, header: Header) {
