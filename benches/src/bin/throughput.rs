@@ -32,7 +32,7 @@ use serde_json::json;
 use tokio::runtime::Handle;
 
 /// Single-stream throughput of hyphae, rust-libp2p and raw TCP.
-#[derive(Parser)]
+#[derive(Parser, Clone)]
 struct Args {
     /// Bytes per transfer (each upload, each download, each seal run) [default: 1 GiB on
     /// loopback, 256 MiB on the wan path].
@@ -370,7 +370,17 @@ fn main() -> anyhow::Result<()> {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()?;
-            let network = runtime.block_on(measure_loopback(&args, bytes, server.handle()))?;
+            // The clients run in a task like the servers' handlers, not in `block_on`'s own
+            // future, which tokio polls only between batches of tasks: a reader there falls
+            // behind its connection's task and data piles up to the window.
+            let task_args = args.clone();
+            let server_handle = server.handle().clone();
+            let network = runtime.block_on(async move {
+                tokio::spawn(
+                    async move { measure_loopback(&task_args, bytes, &server_handle).await },
+                )
+                .await
+            })??;
             drop(runtime);
             drop(server);
             (network, measure_crypto(&args, bytes)?)

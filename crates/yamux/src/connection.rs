@@ -14,7 +14,10 @@
 //!
 //! Payloads are not sliced off the read buffer: a small unread frame would then pin a whole
 //! read buffer, and a peer could make us hold far more memory than the windows we granted.
-//! With a buffer per payload, buffered data costs exactly what the windows allow.
+//! With a buffer per payload, buffered data costs at most twice what the windows allow (a
+//! recycled buffer may be up to twice its payload). Readers hand finished buffers back to the
+//! session for later payloads while bulk data moves — allocating and freeing one per frame
+//! cost page faults — and the driver frees them once the connection goes quiet.
 
 use std::collections::HashMap;
 use std::future::{Future, poll_fn};

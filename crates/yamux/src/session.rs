@@ -22,12 +22,15 @@ use bytes::{Bytes, BytesMut};
 use tracing::{debug, trace};
 
 use crate::Error;
-
-mod receive;
 use crate::config::{Config, INITIAL_WINDOW, MAX_ACK_BACKLOG};
 use crate::frame::{self, Flags, GoAwayCode, HEADER_LEN, Header, StreamId};
 use crate::stream_state::{Direction, StreamState};
+
+mod receive;
+mod spare_buffers;
+
 pub use receive::{LARGE_PAYLOAD, PendingPayload};
+use spare_buffers::SpareBuffers;
 
 /// Room for control frames (pongs, refusals) beyond [`Config::max_write_buffer`]. An honest
 /// peer never comes close; past it we stop answering pings and refusing streams explicitly,
@@ -118,7 +121,7 @@ pub struct Session {
     buffer_waiters: VecDeque<StreamId>,
     out: BytesMut,
     /// Payload buffers the application finished reading, kept for the next large payloads.
-    spare_payloads: Vec<BytesMut>,
+    spare_buffers: SpareBuffers,
     events: VecDeque<Event>,
     now: Option<Instant>,
     rtt: Option<Duration>,
@@ -151,7 +154,7 @@ impl Session {
             control_queue: VecDeque::new(),
             buffer_waiters: VecDeque::new(),
             out: BytesMut::new(),
-            spare_payloads: Vec::new(),
+            spare_buffers: SpareBuffers::default(),
             events: VecDeque::new(),
             now: None,
             rtt: None,

@@ -8,12 +8,6 @@ use tracing::{debug, trace};
 
 use super::{Event, Session, mark_reset};
 
-/// Most payload buffers kept for reuse per session, and the largest kept: enough for bulk
-/// data to arrive into recycled memory while the reader drains what came before (fewer let
-/// the allocator hand pages back and fault them in again), at most 4 MiB per connection.
-const MAX_SPARE_PAYLOADS: usize = 16;
-const MAX_SPARE_CAPACITY: usize = 256 * 1024;
-
 /// Data payloads worth reading straight into a buffer of their own
 /// ([`Session::take_pending_payload`]) rather than into the read buffer and copied out of it:
 /// below this, the copy costs less than the extra reads. Smaller buffers are not recycled.
@@ -82,7 +76,7 @@ impl Session {
         }
         self.check_data_len(&header).ok()?;
         input.advance(HEADER_LEN);
-        let mut payload = self.payload_buffer(payload_len);
+        let mut payload = self.spare_buffers.take(payload_len);
         payload.extend_from_slice(input);
         input.clear();
         Some(PendingPayload { header, payload })
@@ -113,36 +107,17 @@ impl Session {
     /// so that its memory can hold a later large payload rather than be freed and allocated
     /// (and its pages faulted in) again. A chunk shared with another is just dropped.
     pub fn recycle(&mut self, chunk: Bytes) {
-        if self.spare_payloads.len() < MAX_SPARE_PAYLOADS
-            && let Ok(mut buffer) = chunk.try_into_mut()
-        {
-            buffer.clear();
-            // Rewinds to the start of the allocation; small ones are not worth keeping.
-            if buffer.try_reclaim(LARGE_PAYLOAD) && buffer.capacity() <= MAX_SPARE_CAPACITY {
-                self.spare_payloads.push(buffer);
-            }
-        }
+        self.spare_buffers.put(chunk);
     }
 
-    /// Bytes held in buffers kept by [`Session::recycle`].
+    /// Bytes held in buffers kept by [`Session::recycle`] (at most 4 MiB).
     pub fn spare_buffer_capacity(&self) -> usize {
-        self.spare_payloads.iter().map(BytesMut::capacity).sum()
+        self.spare_buffers.capacity()
     }
 
     /// Frees the buffers kept by [`Session::recycle`]: for a connection going quiet.
     pub fn release_spare_buffers(&mut self) {
-        self.spare_payloads = Vec::new();
-    }
-
-    /// An empty buffer for a payload of `len` bytes: a spare one that holds it without
-    /// pinning more than twice its size (so the windows still bound our memory, within a
-    /// factor of two), else a new one of exactly that size.
-    fn payload_buffer(&mut self, len: usize) -> BytesMut {
-        let fits = |buffer: &mut BytesMut| buffer.try_reclaim(len) && buffer.capacity() <= 2 * len;
-        match self.spare_payloads.iter_mut().position(fits) {
-            Some(index) => self.spare_payloads.swap_remove(index),
-            None => BytesMut::with_capacity(len),
-        }
+        self.spare_buffers.clear();
     }
 
     /// Rejects a Data frame longer than the window it may use, before its payload arrives.
