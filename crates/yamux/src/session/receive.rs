@@ -7,15 +7,15 @@ use bytes::{Buf, BufMut, Bytes, BytesMut};
 use tracing::{debug, trace};
 
 use super::{Event, Session, mark_reset};
+use crate::Error;
+use crate::config::INITIAL_WINDOW;
+use crate::frame::{Flags, FrameType, GoAwayCode, HEADER_LEN, Header, StreamId};
+use crate::stream_state::{Direction, StreamState};
 
 /// Data payloads worth reading straight into a buffer of their own
 /// ([`Session::take_pending_payload`]) rather than into the read buffer and copied out of it:
 /// below this, the copy costs less than the extra reads. Smaller buffers are not recycled.
 pub const LARGE_PAYLOAD: usize = 8 * 1024;
-use crate::Error;
-use crate::config::INITIAL_WINDOW;
-use crate::frame::{Flags, FrameType, GoAwayCode, HEADER_LEN, Header, StreamId};
-use crate::stream_state::{Direction, StreamState};
 
 impl Session {
     /// Processes every complete frame at the front of `input`, leaving a partial frame in it.
@@ -241,7 +241,7 @@ impl Session {
         let admitted = !self.local_go_away
             && self.remote_go_away.is_none()
             && self.live_streams(false) < self.config.max_streams
-            && self.held_inbound_streams() < 2 * self.config.max_streams
+            && self.held_inbound_streams() < self.config.max_streams.saturating_mul(2)
             && self.pending_inbound.len() < self.config.max_pending_inbound_streams;
         if !admitted {
             debug!(stream = %id, "refusing inbound stream");
@@ -342,7 +342,7 @@ pub struct PendingPayload {
 impl PendingPayload {
     /// Payload bytes still to arrive.
     pub fn remaining(&self) -> usize {
-        self.header.payload_len() - self.payload.len()
+        self.header.payload_len().saturating_sub(self.payload.len())
     }
 
     /// Whether the whole payload has arrived.

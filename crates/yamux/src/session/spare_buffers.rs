@@ -2,7 +2,8 @@
 //!
 //! Bulk data arrives as one buffer per Data payload. Freeing each once it is read and
 //! allocating the next lets the allocator hand the pages back to the kernel and fault them in
-//! again: on loopback that cost the reading thread as much as a third of its decryption time.
+//! again: on loopback that cost the reading thread from a quarter to nearly all of what its
+//! decryption cost, depending on how far the reader lagged.
 //! Keeping a few megabytes of read buffers while bulk data moves avoids it; the driver frees
 //! them once the connection goes quiet.
 
