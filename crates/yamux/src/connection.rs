@@ -172,6 +172,12 @@ impl Connection {
         self.shared.lock().session.rtt()
     }
 
+    /// Bytes of read buffers kept for reuse: some while bulk data arrives, none once the
+    /// connection has gone quiet.
+    pub fn spare_buffer_capacity(&self) -> usize {
+        self.shared.lock().session.spare_buffer_capacity()
+    }
+
     /// Whether the connection is closed.
     pub fn is_closed(&self) -> bool {
         self.shared.lock().session.is_closed()
@@ -395,9 +401,9 @@ struct Driver<T> {
     pending: Option<PendingPayload>,
     /// Whether to read only a frame header next (see [`LARGE_PAYLOAD`]).
     header_first: bool,
-    /// Whether the session may keep spare payload buffers, to free once the connection
-    /// goes quiet.
-    may_hold_spares: bool,
+    /// Whether the session recycles read buffers: while bulk data arrives, not once the
+    /// connection has gone quiet.
+    recycling: bool,
     /// Bytes read since the socket last had nothing to read, and in the burst before that
     /// pause (see [`BULK_READ`]).
     read_since_pause: usize,
@@ -417,7 +423,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
             read_buf: BytesMut::new(),
             pending: None,
             header_first: false,
-            may_hold_spares: false,
+            recycling: true,
             read_since_pause: 0,
             last_read_burst: 0,
             write_buf: BytesMut::new(),
@@ -439,8 +445,13 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
 
     /// Hands what was just read to the session: a large payload once complete, else the
     /// frames in the read buffer, taking a large payload that has only begun out of it.
-    fn receive(&mut self, now: Instant) {
+    /// A `bulk` read turns buffer recycling on (the driver turns it off when quiet).
+    fn receive(&mut self, now: Instant, bulk: bool) {
         let mut inner = self.shared.lock();
+        if bulk && !self.recycling {
+            self.recycling = true;
+            inner.session.set_recycling(true);
+        }
         let result = match self.pending.take() {
             Some(pending) if pending.is_complete() => {
                 self.header_first = true;
@@ -569,10 +580,9 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
                 }
                 Poll::Ready(Ok(n)) => {
                     self.read_since_pause += n;
-                    // Payloads this large may be recycled into spare buffers.
-                    self.may_hold_spares |= n >= LARGE_PAYLOAD || self.pending.is_some();
                     progress = true;
-                    self.receive(now);
+                    let bulk = n >= LARGE_PAYLOAD || self.pending.is_some();
+                    self.receive(now, bulk);
                 }
                 Poll::Ready(Err(error)) => return self.fail(error),
                 Poll::Pending => {
@@ -584,8 +594,8 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
                         if self.read_buf.is_empty() {
                             self.read_buf = BytesMut::new();
                         }
-                        if std::mem::take(&mut self.may_hold_spares) {
-                            self.shared.lock().session.release_spare_buffers();
+                        if std::mem::take(&mut self.recycling) {
+                            self.shared.lock().session.set_recycling(false);
                         }
                     }
                 }

@@ -287,6 +287,52 @@ async fn a_writer_waits_for_a_slow_reader() {
 }
 
 #[tokio::test]
+async fn read_buffers_kept_during_bulk_data_are_freed_once_quiet() {
+    let (a, b) = tokio::io::duplex(1024 * 1024);
+    let (client, server) = pair(a, b, Config::default());
+    let mut outbound = client.open_stream().await.unwrap();
+    let writer = tokio::spawn(async move {
+        outbound
+            .write_all(&vec![7u8; 8 * 1024 * 1024])
+            .await
+            .unwrap();
+        outbound.shutdown().await.unwrap();
+        outbound
+    });
+    let mut inbound = server.accept().await.unwrap();
+    // Whole payloads fit the reader's buffer, so each one read is handed back. (This test
+    // runs on one thread: nothing takes them between the read and the check.)
+    let mut buf = vec![0u8; 256 * 1024];
+    let (mut received, mut most_kept) = (0, 0);
+    loop {
+        let n = inbound.read(&mut buf).await.unwrap();
+        if n == 0 {
+            break;
+        }
+        assert!(buf[..n].iter().all(|byte| *byte == 7));
+        received += n;
+        most_kept = most_kept.max(server.spare_buffer_capacity());
+    }
+    assert_eq!(received, 8 * 1024 * 1024);
+    drop(writer.await.unwrap());
+    assert!(
+        most_kept > 0,
+        "payload buffers are recycled while bulk data moves"
+    );
+    assert!(most_kept <= 4 * 1024 * 1024, "{most_kept}");
+
+    // A small exchange, then a pause: the server's driver lets the buffers go.
+    client.ping().await.unwrap();
+    tokio::time::timeout(Duration::from_secs(5), async {
+        while server.spare_buffer_capacity() > 0 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .expect("spare buffers are freed once the connection is quiet");
+}
+
+#[tokio::test]
 async fn ping_reports_the_round_trip_time() {
     let (a, b) = tokio::io::duplex(64 * 1024);
     let (client, _server) = pair(a, b, Config::default());

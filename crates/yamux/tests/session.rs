@@ -966,7 +966,7 @@ fn recycled_payload_buffers_take_later_payloads_of_at_least_half_their_size() {
 }
 
 #[test]
-fn spare_payload_buffers_are_bounded_and_released_on_request() {
+fn spare_payload_buffers_are_bounded_and_freed_when_recycling_stops() {
     let mut server = Session::new(Mode::Server, quiet_config());
     let id = StreamId::new(1);
     receive_as_pending(&mut server, id, Flags::SYN, &[0; 16]);
@@ -985,8 +985,14 @@ fn spare_payload_buffers_are_bounded_and_released_on_request() {
     }
     assert_eq!(server.spare_buffer_capacity(), 4 * 1024 * 1024);
 
-    server.release_spare_buffers();
+    // Turned off, recycling frees what it kept and keeps nothing more until turned on.
+    server.set_recycling(false);
     assert_eq!(server.spare_buffer_capacity(), 0);
+    server.recycle(bytes::Bytes::from(vec![0u8; 64 * 1024]));
+    assert_eq!(server.spare_buffer_capacity(), 0);
+    server.set_recycling(true);
+    server.recycle(bytes::Bytes::from(vec![0u8; 64 * 1024]));
+    assert_eq!(server.spare_buffer_capacity(), 64 * 1024);
 }
 
 #[test]

@@ -115,9 +115,11 @@ impl Session {
         self.spare_buffers.capacity()
     }
 
-    /// Frees the buffers kept by [`Session::recycle`]: for a connection going quiet.
-    pub fn release_spare_buffers(&mut self) {
-        self.spare_buffers.clear();
+    /// Whether [`Session::recycle`] keeps buffers (it does until told otherwise). Turning it
+    /// off frees those kept: for a connection going quiet, so that chunks its reader hands
+    /// back afterwards are not kept either.
+    pub fn set_recycling(&mut self, enabled: bool) {
+        self.spare_buffers.set_enabled(enabled);
     }
 
     /// Rejects a Data frame longer than the window it may use, before its payload arrives.

@@ -18,18 +18,42 @@ const MAX_BYTES: usize = 4 * 1024 * 1024;
 /// Largest buffer kept: larger payloads are rare and get buffers of their own.
 const MAX_BUFFER: usize = 256 * 1024;
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct SpareBuffers {
     /// Each buffer with the capacity it had when kept (reclaiming more of its allocation
     /// later may raise what it reports).
     buffers: Vec<(BytesMut, usize)>,
     /// Of the capacities counted, the sum.
     bytes: usize,
+    /// Whether buffers handed back are kept at all.
+    enabled: bool,
+}
+
+impl Default for SpareBuffers {
+    fn default() -> SpareBuffers {
+        SpareBuffers {
+            buffers: Vec::new(),
+            bytes: 0,
+            enabled: true,
+        }
+    }
 }
 
 impl SpareBuffers {
+    /// Starts or stops keeping buffers; stopping frees those kept.
+    pub(crate) fn set_enabled(&mut self, enabled: bool) {
+        if !enabled {
+            self.buffers = Vec::new();
+            self.bytes = 0;
+        }
+        self.enabled = enabled;
+    }
+
     /// Keeps `chunk`'s memory if nothing else shares it and it is worth keeping.
     pub(crate) fn put(&mut self, chunk: Bytes) {
+        if !self.enabled {
+            return;
+        }
         let Ok(mut buffer) = chunk.try_into_mut() else {
             return;
         };
@@ -68,10 +92,5 @@ impl SpareBuffers {
     /// Bytes kept.
     pub(crate) fn capacity(&self) -> usize {
         self.bytes
-    }
-
-    /// Frees every buffer kept.
-    pub(crate) fn clear(&mut self) {
-        *self = SpareBuffers::default();
     }
 }
