@@ -6,11 +6,16 @@ use std::time::Duration;
 pub fn median(samples: &[Duration]) -> Option<Duration> {
     let mut sorted = samples.to_vec();
     sorted.sort();
+    middle_of(&sorted, |a, b| (a + b) / 2)
+}
+
+/// The middle of `sorted`, or `mean` of the middle two for an even count; `None` if empty.
+fn middle_of<T: Copy>(sorted: &[T], mean: impl Fn(T, T) -> T) -> Option<T> {
     let middle = sorted.len() / 2;
     match sorted.len() {
         0 => None,
         n if n % 2 == 1 => Some(sorted[middle]),
-        _ => Some((sorted[middle - 1] + sorted[middle]) / 2),
+        _ => Some(mean(sorted[middle - 1], sorted[middle])),
     }
 }
 
@@ -25,12 +30,7 @@ pub fn paired_speedup(faster: &[Duration], slower: &[Duration]) -> Option<f64> {
         .map(|(faster, slower)| slower.as_secs_f64() / faster.as_secs_f64())
         .collect();
     ratios.sort_by(f64::total_cmp);
-    let middle = ratios.len() / 2;
-    match ratios.len() {
-        0 => None,
-        n if n % 2 == 1 => Some(ratios[middle]),
-        _ => Some((ratios[middle - 1] + ratios[middle]) / 2.0),
-    }
+    middle_of(&ratios, |a, b| (a + b) / 2.0)
 }
 
 /// `bytes` over `time` in bits per second.

@@ -205,17 +205,11 @@ impl<T: AsyncRead + Unpin> AsyncRead for NoiseStream<T> {
                     );
                     let Poll::Ready(read) = read else {
                         // Nothing to read for now: a quiet connection keeps no frame buffer.
-                        if this.read_since_pause > 0 {
-                            this.last_read_burst = std::mem::take(&mut this.read_since_pause);
-                        }
-                        if this.read_buf.is_empty() {
-                            if this.last_read_burst < BULK {
-                                this.read_buf = BytesMut::new();
-                            } else {
-                                // Kept: rewind to the start of the allocation.
-                                let _ = this.read_buf.try_reclaim(FRAME_CAPACITY);
-                            }
-                        }
+                        settle_at_pause(
+                            &mut this.read_buf,
+                            &mut this.read_since_pause,
+                            &mut this.last_read_burst,
+                        );
                         return Poll::Pending;
                     };
                     let n = read?;
@@ -268,17 +262,11 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for NoiseStream<T> {
         // Everything is handed to the socket: unless bulk data is moving, give the frame
         // buffer back rather than keep it for a connection that may now sit idle (most of
         // them, most of the time).
-        if this.drained > 0 {
-            this.last_drained = std::mem::take(&mut this.drained);
-        }
-        if this.write_buf.is_empty() {
-            if this.last_drained < BULK {
-                this.write_buf = BytesMut::new();
-            } else {
-                // Kept: rewind to the start of the allocation.
-                let _ = this.write_buf.try_reclaim(FRAME_CAPACITY);
-            }
-        }
+        settle_at_pause(
+            &mut this.write_buf,
+            &mut this.drained,
+            &mut this.last_drained,
+        );
         Pin::new(&mut this.io).poll_flush(cx)
     }
 
@@ -286,6 +274,22 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for NoiseStream<T> {
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         ready!(self.as_mut().poll_flush(cx))?;
         Pin::new(&mut self.get_mut().io).poll_shutdown(cx)
+    }
+}
+
+/// At a pause (nothing to read, or everything written): ends the burst counted in `burst`,
+/// then frees `buffer` if it is empty and the burst before this pause was small, or keeps it
+/// rewound to the start of its allocation while bulk data moves (see [`BULK`]).
+fn settle_at_pause(buffer: &mut BytesMut, burst: &mut usize, last_burst: &mut usize) {
+    if *burst > 0 {
+        *last_burst = std::mem::take(burst);
+    }
+    if buffer.is_empty() {
+        if *last_burst < BULK {
+            *buffer = BytesMut::new();
+        } else {
+            let _ = buffer.try_reclaim(FRAME_CAPACITY);
+        }
     }
 }
 
