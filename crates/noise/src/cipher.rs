@@ -1,12 +1,10 @@
 //! The Noise `CipherState` with the ChaChaPoly cipher functions (Noise Protocol Framework
 //! rev 34, sections 5.1 and 12.3).
 //!
-//! ChaCha20-Poly1305 comes from `ring`: its assembly runs the transport loop about 1.6 times
-//! as fast as the RustCrypto `chacha20poly1305` crate on the same machine (see
-//! `benches/throughput.rs`), and it is what rust-libp2p uses through `snow`.
+//! The AEAD itself comes from [`crate::aead`]: ring's, or OpenSSL's where the `openssl`
+//! feature is on and it is faster.
 
-use ring::aead::{Aad, CHACHA20_POLY1305, LessSafeKey, NONCE_LEN, Nonce, Tag, UnboundKey};
-
+use crate::aead::{Aead, NonceBytes};
 use crate::{Error, TAG_LEN};
 
 /// A key (or none yet) and the nonce of the next message under it.
@@ -14,8 +12,8 @@ use crate::{Error, TAG_LEN};
 /// Nonces count up from 0; 2^64 - 1 is reserved (section 5.1), so a cipher stops after
 /// 2^64 - 1 messages with [`Error::NonceExhausted`] instead of ever reusing a nonce.
 pub(crate) struct CipherState {
-    // `LessSafeKey` leaves nonce uniqueness to us: `nonce` below never repeats.
-    cipher: Option<LessSafeKey>,
+    // The AEAD leaves nonce uniqueness to us: `nonce` below never repeats.
+    cipher: Option<Aead>,
     nonce: u64,
 }
 
@@ -30,10 +28,18 @@ impl CipherState {
 
     /// `InitializeKey(key)`: a keyed cipher state whose next nonce is 0.
     pub(crate) fn new(key: &[u8; 32]) -> Result<CipherState, Error> {
-        let key = UnboundKey::new(&CHACHA20_POLY1305, key)
-            .map_err(|_| Error::Crypto("ChaCha20-Poly1305 key setup"))?;
         Ok(CipherState {
-            cipher: Some(LessSafeKey::new(key)),
+            cipher: Some(Aead::ring(key)?),
+            nonce: 0,
+        })
+    }
+
+    /// `InitializeKey(key)` for a transport cipher, which carries bulk data: from the
+    /// library that seals fastest on this CPU (see [`Aead::fastest`]). Handshake ciphers
+    /// seal a few short messages, where ring's cheaper key setup matters more.
+    pub(crate) fn for_transport(key: &[u8; 32]) -> Result<CipherState, Error> {
+        Ok(CipherState {
+            cipher: Some(Aead::fastest(key)?),
             nonce: 0,
         })
     }
@@ -57,13 +63,13 @@ impl CipherState {
 
     /// The 96-bit ChaChaPoly nonce for the current counter: 32 bits of zeros, then the
     /// counter little-endian (section 12.3), or an error once the reserved maximum is reached.
-    fn current_nonce(&self) -> Result<Nonce, Error> {
+    fn current_nonce(&self) -> Result<NonceBytes, Error> {
         if self.nonce == u64::MAX {
             return Err(Error::NonceExhausted);
         }
-        let mut nonce = [0u8; NONCE_LEN];
+        let mut nonce = NonceBytes::default();
         nonce[4..].copy_from_slice(&self.nonce.to_le_bytes());
-        Ok(Nonce::assume_unique_for_key(nonce))
+        Ok(nonce)
     }
 
     /// Encrypts `buffer` in place under the next nonce and returns the tag.
@@ -74,18 +80,13 @@ impl CipherState {
         associated_data: &[u8],
         buffer: &mut [u8],
     ) -> Result<[u8; TAG_LEN], Error> {
-        let Some(cipher) = &self.cipher else {
+        let nonce = self.current_nonce()?;
+        let Some(cipher) = &mut self.cipher else {
             return Err(Error::OutOfOrder("encryption before a key was agreed"));
         };
-        let nonce = self.current_nonce()?;
-        // Sealing fails only beyond 256 GiB under one nonce; a Noise message is 64 KiB.
-        let tag = cipher
-            .seal_in_place_separate_tag(nonce, Aad::from(associated_data), buffer)
-            .map_err(|_| Error::Crypto("ChaCha20-Poly1305 seal"))?;
+        let tag = cipher.seal_in_place(nonce, associated_data, buffer)?;
         self.nonce += 1;
-        let mut bytes = [0u8; TAG_LEN];
-        bytes.copy_from_slice(tag.as_ref());
-        Ok(bytes)
+        Ok(tag)
     }
 
     /// Decrypts `buffer` in place under the next nonce, checking `tag`.
@@ -98,19 +99,11 @@ impl CipherState {
         buffer: &mut [u8],
         tag: &[u8; TAG_LEN],
     ) -> Result<(), Error> {
-        let Some(cipher) = &self.cipher else {
+        let nonce = self.current_nonce()?;
+        let Some(cipher) = &mut self.cipher else {
             return Err(Error::OutOfOrder("decryption before a key was agreed"));
         };
-        let nonce = self.current_nonce()?;
-        cipher
-            .open_in_place_separate_tag(
-                nonce,
-                Aad::from(associated_data),
-                Tag::from(*tag),
-                buffer,
-                0..,
-            )
-            .map_err(|_| Error::Decrypt)?;
+        cipher.open_in_place(nonce, associated_data, buffer, tag)?;
         self.nonce += 1;
         Ok(())
     }

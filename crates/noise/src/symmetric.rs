@@ -94,8 +94,8 @@ impl SymmetricState {
     pub(crate) fn split(&self) -> Result<(CipherState, CipherState), Error> {
         let (initiator_to_responder, responder_to_initiator) = hkdf2(&self.chaining_key, &[]);
         Ok((
-            CipherState::new(&initiator_to_responder)?,
-            CipherState::new(&responder_to_initiator)?,
+            CipherState::for_transport(&initiator_to_responder)?,
+            CipherState::for_transport(&responder_to_initiator)?,
         ))
     }
 }

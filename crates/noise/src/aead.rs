@@ -1,0 +1,265 @@
+//! ChaCha20-Poly1305 (RFC 8439), the AEAD of `Noise_XX_25519_ChaChaPoly_SHA256`, from one of
+//! two libraries.
+//!
+//! `ring` by default: its assembly interleaves ChaCha20 and Poly1305 in one AVX2 pass and is
+//! the fastest choice on most CPUs. With the crate feature `openssl`, CPUs with AVX-512 use
+//! the system's OpenSSL instead, whose AVX-512 ChaCha20 and Poly1305 seal 1.3 times as many
+//! bytes per second as ring on such a CPU; without AVX-512 OpenSSL is no faster than ring, so
+//! ring stays (`benches/throughput.rs` of this crate compares them on your machine).
+
+use ring::aead::{Aad, CHACHA20_POLY1305, LessSafeKey, Nonce, Tag, UnboundKey};
+
+use crate::{Error, TAG_LEN};
+
+/// The 96-bit nonce of one message.
+pub(crate) type NonceBytes = [u8; 12];
+
+/// A ChaCha20-Poly1305 key, ready to seal and open messages in place.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "one per direction of a connection; boxing ring's key would cost a pointer chase per frame to save 0.5 KiB"
+)]
+pub(crate) enum Aead {
+    Ring(LessSafeKey),
+    #[cfg(feature = "openssl")]
+    OpenSsl(openssl_aead::OpenSslAead),
+}
+
+impl Aead {
+    /// The faster of the available libraries for this CPU, keyed with `key`.
+    pub(crate) fn fastest(key: &[u8; 32]) -> Result<Aead, Error> {
+        #[cfg(feature = "openssl")]
+        if openssl_aead::is_faster_here() {
+            return openssl_aead::OpenSslAead::new(key).map(Aead::OpenSsl);
+        }
+        Aead::ring(key)
+    }
+
+    /// ring's implementation, keyed with `key`.
+    pub(crate) fn ring(key: &[u8; 32]) -> Result<Aead, Error> {
+        let key = UnboundKey::new(&CHACHA20_POLY1305, key)
+            .map_err(|_| Error::Crypto("ChaCha20-Poly1305 key setup"))?;
+        Ok(Aead::Ring(LessSafeKey::new(key)))
+    }
+
+    /// Encrypts `buffer` in place and returns its tag. `nonce` must never repeat under one
+    /// key; the caller counts.
+    pub(crate) fn seal_in_place(
+        &mut self,
+        nonce: NonceBytes,
+        associated_data: &[u8],
+        buffer: &mut [u8],
+    ) -> Result<[u8; TAG_LEN], Error> {
+        match self {
+            Aead::Ring(key) => {
+                // Sealing fails only beyond 256 GiB under one nonce; a Noise message is 64 KiB.
+                let tag = key
+                    .seal_in_place_separate_tag(
+                        Nonce::assume_unique_for_key(nonce),
+                        Aad::from(associated_data),
+                        buffer,
+                    )
+                    .map_err(|_| Error::Crypto("ChaCha20-Poly1305 seal"))?;
+                let mut bytes = [0u8; TAG_LEN];
+                bytes.copy_from_slice(tag.as_ref());
+                Ok(bytes)
+            }
+            #[cfg(feature = "openssl")]
+            Aead::OpenSsl(aead) => aead.seal_in_place(nonce, associated_data, buffer),
+        }
+    }
+
+    /// Decrypts `buffer` in place if `tag` authenticates it, or fails with
+    /// [`Error::Decrypt`] leaving the buffer's contents unspecified.
+    pub(crate) fn open_in_place(
+        &mut self,
+        nonce: NonceBytes,
+        associated_data: &[u8],
+        buffer: &mut [u8],
+        tag: &[u8; TAG_LEN],
+    ) -> Result<(), Error> {
+        match self {
+            Aead::Ring(key) => key
+                .open_in_place_separate_tag(
+                    Nonce::assume_unique_for_key(nonce),
+                    Aad::from(associated_data),
+                    Tag::from(*tag),
+                    buffer,
+                    0..,
+                )
+                .map(|_| ())
+                .map_err(|_| Error::Decrypt),
+            #[cfg(feature = "openssl")]
+            Aead::OpenSsl(aead) => aead.open_in_place(nonce, associated_data, buffer, tag),
+        }
+    }
+}
+
+#[cfg(feature = "openssl")]
+pub(crate) mod openssl_aead {
+    //! OpenSSL's ChaCha20-Poly1305 through its EVP interface: one context per direction,
+    //! keyed once, given a new nonce per message.
+
+    use openssl::cipher::Cipher;
+    use openssl::cipher_ctx::CipherCtx;
+
+    use super::NonceBytes;
+    use crate::{Error, TAG_LEN};
+
+    /// Whether this CPU has the AVX-512 instructions that make OpenSSL the faster library.
+    pub(crate) fn is_faster_here() -> bool {
+        #[cfg(target_arch = "x86_64")]
+        {
+            std::arch::is_x86_feature_detected!("avx512f")
+                && std::arch::is_x86_feature_detected!("avx512vl")
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            false
+        }
+    }
+
+    /// A key loaded into two OpenSSL contexts; OpenSSL wipes them when they are freed.
+    pub(crate) struct OpenSslAead {
+        sealer: CipherCtx,
+        opener: CipherCtx,
+    }
+
+    impl OpenSslAead {
+        pub(crate) fn new(key: &[u8; 32]) -> Result<OpenSslAead, Error> {
+            let setup = |_| Error::Crypto("ChaCha20-Poly1305 key setup (OpenSSL)");
+            let cipher = Cipher::chacha20_poly1305();
+            let mut sealer = CipherCtx::new().map_err(setup)?;
+            sealer
+                .encrypt_init(Some(cipher), Some(key), None)
+                .map_err(setup)?;
+            let mut opener = CipherCtx::new().map_err(setup)?;
+            opener
+                .decrypt_init(Some(cipher), Some(key), None)
+                .map_err(setup)?;
+            Ok(OpenSslAead { sealer, opener })
+        }
+
+        pub(crate) fn seal_in_place(
+            &mut self,
+            nonce: NonceBytes,
+            associated_data: &[u8],
+            buffer: &mut [u8],
+        ) -> Result<[u8; TAG_LEN], Error> {
+            let failed = |_| Error::Crypto("ChaCha20-Poly1305 seal (OpenSSL)");
+            let ctx = &mut self.sealer;
+            ctx.encrypt_init(None, None, Some(&nonce)).map_err(failed)?;
+            if !associated_data.is_empty() {
+                ctx.cipher_update(associated_data, None).map_err(failed)?;
+            }
+            let len = buffer.len();
+            ctx.cipher_update_inplace(buffer, len).map_err(failed)?;
+            ctx.cipher_final(&mut []).map_err(failed)?;
+            let mut tag = [0u8; TAG_LEN];
+            ctx.tag(&mut tag).map_err(failed)?;
+            Ok(tag)
+        }
+
+        pub(crate) fn open_in_place(
+            &mut self,
+            nonce: NonceBytes,
+            associated_data: &[u8],
+            buffer: &mut [u8],
+            tag: &[u8; TAG_LEN],
+        ) -> Result<(), Error> {
+            let ctx = &mut self.opener;
+            let failed = |_| Error::Decrypt;
+            ctx.decrypt_init(None, None, Some(&nonce)).map_err(failed)?;
+            if !associated_data.is_empty() {
+                ctx.cipher_update(associated_data, None).map_err(failed)?;
+            }
+            let len = buffer.len();
+            ctx.cipher_update_inplace(buffer, len).map_err(failed)?;
+            ctx.set_tag(tag).map_err(failed)?;
+            // The tag is checked here; a mismatch fails the message.
+            ctx.cipher_final(&mut []).map_err(failed)?;
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Every library available in this build, keyed alike.
+    fn each_library(key: &[u8; 32]) -> Vec<Aead> {
+        #[allow(unused_mut)]
+        let mut libraries = vec![Aead::ring(key).unwrap()];
+        #[cfg(feature = "openssl")]
+        libraries.push(Aead::OpenSsl(openssl_aead::OpenSslAead::new(key).unwrap()));
+        libraries
+    }
+
+    /// RFC 8439 section 2.8.2: the AEAD test vector.
+    #[test]
+    fn each_library_seals_the_rfc_8439_vector() {
+        let key: [u8; 32] = std::array::from_fn(|i| 0x80 + i as u8);
+        let nonce = [
+            0x07, 0, 0, 0, 0x40, 0x41, 0x42, 0x43, 0x44, 0x45, 0x46, 0x47,
+        ];
+        let aad = [
+            0x50, 0x51, 0x52, 0x53, 0xc0, 0xc1, 0xc2, 0xc3, 0xc4, 0xc5, 0xc6, 0xc7,
+        ];
+        let plaintext = b"Ladies and Gentlemen of the class of '99: If I could offer you only one \
+tip for the future, sunscreen would be it.";
+        let ciphertext_start = [0xd3, 0x1a, 0x8d, 0x34, 0x64, 0x8e, 0x60, 0xdb];
+        let tag = [
+            0x1a, 0xe1, 0x0b, 0x59, 0x4f, 0x09, 0xe2, 0x6a, 0x7e, 0x90, 0x2e, 0xcb, 0xd0, 0x60,
+            0x06, 0x91,
+        ];
+        for mut aead in each_library(&key) {
+            let mut buffer = plaintext.to_vec();
+            assert_eq!(aead.seal_in_place(nonce, &aad, &mut buffer).unwrap(), tag);
+            assert_eq!(buffer[..8], ciphertext_start);
+            aead.open_in_place(nonce, &aad, &mut buffer, &tag).unwrap();
+            assert_eq!(&buffer[..], &plaintext[..]);
+        }
+    }
+
+    proptest! {
+        /// The libraries agree byte for byte, each opens what the other sealed, and any
+        /// flipped bit fails to open.
+        #[test]
+        fn the_libraries_agree_and_reject_tampering(
+            key in any::<[u8; 32]>(),
+            nonce in any::<[u8; 12]>(),
+            aad in proptest::collection::vec(any::<u8>(), 0..64),
+            plaintext in proptest::collection::vec(any::<u8>(), 0..3000),
+            flip in any::<prop::sample::Index>(),
+        ) {
+            let mut libraries = each_library(&key);
+            let mut sealed = Vec::new();
+            for aead in &mut libraries {
+                let mut buffer = plaintext.clone();
+                let tag = aead.seal_in_place(nonce, &aad, &mut buffer).unwrap();
+                sealed.push((buffer, tag));
+            }
+            prop_assert!(sealed.windows(2).all(|pair| pair[0] == pair[1]));
+            let (ciphertext, tag) = &sealed[0];
+            for aead in &mut libraries {
+                let mut buffer = ciphertext.clone();
+                aead.open_in_place(nonce, &aad, &mut buffer, tag).unwrap();
+                prop_assert_eq!(&buffer, &plaintext);
+
+                let mut message = ciphertext.clone();
+                message.extend_from_slice(tag);
+                let bit = flip.index(message.len() * 8);
+                message[bit / 8] ^= 1 << (bit % 8);
+                let (body, bad_tag) = message.split_at_mut(ciphertext.len());
+                let bad_tag: [u8; TAG_LEN] = (&*bad_tag).try_into().unwrap();
+                prop_assert!(matches!(
+                    aead.open_in_place(nonce, &aad, body, &bad_tag),
+                    Err(Error::Decrypt)
+                ));
+            }
+        }
+    }
+}
