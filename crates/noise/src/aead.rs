@@ -30,7 +30,7 @@ impl Aead {
     pub(crate) fn fastest(key: &[u8; 32]) -> Result<Aead, Error> {
         #[cfg(feature = "openssl")]
         if openssl_aead::is_faster_here() {
-            return openssl_aead::OpenSslAead::new(key).map(Aead::OpenSsl);
+            return Ok(Aead::OpenSsl(openssl_aead::OpenSslAead::new(key)));
         }
         Aead::ring(key)
     }
@@ -98,10 +98,11 @@ impl Aead {
 #[cfg(feature = "openssl")]
 pub(crate) mod openssl_aead {
     //! OpenSSL's ChaCha20-Poly1305 through its EVP interface: one context per direction,
-    //! keyed once, given a new nonce per message.
+    //! keyed once when first used, given a new nonce per message.
 
     use openssl::cipher::Cipher;
     use openssl::cipher_ctx::CipherCtx;
+    use zeroize::Zeroizing;
 
     use super::NonceBytes;
     use crate::{Error, TAG_LEN};
@@ -119,25 +120,35 @@ pub(crate) mod openssl_aead {
         }
     }
 
-    /// A key loaded into two OpenSSL contexts; OpenSSL wipes them when they are freed.
+    /// A key and the OpenSSL contexts keyed with it so far. A transport cipher only seals
+    /// or only opens, so it holds one context; OpenSSL wipes a context when freeing it.
     pub(crate) struct OpenSslAead {
-        sealer: CipherCtx,
-        opener: CipherCtx,
+        key: Zeroizing<[u8; 32]>,
+        sealer: Option<CipherCtx>,
+        opener: Option<CipherCtx>,
+    }
+
+    /// A context keyed with `key` for sealing (`seal` true) or opening.
+    fn keyed_context(key: &[u8; 32], seal: bool) -> Result<CipherCtx, Error> {
+        let setup = |_| Error::Crypto("ChaCha20-Poly1305 key setup (OpenSSL)");
+        let cipher = Cipher::chacha20_poly1305();
+        let mut ctx = CipherCtx::new().map_err(setup)?;
+        if seal {
+            ctx.encrypt_init(Some(cipher), Some(key), None)
+        } else {
+            ctx.decrypt_init(Some(cipher), Some(key), None)
+        }
+        .map_err(setup)?;
+        Ok(ctx)
     }
 
     impl OpenSslAead {
-        pub(crate) fn new(key: &[u8; 32]) -> Result<OpenSslAead, Error> {
-            let setup = |_| Error::Crypto("ChaCha20-Poly1305 key setup (OpenSSL)");
-            let cipher = Cipher::chacha20_poly1305();
-            let mut sealer = CipherCtx::new().map_err(setup)?;
-            sealer
-                .encrypt_init(Some(cipher), Some(key), None)
-                .map_err(setup)?;
-            let mut opener = CipherCtx::new().map_err(setup)?;
-            opener
-                .decrypt_init(Some(cipher), Some(key), None)
-                .map_err(setup)?;
-            Ok(OpenSslAead { sealer, opener })
+        pub(crate) fn new(key: &[u8; 32]) -> OpenSslAead {
+            OpenSslAead {
+                key: Zeroizing::new(*key),
+                sealer: None,
+                opener: None,
+            }
         }
 
         pub(crate) fn seal_in_place(
@@ -146,8 +157,11 @@ pub(crate) mod openssl_aead {
             associated_data: &[u8],
             buffer: &mut [u8],
         ) -> Result<[u8; TAG_LEN], Error> {
+            let ctx = match &mut self.sealer {
+                Some(ctx) => ctx,
+                empty => empty.insert(keyed_context(&self.key, true)?),
+            };
             let failed = |_| Error::Crypto("ChaCha20-Poly1305 seal (OpenSSL)");
-            let ctx = &mut self.sealer;
             ctx.encrypt_init(None, None, Some(&nonce)).map_err(failed)?;
             if !associated_data.is_empty() {
                 ctx.cipher_update(associated_data, None).map_err(failed)?;
@@ -167,7 +181,10 @@ pub(crate) mod openssl_aead {
             buffer: &mut [u8],
             tag: &[u8; TAG_LEN],
         ) -> Result<(), Error> {
-            let ctx = &mut self.opener;
+            let ctx = match &mut self.opener {
+                Some(ctx) => ctx,
+                empty => empty.insert(keyed_context(&self.key, false)?),
+            };
             let failed = |_| Error::Decrypt;
             ctx.decrypt_init(None, None, Some(&nonce)).map_err(failed)?;
             if !associated_data.is_empty() {
@@ -194,7 +211,7 @@ mod tests {
         #[allow(unused_mut)]
         let mut libraries = vec![Aead::ring(key).unwrap()];
         #[cfg(feature = "openssl")]
-        libraries.push(Aead::OpenSsl(openssl_aead::OpenSslAead::new(key).unwrap()));
+        libraries.push(Aead::OpenSsl(openssl_aead::OpenSslAead::new(key)));
         libraries
     }
 
