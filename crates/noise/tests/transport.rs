@@ -163,6 +163,81 @@ async fn nothing_is_sent_before_a_flush_or_a_full_frame() {
     assert_eq!(&buf, b"held back");
 }
 
+/// Records the length of every write to the connection once armed.
+struct WriteLog {
+    inner: DuplexStream,
+    writes: Arc<std::sync::Mutex<Option<Vec<usize>>>>,
+}
+
+impl AsyncRead for WriteLog {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for WriteLog {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let written = Pin::new(&mut self.inner).poll_write(cx, buf);
+        if let (Poll::Ready(Ok(n)), Some(log)) = (&written, &mut *self.writes.lock().unwrap()) {
+            log.push(*n);
+        }
+        written
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+#[tokio::test]
+async fn full_frames_leave_four_to_a_write() {
+    let (a, b) = tokio::io::duplex(1 << 20);
+    let writes = Arc::new(std::sync::Mutex::new(None));
+    let logged = WriteLog {
+        inner: a,
+        writes: writes.clone(),
+    };
+    let (mut sender, mut receiver) = pair_over(logged, b).await;
+    *writes.lock().unwrap() = Some(Vec::new());
+    let frame = 2 + MAX_PLAINTEXT_LEN + 16;
+
+    // Four full frames: three sealed, one full but open; none sent yet.
+    sender
+        .write_all(&vec![1u8; 4 * MAX_PLAINTEXT_LEN])
+        .await
+        .unwrap();
+    assert_eq!(writes.lock().unwrap().as_deref(), Some(&[][..]));
+    // The next byte seals the fourth, and the four leave in one write.
+    sender.write_all(&[2]).await.unwrap();
+    assert_eq!(writes.lock().unwrap().as_deref(), Some(&[4 * frame][..]));
+    // A flush sends the rest.
+    sender.flush().await.unwrap();
+    assert_eq!(
+        writes.lock().unwrap().as_deref(),
+        Some(&[4 * frame, 2 + 1 + 16][..])
+    );
+    let mut received = vec![0u8; 4 * MAX_PLAINTEXT_LEN + 1];
+    receiver.read_exact(&mut received).await.unwrap();
+    assert!(
+        received[..4 * MAX_PLAINTEXT_LEN]
+            .iter()
+            .all(|&byte| byte == 1)
+    );
+    assert_eq!(received[4 * MAX_PLAINTEXT_LEN], 2);
+}
+
 #[tokio::test]
 async fn shutdown_flushes_and_ends_the_peers_stream() {
     let (mut a, mut b) = pair(1024).await;
