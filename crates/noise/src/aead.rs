@@ -2,10 +2,12 @@
 //! two libraries.
 //!
 //! `ring` by default: its assembly interleaves ChaCha20 and Poly1305 in one AVX2 pass and is
-//! the fastest choice on most CPUs. With the crate feature `openssl`, CPUs with AVX-512 use
-//! the system's OpenSSL instead, whose AVX-512 ChaCha20 and Poly1305 seal 1.3 times as many
-//! bytes per second as ring on such a CPU; without AVX-512 OpenSSL is no faster than ring, so
-//! ring stays (`benches/throughput.rs` of this crate compares them on your machine).
+//! the fastest choice on most CPUs. With the crate feature `openssl`, CPUs with AVX-512 seal
+//! and open bulk messages with the system's OpenSSL instead, whose AVX-512 ChaCha20 and
+//! Poly1305 move 1.3 times as many bytes per second as ring on such a CPU (without AVX-512
+//! OpenSSL is no faster, so ring stays). Short messages keep to ring, which needs no
+//! per-key allocation: OpenSSL's contexts (about 2 KiB each) exist only while bulk data
+//! moves. Both compute the same function, so which one handles a message does not show.
 
 use ring::aead::{Aad, CHACHA20_POLY1305, LessSafeKey, Nonce, Tag, UnboundKey};
 
@@ -14,32 +16,78 @@ use crate::{Error, TAG_LEN};
 /// The 96-bit nonce of one message.
 pub(crate) type NonceBytes = [u8; 12];
 
-/// A ChaCha20-Poly1305 key, ready to seal and open messages in place.
-#[allow(
-    clippy::large_enum_variant,
-    reason = "one per direction of a connection; boxing ring's key would cost a pointer chase per frame to save 0.5 KiB"
-)]
-pub(crate) enum Aead {
-    Ring(LessSafeKey),
+/// Messages at least this long are bulk data, sealed and opened by OpenSSL where it is
+/// faster. Noise transport frames under load carry 65519 bytes.
+#[cfg(feature = "openssl")]
+const BULK_MESSAGE: usize = 16 * 1024;
+
+/// Whether [`Aead::fastest`] hands bulk messages to OpenSSL on this machine.
+#[cfg(test)]
+pub(crate) fn fastest_uses_openssl() -> bool {
     #[cfg(feature = "openssl")]
-    OpenSsl(openssl_aead::OpenSslAead),
+    {
+        openssl_aead::is_faster_here()
+    }
+    #[cfg(not(feature = "openssl"))]
+    {
+        false
+    }
+}
+
+/// A ChaCha20-Poly1305 key, ready to seal and open messages in place.
+pub(crate) struct Aead {
+    ring: LessSafeKey,
+    /// OpenSSL for bulk messages, on CPUs where it is faster.
+    #[cfg(feature = "openssl")]
+    bulk: Option<openssl_aead::OpenSslAead>,
 }
 
 impl Aead {
-    /// The faster of the available libraries for this CPU, keyed with `key`.
+    /// Keyed with `key`: ring, plus OpenSSL for bulk messages where it is faster.
     pub(crate) fn fastest(key: &[u8; 32]) -> Result<Aead, Error> {
+        #[cfg_attr(not(feature = "openssl"), allow(unused_mut))]
+        let mut aead = Aead::ring(key)?;
         #[cfg(feature = "openssl")]
         if openssl_aead::is_faster_here() {
-            return Ok(Aead::OpenSsl(openssl_aead::OpenSslAead::new(key)));
+            aead.bulk = Some(openssl_aead::OpenSslAead::new(key));
         }
-        Aead::ring(key)
+        Ok(aead)
     }
 
-    /// ring's implementation, keyed with `key`.
+    /// ring alone, keyed with `key`.
     pub(crate) fn ring(key: &[u8; 32]) -> Result<Aead, Error> {
         let key = UnboundKey::new(&CHACHA20_POLY1305, key)
             .map_err(|_| Error::Crypto("ChaCha20-Poly1305 key setup"))?;
-        Ok(Aead::Ring(LessSafeKey::new(key)))
+        Ok(Aead {
+            ring: LessSafeKey::new(key),
+            #[cfg(feature = "openssl")]
+            bulk: None,
+        })
+    }
+
+    /// The OpenSSL contexts to use for a message of `len` bytes, if any.
+    #[cfg(feature = "openssl")]
+    fn bulk_for(&mut self, len: usize) -> Option<&mut openssl_aead::OpenSslAead> {
+        self.bulk.as_mut().filter(|_| len >= BULK_MESSAGE)
+    }
+
+    /// Frees what only bulk data needs (OpenSSL's contexts), for a connection gone quiet;
+    /// the next bulk message sets it up again.
+    pub(crate) fn release_bulk_state(&mut self) {
+        #[cfg(feature = "openssl")]
+        if let Some(bulk) = &mut self.bulk {
+            bulk.release_contexts();
+        }
+    }
+
+    /// Whether OpenSSL contexts for bulk data are held beside the key.
+    #[cfg(test)]
+    pub(crate) fn holds_bulk_state(&self) -> bool {
+        #[cfg(feature = "openssl")]
+        if let Some(bulk) = &self.bulk {
+            return bulk.has_contexts();
+        }
+        false
     }
 
     /// Encrypts `buffer` in place and returns its tag. `nonce` must never repeat under one
@@ -50,23 +98,22 @@ impl Aead {
         associated_data: &[u8],
         buffer: &mut [u8],
     ) -> Result<[u8; TAG_LEN], Error> {
-        match self {
-            Aead::Ring(key) => {
-                // Sealing fails only beyond 256 GiB under one nonce; a Noise message is 64 KiB.
-                let tag = key
-                    .seal_in_place_separate_tag(
-                        Nonce::assume_unique_for_key(nonce),
-                        Aad::from(associated_data),
-                        buffer,
-                    )
-                    .map_err(|_| Error::Crypto("ChaCha20-Poly1305 seal"))?;
-                let mut bytes = [0u8; TAG_LEN];
-                bytes.copy_from_slice(tag.as_ref());
-                Ok(bytes)
-            }
-            #[cfg(feature = "openssl")]
-            Aead::OpenSsl(aead) => aead.seal_in_place(nonce, associated_data, buffer),
+        #[cfg(feature = "openssl")]
+        if let Some(bulk) = self.bulk_for(buffer.len()) {
+            return bulk.seal_in_place(nonce, associated_data, buffer);
         }
+        // Sealing fails only beyond 256 GiB under one nonce; a Noise message is 64 KiB.
+        let tag = self
+            .ring
+            .seal_in_place_separate_tag(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(associated_data),
+                buffer,
+            )
+            .map_err(|_| Error::Crypto("ChaCha20-Poly1305 seal"))?;
+        let mut bytes = [0u8; TAG_LEN];
+        bytes.copy_from_slice(tag.as_ref());
+        Ok(bytes)
     }
 
     /// Decrypts `buffer` in place if `tag` authenticates it, or fails with
@@ -78,20 +125,20 @@ impl Aead {
         buffer: &mut [u8],
         tag: &[u8; TAG_LEN],
     ) -> Result<(), Error> {
-        match self {
-            Aead::Ring(key) => key
-                .open_in_place_separate_tag(
-                    Nonce::assume_unique_for_key(nonce),
-                    Aad::from(associated_data),
-                    Tag::from(*tag),
-                    buffer,
-                    0..,
-                )
-                .map(|_| ())
-                .map_err(|_| Error::Decrypt),
-            #[cfg(feature = "openssl")]
-            Aead::OpenSsl(aead) => aead.open_in_place(nonce, associated_data, buffer, tag),
+        #[cfg(feature = "openssl")]
+        if let Some(bulk) = self.bulk_for(buffer.len()) {
+            return bulk.open_in_place(nonce, associated_data, buffer, tag);
         }
+        self.ring
+            .open_in_place_separate_tag(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(associated_data),
+                Tag::from(*tag),
+                buffer,
+                0..,
+            )
+            .map(|_| ())
+            .map_err(|_| Error::Decrypt)
     }
 }
 
@@ -151,6 +198,17 @@ pub(crate) mod openssl_aead {
             }
         }
 
+        /// Frees the contexts; the next message keys a new one.
+        pub(crate) fn release_contexts(&mut self) {
+            self.sealer = None;
+            self.opener = None;
+        }
+
+        #[cfg(test)]
+        pub(crate) fn has_contexts(&self) -> bool {
+            self.sealer.is_some() || self.opener.is_some()
+        }
+
         pub(crate) fn seal_in_place(
             &mut self,
             nonce: NonceBytes,
@@ -206,13 +264,88 @@ mod tests {
 
     use super::*;
 
+    /// One library's seal and open, for messages of any length.
+    trait Library {
+        fn seal(&mut self, nonce: NonceBytes, aad: &[u8], buffer: &mut [u8]) -> [u8; TAG_LEN];
+        fn open(
+            &mut self,
+            nonce: NonceBytes,
+            aad: &[u8],
+            buffer: &mut [u8],
+            tag: &[u8; TAG_LEN],
+        ) -> Result<(), Error>;
+    }
+
+    /// ring (an [`Aead`] made by [`Aead::ring`]).
+    impl Library for Aead {
+        fn seal(&mut self, nonce: NonceBytes, aad: &[u8], buffer: &mut [u8]) -> [u8; TAG_LEN] {
+            self.seal_in_place(nonce, aad, buffer).unwrap()
+        }
+
+        fn open(
+            &mut self,
+            nonce: NonceBytes,
+            aad: &[u8],
+            buffer: &mut [u8],
+            tag: &[u8; TAG_LEN],
+        ) -> Result<(), Error> {
+            self.open_in_place(nonce, aad, buffer, tag)
+        }
+    }
+
+    #[cfg(feature = "openssl")]
+    impl Library for openssl_aead::OpenSslAead {
+        fn seal(&mut self, nonce: NonceBytes, aad: &[u8], buffer: &mut [u8]) -> [u8; TAG_LEN] {
+            self.seal_in_place(nonce, aad, buffer).unwrap()
+        }
+
+        fn open(
+            &mut self,
+            nonce: NonceBytes,
+            aad: &[u8],
+            buffer: &mut [u8],
+            tag: &[u8; TAG_LEN],
+        ) -> Result<(), Error> {
+            self.open_in_place(nonce, aad, buffer, tag)
+        }
+    }
+
     /// Every library available in this build, keyed alike.
-    fn each_library(key: &[u8; 32]) -> Vec<Aead> {
+    fn each_library(key: &[u8; 32]) -> Vec<Box<dyn Library>> {
         #[allow(unused_mut)]
-        let mut libraries = vec![Aead::ring(key).unwrap()];
+        let mut libraries: Vec<Box<dyn Library>> = vec![Box::new(Aead::ring(key).unwrap())];
         #[cfg(feature = "openssl")]
-        libraries.push(Aead::OpenSsl(openssl_aead::OpenSslAead::new(key)));
+        libraries.push(Box::new(openssl_aead::OpenSslAead::new(key)));
         libraries
+    }
+
+    #[test]
+    fn bulk_state_exists_only_while_bulk_messages_move() {
+        let key = [9u8; 32];
+        let mut aead = Aead::fastest(&key).unwrap();
+        let mut reference = Aead::ring(&key).unwrap();
+        let mut short = vec![5u8; 100];
+        let tag = aead.seal_in_place([0; 12], b"", &mut short).unwrap();
+        assert!(
+            !aead.holds_bulk_state(),
+            "short messages need no OpenSSL context"
+        );
+        let mut bulk = vec![6u8; 65519];
+        let mut expected = bulk.clone();
+        let bulk_tag = aead.seal_in_place([1; 12], b"", &mut bulk).unwrap();
+        #[cfg(feature = "openssl")]
+        assert_eq!(aead.holds_bulk_state(), openssl_aead::is_faster_here());
+        // Whichever library sealed, the output is ChaCha20-Poly1305's.
+        let expected_tag = reference
+            .seal_in_place([1; 12], b"", &mut expected)
+            .unwrap();
+        assert_eq!((bulk, bulk_tag), (expected, expected_tag));
+        aead.release_bulk_state();
+        assert!(!aead.holds_bulk_state());
+        reference
+            .open_in_place([0; 12], b"", &mut short, &tag)
+            .unwrap();
+        assert_eq!(short, vec![5u8; 100]);
     }
 
     /// RFC 8439 section 2.8.2: the AEAD test vector.
@@ -234,9 +367,9 @@ tip for the future, sunscreen would be it.";
         ];
         for mut aead in each_library(&key) {
             let mut buffer = plaintext.to_vec();
-            assert_eq!(aead.seal_in_place(nonce, &aad, &mut buffer).unwrap(), tag);
+            assert_eq!(aead.seal(nonce, &aad, &mut buffer), tag);
             assert_eq!(buffer[..8], ciphertext_start);
-            aead.open_in_place(nonce, &aad, &mut buffer, &tag).unwrap();
+            aead.open(nonce, &aad, &mut buffer, &tag).unwrap();
             assert_eq!(&buffer[..], &plaintext[..]);
         }
     }
@@ -256,14 +389,14 @@ tip for the future, sunscreen would be it.";
             let mut sealed = Vec::new();
             for aead in &mut libraries {
                 let mut buffer = plaintext.clone();
-                let tag = aead.seal_in_place(nonce, &aad, &mut buffer).unwrap();
+                let tag = aead.seal(nonce, &aad, &mut buffer);
                 sealed.push((buffer, tag));
             }
             prop_assert!(sealed.windows(2).all(|pair| pair[0] == pair[1]));
             let (ciphertext, tag) = &sealed[0];
             for aead in &mut libraries {
                 let mut buffer = ciphertext.clone();
-                aead.open_in_place(nonce, &aad, &mut buffer, tag).unwrap();
+                aead.open(nonce, &aad, &mut buffer, tag).unwrap();
                 prop_assert_eq!(&buffer, &plaintext);
 
                 let mut message = ciphertext.clone();
@@ -273,7 +406,7 @@ tip for the future, sunscreen would be it.";
                 let (body, bad_tag) = message.split_at_mut(ciphertext.len());
                 let bad_tag: [u8; TAG_LEN] = (&*bad_tag).try_into().unwrap();
                 prop_assert!(matches!(
-                    aead.open_in_place(nonce, &aad, body, &bad_tag),
+                    aead.open(nonce, &aad, body, &bad_tag),
                     Err(Error::Decrypt)
                 ));
             }

@@ -34,14 +34,27 @@ impl CipherState {
         })
     }
 
-    /// `InitializeKey(key)` for a transport cipher, which carries bulk data: from the
-    /// library that seals fastest on this CPU (see [`Aead::fastest`]). Handshake ciphers
-    /// seal a few short messages, where ring's cheaper key setup matters more.
+    /// `InitializeKey(key)` for a transport cipher, which may carry bulk data: bulk frames
+    /// go to the library that seals them fastest on this CPU (see [`Aead::fastest`]).
+    /// Handshake ciphers seal a few short messages, with ring alone.
     pub(crate) fn for_transport(key: &[u8; 32]) -> Result<CipherState, Error> {
         Ok(CipherState {
             cipher: Some(Aead::fastest(key)?),
             nonce: 0,
         })
+    }
+
+    /// Frees what only bulk data needs, for a connection gone quiet (see
+    /// [`Aead::release_bulk_state`]).
+    pub(crate) fn release_bulk_state(&mut self) {
+        if let Some(cipher) = &mut self.cipher {
+            cipher.release_bulk_state();
+        }
+    }
+
+    #[cfg(test)]
+    pub(crate) fn holds_bulk_state(&self) -> bool {
+        self.cipher.as_ref().is_some_and(Aead::holds_bulk_state)
     }
 
     /// `HasKey()`.

@@ -27,9 +27,10 @@
 //!
 //! Primitives: X25519 from `x25519-dalek`, SHA-256 and HKDF from RustCrypto, and
 //! ChaCha20-Poly1305 from `ring`, whose assembly ran the transport loop 1.7 times as fast as
-//! RustCrypto's `chacha20poly1305` here. With the `openssl` feature, CPUs with AVX-512 use
-//! the system OpenSSL's ChaCha20-Poly1305 instead, 1.3 times as fast as ring on them (it
-//! needs OpenSSL's headers to build: `libssl-dev` and `pkg-config` on Debian).
+//! RustCrypto's `chacha20poly1305` here. With the `openssl` feature, CPUs with AVX-512 seal
+//! and open bulk frames with the system OpenSSL's ChaCha20-Poly1305 instead, 1.3 times as
+//! fast as ring on them (it needs OpenSSL's headers to build: `libssl-dev` and `pkg-config`
+//! on Debian).
 //! `benches/throughput.rs` compares the ciphers, and this crate with rust-libp2p's
 //! `libp2p-noise` (built on `snow`).
 

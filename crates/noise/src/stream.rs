@@ -210,12 +210,15 @@ impl<T: AsyncRead + Unpin> AsyncRead for NoiseStream<T> {
                         &mut this.read_buf,
                     );
                     let Poll::Ready(read) = read else {
-                        // Nothing to read for now: a quiet connection keeps no frame buffer.
-                        settle_at_pause(
+                        // Nothing to read for now: a quiet connection keeps no frame buffer
+                        // and no bulk cipher state.
+                        if settle_at_pause(
                             &mut this.read_buf,
                             &mut this.read_since_pause,
                             &mut this.last_read_burst,
-                        );
+                        ) {
+                            this.decryptor.release_bulk_state();
+                        }
                         return Poll::Pending;
                     };
                     let n = read?;
@@ -266,13 +269,15 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for NoiseStream<T> {
         this.seal_open()?;
         ready!(this.poll_drain(cx))?;
         // Everything is handed to the socket: unless bulk data is moving, give the frame
-        // buffer back rather than keep it for a connection that may now sit idle (most of
-        // them, most of the time).
-        settle_at_pause(
+        // buffer and bulk cipher state back rather than keep them for a connection that may
+        // now sit idle (most of them, most of the time).
+        if settle_at_pause(
             &mut this.write_buf,
             &mut this.drained,
             &mut this.last_drained,
-        );
+        ) {
+            this.encryptor.release_bulk_state();
+        }
         Pin::new(&mut this.io).poll_flush(cx)
     }
 
@@ -285,17 +290,21 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for NoiseStream<T> {
 
 /// At a pause (nothing to read, or everything written): ends the burst counted in `burst`,
 /// then frees `buffer` if it is empty and the burst before this pause was small, or keeps it
-/// rewound to the start of its allocation while bulk data moves (see [`BULK`]).
-fn settle_at_pause(buffer: &mut BytesMut, burst: &mut usize, last_burst: &mut usize) {
+/// rewound to the start of its allocation while bulk data moves (see [`BULK`]). Returns
+/// whether it freed the buffer, i.e. whether the connection went quiet.
+fn settle_at_pause(buffer: &mut BytesMut, burst: &mut usize, last_burst: &mut usize) -> bool {
     if *burst > 0 {
         *last_burst = std::mem::take(burst);
     }
-    if buffer.is_empty() {
-        if *last_burst < BULK {
-            *buffer = BytesMut::new();
-        } else {
-            let _ = buffer.try_reclaim(FRAME_CAPACITY);
-        }
+    if !buffer.is_empty() {
+        return false;
+    }
+    if *last_burst < BULK {
+        *buffer = BytesMut::new();
+        true
+    } else {
+        let _ = buffer.try_reclaim(FRAME_CAPACITY);
+        false
     }
 }
 
@@ -305,5 +314,52 @@ impl<T> std::fmt::Debug for NoiseStream<T> {
             .field("buffered_in", &self.read_buf.len())
             .field("buffered_out", &self.write_buf.len())
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    use super::*;
+    use crate::cipher::CipherState;
+
+    fn ciphers(send_key: u8, receive_key: u8) -> Ciphers {
+        Ciphers {
+            encryptor: Encryptor::new(CipherState::for_transport(&[send_key; 32]).unwrap()),
+            decryptor: Decryptor::new(CipherState::for_transport(&[receive_key; 32]).unwrap()),
+        }
+    }
+
+    /// Reads whatever arrives until a read would wait.
+    async fn read_until_pending(stream: &mut NoiseStream<tokio::io::DuplexStream>) -> usize {
+        let mut buf = vec![0u8; 1 << 20];
+        let mut total = 0;
+        while let Ok(read) =
+            tokio::time::timeout(std::time::Duration::from_millis(50), stream.read(&mut buf)).await
+        {
+            total += read.unwrap();
+        }
+        total
+    }
+
+    #[tokio::test]
+    async fn bulk_cipher_state_is_kept_while_bulk_data_moves_and_released_when_quiet() {
+        let (a, b) = tokio::io::duplex(4 << 20);
+        let mut a = NoiseStream::new(a, ciphers(1, 2), BytesMut::new());
+        let mut b = NoiseStream::new(b, ciphers(2, 1), BytesMut::new());
+        let bulk_library = crate::aead::fastest_uses_openssl();
+
+        a.write_all(&vec![7u8; 1 << 20]).await.unwrap();
+        a.flush().await.unwrap();
+        assert_eq!(read_until_pending(&mut b).await, 1 << 20);
+        assert_eq!(a.encryptor.holds_bulk_state(), bulk_library);
+        assert_eq!(b.decryptor.holds_bulk_state(), bulk_library);
+
+        a.write_all(b"ping").await.unwrap();
+        a.flush().await.unwrap();
+        assert_eq!(read_until_pending(&mut b).await, 4);
+        assert!(!a.encryptor.holds_bulk_state());
+        assert!(!b.decryptor.holds_bulk_state());
     }
 }

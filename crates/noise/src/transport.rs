@@ -63,6 +63,16 @@ impl Encryptor {
         self.seal(out, start)
     }
 
+    /// Frees what only bulk data needs, for a connection gone quiet.
+    pub(crate) fn release_bulk_state(&mut self) {
+        self.cipher.release_bulk_state();
+    }
+
+    #[cfg(test)]
+    pub(crate) fn holds_bulk_state(&self) -> bool {
+        self.cipher.holds_bulk_state()
+    }
+
     /// Seals the frame that starts at `out[start..]`: a two-byte placeholder for the length
     /// prefix followed by plaintext, which is encrypted in place and given its tag.
     ///
@@ -117,6 +127,16 @@ pub struct Decryptor {
 impl Decryptor {
     pub(crate) fn new(cipher: CipherState) -> Decryptor {
         Decryptor { cipher }
+    }
+
+    /// Frees what only bulk data needs, for a connection gone quiet.
+    pub(crate) fn release_bulk_state(&mut self) {
+        self.cipher.release_bulk_state();
+    }
+
+    #[cfg(test)]
+    pub(crate) fn holds_bulk_state(&self) -> bool {
+        self.cipher.holds_bulk_state()
     }
 
     /// Removes the first frame from `input` and returns its plaintext, decrypted in place, or
