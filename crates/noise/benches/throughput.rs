@@ -2,7 +2,8 @@
 //!
 //! 1. the transport cipher loop (encrypt + decrypt of full 64 KiB frames) through our
 //!    `Encryptor`/`Decryptor` (ring's ChaCha20-Poly1305, as `snow` uses inside rust-libp2p's
-//!    `libp2p-noise`), next to the bare RustCrypto `chacha20poly1305` crate;
+//!    `libp2p-noise`; OpenSSL's on a CPU with AVX-512 when run with `--features openssl`),
+//!    next to the bare RustCrypto `chacha20poly1305` crate;
 //! 2. bulk transfer through `NoiseStream` and through `libp2p-noise`'s stream, each over an
 //!    in-memory duplex;
 //! 3. handshakes per second, ours and `libp2p-noise`'s.
@@ -232,7 +233,7 @@ fn main() {
         their_hs,
     ] = best;
     println!(
-        "cipher loop (encrypt+decrypt, 64 KiB frames): hyphae (ring) {ours:.0} MB/s, RustCrypto chacha20poly1305 {rustcrypto:.0} MB/s (hyphae/RustCrypto {:.2})",
+        "cipher loop (encrypt+decrypt, 64 KiB frames): hyphae {ours:.0} MB/s, RustCrypto chacha20poly1305 {rustcrypto:.0} MB/s (hyphae/RustCrypto {:.2})",
         ours / rustcrypto
     );
     println!(

@@ -276,39 +276,36 @@ mod tests {
         ) -> Result<(), Error>;
     }
 
-    /// ring (an [`Aead`] made by [`Aead::ring`]).
-    impl Library for Aead {
-        fn seal(&mut self, nonce: NonceBytes, aad: &[u8], buffer: &mut [u8]) -> [u8; TAG_LEN] {
-            self.seal_in_place(nonce, aad, buffer).unwrap()
-        }
+    /// Implements [`Library`] for a type with `seal_in_place` and `open_in_place`.
+    macro_rules! library {
+        ($type:ty) => {
+            impl Library for $type {
+                fn seal(
+                    &mut self,
+                    nonce: NonceBytes,
+                    aad: &[u8],
+                    buffer: &mut [u8],
+                ) -> [u8; TAG_LEN] {
+                    self.seal_in_place(nonce, aad, buffer).unwrap()
+                }
 
-        fn open(
-            &mut self,
-            nonce: NonceBytes,
-            aad: &[u8],
-            buffer: &mut [u8],
-            tag: &[u8; TAG_LEN],
-        ) -> Result<(), Error> {
-            self.open_in_place(nonce, aad, buffer, tag)
-        }
+                fn open(
+                    &mut self,
+                    nonce: NonceBytes,
+                    aad: &[u8],
+                    buffer: &mut [u8],
+                    tag: &[u8; TAG_LEN],
+                ) -> Result<(), Error> {
+                    self.open_in_place(nonce, aad, buffer, tag)
+                }
+            }
+        };
     }
 
+    // ring, as an [`Aead`] made by [`Aead::ring`].
+    library!(Aead);
     #[cfg(feature = "openssl")]
-    impl Library for openssl_aead::OpenSslAead {
-        fn seal(&mut self, nonce: NonceBytes, aad: &[u8], buffer: &mut [u8]) -> [u8; TAG_LEN] {
-            self.seal_in_place(nonce, aad, buffer).unwrap()
-        }
-
-        fn open(
-            &mut self,
-            nonce: NonceBytes,
-            aad: &[u8],
-            buffer: &mut [u8],
-            tag: &[u8; TAG_LEN],
-        ) -> Result<(), Error> {
-            self.open_in_place(nonce, aad, buffer, tag)
-        }
-    }
+    library!(openssl_aead::OpenSslAead);
 
     /// Every library available in this build, keyed alike.
     fn each_library(key: &[u8; 32]) -> Vec<Box<dyn Library>> {

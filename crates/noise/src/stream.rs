@@ -331,16 +331,15 @@ mod tests {
         }
     }
 
-    /// Reads whatever arrives until a read would wait.
-    async fn read_until_pending(stream: &mut NoiseStream<tokio::io::DuplexStream>) -> usize {
-        let mut buf = vec![0u8; 1 << 20];
-        let mut total = 0;
-        while let Ok(read) =
-            tokio::time::timeout(std::time::Duration::from_millis(50), stream.read(&mut buf)).await
-        {
-            total += read.unwrap();
-        }
-        total
+    /// Reads exactly `len` bytes, then reads on until the connection is found quiet.
+    async fn read_then_pause(stream: &mut NoiseStream<tokio::io::DuplexStream>, len: usize) {
+        stream.read_exact(&mut vec![0u8; len]).await.unwrap();
+        let quiet = std::time::Duration::from_millis(20);
+        assert!(
+            tokio::time::timeout(quiet, stream.read(&mut [0]))
+                .await
+                .is_err()
+        );
     }
 
     #[tokio::test]
@@ -352,13 +351,13 @@ mod tests {
 
         a.write_all(&vec![7u8; 1 << 20]).await.unwrap();
         a.flush().await.unwrap();
-        assert_eq!(read_until_pending(&mut b).await, 1 << 20);
+        read_then_pause(&mut b, 1 << 20).await;
         assert_eq!(a.encryptor.holds_bulk_state(), bulk_library);
         assert_eq!(b.decryptor.holds_bulk_state(), bulk_library);
 
         a.write_all(b"ping").await.unwrap();
         a.flush().await.unwrap();
-        assert_eq!(read_until_pending(&mut b).await, 4);
+        read_then_pause(&mut b, 4).await;
         assert!(!a.encryptor.holds_bulk_state());
         assert!(!b.decryptor.holds_bulk_state());
     }

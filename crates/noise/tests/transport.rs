@@ -163,51 +163,20 @@ async fn nothing_is_sent_before_a_flush_or_a_full_frame() {
     assert_eq!(&buf, b"held back");
 }
 
-/// Records the length of every write to the connection once armed.
-struct WriteLog {
-    inner: DuplexStream,
-    writes: Arc<std::sync::Mutex<Option<Vec<usize>>>>,
-}
-
-impl AsyncRead for WriteLog {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_read(cx, buf)
-    }
-}
-
-impl AsyncWrite for WriteLog {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        let written = Pin::new(&mut self.inner).poll_write(cx, buf);
-        if let (Poll::Ready(Ok(n)), Some(log)) = (&written, &mut *self.writes.lock().unwrap()) {
-            log.push(*n);
-        }
-        written
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_shutdown(cx)
-    }
-}
-
 #[tokio::test]
 async fn full_frames_leave_four_to_a_write() {
     let (a, b) = tokio::io::duplex(1 << 20);
-    let writes = Arc::new(std::sync::Mutex::new(None));
-    let logged = WriteLog {
+    // The length of every write once armed (`Some`).
+    let writes = Arc::new(std::sync::Mutex::new(None::<Vec<usize>>));
+    let log = writes.clone();
+    let logged = Intercepted {
         inner: a,
-        writes: writes.clone(),
+        on_write: Box::new(move |buf| {
+            if let Some(lengths) = &mut *log.lock().unwrap() {
+                lengths.push(buf.len());
+            }
+            None
+        }),
     };
     let (mut sender, mut receiver) = pair_over(logged, b).await;
     *writes.lock().unwrap() = Some(Vec::new());
@@ -293,13 +262,17 @@ async fn a_connection_cut_inside_a_frame_is_an_unexpected_eof() {
     backward.await.unwrap();
 }
 
-/// Flips one ciphertext bit in the next write once armed.
-struct Tamper {
+/// What a test does with each write to the connection before it goes out: `Some(bytes)`
+/// sends those bytes instead.
+type WriteHook = Box<dyn FnMut(&[u8]) -> Option<Vec<u8>> + Send>;
+
+/// A connection whose writes a test watches or alters.
+struct Intercepted {
     inner: DuplexStream,
-    armed: Arc<AtomicBool>,
+    on_write: WriteHook,
 }
 
-impl AsyncRead for Tamper {
+impl AsyncRead for Intercepted {
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -309,18 +282,17 @@ impl AsyncRead for Tamper {
     }
 }
 
-impl AsyncWrite for Tamper {
+impl AsyncWrite for Intercepted {
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        if buf.len() > 4 && self.armed.swap(false, Ordering::SeqCst) {
-            let mut altered = buf.to_vec();
-            altered[4] ^= 0x01;
-            return Pin::new(&mut self.inner).poll_write(cx, &altered);
+        match (self.on_write)(buf) {
+            // The altered bytes have the same length, so the count stays right.
+            Some(altered) => Pin::new(&mut self.inner).poll_write(cx, &altered),
+            None => Pin::new(&mut self.inner).poll_write(cx, buf),
         }
-        Pin::new(&mut self.inner).poll_write(cx, buf)
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -332,14 +304,25 @@ impl AsyncWrite for Tamper {
     }
 }
 
+/// `inner`, flipping one ciphertext bit in the next write once `armed`.
+fn tampering(inner: DuplexStream, armed: Arc<AtomicBool>) -> Intercepted {
+    Intercepted {
+        inner,
+        on_write: Box::new(move |buf| {
+            (buf.len() > 4 && armed.swap(false, Ordering::SeqCst)).then(|| {
+                let mut altered = buf.to_vec();
+                altered[4] ^= 0x01;
+                altered
+            })
+        }),
+    }
+}
+
 #[tokio::test]
 async fn tampered_ciphertext_is_rejected() {
     let (a, b) = tokio::io::duplex(256 * 1024);
     let armed = Arc::new(AtomicBool::new(false));
-    let tamper = Tamper {
-        inner: a,
-        armed: armed.clone(),
-    };
+    let tamper = tampering(a, armed.clone());
     let (mut sender, mut receiver) = pair_over(tamper, b).await;
     sender.write_all(b"authentic").await.unwrap();
     sender.flush().await.unwrap();
@@ -358,10 +341,7 @@ async fn tampered_ciphertext_is_rejected() {
 async fn data_before_a_tampered_frame_is_delivered_then_the_read_fails() {
     let (a, b) = tokio::io::duplex(256 * 1024);
     let armed = Arc::new(AtomicBool::new(false));
-    let tamper = Tamper {
-        inner: a,
-        armed: armed.clone(),
-    };
+    let tamper = tampering(a, armed.clone());
     let (mut sender, mut receiver) = pair_over(tamper, b).await;
     sender.write_all(b"good").await.unwrap();
     sender.flush().await.unwrap();
