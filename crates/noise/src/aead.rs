@@ -154,8 +154,16 @@ pub(crate) mod openssl_aead {
     use super::NonceBytes;
     use crate::{Error, TAG_LEN};
 
-    /// Whether this CPU has the AVX-512 instructions that make OpenSSL the faster library.
+    /// Whether OpenSSL is the faster library here: this CPU has the AVX-512 instructions its
+    /// ChaCha20 and Poly1305 code uses, and this OpenSSL offers ChaCha20-Poly1305 at all (one
+    /// restricted to its FIPS provider does not; ring is used then). Checked once.
     pub(crate) fn is_faster_here() -> bool {
+        static FASTER: std::sync::LazyLock<bool> =
+            std::sync::LazyLock::new(|| has_avx512() && keyed_context(&[0; 32], true).is_ok());
+        *FASTER
+    }
+
+    fn has_avx512() -> bool {
         #[cfg(target_arch = "x86_64")]
         {
             std::arch::is_x86_feature_detected!("avx512f")
