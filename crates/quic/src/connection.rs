@@ -110,6 +110,13 @@ impl Connection {
         self.inner.closed().await
     }
 
+    /// The largest UDP payload the path has been found to carry so far, in bytes: 1200 at
+    /// first, then what path MTU discovery confirms, up to
+    /// [`Config::max_udp_payload_size`](crate::Config::max_udp_payload_size).
+    pub fn path_mtu(&self) -> u16 {
+        self.inner.stats().path.current_mtu
+    }
+
     /// The smoothed round-trip time quinn measures.
     pub fn rtt(&self) -> std::time::Duration {
         self.inner.rtt()

@@ -62,6 +62,8 @@ struct Inner {
     config: Config,
     tls: hyphae_tls::Config,
     transport: Arc<quinn::TransportConfig>,
+    /// Settings of each quinn endpoint (one per socket).
+    endpoint: quinn::EndpointConfig,
     server: quinn::ServerConfig,
     sockets: Mutex<Sockets>,
     /// Established inbound connections, from every listener.
@@ -97,6 +99,7 @@ impl Endpoint {
     /// used: QUIC offers only the ALPN `libp2p`.
     pub fn with_tls(tls: hyphae_tls::Config, config: Config) -> Result<Endpoint, Error> {
         let transport = config.transport()?;
+        let endpoint = config.endpoint()?;
         let server_tls = hyphae_tls::server_config(&tls, vec![hyphae_tls::ALPN.to_vec()])?;
         let crypto = QuicServerConfig::try_from(server_tls)
             .map_err(|_| Error::InvalidConfig("TLS lacks the QUIC initial cipher suite"))?;
@@ -111,6 +114,7 @@ impl Endpoint {
                 config,
                 tls,
                 transport,
+                endpoint,
                 server,
                 sockets: Mutex::new(Sockets::default()),
                 accepted_tx,
@@ -140,7 +144,7 @@ impl Endpoint {
             error,
         })?;
         let endpoint = quinn::Endpoint::new(
-            quinn::EndpointConfig::default(),
+            self.inner.endpoint.clone(),
             Some(self.inner.server.clone()),
             socket,
             Arc::new(quinn::TokioRuntime),
@@ -290,7 +294,7 @@ impl Endpoint {
         };
         let local = SocketAddr::new(unspecified, 0);
         let endpoint = quinn::Endpoint::new(
-            quinn::EndpointConfig::default(),
+            self.inner.endpoint.clone(),
             None,
             bind(local, self.inner.config.socket_buffer_size)?,
             Arc::new(quinn::TokioRuntime),

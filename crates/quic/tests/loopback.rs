@@ -135,6 +135,28 @@ async fn large_transfer_on_one_stream() {
     let ((), echoed) = tokio::join!(sender, receiver);
     assert_eq!(echoed.len(), data.len());
     assert!(echoed == data);
+    // Loopback carries 64 KiB datagrams: path MTU discovery went past quinn's default 1452
+    // bytes, up to (about) the configured 6000.
+    let mtu = dialled.path_mtu();
+    assert!((5000..=6000).contains(&mtu), "path MTU {mtu}");
+}
+
+#[test]
+fn udp_payload_sizes_that_quinn_cannot_send_are_refused() {
+    let keypair = Keypair::generate_ed25519();
+    for (size, accepted) in [(1199, false), (1200, true), (6500, true), (6501, false)] {
+        let mut config = Config::default();
+        config.max_udp_payload_size = size;
+        let result = Endpoint::new(&keypair, config);
+        assert_eq!(
+            result.is_ok(),
+            accepted,
+            "max_udp_payload_size {size}: {result:?}"
+        );
+        if !accepted {
+            assert!(matches!(result, Err(Error::InvalidConfig(_))));
+        }
+    }
 }
 
 #[tokio::test]
