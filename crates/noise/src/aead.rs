@@ -65,10 +65,17 @@ impl Aead {
         })
     }
 
-    /// The OpenSSL contexts to use for a message of `len` bytes, if any.
+    /// OpenSSL, keyed for sealing (`seal` true) or opening, if it takes a message of `len`
+    /// bytes. An OpenSSL that cannot key the cipher is dropped, and ring takes over.
     #[cfg(feature = "openssl")]
-    fn bulk_for(&mut self, len: usize) -> Option<&mut openssl_aead::OpenSslAead> {
-        self.bulk.as_mut().filter(|_| len >= BULK_MESSAGE)
+    fn bulk_for(&mut self, len: usize, seal: bool) -> Option<&mut openssl_aead::OpenSslAead> {
+        if len < BULK_MESSAGE {
+            return None;
+        }
+        if !self.bulk.as_mut()?.key_context(seal) {
+            self.bulk = None;
+        }
+        self.bulk.as_mut()
     }
 
     /// Frees what only bulk data needs (OpenSSL's contexts), for a connection gone quiet;
@@ -99,7 +106,7 @@ impl Aead {
         buffer: &mut [u8],
     ) -> Result<[u8; TAG_LEN], Error> {
         #[cfg(feature = "openssl")]
-        if let Some(bulk) = self.bulk_for(buffer.len()) {
+        if let Some(bulk) = self.bulk_for(buffer.len(), true) {
             return bulk.seal_in_place(nonce, associated_data, buffer);
         }
         // Sealing fails only beyond 256 GiB under one nonce; a Noise message is 64 KiB.
@@ -126,7 +133,7 @@ impl Aead {
         tag: &[u8; TAG_LEN],
     ) -> Result<(), Error> {
         #[cfg(feature = "openssl")]
-        if let Some(bulk) = self.bulk_for(buffer.len()) {
+        if let Some(bulk) = self.bulk_for(buffer.len(), false) {
             return bulk.open_in_place(nonce, associated_data, buffer, tag);
         }
         self.ring
@@ -147,6 +154,8 @@ pub(crate) mod openssl_aead {
     //! OpenSSL's ChaCha20-Poly1305 through its EVP interface: one context per direction,
     //! keyed once when first used, given a new nonce per message.
 
+    use std::sync::atomic::{AtomicBool, Ordering};
+
     use openssl::cipher::Cipher;
     use openssl::cipher_ctx::CipherCtx;
     use zeroize::Zeroizing;
@@ -154,13 +163,16 @@ pub(crate) mod openssl_aead {
     use super::NonceBytes;
     use crate::{Error, TAG_LEN};
 
+    /// Set once OpenSSL has failed to key a ChaCha20-Poly1305 context: it does not offer the
+    /// cipher (one restricted to its FIPS provider does not), and ring does all the work.
+    static UNUSABLE: AtomicBool = AtomicBool::new(false);
+
     /// Whether OpenSSL is the faster library here: this CPU has the AVX-512 instructions its
-    /// ChaCha20 and Poly1305 code uses, and this OpenSSL offers ChaCha20-Poly1305 at all (one
-    /// restricted to its FIPS provider does not; ring is used then). Checked once.
+    /// ChaCha20 and Poly1305 code uses, and OpenSSL has not been found to lack the cipher.
+    /// OpenSSL itself is first touched by the first bulk message, so a process whose
+    /// connections stay quiet never loads it.
     pub(crate) fn is_faster_here() -> bool {
-        static FASTER: std::sync::LazyLock<bool> =
-            std::sync::LazyLock::new(|| has_avx512() && keyed_context(&[0; 32], true).is_ok());
-        *FASTER
+        has_avx512() && !UNUSABLE.load(Ordering::Relaxed)
     }
 
     fn has_avx512() -> bool {
@@ -204,6 +216,26 @@ pub(crate) mod openssl_aead {
                 sealer: None,
                 opener: None,
             }
+        }
+
+        /// Makes sure the context for sealing (`seal` true) or opening is keyed; false if
+        /// OpenSSL cannot key one, which also marks it unusable for the whole process.
+        pub(crate) fn key_context(&mut self, seal: bool) -> bool {
+            let slot = if seal {
+                &mut self.sealer
+            } else {
+                &mut self.opener
+            };
+            if slot.is_none() {
+                match keyed_context(&self.key, seal) {
+                    Ok(ctx) => *slot = Some(ctx),
+                    Err(_) => {
+                        UNUSABLE.store(true, Ordering::Relaxed);
+                        return false;
+                    }
+                }
+            }
+            true
         }
 
         /// Frees the contexts; the next message keys a new one.
