@@ -221,21 +221,24 @@ pub(crate) mod openssl_aead {
         /// Makes sure the context for sealing (`seal` true) or opening is keyed; false if
         /// OpenSSL cannot key one, which also marks it unusable for the whole process.
         pub(crate) fn key_context(&mut self, seal: bool) -> bool {
+            let keyed = self.context(seal).is_ok();
+            if !keyed {
+                UNUSABLE.store(true, Ordering::Relaxed);
+            }
+            keyed
+        }
+
+        /// The context for sealing (`seal` true) or opening, keyed on first use.
+        fn context(&mut self, seal: bool) -> Result<&mut CipherCtx, Error> {
             let slot = if seal {
                 &mut self.sealer
             } else {
                 &mut self.opener
             };
-            if slot.is_none() {
-                match keyed_context(&self.key, seal) {
-                    Ok(ctx) => *slot = Some(ctx),
-                    Err(_) => {
-                        UNUSABLE.store(true, Ordering::Relaxed);
-                        return false;
-                    }
-                }
+            match slot {
+                Some(ctx) => Ok(ctx),
+                empty => Ok(empty.insert(keyed_context(&self.key, seal)?)),
             }
-            true
         }
 
         /// Frees the contexts; the next message keys a new one.
@@ -255,10 +258,7 @@ pub(crate) mod openssl_aead {
             associated_data: &[u8],
             buffer: &mut [u8],
         ) -> Result<[u8; TAG_LEN], Error> {
-            let ctx = match &mut self.sealer {
-                Some(ctx) => ctx,
-                empty => empty.insert(keyed_context(&self.key, true)?),
-            };
+            let ctx = self.context(true)?;
             let failed = |_| Error::Crypto("ChaCha20-Poly1305 seal (OpenSSL)");
             ctx.encrypt_init(None, None, Some(&nonce)).map_err(failed)?;
             if !associated_data.is_empty() {
@@ -279,10 +279,7 @@ pub(crate) mod openssl_aead {
             buffer: &mut [u8],
             tag: &[u8; TAG_LEN],
         ) -> Result<(), Error> {
-            let ctx = match &mut self.opener {
-                Some(ctx) => ctx,
-                empty => empty.insert(keyed_context(&self.key, false)?),
-            };
+            let ctx = self.context(false)?;
             let failed = |_| Error::Decrypt;
             ctx.decrypt_init(None, None, Some(&nonce)).map_err(failed)?;
             if !associated_data.is_empty() {
