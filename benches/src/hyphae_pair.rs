@@ -19,7 +19,7 @@ pub struct HyphaePair {
 /// A node pinned to `transport`'s security and Yamux, whatever the defaults become, without
 /// keepalive pings. QUIC brings its own TLS and streams.
 fn builder(transport: Transport) -> hyphae::Builder {
-    let builder = Node::builder().ping_interval(None);
+    let builder = Node::builder().service(hyphae::ping::Ping::without_keepalive());
     match transport {
         Transport::TcpNoise => builder
             .security([hyphae::Security::Noise])

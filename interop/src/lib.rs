@@ -271,21 +271,30 @@ impl PeerProcess {
     }
 }
 
+/// Identify events of `node`, to pass to [`identified_by_us`]: subscribe before dialling.
+pub fn identify_events(
+    node: &hyphae::Node,
+) -> tokio::sync::broadcast::Receiver<hyphae::identify::Event> {
+    node.service::<hyphae::identify::Identify>()
+        .expect("the default identify service")
+        .events()
+}
+
 /// Waits (up to 30 s) for `node`'s identify of `peer`; returns its agent version and protocols.
 pub async fn identified_by_us(
-    events: &mut tokio::sync::broadcast::Receiver<hyphae::Event>,
+    events: &mut tokio::sync::broadcast::Receiver<hyphae::identify::Event>,
     peer: hyphae::PeerId,
 ) -> (Option<String>, Vec<String>) {
     let wait = async {
         loop {
-            if let hyphae::Event::PeerIdentified {
+            if let hyphae::identify::Event::Received {
                 peer: identified,
-                agent_version,
-                protocols,
-            } = events.recv().await.expect("the node's events")
+                info,
+                ..
+            } = events.recv().await.expect("the node's identify events")
                 && identified == peer
             {
-                return (agent_version, protocols);
+                return (info.agent_version, info.protocols);
             }
         }
     };

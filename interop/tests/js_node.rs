@@ -7,7 +7,9 @@ use std::future::Future;
 use std::time::Duration;
 
 use hyphae::{Direction, Event, Multiaddr, Node, PeerId};
-use hyphae_interop::{PeerProcess, assert_serves_ping_and_identify, identified_by_us, js_dir};
+use hyphae_interop::{
+    PeerProcess, assert_serves_ping_and_identify, identified_by_us, identify_events, js_dir,
+};
 use tokio::process::Command;
 use tokio::sync::broadcast;
 
@@ -59,7 +61,7 @@ async fn hyphae_dials_js_libp2p() {
             .expect("the LISTEN line holds a multiaddr");
 
         let node = Node::builder().start().await.expect("start hyphae");
-        let mut events = node.events();
+        let mut events = identify_events(&node);
         let js_id = node.dial(&addr).await.expect("hyphae dials js-libp2p");
         assert_eq!(Some(js_id), addr.peer_id(), "the peer we reached");
 
@@ -76,7 +78,7 @@ async fn hyphae_dials_js_libp2p() {
         assert_eq!(info.agent_version.as_deref(), Some(PEER_AGENT));
 
         let theirs = js.identified(&node.peer_id().to_string()).await;
-        assert_eq!(theirs.agent, hyphae::DEFAULT_AGENT_VERSION);
+        assert_eq!(theirs.agent, hyphae::identify::DEFAULT_AGENT_VERSION);
         assert_serves_ping_and_identify("hyphae (as js-libp2p saw it)", &theirs.protocols);
     })
     .await;
@@ -91,6 +93,7 @@ async fn js_libp2p_dials_hyphae() {
             .await
             .expect("start hyphae");
         let mut events = node.events();
+        let mut identified = identify_events(&node);
         let addr = node.listen_addrs()[0].to_string();
 
         let mut js = PeerProcess::spawn(node_peer(&["dial", &addr]));
@@ -104,14 +107,14 @@ async fn js_libp2p_dials_hyphae() {
             .expect("the PING line holds milliseconds");
         assert!(rtt >= 0.0, "round-trip time {rtt} ms");
         let theirs = js.identified(&node.peer_id().to_string()).await;
-        assert_eq!(theirs.agent, hyphae::DEFAULT_AGENT_VERSION);
+        assert_eq!(theirs.agent, hyphae::identify::DEFAULT_AGENT_VERSION);
         assert_serves_ping_and_identify("hyphae (as js-libp2p saw it)", &theirs.protocols);
         assert!(
             js.success().await,
             "the js-libp2p peer failed (its stderr is above)"
         );
 
-        let (agent, protocols) = identified_by_us(&mut events, js_id).await;
+        let (agent, protocols) = identified_by_us(&mut identified, js_id).await;
         assert_eq!(agent.as_deref(), Some(PEER_AGENT));
         assert_serves_ping_and_identify("js-libp2p", &protocols);
     })

@@ -4,7 +4,9 @@
 use std::time::Duration;
 
 use hyphae::{Multiaddr, Node};
-use hyphae_interop::{PeerProcess, assert_serves_ping_and_identify, identified_by_us};
+use hyphae_interop::{
+    PeerProcess, assert_serves_ping_and_identify, identified_by_us, identify_events,
+};
 use tokio::process::Command;
 
 const PEER_AGENT: &str = "rust-interop-peer";
@@ -21,7 +23,7 @@ async fn hyphae_dials_rust_libp2p() {
     let addr: Multiaddr = peer.line("LISTEN ").await.parse().unwrap();
 
     let node = Node::builder().start().await.unwrap();
-    let mut events = node.events();
+    let mut events = identify_events(&node);
     let peer_id = node.dial(&addr).await.unwrap();
     assert_eq!(Some(peer_id), addr.peer_id());
     let rtt = node.ping(peer_id).await.unwrap();
@@ -32,7 +34,7 @@ async fn hyphae_dials_rust_libp2p() {
     assert_serves_ping_and_identify("the rust-libp2p peer", &protocols);
 
     let theirs = peer.identified(&node.peer_id().to_string()).await;
-    assert_eq!(theirs.agent, hyphae::DEFAULT_AGENT_VERSION);
+    assert_eq!(theirs.agent, hyphae::identify::DEFAULT_AGENT_VERSION);
     assert_serves_ping_and_identify("hyphae, as rust-libp2p saw it", &theirs.protocols);
 }
 
@@ -43,7 +45,7 @@ async fn rust_libp2p_dials_hyphae() {
         .start()
         .await
         .unwrap();
-    let mut events = node.events();
+    let mut events = identify_events(&node);
     let addr = node.listen_addrs()[0].to_string();
 
     let mut command = peer_program();
@@ -52,7 +54,7 @@ async fn rust_libp2p_dials_hyphae() {
     let rtt: f64 = peer.line("PING ").await.parse().expect("PING milliseconds");
     assert!(rtt > 0.0 && rtt < 5000.0);
     let theirs = peer.identified(&node.peer_id().to_string()).await;
-    assert_eq!(theirs.agent, hyphae::DEFAULT_AGENT_VERSION);
+    assert_eq!(theirs.agent, hyphae::identify::DEFAULT_AGENT_VERSION);
     assert_serves_ping_and_identify("hyphae, as rust-libp2p saw it", &theirs.protocols);
     assert!(
         peer.success().await,

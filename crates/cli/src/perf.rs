@@ -101,7 +101,7 @@ fn node_builder(
     security: Option<Security>,
     muxer: Option<Muxer>,
 ) -> anyhow::Result<hyphae::Builder> {
-    let mut builder = Node::builder().ping_interval(None);
+    let mut builder = Node::builder().service(hyphae::ping::Ping::without_keepalive());
     if transport == Transport::QuicV1 {
         if let Some(security @ Security::Noise) = security {
             bail!("{transport} is always secured by tls; it cannot run with {security}");

@@ -19,7 +19,10 @@ pub(crate) struct Args {
 }
 
 pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
-    let node = Node::builder().ping_interval(None).start().await?;
+    let node = Node::builder()
+        .service(hyphae::ping::Ping::without_keepalive())
+        .start()
+        .await?;
     let peer = node
         .dial(&args.addr)
         .await

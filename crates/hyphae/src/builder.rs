@@ -1,26 +1,23 @@
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
 use std::sync::atomic::AtomicBool;
-use std::sync::{Arc, Mutex, RwLock};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
 
 use hyphae_identity::Keypair;
 use hyphae_multiaddr::Multiaddr;
-use tokio::sync::{Semaphore, broadcast};
+use hyphae_service::{ConnectionHub, Context, Host, Service};
+use tokio::sync::{broadcast, watch};
+use tokio_util::sync::CancellationToken;
 
-use crate::node::Inner;
-use crate::router::Handler;
+use crate::node::{Inner, Services};
+use crate::pending::PendingHandshakes;
 use crate::upgrade::Upgrader;
 use crate::{Error, Limits, Multiplexer, Node, Security, identify, ping};
 
-/// The agent version sent in identify unless the builder sets another.
-pub const DEFAULT_AGENT_VERSION: &str = concat!("hyphae/", env!("CARGO_PKG_VERSION"));
-/// The protocol family sent in identify unless the builder sets another (the IPFS family,
-/// what go, rust and js nodes send by default).
-pub const DEFAULT_PROTOCOL_VERSION: &str = "ipfs/0.1.0";
-/// Default interval between keepalive pings on each connection.
-pub const DEFAULT_PING_INTERVAL: Duration = Duration::from_secs(15);
+/// Starts one service and returns its handle, type-erased.
+type StartService = Box<dyn FnOnce(Context) -> Box<dyn Any + Send + Sync> + Send>;
 
 /// Configures and starts a [`Node`].
-#[derive(Debug)]
 pub struct Builder {
     keypair: Option<Keypair>,
     listen: Vec<Multiaddr>,
@@ -33,9 +30,21 @@ pub struct Builder {
     mplex: hyphae_mplex::Config,
     security: Vec<Security>,
     muxers: Vec<Multiplexer>,
-    agent_version: String,
-    protocol_version: String,
-    ping_interval: Option<Duration>,
+    /// In installation order; one per service type.
+    services: Vec<(TypeId, &'static str, StartService)>,
+}
+
+impl std::fmt::Debug for Builder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let services: Vec<_> = self.services.iter().map(|(_, name, _)| name).collect();
+        f.debug_struct("Builder")
+            .field("listen", &self.listen)
+            .field("limits", &self.limits)
+            .field("security", &self.security)
+            .field("muxers", &self.muxers)
+            .field("services", &services)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for Builder {
@@ -52,10 +61,10 @@ impl Default for Builder {
             mplex: hyphae_mplex::Config::default(),
             security: Security::ALL.to_vec(),
             muxers: Multiplexer::ALL.to_vec(),
-            agent_version: DEFAULT_AGENT_VERSION.to_owned(),
-            protocol_version: DEFAULT_PROTOCOL_VERSION.to_owned(),
-            ping_interval: Some(DEFAULT_PING_INTERVAL),
+            services: Vec::new(),
         }
+        .service(ping::Ping::default())
+        .service(identify::Identify::default())
     }
 }
 
@@ -131,26 +140,32 @@ impl Builder {
         self
     }
 
-    /// Sets the agent version sent in identify.
-    pub fn agent_version(mut self, agent_version: impl Into<String>) -> Builder {
-        self.agent_version = agent_version.into();
+    /// Installs `service`, replacing an earlier service of the same type (such as the
+    /// default ping or identify service): see [`Service`]. Reach it once started with
+    /// [`Node::service`].
+    pub fn service<S: Service>(mut self, service: S) -> Builder {
+        let start: StartService = Box::new(move |cx| Box::new(service.start(cx)));
+        let id = TypeId::of::<S>();
+        let name = std::any::type_name::<S>();
+        match self
+            .services
+            .iter_mut()
+            .find(|(installed, ..)| *installed == id)
+        {
+            Some(slot) => *slot = (id, name, start),
+            None => self.services.push((id, name, start)),
+        }
         self
     }
 
-    /// Sets the protocol version sent in identify.
-    pub fn protocol_version(mut self, protocol_version: impl Into<String>) -> Builder {
-        self.protocol_version = protocol_version.into();
+    /// Leaves out the service of type `S`, e.g. `without_service::<hyphae::ping::Ping>()`
+    /// for a node that neither answers nor sends pings.
+    pub fn without_service<S: Service>(mut self) -> Builder {
+        self.services.retain(|(id, ..)| *id != TypeId::of::<S>());
         self
     }
 
-    /// Sets how often each connection is pinged; `None` disables keepalive pings (the ping
-    /// protocol is still served).
-    pub fn ping_interval(mut self, interval: Option<Duration>) -> Builder {
-        self.ping_interval = interval;
-        self
-    }
-
-    /// Starts the node: binds the listen addresses and begins serving ping and identify.
+    /// Starts the node: starts its services, then binds the listen addresses.
     pub async fn start(self) -> Result<Node, Error> {
         if self.security.is_empty() {
             return Err(Error::NothingToNegotiate("security protocol"));
@@ -189,7 +204,10 @@ impl Builder {
             peer_id: keypair.peer_id(),
             keypair,
             upgrader,
-            pending_inbound: Arc::new(Semaphore::new(self.limits.max_pending_inbound)),
+            pending: PendingHandshakes::new(
+                self.limits.max_pending_inbound,
+                self.limits.max_pending_inbound_per_ip,
+            ),
             limits: self.limits,
             tcp: self.tcp,
             dns: self.dns.unwrap_or_else(hyphae_dns::Resolver::from_system),
@@ -200,16 +218,27 @@ impl Builder {
             pool: Default::default(),
             peerstore: Default::default(),
             events: broadcast::channel(crate::node::EVENT_BUFFER).0,
+            connection_hub: ConnectionHub::default(),
+            local_changes: watch::channel(()).0,
             listen_addrs: RwLock::new(Vec::new()),
             listeners: Mutex::new(Vec::new()),
-            agent_version: self.agent_version,
-            protocol_version: self.protocol_version,
-            ping_interval: self.ping_interval,
-            inbound_pings: Mutex::default(),
-            is_shut_down: AtomicBool::new(false),
+            services: OnceLock::new(),
+            shutdown: CancellationToken::new(),
         });
+        let host: Weak<dyn Host> = Arc::downgrade(&inner) as Weak<dyn Host>;
+        let cx = Context::new(
+            host,
+            inner.keypair.clone(),
+            Arc::clone(&inner.peerstore),
+            inner.shutdown.clone(),
+        );
+        let services: Services = self
+            .services
+            .into_iter()
+            .map(|(id, _, start)| (id, start(cx.clone())))
+            .collect::<HashMap<_, _>>();
+        let _ = inner.services.set(services);
         let node = Node::from_inner(inner);
-        install_builtin(&node);
         for addr in &self.listen {
             node.listen(addr).await?;
         }
@@ -226,22 +255,4 @@ fn dedup<T: PartialEq>(items: impl IntoIterator<Item = T>) -> Vec<T> {
         }
     }
     unique
-}
-
-/// Registers the protocols every node serves: ping, identify, identify push.
-fn install_builtin(node: &Node) {
-    let weak = node.weak();
-    let handler: Handler = Arc::new(move |stream| Box::pin(ping::serve(stream, weak.clone())));
-    node.inner.router.insert(ping::PROTOCOL.to_owned(), handler);
-    let weak = node.weak();
-    let handler: Handler = Arc::new(move |stream| Box::pin(identify::serve(stream, weak.clone())));
-    node.inner
-        .router
-        .insert(identify::PROTOCOL.to_owned(), handler);
-    let weak = node.weak();
-    let handler: Handler =
-        Arc::new(move |stream| Box::pin(identify::serve_push(stream, weak.clone())));
-    node.inner
-        .router
-        .insert(identify::PUSH_PROTOCOL.to_owned(), handler);
 }

@@ -8,14 +8,20 @@ pub struct Limits {
     pub max_connections: usize,
     /// Established connections to one peer (simultaneous dials can briefly make two).
     pub max_connections_per_peer: usize,
-    /// Inbound connections still in their security and muxer handshakes.
+    /// Inbound connections still in their security and muxer handshakes; when all are
+    /// taken, a new one evicts the oldest.
     pub max_pending_inbound: usize,
+    /// Inbound connections from one IP address still in their handshakes; more are refused.
+    pub max_pending_inbound_per_ip: usize,
     /// Streams open at once on one connection in each direction (Yamux, QUIC; mplex counts
     /// both directions together).
     pub max_streams_per_connection: usize,
     /// Time allowed for a new connection's whole upgrade: protocol negotiation, security
     /// handshake and muxer negotiation.
     pub handshake_timeout: Duration,
+    /// Time an inbound connection may take to send its first protocol proposal: a peer that
+    /// connects and stays silent is dropped sooner than [`handshake_timeout`](Self::handshake_timeout).
+    pub first_bytes_timeout: Duration,
     /// Time allowed for negotiating the protocol of an inbound stream.
     pub stream_negotiation_timeout: Duration,
 }
@@ -26,8 +32,10 @@ impl Default for Limits {
             max_connections: 1024,
             max_connections_per_peer: 2,
             max_pending_inbound: 128,
+            max_pending_inbound_per_ip: 16,
             max_streams_per_connection: 512,
             handshake_timeout: Duration::from_secs(10),
+            first_bytes_timeout: Duration::from_secs(3),
             stream_negotiation_timeout: Duration::from_secs(10),
         }
     }

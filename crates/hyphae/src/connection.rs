@@ -1,20 +1,24 @@
-//! The life of a connection: accepting it, registering it, serving its inbound streams,
-//! identifying and pinging its peer, and cleaning up when it closes.
+//! The life of a connection: accepting it, registering it, routing its inbound streams to
+//! handlers and services, and cleaning up when it closes.
 
+use std::net::IpAddr;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use hyphae_core::negotiated;
 use hyphae_identity::PeerId;
-use hyphae_multiaddr::Multiaddr;
+use hyphae_multiaddr::{Multiaddr, Protocol};
+use hyphae_service::{ConnectionEvent, Timeout};
 use tracing::{Instrument, debug, info, warn};
 
 use crate::muxer::{Muxer, RawStream};
-use crate::node::{Inner, Node};
+use crate::node::Inner;
+use crate::pending::Admission;
 use crate::pool::Connection;
+use crate::router::Route;
 use crate::transport::Accept;
 use crate::upgrade::Upgraded;
-use crate::{Direction, Error, Event, Security, Stream, identify, ping};
+use crate::{Direction, Error, Event, Security, Stream};
 
 /// Pause after a failed `accept` (e.g. out of file descriptors) before trying again.
 const ACCEPT_ERROR_BACKOFF: Duration = Duration::from_millis(100);
@@ -57,6 +61,15 @@ impl Established {
     }
 }
 
+/// The IP address of a connection's remote address, if it has one.
+fn remote_ip(addr: &Multiaddr) -> Option<IpAddr> {
+    addr.iter().find_map(|component| match component {
+        Protocol::Ip4(ip) => Some(IpAddr::V4(ip)),
+        Protocol::Ip6(ip) => Some(IpAddr::V6(ip)),
+        _ => None,
+    })
+}
+
 /// Accepts connections until the node is gone, upgrading each on its own task.
 pub(crate) async fn accept_loop<L: Accept>(listener: L, node: Weak<Inner>) {
     loop {
@@ -72,32 +85,47 @@ pub(crate) async fn accept_loop<L: Accept>(listener: L, node: Weak<Inner>) {
                 continue;
             }
         };
-        let Ok(permit) = Arc::clone(&inner.pending_inbound).try_acquire_owned() else {
-            debug!(%remote_addr, "refusing connection: too many pending handshakes");
-            continue;
+        let ticket = match inner.pending.admit(remote_ip(&remote_addr)) {
+            Admission::Admitted(ticket) => ticket,
+            Admission::Refused(limit) => {
+                debug!(%remote_addr, %limit, "refusing connection");
+                let _ = inner
+                    .events
+                    .send(Event::IncomingConnectionRefused { remote_addr, limit });
+                continue;
+            }
         };
         let span = tracing::debug_span!("inbound", remote = %remote_addr);
         tokio::spawn(
             async move {
-                let timeout = inner.limits.handshake_timeout;
-                let upgrade = tokio::time::timeout(timeout, inner.upgrader.inbound(io)).await;
-                drop(permit);
-                let result = match upgrade {
-                    Ok(Ok(upgraded)) => establish(
+                let limits = &inner.limits;
+                let upgrade = tokio::time::timeout(
+                    limits.handshake_timeout,
+                    inner.upgrader.inbound(io, limits.first_bytes_timeout),
+                );
+                let result = tokio::select! {
+                    upgrade = upgrade => match upgrade {
+                        Ok(Ok(upgraded)) => Ok(upgraded),
+                        Ok(Err(error)) => Err(error),
+                        Err(_) => Err(Error::Timeout {
+                            what: Timeout::Handshake,
+                            after: limits.handshake_timeout,
+                        }),
+                    },
+                    limit = ticket.evicted() => Err(Error::LimitReached(limit)),
+                };
+                drop(ticket);
+                let result = result.and_then(|upgraded| {
+                    establish(
                         &inner,
                         Established::upgraded(upgraded, remote_addr.clone(), Direction::Inbound),
-                    ),
-                    Ok(Err(error)) => Err(error),
-                    Err(_) => Err(Error::Timeout {
-                        what: "connection handshake",
-                        seconds: timeout.as_secs_f64(),
-                    }),
-                };
+                    )
+                });
                 if let Err(error) = result {
                     debug!(%error, "inbound connection failed");
                     let _ = inner.events.send(Event::IncomingConnectionFailed {
                         remote_addr,
-                        error: error.to_string(),
+                        error: Arc::new(error),
                     });
                 }
             }
@@ -117,7 +145,7 @@ pub(crate) async fn accept_quic(endpoint: hyphae_quic::Endpoint, node: Weak<Inne
             debug!(%error, "inbound QUIC connection refused");
             let _ = inner.events.send(Event::IncomingConnectionFailed {
                 remote_addr,
-                error: error.to_string(),
+                error: Arc::new(error),
             });
         }
     }
@@ -132,24 +160,28 @@ pub(crate) fn establish(inner: &Arc<Inner>, established: Established) -> Result<
         remote_addr,
         direction,
     } = established;
-    let connection = match inner
-        .pool
-        .insert(peer, muxer.clone(), remote_addr, &inner.limits)
-    {
-        Ok(connection) => connection,
-        Err(error) => {
-            tokio::spawn(async move { muxer.close().await });
-            return Err(error);
-        }
-    };
+    let connection =
+        match inner
+            .pool
+            .insert(peer, muxer.clone(), remote_addr, direction, &inner.limits)
+        {
+            Ok(connection) => connection,
+            Err(error) => {
+                tokio::spawn(async move { muxer.close().await });
+                return Err(error);
+            }
+        };
     // A handshake can finish after `shutdown` took its snapshot of the pool (shutdown sets
     // the flag first, so checking after inserting cannot miss it): close such a connection.
-    if inner.is_shut_down.load(std::sync::atomic::Ordering::SeqCst) {
+    if inner.is_shut_down() {
         inner.pool.remove(&peer, connection.id);
         tokio::spawn(async move { muxer.close().await });
         return Err(Error::Shutdown);
     }
     info!(%peer, connection = %connection.id, remote = %connection.remote_addr, ?direction, "connected");
+    inner
+        .connection_hub
+        .publish(ConnectionEvent::Established(connection.info()));
     let _ = inner.events.send(Event::ConnectionEstablished {
         peer,
         connection: connection.id,
@@ -165,10 +197,6 @@ pub(crate) fn establish(inner: &Arc<Inner>, established: Established) -> Result<
 
 /// Serves one connection's inbound streams until it closes, then cleans up.
 async fn serve(connection: Connection, node: Weak<Inner>) {
-    if let Some(inner) = node.upgrade() {
-        identify::spawn_request(Node::from_inner(inner), connection.clone());
-    }
-    let keepalive = tokio::spawn(ping::keepalive(connection.clone(), node.clone()));
     while let Some(raw) = connection.muxer.accept().await {
         let Some(inner) = node.upgrade() else {
             break;
@@ -183,11 +211,13 @@ async fn serve(connection: Connection, node: Weak<Inner>) {
             .in_current_span(),
         );
     }
-    keepalive.abort();
     if let Some(inner) = node.upgrade()
         && inner.pool.remove(&connection.peer, connection.id)
     {
         info!("disconnected");
+        inner
+            .connection_hub
+            .publish(ConnectionEvent::Closed(connection.info()));
         let _ = inner.events.send(Event::ConnectionClosed {
             peer: connection.peer,
             connection: connection.id,
@@ -195,7 +225,7 @@ async fn serve(connection: Connection, node: Weak<Inner>) {
     }
 }
 
-/// Negotiates an inbound stream's protocol and runs its handler.
+/// Negotiates an inbound stream's protocol and hands it to its handler or service.
 async fn serve_stream(
     inner: &Arc<Inner>,
     raw: RawStream,
@@ -206,20 +236,27 @@ async fn serve_stream(
         tokio::time::timeout(timeout, negotiated::listen(raw, inner.router.protocols()))
             .await
             .map_err(|_| Error::Timeout {
-                what: "stream protocol negotiation",
-                seconds: timeout.as_secs_f64(),
+                what: Timeout::StreamNegotiation,
+                after: timeout,
             })??;
-    let Some(handler) = inner.router.handler(negotiated.protocol()) else {
-        // The handler was removed while negotiating; dropping the stream resets it.
+    // The route may have been removed while negotiating; dropping the stream resets it.
+    let Some(route) = inner.router.route(negotiated.protocol()) else {
         return Ok(());
     };
+    let protocol = negotiated.protocol().to_owned();
+    debug!(%protocol, "inbound stream");
     let stream = Stream::new(
         negotiated,
+        protocol,
         connection.peer,
         connection.id,
         connection.remote_addr.clone(),
     );
-    debug!(protocol = stream.protocol(), "inbound stream");
-    handler(stream).await;
+    match route {
+        Route::Handler(handler) => handler(stream).await,
+        Route::Queue { sender, .. } => {
+            sender.offer(stream);
+        }
+    }
     Ok(())
 }

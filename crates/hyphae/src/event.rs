@@ -1,31 +1,16 @@
-use std::time::Duration;
+use std::sync::Arc;
 
 use hyphae_identity::PeerId;
 use hyphae_multiaddr::Multiaddr;
+use hyphae_service::Limit;
 
-use crate::{Multiplexer, Security};
-
-/// Which side opened a connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Direction {
-    /// We dialled.
-    Outbound,
-    /// The peer dialled us.
-    Inbound,
-}
-
-/// Identifies one connection of this node.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ConnectionId(pub(crate) u64);
-
-impl std::fmt::Display for ConnectionId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}", self.0)
-    }
-}
+use crate::{ConnectionId, Direction, Error, Multiplexer, Security};
 
 /// Something that happened to the node, delivered by [`Node::events`](crate::Node::events).
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// These are the node's own lifecycle events; protocols report theirs through their
+/// services' handles (e.g. `node.service::<Ping>()`).
+#[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum Event {
     /// The node listens on a new address.
@@ -62,22 +47,13 @@ pub enum Event {
         /// Where it came from.
         remote_addr: Multiaddr,
         /// Why it failed.
-        error: String,
+        error: Arc<Error>,
     },
-    /// A peer answered identify; its information is in the peerstore.
-    PeerIdentified {
-        /// The peer.
-        peer: PeerId,
-        /// Its agent version, if it sent one.
-        agent_version: Option<String>,
-        /// The protocols it accepts.
-        protocols: Vec<String>,
-    },
-    /// A ping round trip completed.
-    Ping {
-        /// The peer.
-        peer: PeerId,
-        /// The measured round-trip time.
-        rtt: Duration,
+    /// An inbound connection was refused before its handshake started.
+    IncomingConnectionRefused {
+        /// Where it came from.
+        remote_addr: Multiaddr,
+        /// The limit that refused it.
+        limit: Limit,
     },
 }

@@ -1,12 +1,17 @@
 //! hyphae: a libp2p node that is simple to use.
 //!
-//! A [`Node`] listens and dials over TCP, WebSocket and QUIC, secures TCP and WebSocket
-//! connections with Noise or TLS and multiplexes them with Yamux or mplex, serves ping and
-//! identify, and routes inbound streams to the handlers you
-//! register with [`Node::handle`]. Open streams to any peer with [`Node::open_stream`].
+//! A [`Node`] listens and dials over TCP, WebSocket, QUIC and in-process `/memory`
+//! addresses, secures TCP and WebSocket connections with Noise or TLS and multiplexes them
+//! with Yamux or mplex, and routes inbound streams to the handlers you register with
+//! [`Node::handle`]. Open streams to any peer with [`Node::open_stream`].
 //!
-//! Specs (libp2p/specs): connections/README.md for the upgrade flow, ping/ping.md,
-//! identify/README.md; the lower layers cite their own.
+//! Every protocol runs as a [`Service`]: the node's defaults are [`ping`] and [`identify`];
+//! [`perf`] and others are installed with [`Builder::service`], and an application's own
+//! protocols can be services too (see `examples/`). A service gets a [`Context`] and is
+//! reached with [`Node::service`].
+//!
+//! Specs (libp2p/specs): connections/README.md for the upgrade flow; each protocol crate
+//! cites its own.
 
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
@@ -14,34 +19,39 @@
 mod builder;
 mod config;
 mod connection;
-mod error;
 mod event;
-pub mod identify;
+mod host;
 mod muxer;
 mod node;
-mod peerstore;
-pub mod ping;
+mod pending;
 mod pool;
 mod router;
-mod stream;
 mod transport;
 mod upgrade;
 
-pub use builder::{
-    Builder, DEFAULT_AGENT_VERSION, DEFAULT_PING_INTERVAL, DEFAULT_PROTOCOL_VERSION,
-};
+pub use builder::Builder;
 pub use config::{Limits, Multiplexer, Security};
-pub use error::Error;
-pub use event::{ConnectionId, Direction, Event};
-pub use node::{Node, Protocols};
-pub use peerstore::{MAX_ADDRS_PER_PEER, MAX_PEERS, MAX_PROTOCOLS_PER_PEER, PeerInfo, Peerstore};
-pub use stream::Stream;
+pub use event::Event;
+pub use node::Node;
 pub use transport::Transport;
+
+pub use hyphae_service::{
+    ConnectionEvent, ConnectionEvents, ConnectionId, ConnectionInfo, Context, Direction, Error,
+    Identified, Incoming, Limit, LocalChanges, MAX_ADDRS_PER_PEER, MAX_PEERS,
+    MAX_PROTOCOLS_PER_PEER, PeerInfo, PeerUpdate, Peerstore, Protocols, Service, Stream, Timeout,
+};
 
 pub use hyphae_dns::Resolver as DnsResolver;
 pub use hyphae_identity::{KeyType, Keypair, PeerId, PublicKey};
 pub use hyphae_multiaddr::{Multiaddr, Protocol};
+/// The protocol crates, each a service.
+pub use {hyphae_identify as identify, hyphae_ping as ping};
 /// The transport and muxer crates, for their configuration types.
 pub use {
-    hyphae_mplex as mplex, hyphae_tcp as tcp, hyphae_websocket as websocket, hyphae_yamux as yamux,
+    hyphae_memory as memory, hyphae_mplex as mplex, hyphae_tcp as tcp,
+    hyphae_websocket as websocket, hyphae_yamux as yamux,
 };
+
+/// The perf protocol (`/perf/1.0.0`): its stream functions and its service.
+#[cfg(feature = "perf")]
+pub use hyphae_perf as perf;

@@ -1,27 +1,33 @@
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, PoisonError, RwLock, Weak};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock, Weak};
 use std::time::Duration;
 
 use hyphae_core::negotiated;
 use hyphae_identity::{Keypair, PeerId};
 use hyphae_multiaddr::{Multiaddr, Protocol};
+use hyphae_service::{ConnectionHub, Service, Timeout};
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::sync::{Semaphore, broadcast};
+use tokio::sync::{broadcast, watch};
 use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, debug, info};
 
 use crate::connection::{self, Established};
+use crate::pending::PendingHandshakes;
 use crate::pool::{Connection, DialSlot, Pool};
 use crate::router::{Handler, Router};
 use crate::transport::Accept;
 use crate::upgrade::{Upgraded, Upgrader};
-use crate::{
-    Builder, Direction, Error, Event, Limits, Peerstore, Stream, Transport, identify, ping,
-};
+use crate::{Builder, Direction, Error, Event, Limits, Peerstore, Protocols, Stream, Transport};
 
 /// Events buffered per subscriber before the slowest one starts missing them.
 pub(crate) const EVENT_BUFFER: usize = 1024;
+
+/// The handles of a node's services, by the service's type.
+pub(crate) type Services = HashMap<TypeId, Box<dyn Any + Send + Sync>>;
 
 /// A running libp2p node: a cheap-to-clone handle.
 ///
@@ -68,21 +74,36 @@ pub(crate) struct Inner {
     pub(crate) is_accepting_quic: AtomicBool,
     pub(crate) router: Router,
     pub(crate) pool: Pool,
-    pub(crate) peerstore: Peerstore,
+    pub(crate) peerstore: Arc<Peerstore>,
+    /// Lifecycle events for users ([`Node::events`]): lossy past [`EVENT_BUFFER`].
     pub(crate) events: broadcast::Sender<Event>,
+    /// Connection events for services: lossless per subscriber (resync on lag).
+    pub(crate) connection_hub: ConnectionHub,
+    /// Marked whenever listen addresses or protocols change (identify push follows).
+    pub(crate) local_changes: watch::Sender<()>,
     pub(crate) listen_addrs: RwLock<Vec<Multiaddr>>,
     pub(crate) listeners: Mutex<Vec<JoinHandle<()>>>,
-    pub(crate) pending_inbound: Arc<Semaphore>,
-    pub(crate) agent_version: String,
-    pub(crate) protocol_version: String,
-    pub(crate) ping_interval: Option<Duration>,
-    pub(crate) inbound_pings: Mutex<std::collections::HashMap<PeerId, usize>>,
-    pub(crate) is_shut_down: AtomicBool,
+    pub(crate) pending: Arc<PendingHandshakes>,
+    pub(crate) services: OnceLock<Services>,
+    /// Cancelled by shutdown or drop: ends every service task.
+    pub(crate) shutdown: CancellationToken,
+}
+
+impl Inner {
+    pub(crate) fn is_shut_down(&self) -> bool {
+        self.shutdown.is_cancelled()
+    }
+
+    /// Tells services (identify push) that our addresses or protocols changed.
+    pub(crate) fn mark_local_change(&self) {
+        self.local_changes.send_replace(());
+    }
 }
 
 impl Drop for Inner {
     /// The last handle is gone: stop listening and close every connection.
     fn drop(&mut self) {
+        self.shutdown.cancel();
         for listener in self
             .listeners
             .get_mut()
@@ -101,45 +122,9 @@ impl Drop for Inner {
     }
 }
 
-/// Anything usable as the protocol list of [`Node::open_stream`]: one protocol id, or several
-/// in order of preference.
-pub trait Protocols {
-    /// The protocol ids, most preferred first.
-    fn into_protocols(self) -> Vec<String>;
-}
-
-impl Protocols for &str {
-    fn into_protocols(self) -> Vec<String> {
-        vec![self.to_owned()]
-    }
-}
-
-impl Protocols for String {
-    fn into_protocols(self) -> Vec<String> {
-        vec![self]
-    }
-}
-
-impl Protocols for &[&str] {
-    fn into_protocols(self) -> Vec<String> {
-        self.iter().map(|&protocol| protocol.to_owned()).collect()
-    }
-}
-
-impl<const N: usize> Protocols for [&str; N] {
-    fn into_protocols(self) -> Vec<String> {
-        self.iter().map(|&protocol| protocol.to_owned()).collect()
-    }
-}
-
-impl Protocols for Vec<String> {
-    fn into_protocols(self) -> Vec<String> {
-        self
-    }
-}
-
 impl Node {
-    /// A builder with the defaults: a fresh Ed25519 key, TCP, Noise, Yamux, ping, identify.
+    /// A builder with the defaults: a fresh Ed25519 key, every transport, Noise and TLS,
+    /// Yamux and mplex, and the ping and identify services.
     pub fn builder() -> Builder {
         Builder::default()
     }
@@ -167,8 +152,30 @@ impl Node {
         &self.inner.peerstore
     }
 
-    /// Subscribes to the node's events. A subscriber that falls more than 1024 events behind
-    /// misses the oldest (its next `recv` reports how many).
+    /// The handle of the node's service of type `S`, if it runs one.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), hyphae::Error> {
+    /// use hyphae::ping::Ping;
+    ///
+    /// let node = hyphae::Node::builder().start().await?;
+    /// assert!(node.service::<Ping>().is_some());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn service<S: Service>(&self) -> Option<S::Handle> {
+        self.inner
+            .services
+            .get()?
+            .get(&TypeId::of::<S>())?
+            .downcast_ref::<S::Handle>()
+            .cloned()
+    }
+
+    /// Subscribes to the node's lifecycle events. A subscriber that falls more than 1024
+    /// events behind misses the oldest (its next `recv` reports how many); services that
+    /// must see every connection use `Context::connections` instead.
     pub fn events(&self) -> broadcast::Receiver<Event> {
         self.inner.events.subscribe()
     }
@@ -190,7 +197,8 @@ impl Node {
     /// TCP: `/ip4|ip6/<ip>/tcp/<port>` (port 0 for any free port). WebSocket: the same
     /// followed by `/ws`, or by `/wss` (`/tls/ws`) with a certificate set through
     /// [`Builder::websocket`](crate::Builder::websocket). QUIC:
-    /// `/ip4|ip6/<ip>/udp/<port>/quic-v1`; its sockets are also used to dial.
+    /// `/ip4|ip6/<ip>/udp/<port>/quic-v1`; its sockets are also used to dial. In-process:
+    /// `/memory/<port>` (0 for any free one).
     pub async fn listen(&self, addr: &Multiaddr) -> Result<Vec<Multiaddr>, Error> {
         match Transport::of(addr) {
             Some(Transport::Tcp) => {
@@ -204,7 +212,12 @@ impl Node {
                 Ok(self.start_listener(addr, listener, addrs))
             }
             Some(Transport::Quic) => self.listen_quic(addr).await,
-            None => Err(Error::UnsupportedAddress(addr.clone())),
+            Some(Transport::Memory) => {
+                let listener = hyphae_memory::Listener::bind(addr)?;
+                let addrs = listener.listen_addrs();
+                Ok(self.start_listener(addr, listener, addrs))
+            }
+            None => Err(Error::UnsupportedListenAddress(addr.clone())),
         }
     }
 
@@ -268,7 +281,7 @@ impl Node {
                 .events
                 .send(Event::ListenAddr { addr: addr.clone() });
         }
-        identify::push_to_all(self);
+        self.inner.mark_local_change();
         with_id
     }
 
@@ -281,15 +294,15 @@ impl Node {
         Fut: Future<Output = ()> + Send + 'static,
     {
         let handler: Handler = Arc::new(move |stream| Box::pin(handler(stream)));
-        self.inner.router.insert(protocol.into(), handler);
-        identify::push_to_all(self);
+        self.inner.router.insert_handler(protocol.into(), handler);
+        self.inner.mark_local_change();
     }
 
     /// Stops serving `protocol`; returns whether it was served.
     pub fn remove_handler(&self, protocol: &str) -> bool {
         let removed = self.inner.router.remove(protocol);
         if removed {
-            identify::push_to_all(self);
+            self.inner.mark_local_change();
         }
         removed
     }
@@ -344,10 +357,22 @@ impl Node {
             DialSlot::Lead(sender) => {
                 let result = dial().await.map(|_| ());
                 self.inner.pool.finish_dial(&peer);
-                let _ = sender.send(Some(
-                    result.as_ref().map(|_| ()).map_err(ToString::to_string),
-                ));
-                result
+                match result {
+                    Ok(()) => {
+                        let _ = sender.send(Some(Ok(())));
+                        Ok(())
+                    }
+                    // Nobody joined: the error is ours alone.
+                    Err(error) if sender.receiver_count() == 0 => Err(error),
+                    Err(error) => {
+                        let shared = Arc::new(error);
+                        let _ = sender.send(Some(Err(Arc::clone(&shared))));
+                        Err(Error::DialFailed {
+                            peer,
+                            source: shared,
+                        })
+                    }
+                }
             }
             DialSlot::Join(mut receiver) => {
                 let outcome = receiver
@@ -356,10 +381,7 @@ impl Node {
                     .map(|outcome| outcome.clone());
                 match outcome {
                     Ok(Some(Ok(()))) => Ok(()),
-                    Ok(Some(Err(error))) => Err(Error::Unreachable {
-                        peer,
-                        attempts: vec![(Multiaddr::empty(), error)],
-                    }),
+                    Ok(Some(Err(source))) => Err(Error::DialFailed { peer, source }),
                     // The leader gave up without reporting: try ourselves.
                     _ => dial().await.map(|_| ()),
                 }
@@ -377,7 +399,7 @@ impl Node {
         for addr in addrs.into_iter().rev() {
             match self.connect(&addr, Some(peer)).await {
                 Ok(peer) => return Ok(peer),
-                Err(error) => attempts.push((addr, error.to_string())),
+                Err(error) => attempts.push((addr, error)),
             }
         }
         Err(Error::Unreachable { peer, attempts })
@@ -393,8 +415,8 @@ impl Node {
             tokio::time::timeout(timeout, hyphae_dns::resolve_dnsaddr(&self.inner.dns, addr))
                 .await
                 .map_err(|_| Error::Timeout {
-                    what: "dnsaddr resolution",
-                    seconds: timeout.as_secs_f64(),
+                    what: Timeout::DnsaddrResolution,
+                    after: timeout,
                 })??;
         debug!(%addr, resolved = candidates.len(), "resolved dnsaddr");
         let mut attempts = Vec::new();
@@ -405,7 +427,7 @@ impl Node {
             }
             match self.connect_resolved(&candidate, expected).await {
                 Ok(peer) => return Ok(peer),
-                Err(error) => attempts.push((candidate, error.to_string())),
+                Err(error) => attempts.push((candidate, error)),
             }
         }
         Err(Error::DnsaddrUnreachable {
@@ -453,6 +475,11 @@ impl Node {
                 }
                 Established::quic(quic, outbound)
             }
+            Some(Transport::Memory) => {
+                let memory = hyphae_memory::dial(addr).await?;
+                let upgraded = self.upgrade_outbound(memory, expected).await?;
+                Established::upgraded(upgraded, remote_addr, outbound)
+            }
             None => return Err(Error::UnsupportedAddress(addr.clone())),
         };
         let peer = established.peer;
@@ -472,8 +499,8 @@ impl Node {
         tokio::time::timeout(timeout, self.inner.upgrader.outbound(io, expected))
             .await
             .map_err(|_| Error::Timeout {
-                what: "connection handshake",
-                seconds: timeout.as_secs_f64(),
+                what: Timeout::Handshake,
+                after: timeout,
             })?
     }
 
@@ -498,8 +525,7 @@ impl Node {
             .await
     }
 
-    /// Opens a stream on one given connection, never dialling: what the node's own
-    /// protocols use, so that a connection closing is not undone by them.
+    /// Opens a stream on one given connection, never dialling.
     pub(crate) async fn open_stream_on(
         &self,
         connection: &Connection,
@@ -515,25 +541,65 @@ impl Node {
             tokio::time::timeout(timeout, negotiated::dial(raw, protocols))
                 .await
                 .map_err(|_| Error::Timeout {
-                    what: "stream protocol negotiation",
-                    seconds: timeout.as_secs_f64(),
+                    what: Timeout::StreamNegotiation,
+                    after: timeout,
                 })??
         };
+        let protocol = negotiated.protocol().to_owned();
         Ok(Stream::new(
             negotiated,
+            protocol,
             connection.peer,
             connection.id,
             connection.remote_addr.clone(),
         ))
     }
 
-    /// Pings `peer` once (connecting if needed) and returns the round-trip time.
-    pub async fn ping(&self, peer: PeerId) -> Result<Duration, Error> {
-        let mut stream = self.open_stream(peer, ping::PROTOCOL).await?;
-        let rtt = ping::ping(&mut stream, ping::TIMEOUT).await?;
-        self.inner.peerstore.set_rtt(peer, rtt);
-        let _ = self.inner.events.send(Event::Ping { peer, rtt });
-        Ok(rtt)
+    /// Secures, multiplexes and registers a byte stream as a connection (see
+    /// `Context::add_connection`).
+    pub(crate) async fn add_connection(
+        &self,
+        io: Box<dyn hyphae_service::Io>,
+        remote_addr: Multiaddr,
+        direction: Direction,
+        expected: Option<PeerId>,
+    ) -> Result<PeerId, Error> {
+        self.check_running()?;
+        let upgraded = match direction {
+            Direction::Outbound => self.upgrade_outbound(io, expected).await?,
+            Direction::Inbound => {
+                let limits = &self.inner.limits;
+                tokio::time::timeout(
+                    limits.handshake_timeout,
+                    self.inner.upgrader.inbound(io, limits.first_bytes_timeout),
+                )
+                .await
+                .map_err(|_| Error::Timeout {
+                    what: Timeout::Handshake,
+                    after: limits.handshake_timeout,
+                })??
+            }
+        };
+        if let Some(expected) = expected.filter(|&expected| expected != upgraded.peer) {
+            let actual = upgraded.peer;
+            upgraded.muxer.close().await;
+            return Err(Error::PeerIdMismatch { expected, actual });
+        }
+        let peer = upgraded.peer;
+        connection::establish(
+            &self.inner,
+            Established::upgraded(upgraded, remote_addr, direction),
+        )?;
+        Ok(peer)
+    }
+
+    /// Pings `peer` once (connecting if needed) and returns the round-trip time: the ping
+    /// service's [`Handle::ping`](crate::ping::Handle::ping).
+    pub async fn ping(&self, peer: PeerId) -> Result<Duration, crate::ping::Error> {
+        let ping = self
+            .service::<crate::ping::Ping>()
+            .ok_or(Error::ServiceNotRunning("ping"))?;
+        ping.ping(peer).await
     }
 
     /// Whether we have a connection to `peer`.
@@ -558,9 +624,11 @@ impl Node {
     /// Stops listening and closes every connection gracefully (Yamux Go Away). Further
     /// dials fail with [`Error::Shutdown`].
     pub async fn shutdown(&self) {
-        if self.inner.is_shut_down.swap(true, Ordering::SeqCst) {
+        if self.inner.shutdown.is_cancelled() {
             return;
         }
+        // First, so that services stop and a handshake finishing now sees it.
+        self.inner.shutdown.cancel();
         let listeners: Vec<_> = self
             .inner
             .listeners
@@ -579,7 +647,7 @@ impl Node {
     }
 
     fn check_running(&self) -> Result<(), Error> {
-        if self.inner.is_shut_down.load(Ordering::SeqCst) {
+        if self.inner.is_shut_down() {
             Err(Error::Shutdown)
         } else {
             Ok(())
@@ -594,11 +662,4 @@ impl std::fmt::Debug for Node {
             .field("listen_addrs", &self.listen_addrs())
             .finish_non_exhaustive()
     }
-}
-
-/// Strips a trailing `/p2p/<id>` component.
-pub(crate) fn without_p2p(addr: &Multiaddr) -> Multiaddr {
-    addr.iter()
-        .filter(|component| !matches!(component, Protocol::P2p(_)))
-        .collect()
 }

@@ -2,14 +2,16 @@
 //! flight so that concurrent dials of one peer share a single attempt.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use hyphae_identity::PeerId;
 use hyphae_multiaddr::Multiaddr;
 use tokio::sync::watch;
 
+use hyphae_service::{ConnectionInfo, Limit};
+
 use crate::muxer::Muxer;
-use crate::{ConnectionId, Error, Limits};
+use crate::{ConnectionId, Direction, Error, Limits};
 
 /// One established connection.
 #[derive(Debug, Clone)]
@@ -18,10 +20,23 @@ pub(crate) struct Connection {
     pub(crate) peer: PeerId,
     pub(crate) muxer: Muxer,
     pub(crate) remote_addr: Multiaddr,
+    pub(crate) direction: Direction,
+}
+
+impl Connection {
+    /// How services see this connection.
+    pub(crate) fn info(&self) -> ConnectionInfo {
+        ConnectionInfo {
+            id: self.id,
+            peer: self.peer,
+            remote_addr: self.remote_addr.clone(),
+            direction: self.direction,
+        }
+    }
 }
 
 /// The outcome of a shared dial, as its waiters see it.
-pub(crate) type DialOutcome = Option<Result<(), String>>;
+pub(crate) type DialOutcome = Option<Result<(), Arc<Error>>>;
 
 #[derive(Default)]
 pub(crate) struct Pool {
@@ -31,6 +46,7 @@ pub(crate) struct Pool {
 #[derive(Default)]
 struct State {
     by_peer: HashMap<PeerId, Vec<Connection>>,
+    peer_of: HashMap<ConnectionId, PeerId>,
     total: usize,
     next_id: u64,
     dialing: HashMap<PeerId, watch::Receiver<DialOutcome>>,
@@ -57,6 +73,18 @@ impl Pool {
         connections.first().cloned()
     }
 
+    /// The connection `id`, if it is open.
+    pub(crate) fn get_by_id(&self, id: ConnectionId) -> Option<Connection> {
+        let state = self.lock();
+        let peer = state.peer_of.get(&id)?;
+        state
+            .by_peer
+            .get(peer)?
+            .iter()
+            .find(|connection| connection.id == id && !connection.muxer.is_closed())
+            .cloned()
+    }
+
     /// Whether any connection to `peer` is open.
     pub(crate) fn is_connected(&self, peer: &PeerId) -> bool {
         self.get(peer).is_some()
@@ -78,29 +106,30 @@ impl Pool {
         peer: PeerId,
         muxer: Muxer,
         remote_addr: Multiaddr,
+        direction: Direction,
         limits: &Limits,
     ) -> Result<Connection, Error> {
         let mut state = self.lock();
         if state.total >= limits.max_connections {
-            return Err(Error::LimitReached {
-                limit: "connections",
-                max: limits.max_connections,
-            });
+            return Err(Error::LimitReached(Limit::Connections(
+                limits.max_connections,
+            )));
         }
         let for_peer = state.by_peer.get(&peer).map_or(0, Vec::len);
         if for_peer >= limits.max_connections_per_peer {
-            return Err(Error::LimitReached {
-                limit: "connections per peer",
-                max: limits.max_connections_per_peer,
-            });
+            return Err(Error::LimitReached(Limit::ConnectionsPerPeer(
+                limits.max_connections_per_peer,
+            )));
         }
         state.next_id += 1;
         let connection = Connection {
-            id: ConnectionId(state.next_id),
+            id: ConnectionId::new(state.next_id),
             peer,
             muxer,
             remote_addr,
+            direction,
         };
+        state.peer_of.insert(connection.id, peer);
         state.total += 1;
         state
             .by_peer
@@ -122,6 +151,7 @@ impl Pool {
         if connections.is_empty() {
             state.by_peer.remove(peer);
         }
+        state.peer_of.remove(&id);
         state.total -= removed;
         removed > 0
     }

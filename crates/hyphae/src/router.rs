@@ -1,9 +1,11 @@
-//! Which handler serves which inbound protocol.
+//! Which handler or service takes which inbound protocol.
 
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard};
+
+use hyphae_service::IncomingSender;
 
 use crate::Stream;
 
@@ -12,45 +14,96 @@ pub(crate) type HandlerFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
 /// A protocol handler: called once per inbound stream, on its own task.
 pub(crate) type Handler = Arc<dyn Fn(Stream) -> HandlerFuture + Send + Sync>;
 
-/// The protocol table. Reads (every inbound stream) vastly outnumber writes (`handle`), and
-/// the protocol list is kept as a shared snapshot so negotiation never clones it.
+/// Where a negotiated inbound stream goes.
+#[derive(Clone)]
+pub(crate) enum Route {
+    /// A task of its own running the handler (`Node::handle`).
+    Handler(Handler),
+    /// A service's bounded queue (`Context::accept`), tagged so that dropping an old
+    /// `Incoming` cannot unregister a newer route of the same protocol.
+    Queue {
+        sender: IncomingSender,
+        registration: u64,
+    },
+}
+
+/// The protocol table. Reads (every inbound stream) vastly outnumber writes, and the
+/// protocol list is kept as a shared snapshot so negotiation never clones it.
 #[derive(Default)]
 pub(crate) struct Router {
     table: RwLock<Table>,
 }
 
-#[derive(Default, Clone)]
+#[derive(Default)]
 struct Table {
-    handlers: BTreeMap<String, Handler>,
+    routes: BTreeMap<String, Route>,
     protocols: Arc<[String]>,
+    next_registration: u64,
+}
+
+impl Table {
+    fn refresh(&mut self) {
+        self.protocols = self.routes.keys().cloned().collect();
+    }
 }
 
 impl Router {
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, Table> {
-        self.table
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    fn read(&self) -> RwLockReadGuard<'_, Table> {
+        self.table.read().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Installs `handler` for `protocol`, replacing any previous one.
-    pub(crate) fn insert(&self, protocol: String, handler: Handler) {
-        let mut table = self
-            .table
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        table.handlers.insert(protocol, handler);
-        table.protocols = table.handlers.keys().cloned().collect();
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Table> {
+        self.table.write().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Removes the handler of `protocol`; returns whether there was one.
+    /// Installs `handler` for `protocol`, replacing any previous route.
+    pub(crate) fn insert_handler(&self, protocol: String, handler: Handler) {
+        let mut table = self.write();
+        table.routes.insert(protocol, Route::Handler(handler));
+        table.refresh();
+    }
+
+    /// A fresh registration number for [`insert_queue`](Router::insert_queue).
+    pub(crate) fn new_registration(&self) -> u64 {
+        let mut table = self.write();
+        table.next_registration += 1;
+        table.next_registration
+    }
+
+    /// Routes `protocol` to a service's queue under `registration`, replacing any previous
+    /// route.
+    pub(crate) fn insert_queue(&self, protocol: String, sender: IncomingSender, registration: u64) {
+        let mut table = self.write();
+        table.routes.insert(
+            protocol,
+            Route::Queue {
+                sender,
+                registration,
+            },
+        );
+        table.refresh();
+    }
+
+    /// Removes the route of `protocol`; returns whether there was one.
     pub(crate) fn remove(&self, protocol: &str) -> bool {
-        let mut table = self
-            .table
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let removed = table.handlers.remove(protocol).is_some();
-        table.protocols = table.handlers.keys().cloned().collect();
+        let mut table = self.write();
+        let removed = table.routes.remove(protocol).is_some();
+        table.refresh();
         removed
+    }
+
+    /// Removes `protocol`'s queue if it is still the one `registration` installed.
+    pub(crate) fn remove_queue(&self, protocol: &str, registration: u64) -> bool {
+        let mut table = self.write();
+        let is_current = matches!(
+            table.routes.get(protocol),
+            Some(Route::Queue { registration: current, .. }) if *current == registration
+        );
+        if is_current {
+            table.routes.remove(protocol);
+            table.refresh();
+        }
+        is_current
     }
 
     /// The protocols served, as a cheap shared snapshot.
@@ -58,8 +111,8 @@ impl Router {
         Arc::clone(&self.read().protocols)
     }
 
-    /// The handler of `protocol`.
-    pub(crate) fn handler(&self, protocol: &str) -> Option<Handler> {
-        self.read().handlers.get(protocol).cloned()
+    /// The route of `protocol`.
+    pub(crate) fn route(&self, protocol: &str) -> Option<Route> {
+        self.read().routes.get(protocol).cloned()
     }
 }

@@ -18,11 +18,19 @@ pub enum Transport {
     WebSocket,
     /// QUIC v1 (`…/udp/<port>/quic-v1`): secured by TLS and multiplexed by QUIC itself.
     Quic,
+    /// In-process connections (`/memory/<port>`), upgraded like TCP: for tests and
+    /// simulations that need real nodes without sockets.
+    Memory,
 }
 
 impl Transport {
     /// Every transport.
-    pub const ALL: [Transport; 3] = [Transport::Tcp, Transport::WebSocket, Transport::Quic];
+    pub const ALL: [Transport; 4] = [
+        Transport::Tcp,
+        Transport::WebSocket,
+        Transport::Quic,
+        Transport::Memory,
+    ];
 
     /// The transport that handles `addr`, if any does.
     pub fn of(addr: &Multiaddr) -> Option<Transport> {
@@ -32,6 +40,7 @@ impl Transport {
                 Protocol::Tcp(_) => transport = Some(Transport::Tcp),
                 Protocol::Ws | Protocol::Wss => transport = Some(Transport::WebSocket),
                 Protocol::QuicV1 => transport = Some(Transport::Quic),
+                Protocol::Memory(_) => transport = Some(Transport::Memory),
                 // Relayed addresses and the like belong to no transport of ours.
                 Protocol::P2pCircuit => return None,
                 _ => {}
@@ -63,5 +72,13 @@ impl Accept for hyphae_websocket::Listener {
 
     async fn accept(&self) -> Result<(Self::Io, Multiaddr), Error> {
         Ok(hyphae_websocket::Listener::accept(self).await?)
+    }
+}
+
+impl Accept for hyphae_memory::Listener {
+    type Io = hyphae_memory::MemoryStream;
+
+    async fn accept(&self) -> Result<(Self::Io, Multiaddr), Error> {
+        Ok(hyphae_memory::Listener::accept(self).await?)
     }
 }

@@ -6,8 +6,11 @@
 //! Spec: connections/README.md ("Upgrading Connections") and
 //! connections/inlined-muxer-negotiation.md in libp2p/specs.
 
+use std::time::Duration;
+
 use hyphae_core::negotiated;
 use hyphae_identity::{Keypair, PeerId};
+use hyphae_service::Timeout;
 use hyphae_yamux::Mode;
 use tokio::io::{AsyncRead, AsyncWrite};
 
@@ -75,12 +78,25 @@ impl Upgrader {
         }
     }
 
-    /// Upgrades a connection a peer dialled.
-    pub(crate) async fn inbound<T>(&self, io: T) -> Result<Upgraded, Error>
+    /// Upgrades a connection a peer dialled; the peer must propose a security protocol
+    /// within `first_bytes_timeout`.
+    pub(crate) async fn inbound<T>(
+        &self,
+        io: T,
+        first_bytes_timeout: Duration,
+    ) -> Result<Upgraded, Error>
     where
         T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
-        let negotiated = negotiated::listen(io, self.security_ids()).await?;
+        let negotiated = tokio::time::timeout(
+            first_bytes_timeout,
+            negotiated::listen(io, self.security_ids()),
+        )
+        .await
+        .map_err(|_| Error::Timeout {
+            what: Timeout::FirstBytes,
+            after: first_bytes_timeout,
+        })??;
         let side = Side::Listener;
         match self.security_of(negotiated.protocol())? {
             Security::Noise => {
@@ -129,9 +145,9 @@ impl Upgrader {
             .iter()
             .copied()
             .find(|security| security.protocol_id() == protocol)
-            .ok_or_else(|| Error::Malformed {
-                protocol: "security negotiation",
-                reason: format!("agreed on {protocol}, which this node does not run"),
+            .ok_or_else(|| Error::UnexpectedProtocol {
+                stage: "security negotiation",
+                protocol: protocol.to_owned(),
             })
     }
 
@@ -189,9 +205,9 @@ impl Upgrader {
                 io,
                 self.mplex.clone(),
             ))),
-            None => Err(Error::Malformed {
-                protocol: "stream muxer negotiation",
-                reason: format!("agreed on {protocol}, which this node does not run"),
+            None => Err(Error::UnexpectedProtocol {
+                stage: "stream muxer negotiation",
+                protocol: protocol.to_owned(),
             }),
         }
     }

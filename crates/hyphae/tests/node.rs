@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use hyphae::identify::{self, Identify};
 use hyphae::{Event, Limits, Multiaddr, Node, PeerId, Stream};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -24,9 +25,9 @@ async fn echo(mut stream: Stream) {
 }
 
 /// Waits for the first event `pick` accepts.
-async fn next_event<T>(
-    events: &mut tokio::sync::broadcast::Receiver<Event>,
-    mut pick: impl FnMut(Event) -> Option<T>,
+async fn next_event<E: Clone, T>(
+    events: &mut tokio::sync::broadcast::Receiver<E>,
+    mut pick: impl FnMut(E) -> Option<T>,
 ) -> T {
     tokio::time::timeout(Duration::from_secs(10), async {
         loop {
@@ -53,38 +54,40 @@ async fn dial_authenticates_and_pings() {
     assert_eq!(client.peerstore().get(&peer).unwrap().rtt, Some(rtt));
 }
 
+fn identify_events(node: &Node) -> tokio::sync::broadcast::Receiver<identify::Event> {
+    node.service::<Identify>().unwrap().events()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn identify_fills_both_peerstores() {
     let server = listener().await;
     server.handle(ECHO, echo);
     let client = Node::builder()
-        .agent_version("test-client/1.0")
+        .service(Identify::new(identify::Config {
+            agent_version: "test-client/1.0".into(),
+            ..identify::Config::default()
+        }))
         .start()
         .await
         .unwrap();
-    let mut events = client.events();
-    let mut server_events = server.events();
+    let mut events = identify_events(&client);
+    let mut server_events = identify_events(&server);
     let peer = client.dial(&server.listen_addrs()[0]).await.unwrap();
 
-    let protocols = next_event(&mut events, |event| match event {
-        Event::PeerIdentified {
-            peer: p,
-            protocols,
-            agent_version,
-        } if p == peer => {
-            assert_eq!(
-                agent_version.as_deref(),
-                Some(hyphae::DEFAULT_AGENT_VERSION)
-            );
-            Some(protocols)
-        }
+    let info = next_event(&mut events, |event| match event {
+        identify::Event::Received { peer: p, info, .. } if p == peer => Some(info),
         _ => None,
     })
     .await;
-    for expected in [ECHO, hyphae::ping::PROTOCOL, hyphae::identify::PROTOCOL] {
+    assert_eq!(
+        info.agent_version.as_deref(),
+        Some(identify::DEFAULT_AGENT_VERSION)
+    );
+    for expected in [ECHO, hyphae::ping::PROTOCOL, identify::PROTOCOL] {
         assert!(
-            protocols.iter().any(|p| p == expected),
-            "{expected} in {protocols:?}"
+            info.protocols.iter().any(|p| p == expected),
+            "{expected} in {:?}",
+            info.protocols
         );
     }
     let info = client.peerstore().get(&peer).unwrap();
@@ -101,12 +104,8 @@ async fn identify_fills_both_peerstores() {
     );
 
     next_event(&mut server_events, |event| match event {
-        Event::PeerIdentified {
-            peer,
-            agent_version,
-            ..
-        } if peer == client.peer_id() => {
-            assert_eq!(agent_version.as_deref(), Some("test-client/1.0"));
+        identify::Event::Received { peer, info, .. } if peer == client.peer_id() => {
+            assert_eq!(info.agent_version.as_deref(), Some("test-client/1.0"));
             Some(())
         }
         _ => None,
@@ -118,15 +117,26 @@ async fn identify_fills_both_peerstores() {
 async fn identify_push_announces_new_protocols() {
     let server = listener().await;
     let client = Node::builder().start().await.unwrap();
+    let mut events = identify_events(&client);
     let peer = client.dial(&server.listen_addrs()[0]).await.unwrap();
-    let mut events = client.events();
-    // Let the initial identify finish, then add a protocol.
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The first answer, without the protocol...
+    next_event(&mut events, |event| match event {
+        identify::Event::Received { peer: p, info, .. } if p == peer => {
+            assert!(!info.protocols.iter().any(|p| p == "/late/1.0.0"));
+            Some(())
+        }
+        _ => None,
+    })
+    .await;
+    // ...then a push, and nothing but a push, brings it.
     server.handle("/late/1.0.0", echo);
     next_event(&mut events, |event| match event {
-        Event::PeerIdentified {
-            peer: p, protocols, ..
-        } if p == peer && protocols.iter().any(|p| p == "/late/1.0.0") => Some(()),
+        identify::Event::Pushed { peer: p, info, .. }
+            if p == peer && info.protocols.iter().any(|p| p == "/late/1.0.0") =>
+        {
+            Some(())
+        }
+        identify::Event::Received { .. } => panic!("a second identify request"),
         _ => None,
     })
     .await;
@@ -292,11 +302,11 @@ async fn handshake_times_out_against_a_silent_peer() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn listener_drops_a_silent_inbound_connection() {
+async fn listener_drops_a_silent_inbound_connection_before_the_handshake_timeout() {
     let server = Node::builder()
         .listen(loopback())
         .limits(Limits {
-            handshake_timeout: Duration::from_millis(300),
+            first_bytes_timeout: Duration::from_millis(300),
             ..Limits::default()
         })
         .start()
@@ -322,7 +332,16 @@ async fn listener_drops_a_silent_inbound_connection() {
         _ => None,
     })
     .await;
-    assert!(error.contains("timed out"), "{error}");
+    assert!(
+        matches!(
+            *error,
+            hyphae::Error::Timeout {
+                what: hyphae::Timeout::FirstBytes,
+                ..
+            }
+        ),
+        "{error}"
+    );
     // The server closed its end: reading sees the end of the stream or a reset.
     let read = tokio::time::timeout(Duration::from_secs(5), socket.read(&mut [0u8; 64])).await;
     assert!(matches!(read, Ok(Ok(0)) | Ok(Err(_))), "{read:?}");

@@ -170,7 +170,10 @@ async fn dial(contract: &Contract, builder: Builder, redis: &mut Redis) -> anyho
         .await?
         .parse()
         .context("the listener's address is not a multiaddr")?;
-    let node = builder.ping_interval(None).start().await?;
+    let node = builder
+        .service(hyphae::ping::Ping::without_keepalive())
+        .start()
+        .await?;
     let started = Instant::now();
     let peer = node
         .dial(&addr)

@@ -28,6 +28,9 @@ pub enum Error {
         expected: u64,
     },
     /// Reading from or writing to the stream failed.
-    #[error("perf stream: {0}")]
+    #[error(transparent)]
     Io(#[from] io::Error),
+    /// No stream to the peer could be opened.
+    #[error(transparent)]
+    Node(#[from] hyphae_service::Error),
 }

@@ -7,10 +7,13 @@
 //! upload to EOF, then sends the requested bytes and closes.
 //!
 //! - [`run`]: the client side over any `AsyncRead + AsyncWrite` stream, with progress reports;
-//! - [`serve`]: the server side.
+//! - [`serve`]: the server side;
+//! - [`Perf`]: both as a node service (`Builder::service(Perf::server())`), whose
+//!   [`Handle::run`] measures against a peer.
 //!
 //! The spec warns that perf lets a client make a server do unbounded work: serve it only on
-//! nodes meant for benchmarking (hyphae never serves it unless asked).
+//! nodes meant for benchmarking (hyphae never serves it unless asked: [`Perf::client`],
+//! the default, only measures).
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
@@ -36,6 +39,7 @@ mod error;
 mod message;
 mod meter;
 mod server;
+mod service;
 
 use std::time::Duration;
 
@@ -44,6 +48,7 @@ pub use error::Error;
 pub use message::HEADER_LEN;
 pub use meter::Progress;
 pub use server::{Served, serve};
+pub use service::{Handle, Perf};
 
 /// The protocol id negotiated for perf streams (spec: "Protocol").
 pub const PROTOCOL_ID: &str = "/perf/1.0.0";

@@ -10,8 +10,6 @@ use std::time::Duration;
 use hyphae_identity::{PeerId, PublicKey};
 use hyphae_multiaddr::Multiaddr;
 
-use crate::identify::Info;
-
 /// Peers remembered at most; the least recently updated is forgotten first.
 pub const MAX_PEERS: usize = 10_000;
 /// Addresses remembered per peer; the oldest is forgotten first.
@@ -36,6 +34,24 @@ pub struct PeerInfo {
     pub peer_record_seq: Option<u64>,
     /// The last measured ping round-trip time.
     pub rtt: Option<Duration>,
+}
+
+/// What a peer said about itself, to [`Peerstore::apply`]; `None` and empty fields leave
+/// what is known unchanged.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PeerUpdate {
+    /// Its public key.
+    pub public_key: Option<PublicKey>,
+    /// Its implementation.
+    pub agent_version: Option<String>,
+    /// Its protocol family.
+    pub protocol_version: Option<String>,
+    /// The protocols it accepts streams for (replaces the known list when not empty).
+    pub protocols: Vec<String>,
+    /// Addresses it listens on (added to the known ones).
+    pub listen_addrs: Vec<Multiaddr>,
+    /// Addresses from a verified signed peer record, with the record's sequence number.
+    pub certified_addrs: Option<(u64, Vec<Multiaddr>)>,
 }
 
 #[derive(Debug, Default)]
@@ -136,15 +152,16 @@ impl Peerstore {
     }
 
     /// Records a ping round-trip time.
-    pub(crate) fn set_rtt(&self, peer: PeerId, rtt: Duration) {
+    pub fn set_rtt(&self, peer: PeerId, rtt: Duration) {
         self.lock().entry(peer).rtt = Some(rtt);
     }
 
-    /// Applies what `peer` said about itself in identify (or a partial identify push).
+    /// Applies what `peer` said about itself (identify, or a partial identify push): fields
+    /// it left out stay as they were.
     ///
-    /// A signed peer record newer than the last one applied replaces the peer's addresses
-    /// with the certified ones; otherwise listen addresses are added.
-    pub(crate) fn apply_identify(&self, peer: PeerId, info: &Info) {
+    /// Certified addresses newer than the last ones applied replace the peer's addresses;
+    /// otherwise listen addresses are added.
+    pub fn apply(&self, peer: PeerId, info: &PeerUpdate) {
         let mut inner = self.lock();
         let known = inner.entry(peer);
         if let Some(key) = &info.public_key {
@@ -164,11 +181,11 @@ impl Peerstore {
                 .cloned()
                 .collect();
         }
-        match &info.signed_peer_record {
-            Some(record) if known.peer_record_seq.is_none_or(|seq| record.seq() > seq) => {
-                known.peer_record_seq = Some(record.seq());
+        match &info.certified_addrs {
+            Some((seq, addrs)) if known.peer_record_seq.is_none_or(|known| *seq > known) => {
+                known.peer_record_seq = Some(*seq);
                 known.addrs.clear();
-                add_addrs(&mut known.addrs, record.addresses().iter().cloned());
+                add_addrs(&mut known.addrs, addrs.iter().cloned());
             }
             _ => add_addrs(&mut known.addrs, info.listen_addrs.iter().cloned()),
         }

@@ -10,11 +10,11 @@ use prost::Message;
 use crate::Error;
 
 /// Largest identify message we read. js-libp2p allows 8 KiB; rust-libp2p sends at most 4 KiB.
-pub(crate) const MAX_MESSAGE_LEN: usize = 8 * 1024;
+pub const MAX_MESSAGE_LEN: usize = 8 * 1024;
 /// Largest identify message we send, so rust-libp2p peers (4 KiB limit) accept it.
-pub(crate) const MAX_SENT_MESSAGE_LEN: usize = 4096;
+pub const MAX_SENT_MESSAGE_LEN: usize = 4096;
 /// Most listen addresses and protocols kept from one message; the rest are ignored.
-pub(crate) const MAX_LISTED: usize = 128;
+pub const MAX_LISTED: usize = 128;
 
 /// What a peer tells about itself.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -56,7 +56,7 @@ struct Identify {
 impl Info {
     /// Encodes the message, leaving out listen addresses from the end if it would not fit
     /// in [`MAX_SENT_MESSAGE_LEN`] bytes.
-    pub(crate) fn encode(&self) -> Vec<u8> {
+    pub fn encode(&self) -> Vec<u8> {
         let mut message = Identify {
             public_key: self.public_key.as_ref().map(PublicKey::encode_protobuf),
             listen_addrs: self.listen_addrs.iter().map(Multiaddr::to_vec).collect(),
@@ -82,21 +82,17 @@ impl Info {
     /// Entries a peer got wrong (an unparsable address, a record that does not verify or is
     /// for another peer) are dropped rather than failing the whole message, as other
     /// implementations do; a public key that is not `peer`'s is an error.
-    pub(crate) fn decode(bytes: &[u8], peer: PeerId) -> Result<Info, Error> {
+    pub fn decode(bytes: &[u8], peer: PeerId) -> Result<Info, Error> {
         if bytes.len() > MAX_MESSAGE_LEN {
             return Err(Error::MessageTooLarge {
-                protocol: super::PROTOCOL,
                 len: bytes.len(),
                 max: MAX_MESSAGE_LEN,
             });
         }
-        let message = Identify::decode(bytes).map_err(|source| Error::Malformed {
-            protocol: super::PROTOCOL,
-            reason: source.to_string(),
-        })?;
+        let message = Identify::decode(bytes).map_err(Error::Malformed)?;
         let public_key = match message.public_key {
             Some(bytes) => {
-                let key = PublicKey::decode_protobuf(&bytes)?;
+                let key = PublicKey::decode_protobuf(&bytes).map_err(Error::PublicKey)?;
                 if !peer.is_public_key(&key) {
                     return Err(Error::PeerIdMismatch {
                         expected: peer,

@@ -1,0 +1,184 @@
+//! Inbound connections still in their handshakes, bounded in total and per remote IP.
+//!
+//! A peer that opens sockets and sends nothing would otherwise hold every handshake slot
+//! until each times out, keeping honest peers out. So one IP address holds at most
+//! `max_pending_inbound_per_ip` slots (further connections from it are refused), and when
+//! all `max_pending_inbound` slots are taken a new connection evicts the oldest pending
+//! one: an honest handshake finishes in milliseconds, so the oldest is the likeliest to be
+//! idle. A peer that sends nothing at all is dropped after `first_bytes_timeout`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use hyphae_service::Limit;
+use tokio_util::sync::CancellationToken;
+
+/// The handshakes in progress.
+#[derive(Debug)]
+pub(crate) struct PendingHandshakes {
+    max_total: usize,
+    max_per_ip: usize,
+    state: Mutex<State>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    next_id: u64,
+    /// Oldest first.
+    pending: BTreeMap<u64, (Option<IpAddr>, CancellationToken)>,
+    per_ip: HashMap<IpAddr, usize>,
+}
+
+impl State {
+    fn forget(&mut self, id: u64) -> Option<CancellationToken> {
+        let (ip, evicted) = self.pending.remove(&id)?;
+        if let Some(ip) = ip
+            && let Some(count) = self.per_ip.get_mut(&ip)
+        {
+            *count -= 1;
+            if *count == 0 {
+                self.per_ip.remove(&ip);
+            }
+        }
+        Some(evicted)
+    }
+}
+
+/// Whether a new inbound connection may start its handshake.
+pub(crate) enum Admission {
+    /// It may; the ticket holds its slot until dropped.
+    Admitted(Ticket),
+    /// A limit refused it.
+    Refused(Limit),
+}
+
+/// One handshake's slot.
+#[derive(Debug)]
+pub(crate) struct Ticket {
+    pending: Arc<PendingHandshakes>,
+    id: u64,
+    evicted: CancellationToken,
+}
+
+impl PendingHandshakes {
+    pub(crate) fn new(max_total: usize, max_per_ip: usize) -> Arc<PendingHandshakes> {
+        Arc::new(PendingHandshakes {
+            max_total,
+            max_per_ip,
+            state: Mutex::default(),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Admits a connection from `ip` (`None` for transports without one), evicting the
+    /// oldest pending handshake if all slots are taken.
+    pub(crate) fn admit(self: &Arc<Self>, ip: Option<IpAddr>) -> Admission {
+        if self.max_total == 0 {
+            return Admission::Refused(Limit::PendingInbound(0));
+        }
+        let mut state = self.lock();
+        if let Some(ip) = ip
+            && state.per_ip.get(&ip).copied().unwrap_or(0) >= self.max_per_ip
+        {
+            return Admission::Refused(Limit::PendingInboundPerIp(self.max_per_ip));
+        }
+        if state.pending.len() >= self.max_total
+            && let Some(&oldest) = state.pending.keys().next()
+            && let Some(evicted) = state.forget(oldest)
+        {
+            evicted.cancel();
+        }
+        state.next_id += 1;
+        let id = state.next_id;
+        let evicted = CancellationToken::new();
+        state.pending.insert(id, (ip, evicted.clone()));
+        if let Some(ip) = ip {
+            *state.per_ip.entry(ip).or_default() += 1;
+        }
+        Admission::Admitted(Ticket {
+            pending: Arc::clone(self),
+            id,
+            evicted,
+        })
+    }
+
+    /// Handshakes pending now.
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.lock().pending.len()
+    }
+}
+
+impl Ticket {
+    /// Completes if a newer connection evicted this one; says which limit did.
+    pub(crate) async fn evicted(&self) -> Limit {
+        self.evicted.cancelled().await;
+        Limit::PendingInbound(self.pending.max_total)
+    }
+}
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        self.pending.lock().forget(self.id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn admitted(admission: Admission) -> Ticket {
+        match admission {
+            Admission::Admitted(ticket) => ticket,
+            Admission::Refused(limit) => panic!("refused: {limit}"),
+        }
+    }
+
+    const A: Option<IpAddr> = Some(IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 1)));
+    const B: Option<IpAddr> = Some(IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 2)));
+
+    #[test]
+    fn one_address_cannot_take_more_than_its_share() {
+        let pending = PendingHandshakes::new(10, 2);
+        let _first = admitted(pending.admit(A));
+        let second = admitted(pending.admit(A));
+        assert!(matches!(
+            pending.admit(A),
+            Admission::Refused(Limit::PendingInboundPerIp(2))
+        ));
+        // Another address still gets in, and a finished handshake frees its slot.
+        let _other = admitted(pending.admit(B));
+        drop(second);
+        let _again = admitted(pending.admit(A));
+        assert_eq!(pending.len(), 3);
+    }
+
+    #[tokio::test]
+    async fn a_full_table_evicts_the_oldest_handshake() {
+        let pending = PendingHandshakes::new(2, 10);
+        let oldest = admitted(pending.admit(A));
+        let middle = admitted(pending.admit(None));
+        let newest = admitted(pending.admit(B));
+        assert_eq!(pending.len(), 2);
+        assert_eq!(oldest.evicted().await, Limit::PendingInbound(2));
+        assert!(!middle.evicted.is_cancelled());
+        assert!(!newest.evicted.is_cancelled());
+        // The evicted one's slot is already free: dropping its ticket changes nothing.
+        drop(oldest);
+        assert_eq!(pending.len(), 2);
+        assert!(pending.lock().per_ip.get(&A.unwrap()).is_none());
+    }
+
+    #[test]
+    fn no_slots_refuses_everything() {
+        let pending = PendingHandshakes::new(0, 10);
+        assert!(matches!(
+            pending.admit(None),
+            Admission::Refused(Limit::PendingInbound(0))
+        ));
+    }
+}

@@ -1,0 +1,338 @@
+//! The identify service: asks, answers, pushes and records.
+
+use std::collections::HashMap;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use hyphae_core::{PeerRecord, frame};
+use hyphae_multiaddr::{Multiaddr, Protocol};
+use hyphae_service::{
+    ConnectionEvent, ConnectionId, ConnectionInfo, Context, Identified, Incoming, PeerId,
+    PeerUpdate, Service, Stream,
+};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::broadcast;
+use tracing::debug;
+
+use crate::message::MAX_MESSAGE_LEN;
+use crate::{
+    DEFAULT_AGENT_VERSION, DEFAULT_PROTOCOL_VERSION, Error, Info, PROTOCOL, PUSH_PROTOCOL, TIMEOUT,
+};
+
+/// Bytes read from one identify stream at most: go-libp2p may split a large answer into
+/// several messages, which protobuf merges by concatenation.
+const MAX_STREAM_LEN: usize = 2 * MAX_MESSAGE_LEN;
+/// Inbound identify streams waiting to be served; beyond this a burst of them is reset.
+const INBOUND_BACKLOG: usize = 32;
+/// Connection events buffered before the service is resynchronised.
+const CONNECTION_EVENTS: usize = 256;
+/// Events buffered per subscriber to [`Handle::events`] before the slowest misses some.
+const EVENT_BUFFER: usize = 256;
+
+/// What we tell peers about ourselves beside our key, addresses and protocols.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// The implementation and version, e.g. `hyphae/0.1.0`.
+    pub agent_version: String,
+    /// The protocol family, e.g. `ipfs/0.1.0`.
+    pub protocol_version: String,
+    /// Whether to push our information to connected peers when it changes.
+    pub push: bool,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            agent_version: DEFAULT_AGENT_VERSION.to_owned(),
+            protocol_version: DEFAULT_PROTOCOL_VERSION.to_owned(),
+            push: true,
+        }
+    }
+}
+
+/// The identify service: install with `Builder::service(Identify::new(config))` to change
+/// the default one.
+#[derive(Debug, Clone, Default)]
+pub struct Identify {
+    config: Config,
+}
+
+impl Identify {
+    /// An identify service with `config`.
+    pub fn new(config: Config) -> Identify {
+        Identify { config }
+    }
+}
+
+/// What a peer told us.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Event {
+    /// A peer answered our identify request on a connection.
+    Received {
+        /// The peer.
+        peer: PeerId,
+        /// The connection.
+        connection: ConnectionId,
+        /// What it said.
+        info: Info,
+    },
+    /// A peer pushed new information.
+    Pushed {
+        /// The peer.
+        peer: PeerId,
+        /// The connection.
+        connection: ConnectionId,
+        /// What it said (fields it left out are empty).
+        info: Info,
+    },
+}
+
+/// Reports what peers say about themselves; from `Node::service::<Identify>()`.
+#[derive(Debug, Clone)]
+pub struct Handle {
+    events: broadcast::Sender<Event>,
+}
+
+impl Handle {
+    /// Every identify answer and push from now on. A subscriber more than 256 events behind
+    /// misses the oldest (its next `recv` says how many).
+    pub fn events(&self) -> broadcast::Receiver<Event> {
+        self.events.subscribe()
+    }
+}
+
+/// What every task of the service shares.
+#[derive(Clone)]
+struct Shared {
+    cx: Context,
+    config: Config,
+    events: broadcast::Sender<Event>,
+}
+
+impl Service for Identify {
+    type Handle = Handle;
+
+    fn start(self, cx: Context) -> Handle {
+        let (events, _) = broadcast::channel(EVENT_BUFFER);
+        let shared = Shared {
+            cx: cx.clone(),
+            config: self.config,
+            events: events.clone(),
+        };
+        cx.spawn(answer(shared.clone(), cx.accept(PROTOCOL, INBOUND_BACKLOG)));
+        cx.spawn(receive_pushes(
+            shared.clone(),
+            cx.accept(PUSH_PROTOCOL, INBOUND_BACKLOG),
+        ));
+        cx.spawn(follow_connections(shared));
+        Handle { events }
+    }
+}
+
+/// Identifies each new connection's peer, and pushes to every connection when our
+/// addresses or protocols change.
+async fn follow_connections(shared: Shared) {
+    let mut connections = shared.cx.connections(CONNECTION_EVENTS);
+    let mut changes = shared.cx.local_changes();
+    let mut open: HashMap<ConnectionId, ConnectionInfo> = HashMap::new();
+    loop {
+        tokio::select! {
+            event = connections.next() => match event {
+                Some(ConnectionEvent::Established(info)) => {
+                    shared.cx.spawn(request(shared.clone(), info.clone()));
+                    open.insert(info.id, info);
+                }
+                Some(ConnectionEvent::Closed(info)) => {
+                    open.remove(&info.id);
+                }
+                Some(ConnectionEvent::Resync(now_open)) => {
+                    for info in &now_open {
+                        if !open.contains_key(&info.id) {
+                            shared.cx.spawn(request(shared.clone(), info.clone()));
+                        }
+                    }
+                    open = now_open.into_iter().map(|info| (info.id, info)).collect();
+                }
+                Some(_) => {}
+                None => return,
+            },
+            changed = changes.changed() => {
+                if !changed {
+                    return;
+                }
+                if shared.config.push {
+                    for info in open.values() {
+                        shared.cx.spawn(push(shared.clone(), info.clone()));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// What we tell the peer at `observed` (its address on the connection) about ourselves.
+fn our_info(shared: &Shared, observed: &Multiaddr) -> Info {
+    let cx = &shared.cx;
+    let listen_addrs = cx.listen_addrs();
+    // Sequence numbers must grow with every new record: milliseconds since the epoch do.
+    let seq = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_millis() as u64);
+    let record = PeerRecord::new(
+        cx.keypair(),
+        listen_addrs
+            .iter()
+            .take(hyphae_core::peer_record::MAX_ADDRESSES)
+            .cloned()
+            .collect(),
+        seq,
+    )
+    .map_err(|error| debug!(%error, "signing our peer record failed"))
+    .ok();
+    Info {
+        public_key: Some(cx.keypair().public()),
+        protocol_version: Some(shared.config.protocol_version.clone()),
+        agent_version: Some(shared.config.agent_version.clone()),
+        listen_addrs,
+        protocols: cx.protocols(),
+        observed_addr: Some(
+            observed
+                .iter()
+                .filter(|component| !matches!(component, Protocol::P2p(_)))
+                .collect(),
+        ),
+        signed_peer_record: record,
+    }
+}
+
+/// Asks the peer of a new connection who it is, and records the answer.
+async fn request(shared: Shared, connection: ConnectionInfo) {
+    let peer = connection.peer;
+    let exchange = async {
+        let mut stream = shared.cx.open_stream_on(connection.id, PROTOCOL).await?;
+        let bytes = read_messages(&mut stream).await?;
+        // We send nothing: closing our side ends the stream cleanly rather than with a
+        // reset (best effort: the answer is already in).
+        let _ = stream.shutdown().await;
+        Info::decode(&bytes, peer)
+    };
+    match tokio::time::timeout(TIMEOUT, exchange).await {
+        Ok(Ok(info)) => {
+            record(&shared, peer, connection.id, &info);
+            let _ = shared.events.send(Event::Received {
+                peer,
+                connection: connection.id,
+                info,
+            });
+        }
+        Ok(Err(error)) => debug!(%peer, %error, "identify failed"),
+        Err(_) => debug!(%peer, "identify timed out"),
+    }
+}
+
+/// Stores what `peer` said and tells the node's other services.
+fn record(shared: &Shared, peer: PeerId, connection: ConnectionId, info: &Info) {
+    shared.cx.peerstore().apply(
+        peer,
+        &PeerUpdate {
+            public_key: info.public_key.clone(),
+            agent_version: info.agent_version.clone(),
+            protocol_version: info.protocol_version.clone(),
+            protocols: info.protocols.clone(),
+            listen_addrs: info.listen_addrs.clone(),
+            certified_addrs: info
+                .signed_peer_record
+                .as_ref()
+                .map(|record| (record.seq(), record.addresses().to_vec())),
+        },
+    );
+    shared.cx.report_identified(Identified {
+        peer,
+        connection,
+        protocols: info.protocols.clone(),
+        agent_version: info.agent_version.clone(),
+        listen_addrs: info.listen_addrs.clone(),
+        observed_addr: info.observed_addr.clone(),
+    });
+}
+
+/// Reads the length-prefixed identify messages of a stream until it ends, concatenated.
+async fn read_messages(stream: &mut Stream) -> Result<Vec<u8>, Error> {
+    let mut bytes = Vec::new();
+    while let Some(message) = frame::read(stream, MAX_MESSAGE_LEN).await? {
+        if bytes.len() + message.len() > MAX_STREAM_LEN {
+            return Err(Error::MessageTooLarge {
+                len: bytes.len() + message.len(),
+                max: MAX_STREAM_LEN,
+            });
+        }
+        bytes.extend_from_slice(&message);
+    }
+    Ok(bytes)
+}
+
+/// Answers identify requests.
+async fn answer(shared: Shared, mut incoming: Incoming) {
+    while let Some(mut stream) = incoming.next().await {
+        let info = our_info(&shared, stream.remote_addr());
+        tokio::spawn(async move {
+            let send = async {
+                frame::write(&mut stream, &info.encode()).await?;
+                stream.shutdown().await?;
+                Ok::<_, Error>(())
+            };
+            match tokio::time::timeout(TIMEOUT, send).await {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => debug!(%error, "answering identify failed"),
+                Err(_) => debug!("answering identify timed out"),
+            }
+        });
+    }
+}
+
+/// Applies identify pushes.
+async fn receive_pushes(shared: Shared, mut incoming: Incoming) {
+    while let Some(mut stream) = incoming.next().await {
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            let peer = stream.peer();
+            let bytes = match tokio::time::timeout(TIMEOUT, read_messages(&mut stream)).await {
+                Ok(Ok(bytes)) => bytes,
+                Ok(Err(error)) => return debug!(%peer, %error, "reading identify push failed"),
+                Err(_) => return debug!(%peer, "identify push timed out"),
+            };
+            // Drain anything left so the stream closes cleanly.
+            let _ = stream.read(&mut [0u8; 1]).await;
+            match Info::decode(&bytes, peer) {
+                Ok(info) => {
+                    record(&shared, peer, stream.connection(), &info);
+                    let _ = shared.events.send(Event::Pushed {
+                        peer,
+                        connection: stream.connection(),
+                        info,
+                    });
+                }
+                Err(error) => debug!(%peer, %error, "invalid identify push"),
+            }
+        });
+    }
+}
+
+/// Tells one connection's peer our current addresses and protocols.
+async fn push(shared: Shared, connection: ConnectionInfo) {
+    let send = async {
+        let mut stream = shared
+            .cx
+            .open_stream_on(connection.id, PUSH_PROTOCOL)
+            .await?;
+        let info = our_info(&shared, &connection.remote_addr);
+        frame::write(&mut stream, &info.encode()).await?;
+        stream.shutdown().await?;
+        Ok::<_, Error>(())
+    };
+    match tokio::time::timeout(TIMEOUT, send).await {
+        Ok(Ok(())) => debug!(peer = %connection.peer, "pushed identify"),
+        Ok(Err(error)) => debug!(peer = %connection.peer, %error, "identify push failed"),
+        Err(_) => debug!(peer = %connection.peer, "identify push timed out"),
+    }
+}
