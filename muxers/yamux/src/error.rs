@@ -79,7 +79,7 @@ pub enum Error {
     #[error("connection closed")]
     ConnectionClosed,
     /// Reading or writing the underlying connection failed.
-    #[error("i/o error: {0}")]
+    #[error(transparent)]
     Io(#[from] io::Error),
 }
 
@@ -98,5 +98,19 @@ impl Error {
             Error::Io(error) => error,
             other => io::Error::new(kind, other),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error as _;
+
+    use super::*;
+
+    #[test]
+    fn an_io_failure_is_printed_once_in_the_error_chain() {
+        let error = Error::from(io::Error::new(io::ErrorKind::BrokenPipe, "pipe broke"));
+        assert_eq!(error.to_string(), "pipe broke");
+        assert!(error.source().is_none());
     }
 }

@@ -88,7 +88,7 @@ pub enum Error {
     #[error("connection closed during the Noise handshake")]
     ConnectionClosed,
     /// Reading or writing the underlying connection failed.
-    #[error("i/o error: {0}")]
+    #[error(transparent)]
     Io(#[from] io::Error),
 }
 
@@ -101,5 +101,19 @@ impl From<Error> for io::Error {
             Error::ConnectionClosed => io::Error::new(io::ErrorKind::UnexpectedEof, error),
             error => io::Error::new(io::ErrorKind::InvalidData, error),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error as _;
+
+    use super::*;
+
+    #[test]
+    fn an_io_failure_is_printed_once_in_the_error_chain() {
+        let error = Error::from(io::Error::new(io::ErrorKind::BrokenPipe, "pipe broke"));
+        assert_eq!(error.to_string(), "pipe broke");
+        assert!(error.source().is_none());
     }
 }

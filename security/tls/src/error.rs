@@ -10,7 +10,7 @@ use crate::der::DerError;
 pub enum Error {
     /// The peer's certificate does not authenticate a libp2p peer (tls/tls.md, "Peer
     /// Authentication").
-    #[error("the peer's certificate was rejected: {0}")]
+    #[error("the peer's certificate was rejected")]
     Certificate(#[from] CertificateError),
     /// The peer authenticated as someone other than the peer we meant to reach.
     #[error("expected peer {expected}, but the remote authenticated as {actual}")]
@@ -29,13 +29,13 @@ pub enum Error {
     CertificateGeneration(&'static str),
     /// The TLS protocol failed: the peer sent something invalid, sent an alert (e.g. it
     /// rejected our certificate), or offered no application protocol we accept.
-    #[error("TLS error: {0}")]
+    #[error("the TLS protocol failed")]
     Tls(#[from] rustls::Error),
     /// The connection closed before the handshake completed.
     #[error("connection closed during the TLS handshake")]
     ConnectionClosed,
     /// Reading or writing the underlying connection failed.
-    #[error("i/o error: {0}")]
+    #[error(transparent)]
     Io(#[from] io::Error),
 }
 
@@ -111,5 +111,39 @@ impl From<Error> for io::Error {
             Error::ConnectionClosed => io::Error::new(io::ErrorKind::UnexpectedEof, error),
             error => io::Error::new(io::ErrorKind::InvalidData, error),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The messages of `error` and its sources, joined as `anyhow`'s `{:#}` prints them.
+    fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+        let mut text = error.to_string();
+        let mut source = error.source();
+        while let Some(cause) = source {
+            text.push_str(": ");
+            text.push_str(&cause.to_string());
+            source = cause.source();
+        }
+        text
+    }
+
+    #[test]
+    fn each_cause_is_printed_once_in_the_error_chain() {
+        assert_eq!(
+            chain(&Error::from(CertificateError::Expired)),
+            "the peer's certificate was rejected: certificate has expired"
+        );
+        assert_eq!(
+            chain(&Error::from(rustls::Error::NoApplicationProtocol)),
+            format!(
+                "the TLS protocol failed: {}",
+                rustls::Error::NoApplicationProtocol
+            )
+        );
+        let io = io::Error::new(io::ErrorKind::BrokenPipe, "pipe broke");
+        assert_eq!(chain(&Error::from(io)), "pipe broke");
     }
 }

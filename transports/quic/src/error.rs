@@ -46,14 +46,14 @@ pub enum Error {
         actual: PeerId,
     },
     /// The peer's certificate did not authenticate it, or our TLS setup failed.
-    #[error("TLS: {0}")]
+    #[error(transparent)]
     Tls(hyphae_tls::Error),
     /// quinn refused to start the connection (e.g. the endpoint is shutting down).
-    #[error("starting the QUIC connection: {0}")]
+    #[error("could not start the QUIC connection")]
     Connect(#[from] quinn::ConnectError),
     /// The connection failed or ended: handshake failure, timeout, reset or close by
     /// either side.
-    #[error("QUIC connection: {0}")]
+    #[error("the QUIC connection ended")]
     Connection(#[from] quinn::ConnectionError),
     /// The endpoint was closed.
     #[error("the QUIC endpoint is closed")]
@@ -71,5 +71,43 @@ impl From<hyphae_tls::Error> for Error {
             }
             error => Error::Tls(error),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The messages of `error` and its sources, joined as `anyhow`'s `{:#}` prints them.
+    fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+        let mut text = error.to_string();
+        let mut source = error.source();
+        while let Some(cause) = source {
+            text.push_str(": ");
+            text.push_str(&cause.to_string());
+            source = cause.source();
+        }
+        text
+    }
+
+    #[test]
+    fn each_cause_is_printed_once_in_the_error_chain() {
+        let ended = Error::from(quinn::ConnectionError::TimedOut);
+        assert_eq!(chain(&ended), "the QUIC connection ended: timed out");
+        let rejected = Error::from(hyphae_tls::Error::from(
+            hyphae_tls::CertificateError::Expired,
+        ));
+        assert_eq!(
+            chain(&rejected),
+            "the peer's certificate was rejected: certificate has expired"
+        );
+        let refused = Error::from(quinn::ConnectError::EndpointStopping);
+        assert_eq!(
+            chain(&refused),
+            format!(
+                "could not start the QUIC connection: {}",
+                quinn::ConnectError::EndpointStopping
+            )
+        );
     }
 }

@@ -36,7 +36,7 @@ pub enum Error {
     #[error("TLS handshake: {0}")]
     Tls(io::Error),
     /// The HTTP upgrade exchange was refused or malformed.
-    #[error("WebSocket handshake: {0}")]
+    #[error("the WebSocket handshake failed")]
     Handshake(#[from] HandshakeError),
     /// TLS and the HTTP upgrade together did not finish within
     /// [`crate::Config::handshake_timeout`].
@@ -46,7 +46,7 @@ pub enum Error {
         seconds: f64,
     },
     /// A frame broke RFC 6455 or this side's limits.
-    #[error("WebSocket frame: {0}")]
+    #[error("invalid WebSocket frame")]
     Frame(#[from] FrameError),
     /// The listener's accept task is gone (it only stops when the listener is dropped).
     #[error("the listener is closed")]
