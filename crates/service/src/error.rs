@@ -194,7 +194,8 @@ struct Attempts<'a>(&'a [(Multiaddr, Error)]);
 impl fmt::Display for Attempts<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.0.is_empty() {
-            return f.write_str("no address to try");
+            // Only a /dnsaddr can leave nothing to try.
+            return f.write_str("it resolved to no address");
         }
         for (i, (addr, error)) in self.0.iter().enumerate() {
             if i > 0 {
