@@ -55,3 +55,8 @@ pub use {
 /// The perf protocol (`/perf/1.0.0`): its stream functions and its service.
 #[cfg(feature = "perf")]
 pub use hyphae_perf as perf;
+
+/// The README's library example, compiled as a doctest so that it keeps compiling as pasted.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeExample;

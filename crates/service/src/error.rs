@@ -104,7 +104,7 @@ pub enum Error {
     #[error("no transport can dial {0}")]
     UnsupportedAddress(Multiaddr),
     /// The address names no transport this node can listen on.
-    #[error("no transport can listen on {0}")]
+    #[error("no transport can listen on {0}{hint}", hint = listen_hint(.0))]
     UnsupportedListenAddress(Multiaddr),
     /// Something took longer than allowed.
     #[error("{what} timed out after {:.1} s", after.as_secs_f64())]
@@ -188,6 +188,17 @@ impl fmt::Display for Limit {
     }
 }
 
+/// What a listen address that names no transport probably lacks.
+fn listen_hint(addr: &Multiaddr) -> &'static str {
+    use hyphae_multiaddr::Protocol;
+    let has = |wanted: fn(&Protocol) -> bool| addr.iter().any(|p| wanted(&p));
+    if has(|p| matches!(p, Protocol::Udp(_))) && !has(|p| matches!(p, Protocol::QuicV1)) {
+        " (QUIC addresses end in /quic-v1)"
+    } else {
+        ""
+    }
+}
+
 /// Shows each attempt as `addr: error`.
 struct Attempts<'a>(&'a [(Multiaddr, Error)]);
 
@@ -242,6 +253,15 @@ mod tests {
                 "could not reach {peer}: /ip4/10.0.0.1/tcp/1: refused; \
                  /ip4/10.0.0.2/tcp/1: connection handshake timed out after 10.0 s"
             )
+        );
+    }
+
+    #[test]
+    fn a_udp_listen_address_without_quic_says_what_is_missing() {
+        let error = Error::UnsupportedListenAddress("/ip4/0.0.0.0/udp/4001".parse().unwrap());
+        assert_eq!(
+            error.to_string(),
+            "no transport can listen on /ip4/0.0.0.0/udp/4001 (QUIC addresses end in /quic-v1)"
         );
     }
 
