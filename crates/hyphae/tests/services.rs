@@ -33,7 +33,7 @@ struct Probe {
 impl Service for Probe {
     type Handle = ();
 
-    fn start(self, cx: Context) -> () {
+    fn start(self, cx: Context) {
         let incoming = cx.accept(PROTOCOL, self.backlog);
         let events = cx.connections(16);
         let _ = self.handed.send((cx, incoming, events));
