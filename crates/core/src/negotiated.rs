@@ -27,6 +27,9 @@ pub struct Negotiated<T> {
 enum State {
     /// Optimistic dialer: the listener's header and echo are still to be read.
     AwaitingConfirmation { dialer: Dialer, buffer: BytesMut },
+    /// Optimistic dialer whose protocol the listener refused: reads and writes fail with
+    /// that refusal from then on.
+    Refused { proposed: Vec<String> },
     /// Negotiated; `leftover` holds bytes that arrived with the last negotiation message,
     /// `unsent` the listener's confirmation, which goes out with the first data written.
     Ready {
@@ -57,8 +60,13 @@ impl<T> Negotiated<T> {
 /// listener accepts.
 ///
 /// With a single protocol the negotiation is optimistic: this returns as soon as the proposal
-/// is written, so the caller can send data in the same round trip; a refusal surfaces as an
-/// error on the first read.
+/// is written, so the caller can send data in the same round trip. A refusal then surfaces as
+/// an error on the first read: an [`io::Error`] whose inner error
+/// ([`io::Error::get_ref`]) is [`Error::NegotiationFailed`] naming the protocol. A write,
+/// flush or shutdown that fails before the listener's answer was read (the listener reset or
+/// closed the stream after refusing) reports that refusal too when the answer has already
+/// arrived, rather than the bare reset. Once a refusal has been seen, every later read, write
+/// and flush fails with it.
 pub async fn dial<T: AsyncRead + AsyncWrite + Unpin>(
     mut io: T,
     protocols: Vec<String>,
@@ -106,6 +114,14 @@ pub async fn dial<T: AsyncRead + AsyncWrite + Unpin>(
 /// with the first response (as go-multistream does). This also means the negotiation only
 /// ever waits on the peer, never on a congested connection's write queue, so a timeout around
 /// it measures the peer alone.
+///
+/// When the negotiation fails after we answered (typically an optimistic dialer whose one
+/// protocol we refused with `na`: the data it sent right behind its proposal is then read as
+/// a malformed next proposal), our answers are flushed and our write side is shut down
+/// before the error is returned. The dialer thus reads `na` followed by a clean end and
+/// reports that the protocol was refused. Without it, the caller dropping the failed stream
+/// would reset it, and a muxer may drop unread data on a reset (go-yamux does), leaving the
+/// dialer with only "stream reset".
 pub async fn listen<T, P>(mut io: T, supported: P) -> Result<Negotiated<T>, Error>
 where
     T: AsyncRead + AsyncWrite + Unpin,
@@ -134,7 +150,11 @@ where
             io.write_all(&output).await?;
             io.flush().await?;
         }
-        selected?;
+        if let Err(error) = selected {
+            // Best effort: the negotiation error is what the caller needs to see.
+            let _ = io.shutdown().await;
+            return Err(error);
+        }
     }
 }
 
@@ -157,20 +177,60 @@ fn to_io_error(error: Error) -> io::Error {
     }
 }
 
+/// The listener refused every protocol in `proposed`.
+fn refusal(proposed: &[String]) -> io::Error {
+    to_io_error(Error::NegotiationFailed {
+        proposed: proposed.to_vec(),
+    })
+}
+
+/// Whether `error` is a negotiation outcome ([`to_io_error`] of one of our errors) rather than
+/// a failure of the underlying stream.
+fn is_negotiation_error(error: &io::Error) -> bool {
+    error
+        .get_ref()
+        .is_some_and(|inner| inner.downcast_ref::<Error>().is_some())
+}
+
 impl<T: AsyncRead + Unpin> Negotiated<T> {
+    /// For an optimistic dialer whose write, flush or shutdown failed with `error`: the
+    /// listener's refusal instead, if its `na` has already arrived. A listener refusing a
+    /// protocol typically resets or closes the stream, and the data we wrote behind our
+    /// proposal then fails with "reset" or "broken pipe", which hides why.
+    fn refusal_or(&mut self, cx: &mut Context<'_>, error: io::Error) -> io::Error {
+        if !matches!(self.state, State::AwaitingConfirmation { .. }) {
+            return error;
+        }
+        match self.poll_confirmation(cx) {
+            Poll::Ready(Err(refusal)) if is_negotiation_error(&refusal) => refusal,
+            _ => error,
+        }
+    }
+
     /// Drives an optimistic dialer until the listener's echo arrived.
     fn poll_confirmation(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         loop {
-            let State::AwaitingConfirmation { dialer, buffer } = &mut self.state else {
-                return Poll::Ready(Ok(()));
+            let (dialer, buffer) = match &mut self.state {
+                State::AwaitingConfirmation { dialer, buffer } => (dialer, buffer),
+                State::Refused { proposed } => return Poll::Ready(Err(refusal(proposed))),
+                State::Ready { .. } => return Poll::Ready(Ok(())),
             };
-            if dialer.receive(buffer).map_err(to_io_error)?.is_some() {
-                let leftover = std::mem::take(buffer);
-                self.state = State::Ready {
-                    leftover,
-                    unsent: BytesMut::new(),
-                };
-                return Poll::Ready(Ok(()));
+            match dialer.receive(buffer) {
+                Ok(Some(_)) => {
+                    let leftover = std::mem::take(buffer);
+                    self.state = State::Ready {
+                        leftover,
+                        unsent: BytesMut::new(),
+                    };
+                    return Poll::Ready(Ok(()));
+                }
+                Ok(None) => {}
+                Err(Error::NegotiationFailed { proposed }) => {
+                    let error = refusal(&proposed);
+                    self.state = State::Refused { proposed };
+                    return Poll::Ready(Err(error));
+                }
+                Err(error) => return Poll::Ready(Err(to_io_error(error))),
             }
             let mut chunk = [0u8; READ_CHUNK];
             let mut read_buf = ReadBuf::new(&mut chunk);
@@ -232,13 +292,21 @@ impl<T: AsyncRead + AsyncWrite + Unpin> AsyncRead for Negotiated<T> {
     }
 }
 
-impl<T: AsyncWrite + Unpin> AsyncWrite for Negotiated<T> {
+/// Writes fail as the underlying stream's do, except for an optimistic dialer whose protocol
+/// was refused: once the refusal has been read, writes and flushes fail with it, and a write,
+/// flush or shutdown that fails while the listener's `na` is already waiting to be read
+/// reports the refusal instead of its own error (see [`dial`]). Shutting down a refused
+/// stream is still allowed.
+impl<T: AsyncRead + AsyncWrite + Unpin> AsyncWrite for Negotiated<T> {
     fn poll_write(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
+        if let State::Refused { proposed } = &this.state {
+            return Poll::Ready(Err(refusal(proposed)));
+        }
         if let State::Ready { unsent, .. } = &mut this.state
             && !unsent.is_empty()
         {
@@ -250,19 +318,31 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Negotiated<T> {
             }
             return Poll::Ready(Ok(joined));
         }
-        Pin::new(&mut this.io).poll_write(cx, buf)
+        match ready!(Pin::new(&mut this.io).poll_write(cx, buf)) {
+            Err(error) => Poll::Ready(Err(this.refusal_or(cx, error))),
+            written => Poll::Ready(written),
+        }
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
+        if let State::Refused { proposed } = &this.state {
+            return Poll::Ready(Err(refusal(proposed)));
+        }
         ready!(this.poll_unsent(cx))?;
-        Pin::new(&mut this.io).poll_flush(cx)
+        match ready!(Pin::new(&mut this.io).poll_flush(cx)) {
+            Err(error) => Poll::Ready(Err(this.refusal_or(cx, error))),
+            Ok(()) => Poll::Ready(Ok(())),
+        }
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         ready!(this.poll_unsent(cx))?;
-        Pin::new(&mut this.io).poll_shutdown(cx)
+        match ready!(Pin::new(&mut this.io).poll_shutdown(cx)) {
+            Err(error) => Poll::Ready(Err(this.refusal_or(cx, error))),
+            Ok(()) => Poll::Ready(Ok(())),
+        }
     }
 }
 
@@ -335,6 +415,96 @@ mod tests {
             "{:?}",
             &received[..n]
         );
+    }
+
+    /// The refusal inside an I/O error from a [`Negotiated`] stream, if that is what it is.
+    fn refused_protocols(error: &io::Error) -> Option<Vec<String>> {
+        match error.get_ref()?.downcast_ref::<Error>()? {
+            Error::NegotiationFailed { proposed } => Some(proposed.clone()),
+            _ => None,
+        }
+    }
+
+    /// What a request-response protocol such as ping writes right behind its proposal; read
+    /// by a listener as a next proposal, it is malformed (5 bytes, no newline), so the
+    /// listener gives up after answering `na`.
+    const REQUEST: &[u8] = b"\x05hello";
+
+    #[tokio::test]
+    async fn a_refused_optimistic_write_then_read_reports_the_refusal() {
+        let (a, b) = tokio::io::duplex(4096);
+        let server = tokio::spawn(async move { listen(b, protocols(&["/other"])).await });
+        let mut stream = dial(a, protocols(&["/echo/1"])).await.unwrap();
+        // The listener has not run yet: the request goes out behind the proposal.
+        stream.write_all(REQUEST).await.unwrap();
+        stream.flush().await.unwrap();
+        let error = stream.read(&mut [0u8; 8]).await.unwrap_err();
+        assert_eq!(
+            refused_protocols(&error),
+            Some(protocols(&["/echo/1"])),
+            "{error}"
+        );
+        assert!(
+            error.to_string().contains("none of the proposed"),
+            "{error}"
+        );
+        assert!(matches!(
+            server.await.unwrap(),
+            Err(Error::InvalidNegotiationMessage(_))
+        ));
+        // The refusal sticks: neither a second read nor a write turns into "broken pipe".
+        let error = stream.read(&mut [0u8; 8]).await.unwrap_err();
+        assert_eq!(refused_protocols(&error), Some(protocols(&["/echo/1"])));
+        let error = stream.write_all(b"more").await.unwrap_err();
+        assert_eq!(refused_protocols(&error), Some(protocols(&["/echo/1"])));
+    }
+
+    #[tokio::test]
+    async fn a_write_after_the_listener_refused_and_left_reports_the_refusal() {
+        let (a, b) = tokio::io::duplex(4096);
+        let server = tokio::spawn(async move { listen(b, protocols(&["/other"])).await });
+        let mut stream = dial(a, protocols(&["/echo/1"])).await.unwrap();
+        stream.write_all(REQUEST).await.unwrap();
+        // The listener answers `na`, fails on the request and drops its end: a further write
+        // finds the pipe broken, and says why.
+        assert!(server.await.unwrap().is_err());
+        let error = stream.write_all(b"more").await.unwrap_err();
+        assert_eq!(
+            refused_protocols(&error),
+            Some(protocols(&["/echo/1"])),
+            "{error}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_failed_listener_closes_its_side_after_answering() {
+        let (a, mut b) = tokio::io::duplex(4096);
+        let mut proposal = crate::multistream::Dialer::new(protocols(&["/echo/1"]))
+            .unwrap()
+            .take_output();
+        proposal.extend_from_slice(REQUEST);
+        b.write_all(&proposal).await.unwrap();
+        // The listener's end stays alive: only its shutdown can end what we read.
+        let mut listener_end = a;
+        assert!(
+            listen(&mut listener_end, protocols(&["/other"]))
+                .await
+                .is_err()
+        );
+        // Everything the listener sent is in the pipe already: read without waiting.
+        let mut answer = Vec::new();
+        let mut context = Context::from_waker(std::task::Waker::noop());
+        loop {
+            let mut chunk = [0u8; 64];
+            let mut read_buf = ReadBuf::new(&mut chunk);
+            match Pin::new(&mut b).poll_read(&mut context, &mut read_buf) {
+                Poll::Ready(Ok(())) if read_buf.filled().is_empty() => break,
+                Poll::Ready(Ok(())) => answer.extend_from_slice(read_buf.filled()),
+                other => panic!("expected the answer and its end, got {other:?}"),
+            }
+        }
+        assert!(answer.ends_with(b"\x03na\n"), "{answer:?}");
+        drop(listener_end);
     }
 
     #[tokio::test]

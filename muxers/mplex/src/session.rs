@@ -167,11 +167,14 @@ impl Session {
 
     /// Reads up to `max` buffered bytes of stream `id`.
     ///
-    /// Data received before the session closed stays readable after it.
+    /// Data received before the session closed stays readable after it, and so does data
+    /// received before the peer reset the stream: what a peer sends just before resetting is
+    /// often why it resets (a multistream-select `na`, an error message). Only then does the
+    /// read fail with [`Error::StreamReset`]. After our own reset, reads fail at once.
     pub fn read(&mut self, id: StreamId, max: usize) -> Result<ReadOutcome, Error> {
         let is_closed = self.is_closed;
         let state = self.streams.get_mut(&id).ok_or(Error::UnknownStream(id))?;
-        if state.is_reset {
+        if state.is_reset && state.buffered == 0 {
             return Err(Error::StreamReset(id));
         }
         let Some(front) = state.buffer.front_mut() else {
@@ -339,11 +342,8 @@ impl Session {
                 }
             }
             Flag::CloseInitiator => state.is_remote_closed = true,
-            _ => {
-                state.is_reset = true;
-                state.buffer.clear();
-                state.buffered = 0;
-            }
+            // What arrived before the reset stays readable; see `Session::read`.
+            _ => state.is_reset = true,
         }
         Ok(Taken::Yes)
     }

@@ -93,6 +93,35 @@ fn reset_ends_both_directions_with_an_error() {
 }
 
 #[test]
+fn data_sent_before_a_reset_is_read_before_the_reset_error() {
+    let (mut a, mut b) = pair();
+    let out = a.open_stream().unwrap();
+    deliver(&mut a, &mut b).unwrap();
+    let inbound = b.accept().unwrap();
+    // A listener refusing a protocol: it answers, then resets.
+    b.write(inbound, b"na").unwrap();
+    b.reset(inbound).unwrap();
+    deliver(&mut b, &mut a).unwrap();
+    assert!(matches!(a.write(out, b"x"), Err(Error::StreamReset(_))));
+    assert_eq!(
+        a.read(out, 10).unwrap(),
+        ReadOutcome::Data(b"na"[..].into())
+    );
+    assert!(matches!(a.read(out, 10), Err(Error::StreamReset(_))));
+}
+
+#[test]
+fn our_own_reset_drops_unread_data() {
+    let (mut a, mut b) = pair();
+    let out = a.open_stream().unwrap();
+    a.write(out, b"unread").unwrap();
+    deliver(&mut a, &mut b).unwrap();
+    let inbound = b.accept().unwrap();
+    b.reset(inbound).unwrap();
+    assert!(matches!(b.read(inbound, 10), Err(Error::StreamReset(_))));
+}
+
+#[test]
 fn dropping_an_open_stream_resets_it() {
     let (mut a, mut b) = pair();
     let out = a.open_stream().unwrap();

@@ -384,8 +384,13 @@ impl Session {
     /// Takes up to `max_len` received bytes of a stream without copying them.
     ///
     /// Reading frees receive window; the Window Update goes out with the next
-    /// [`Session::poll_transmit`] once a quarter of the window is free. After a reset, fails
-    /// with [`Error::StreamReset`] (unread data is dropped).
+    /// [`Session::poll_transmit`] once a quarter of the window is free.
+    ///
+    /// After the peer resets the stream, the data that arrived before its RST is still
+    /// returned, then [`Error::StreamReset`]: what a peer sends just before resetting is
+    /// often why it resets (a multistream-select `na`, an error message), and it is already
+    /// here, within the window we granted. rust-yamux does the same; go-yamux drops it. After
+    /// we reset the stream ourselves, unread data is dropped and reads fail at once.
     pub fn read_chunk(
         &mut self,
         id: StreamId,
@@ -393,7 +398,7 @@ impl Session {
     ) -> Result<ReadOutcome<Bytes>, Error> {
         let closed = self.closed;
         let stream = user_stream(&mut self.streams, id)?;
-        if stream.reset {
+        if stream.reset && stream.buffered() == 0 {
             return Err(Error::StreamReset(id));
         }
         if max_len == 0 {
@@ -600,6 +605,8 @@ impl Session {
         }
         let syn_sent = !stream.pending_flags.contains(Flags::SYN);
         mark_reset(stream);
+        // Our own reset: nobody will read what is left.
+        stream.discard_buffer();
         if std::mem::take(&mut stream.in_ack_backlog) {
             self.ack_backlog -= 1;
             self.notify_open_capacity();
@@ -691,10 +698,11 @@ fn user_stream(
         .ok_or(Error::UnknownStream(id))
 }
 
+/// Ends both directions of a stream. Data already received stays readable (see
+/// [`Session::read_chunk`]); whoever no longer wants it discards it.
 fn mark_reset(stream: &mut StreamState) {
     stream.reset = true;
     stream.read_closed = true;
     stream.write_closed = true;
     stream.pending_flags = Flags::NONE;
-    stream.discard_buffer();
 }

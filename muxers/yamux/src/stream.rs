@@ -19,7 +19,8 @@ use crate::session::ReadOutcome;
 /// until the peer closes its side.
 ///
 /// **Dropping** a stream that was not shut down resets it: the peer sees an error rather than
-/// taking a truncated message for a complete one. Shut it down (`AsyncWriteExt::shutdown`)
+/// taking a truncated message for a complete one (after reading what arrived before the
+/// reset). Shut it down (`AsyncWriteExt::shutdown`)
 /// to end it cleanly; after that, dropping it is graceful even if the peer is still sending
 /// (what it sends is discarded).
 pub struct Stream {

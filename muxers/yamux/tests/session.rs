@@ -191,6 +191,51 @@ fn reset_is_seen_by_the_peer_in_both_directions() {
 }
 
 #[test]
+fn data_sent_before_a_reset_is_read_before_the_reset_error() {
+    let mut pair = Pair::quiet();
+    let id = pair.client.open_stream().unwrap();
+    pair.client.write(id, b"proposal").unwrap();
+    pair.pump();
+    let inbound = pair.server.accept().unwrap();
+    // A listener refusing a protocol: it answers, then resets.
+    pair.server.write(inbound, b"na").unwrap();
+    pair.server.reset(inbound).unwrap();
+    pair.pump();
+    assert!(matches!(
+        pair.client.write(id, b"x"),
+        Err(Error::StreamReset(_))
+    ));
+    let mut buf = [0u8; 16];
+    assert_eq!(
+        pair.client.read(id, &mut buf).unwrap(),
+        ReadOutcome::Data(2)
+    );
+    assert_eq!(&buf[..2], b"na");
+    assert!(matches!(
+        pair.client.read_chunk(id, 16),
+        Err(Error::StreamReset(_))
+    ));
+    // Unread data does not keep a released stream alive.
+    pair.client.release(id);
+    pair.server.release(inbound);
+    assert_eq!(pair.client.stream_count(), 0);
+}
+
+#[test]
+fn our_own_reset_drops_unread_data() {
+    let mut pair = Pair::quiet();
+    let id = pair.client.open_stream().unwrap();
+    pair.client.write(id, b"unread").unwrap();
+    pair.pump();
+    let inbound = pair.server.accept().unwrap();
+    pair.server.reset(inbound).unwrap();
+    assert!(matches!(
+        pair.server.read_chunk(inbound, 16),
+        Err(Error::StreamReset(_))
+    ));
+}
+
+#[test]
 fn releasing_a_stream_not_closed_for_writing_resets_it() {
     let mut pair = Pair::quiet();
     let id = pair.client.open_stream().unwrap();
