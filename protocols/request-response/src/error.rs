@@ -72,9 +72,10 @@ pub enum Error {
     Open {
         /// The peer.
         peer: PeerId,
-        /// Why the node could not open it.
+        /// Why the node could not open it (boxed: the node's error is large, and this one
+        /// travels in every `Result` of the crate).
         #[source]
-        source: hyphae_service::Error,
+        source: Box<hyphae_service::Error>,
     },
     /// As many outbound requests as allowed are already waiting for their responses.
     #[error("{0}")]

@@ -33,7 +33,9 @@ where
     T: AsyncRead + Unpin + Send,
 {
     let mut bytes = Vec::new();
-    let cap = u64::try_from(max_size).unwrap_or(u64::MAX).saturating_add(1);
+    let cap = u64::try_from(max_size)
+        .unwrap_or(u64::MAX)
+        .saturating_add(1);
     io.take(cap)
         .read_to_end(&mut bytes)
         .await
@@ -125,7 +127,10 @@ where
         }
     }
     // Ten bytes always decode to a length or an overflow error.
-    Err(Error::decode(message, hyphae_encoding::Error::VarintOverflow))
+    Err(Error::decode(
+        message,
+        hyphae_encoding::Error::VarintOverflow,
+    ))
 }
 
 /// Writes `bytes` as one `message` preceded by its length as an unsigned varint, or fails
@@ -173,7 +178,13 @@ mod tests {
     #[test]
     fn a_length_prefixed_message_round_trips() {
         let mut wire = Vec::new();
-        block_on(write_length_prefixed(&mut wire, Message::Request, b"hello", 5)).unwrap();
+        block_on(write_length_prefixed(
+            &mut wire,
+            Message::Request,
+            b"hello",
+            5,
+        ))
+        .unwrap();
         assert_eq!(wire, b"\x05hello");
         let read = block_on(read_length_prefixed(&mut &wire[..], Message::Request, 5)).unwrap();
         assert_eq!(read, b"hello");
@@ -184,7 +195,11 @@ mod tests {
         // Announces 2^40 bytes and sends none of them.
         let mut wire = Vec::new();
         varint::encode_to_vec(1 << 40, &mut wire);
-        match block_on(read_length_prefixed(&mut &wire[..], Message::Response, 1024)) {
+        match block_on(read_length_prefixed(
+            &mut &wire[..],
+            Message::Response,
+            1024,
+        )) {
             Err(Error::TooLarge {
                 message: Message::Response,
                 size: Some(size),
@@ -216,11 +231,15 @@ mod tests {
 
     #[test]
     fn reading_to_the_end_stops_one_byte_past_the_limit() {
-        let wire = vec![7u8; 100];
+        let wire = [7u8; 100];
         let mut reader = &wire[..];
         assert!(matches!(
             block_on(read_to_end(&mut reader, Message::Request, 10)),
-            Err(Error::TooLarge { size: None, limit: 10, .. })
+            Err(Error::TooLarge {
+                size: None,
+                limit: 10,
+                ..
+            })
         ));
         assert_eq!(reader.len(), 89, "read more than limit + 1 bytes");
         let read = block_on(read_to_end(&mut &wire[..], Message::Request, 100)).unwrap();
@@ -232,7 +251,12 @@ mod tests {
         let mut wire = Vec::new();
         for result in [
             block_on(write_to_end(&mut wire, Message::Response, &[0; 11], 10)),
-            block_on(write_length_prefixed(&mut wire, Message::Response, &[0; 11], 10)),
+            block_on(write_length_prefixed(
+                &mut wire,
+                Message::Response,
+                &[0; 11],
+                10,
+            )),
         ] {
             assert!(matches!(
                 result,

@@ -81,12 +81,7 @@ where
         framing::write_length_prefixed(io, Message::Request, request.as_ref(), max_size).await
     }
 
-    async fn write_response<T>(
-        &self,
-        io: &mut T,
-        response: M,
-        max_size: usize,
-    ) -> Result<(), Error>
+    async fn write_response<T>(&self, io: &mut T, response: M, max_size: usize) -> Result<(), Error>
     where
         T: AsyncWrite + Unpin + Send,
     {

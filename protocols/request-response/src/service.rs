@@ -222,9 +222,11 @@ impl<C: Codec> Shared<C> {
         }
         .await;
         if let Err(error) = written {
-            // A peer refusing our (optimistic) proposal may reset the stream before the
-            // request is out; its refusal, already received, says why.
-            if matches!(error, Error::StreamClosed { .. }) && reads_refusal(&mut stream).await {
+            // A peer refusing our optimistic proposal may end the stream before the whole
+            // request is out (a rust-libp2p peer resets it): the refusal, which arrived
+            // first, is in the write's error or still there to read.
+            let is_closed = matches!(error, Error::StreamClosed { .. });
+            if is_refused(&error) || (is_closed && reads_refusal(&mut stream).await) {
                 return Err(self.unsupported(peer));
             }
             return Err(error);
@@ -234,9 +236,7 @@ impl<C: Codec> Shared<C> {
             .read_response(&mut stream, self.config.max_response_size)
             .await;
         match response {
-            Err(Error::StreamClosed { source, .. }) if is_refusal(&source) => {
-                Err(self.unsupported(peer))
-            }
+            Err(error) if is_refused(&error) => Err(self.unsupported(peer)),
             response => response,
         }
     }
@@ -248,7 +248,10 @@ impl<C: Codec> Shared<C> {
                 ..
             }) => self.unsupported(peer),
             hyphae_service::Error::Io(error) if is_refusal(&error) => self.unsupported(peer),
-            source => Error::Open { peer, source },
+            source => Error::Open {
+                peer,
+                source: Box::new(source),
+            },
         }
     }
 
@@ -267,6 +270,11 @@ fn is_refusal(error: &std::io::Error) -> bool {
         .get_ref()
         .and_then(|inner| inner.downcast_ref::<hyphae_core::Error>())
         .is_some_and(|inner| matches!(inner, hyphae_core::Error::NegotiationFailed { .. }))
+}
+
+/// Whether a codec's error is the peer refusing every protocol we proposed.
+fn is_refused(error: &Error) -> bool {
+    matches!(error, Error::StreamClosed { source, .. } if is_refusal(source))
 }
 
 /// Reads from a stream whose write failed, to learn whether the peer refused the protocol.
@@ -378,7 +386,9 @@ impl<Resp> Responder<Resp> {
         if self.sender.send((response, done)).is_err() {
             return Err(gone(deadline, timeout));
         }
-        result.await.unwrap_or_else(|_| Err(gone(deadline, timeout)))
+        result
+            .await
+            .unwrap_or_else(|_| Err(gone(deadline, timeout)))
     }
 
     /// Whether the request can no longer be answered: its timeout passed or the node shut

@@ -69,7 +69,10 @@ impl Slots {
     #[cfg(test)]
     fn taken(&self, peer: &PeerId) -> (usize, usize) {
         let counts = lock(&self.counts);
-        (counts.per_peer.get(peer).copied().unwrap_or(0), counts.total)
+        (
+            counts.per_peer.get(peer).copied().unwrap_or(0),
+            counts.total,
+        )
     }
 }
 
@@ -96,10 +99,7 @@ mod tests {
         let (a, b) = (PeerId::random(), PeerId::random());
         let first = slots.try_acquire(a).unwrap();
         let _second = slots.try_acquire(a).unwrap();
-        assert_eq!(
-            slots.try_acquire(a).unwrap_err(),
-            InflightLimit::PerPeer(2)
-        );
+        assert_eq!(slots.try_acquire(a).unwrap_err(), InflightLimit::PerPeer(2));
         let _other = slots.try_acquire(b).unwrap();
         drop(first);
         assert_eq!(slots.taken(&a), (1, 2));
@@ -124,7 +124,10 @@ mod tests {
     fn a_zero_limit_refuses_everything_and_leaves_no_entry() {
         let slots = Slots::new(0, 3);
         let peer = PeerId::random();
-        assert_eq!(slots.try_acquire(peer).unwrap_err(), InflightLimit::PerPeer(0));
+        assert_eq!(
+            slots.try_acquire(peer).unwrap_err(),
+            InflightLimit::PerPeer(0)
+        );
         assert!(lock(&slots.counts).per_peer.is_empty());
     }
 }
