@@ -9,7 +9,7 @@
 //! The wire format is sans-IO (`message`, `name`): it takes and returns bytes, checks every
 //! length against the bytes present, and never panics on what a server sends. No caching,
 //! no DNSSEC, no EDNS(0); A/AAAA lookups are left to the operating system (the transports
-//! call it through `hyphae_tcp::resolve`).
+//! call it through `hyphae_netaddr::resolve`).
 //!
 //! ```no_run
 //! # async fn example() -> Result<(), hyphae_dns::Error> {

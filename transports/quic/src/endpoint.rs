@@ -180,7 +180,7 @@ impl Endpoint {
             .collect();
         locals
             .into_iter()
-            .flat_map(hyphae_tcp::expand_unspecified)
+            .flat_map(hyphae_netaddr::expand_unspecified)
             .map(socket_multiaddr)
             .collect()
     }
@@ -216,7 +216,7 @@ impl Endpoint {
         let target = address::dial_target(addr)?;
         let timeout = self.inner.config.handshake_timeout;
         let attempt = async {
-            let candidates = hyphae_tcp::resolve(&target.host, target.port).await?;
+            let candidates = hyphae_netaddr::resolve(&target.host, target.port).await?;
             let mut last_error = None;
             for remote in candidates {
                 match self.connect(remote, target.peer).await {

@@ -18,7 +18,7 @@ pub enum Error {
     },
     /// The `/dns*` name could not be resolved to an address to dial.
     #[error(transparent)]
-    Resolve(#[from] hyphae_tcp::ResolveError),
+    Resolve(#[from] hyphae_netaddr::ResolveError),
     /// Binding or configuring a UDP socket failed.
     #[error("{action} {addr}: {error}")]
     Io {

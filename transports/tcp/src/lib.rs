@@ -8,8 +8,8 @@
 //! Connections come out raw: security and multiplexing are negotiated above.
 //!
 //! [`resolve`] (a `/dns*` host to socket addresses) and [`expand_unspecified`] (a socket bound
-//! to `0.0.0.0` or `::` to the interface addresses peers can dial) are public because the
-//! other IP transports (QUIC, WebSocket) use them too.
+//! to `0.0.0.0` or `::` to the interface addresses peers can dial) live in `hyphae-netaddr`,
+//! which QUIC uses too; they are re-exported here as before.
 
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
@@ -18,14 +18,11 @@ mod address;
 mod config;
 mod dial;
 mod error;
-mod interfaces;
 mod listen;
-mod resolve;
 
 pub use address::socket_multiaddr;
 pub use config::Config;
 pub use dial::dial;
 pub use error::Error;
-pub use interfaces::expand_unspecified;
+pub use hyphae_netaddr::{ResolveError, expand_unspecified, resolve};
 pub use listen::Listener;
-pub use resolve::{ResolveError, resolve};

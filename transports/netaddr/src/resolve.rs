@@ -1,5 +1,5 @@
 //! Turning the host of a dial address into socket addresses, with the operating system's
-//! resolver; shared by the IP transports (TCP, QUIC, WebSocket through TCP).
+//! resolver.
 
 use std::io;
 use std::net::SocketAddr;
@@ -36,11 +36,11 @@ pub enum ResolveError {
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() -> Result<(), hyphae_tcp::ResolveError> {
+/// # async fn main() -> Result<(), hyphae_netaddr::ResolveError> {
 /// use hyphae_multiaddr::host::{Family, Host};
 ///
 /// let host = Host::Dns { name: "127.0.0.1".into(), family: Family::V4 };
-/// assert_eq!(hyphae_tcp::resolve(&host, 4001).await?, ["127.0.0.1:4001".parse().unwrap()]);
+/// assert_eq!(hyphae_netaddr::resolve(&host, 4001).await?, ["127.0.0.1:4001".parse().unwrap()]);
 /// # Ok(()) }
 /// ```
 pub async fn resolve(host: &Host<'_>, port: u16) -> Result<Vec<SocketAddr>, ResolveError> {
