@@ -2,7 +2,9 @@
 """Turns interop/matrix.md (one row per dialer/listener/combination) into the summary table
 of README.md: one row per transport/security/muxer, one column per ordered pair of
 implementations, each cell the handshake-plus-one-round-trip time or FAIL. The README's
-table sits between the `interop-matrix:start` and `interop-matrix:end` comments."""
+table sits between the `interop-matrix:start` and `interop-matrix:end` comments.
+
+Both files are tracked: interop/run-matrix.sh calls this only when given `--update`."""
 
 import re
 import sys
