@@ -23,6 +23,16 @@
 //! Interoperation with rust-libp2p's CBOR codec is tested in both directions
 //! (`tests/interop_rust.rs`).
 //!
+//! Where this crate differs from rust-libp2p (0.57, `libp2p-request-response` 0.30), on
+//! purpose and without changing the bytes of a successful exchange:
+//! - A message over its limit is an [`Error::TooLarge`]: we read one byte past the limit to
+//!   tell. rust-libp2p reads up to the limit and decodes what it got, so an oversized message
+//!   fails there as a decode error.
+//! - A responder dropped unanswered resets the stream; rust-libp2p closes it cleanly, which
+//!   its requester then reads as an empty, undecodable response. Either way the requester
+//!   fails at once.
+//! - Outbound requests beyond the in-flight limits fail at once; rust-libp2p queues them.
+//!
 //! # Protocol ids and versions
 //!
 //! A service speaks one or several protocol ids, most preferred first

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hyphae_service::{ConnectionId, Context, Incoming, PeerId, Protocols, Service, Stream};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::sync::{Mutex, mpsc, oneshot};
 use tokio::time::{Instant, timeout_at};
 use tracing::{Instrument, debug};
@@ -150,7 +150,8 @@ impl<C: Codec> Handle<C> {
     /// [`Config::max_outbound_per_peer`] requests to `peer` or [`Config::max_outbound`] in
     /// all are already waiting (it does not queue: back-pressure stays with the caller),
     /// and with [`Error::Timeout`] when the whole exchange takes longer than
-    /// [`Config::timeout`]. Dropping the returned future resets the stream.
+    /// [`Config::timeout`]. Dropping the returned future abandons the request and frees its
+    /// slot.
     pub async fn send_request(
         &self,
         peer: PeerId,
@@ -211,34 +212,26 @@ impl<C: Codec> Shared<C> {
             .await
             .map_err(|source| self.open_error(peer, source))?;
         debug!(protocol = stream.protocol(), "sending request");
-        let written = async {
+        let exchanged = async {
             self.codec
                 .write_request(&mut stream, request, self.config.max_request_size)
                 .await?;
             stream
                 .shutdown()
                 .await
-                .map_err(|source| Error::stream(Message::Request, source))
+                .map_err(|source| Error::stream(Message::Request, source))?;
+            self.codec
+                .read_response(&mut stream, self.config.max_response_size)
+                .await
         }
         .await;
-        if let Err(error) = written {
-            // A peer refusing our optimistic proposal may end the stream before the whole
-            // request is out (a rust-libp2p peer resets it): the refusal, which arrived
-            // first, is in the write's error or still there to read.
-            let is_closed = matches!(error, Error::StreamClosed { .. });
-            if is_refused(&error) || (is_closed && reads_refusal(&mut stream).await) {
-                return Err(self.unsupported(peer));
-            }
-            return Err(error);
-        }
-        let response = self
-            .codec
-            .read_response(&mut stream, self.config.max_response_size)
-            .await;
-        match response {
-            Err(error) if is_refused(&error) => Err(self.unsupported(peer)),
-            response => response,
-        }
+        // With one protocol, negotiation is optimistic: a refusal surfaces as a failed read,
+        // or as a failed write if the peer ends the stream before our request is out (as a
+        // rust-libp2p peer does).
+        exchanged.map_err(|error| match error {
+            Error::StreamClosed { source, .. } if is_refusal(&source) => self.unsupported(peer),
+            error => error,
+        })
     }
 
     fn open_error(&self, peer: PeerId, source: hyphae_service::Error) -> Error {
@@ -270,20 +263,6 @@ fn is_refusal(error: &std::io::Error) -> bool {
         .get_ref()
         .and_then(|inner| inner.downcast_ref::<hyphae_core::Error>())
         .is_some_and(|inner| matches!(inner, hyphae_core::Error::NegotiationFailed { .. }))
-}
-
-/// Whether a codec's error is the peer refusing every protocol we proposed.
-fn is_refused(error: &Error) -> bool {
-    matches!(error, Error::StreamClosed { source, .. } if is_refusal(source))
-}
-
-/// Reads from a stream whose write failed, to learn whether the peer refused the protocol.
-async fn reads_refusal(stream: &mut Stream) -> bool {
-    let mut byte = [0u8; 1];
-    match stream.read(&mut byte).await {
-        Err(error) => is_refusal(&error),
-        Ok(_) => false,
-    }
 }
 
 /// Serves each inbound stream of one protocol on its own task, within the inbound limits.
