@@ -6,7 +6,7 @@
 //! [`Node::handle`]. Open streams to any peer with [`Node::open_stream`].
 //!
 //! Every protocol runs as a [`Service`]: the node's defaults are [`ping`] and [`identify`];
-//! [`perf`] and others are installed with [`Builder::service`], and an application's own
+//! [`perf`], [`request_response`] and others are installed with [`Builder::service`], and an application's own
 //! protocols can be services too (see `examples/`). A service gets a [`Context`] and is
 //! reached with [`Node::service`].
 //!
@@ -55,6 +55,10 @@ pub use {
 /// The perf protocol (`/perf/1.0.0`): its stream functions and its service.
 #[cfg(feature = "perf")]
 pub use hyphae_perf as perf;
+/// Request-response protocols: a service with typed codecs (length-prefixed bytes, JSON,
+/// CBOR), compatible with rust-libp2p's `request_response`.
+#[cfg(feature = "request-response")]
+pub use hyphae_request_response as request_response;
 
 /// The README's library example, compiled as a doctest so that it keeps compiling as pasted.
 #[cfg(doctest)]
