@@ -2,6 +2,8 @@
 
 mod common;
 
+use std::time::Duration;
+
 use common::{Answer, FakeServer, txt, zone};
 use hyphae_dns::{Error, MAX_DEPTH, MAX_LOOKUPS, MAX_RESULTS, Resolver, resolve_dnsaddr};
 use hyphae_multiaddr::Multiaddr;
@@ -17,8 +19,12 @@ fn addrs(texts: &[String]) -> Vec<Multiaddr> {
     texts.iter().map(|text| addr(text)).collect()
 }
 
+/// Per-attempt timeout: a hang guard, long because the tests count queries exactly and a
+/// loaded machine answering late (on the real clock) would otherwise cause retries.
+const PATIENT: Duration = Duration::from_secs(30);
+
 async fn resolve(server: &FakeServer, text: &str) -> Result<Vec<Multiaddr>, Error> {
-    let resolver = Resolver::with_nameservers(vec![server.addr]);
+    let resolver = Resolver::with_nameservers(vec![server.addr]).with_timeout(PATIENT);
     resolve_dnsaddr(&resolver, &addr(text)).await
 }
 

@@ -7,7 +7,20 @@ use std::time::Duration;
 use common::{Answer, FakeServer, txt, zone};
 use hyphae_dns::{Error, Resolver};
 
-const SHORT: Duration = Duration::from_millis(200);
+// These tests run on real sockets and the real clock (paused tokio time needs tokio's
+// `test-util`, which this crate's dev-dependencies do not enable). So a timeout that a test
+// needs to fire is short, and a timeout that must not fire before a server on loopback
+// answers is long: a loaded machine can take a long while to schedule that answer.
+
+/// Per-attempt timeout for servers that never answer: every query to them times out, however
+/// slow the machine.
+const SILENCE: Duration = Duration::from_millis(200);
+/// Per-attempt timeout when the test needs an answering server's first answer: a hang guard.
+const PATIENT: Duration = Duration::from_secs(30);
+/// Per-attempt timeout when silent servers come first and an answering one last: the answer
+/// has two attempts (a late answer to the first also answers the retry), so 2 s in all, while
+/// each silent server costs the test 2 s.
+const SILENCE_THEN_ANSWER: Duration = Duration::from_secs(1);
 
 fn strings(records: &[&str]) -> Vec<String> {
     records.iter().map(|record| (*record).to_owned()).collect()
@@ -76,7 +89,8 @@ async fn truncated_udp_answer_is_fetched_over_tcp() {
     let long: Vec<Vec<String>> = (0..6).map(|i| vec![format!("{i}").repeat(200)]).collect();
     let expected: Vec<String> = long.iter().map(|strings| strings.concat()).collect();
     let server = FakeServer::start(zone([("big.example", Answer::Truncated(long))])).await;
-    let resolver = Resolver::with_nameservers(vec![server.addr]);
+    // Patient: the query counts below leave no room for a retry on a slow machine.
+    let resolver = Resolver::with_nameservers(vec![server.addr]).with_timeout(PATIENT);
     assert_eq!(resolver.txt("big.example").await.unwrap(), expected);
     assert_eq!(server.udp_queries(), 1);
     assert_eq!(server.tcp_queries(), 1);
@@ -89,7 +103,8 @@ async fn ignores_datagrams_with_another_id() {
         Answer::WrongIdFirst(vec![vec!["real".to_owned()]]),
     )]))
     .await;
-    let resolver = Resolver::with_nameservers(vec![server.addr]).with_timeout(SHORT);
+    // Patient: a retry would mean the real answer was dropped along with the wrong one.
+    let resolver = Resolver::with_nameservers(vec![server.addr]).with_timeout(PATIENT);
     assert_eq!(resolver.txt("a.example").await.unwrap(), strings(&["real"]));
     assert_eq!(server.udp_queries(), 1);
 }
@@ -98,17 +113,24 @@ async fn ignores_datagrams_with_another_id() {
 async fn silent_server_is_retried_once_then_the_next_server_answers() {
     let silent = FakeServer::silent().await;
     let good = FakeServer::start(zone([("a.example", txt(&["ok"]))])).await;
-    let resolver = Resolver::with_nameservers(vec![silent.addr, good.addr]).with_timeout(SHORT);
+    let resolver =
+        Resolver::with_nameservers(vec![silent.addr, good.addr]).with_timeout(SILENCE_THEN_ANSWER);
     assert_eq!(resolver.txt("a.example").await.unwrap(), strings(&["ok"]));
     assert_eq!(silent.udp_queries(), 2, "one query and one retry");
-    assert_eq!(good.udp_queries(), 1);
+    // One query, or two if the machine was too slow to see its answer within the first
+    // attempt's timeout: that is the retry behaving as it should, not a failure.
+    assert!(
+        (1..=2).contains(&good.udp_queries()),
+        "{} queries to the answering server",
+        good.udp_queries()
+    );
 }
 
 #[tokio::test]
 async fn all_servers_silent_is_a_timeout() {
     let first = FakeServer::silent().await;
     let second = FakeServer::silent().await;
-    let resolver = Resolver::with_nameservers(vec![first.addr, second.addr]).with_timeout(SHORT);
+    let resolver = Resolver::with_nameservers(vec![first.addr, second.addr]).with_timeout(SILENCE);
     match resolver.txt("a.example").await {
         Err(Error::Timeout { server }) => assert_eq!(server, second.addr),
         other => panic!("expected a timeout, got {other:?}"),
