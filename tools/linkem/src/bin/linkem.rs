@@ -93,7 +93,7 @@ enum Tool {
         /// Datagram size in bytes (at least 12).
         #[arg(long, default_value_t = 64)]
         size: usize,
-        /// How long to wait for replies after the last send.
+        /// How long to wait for replies after the last send (less once every reply is in).
         #[arg(long, default_value_t = 1000)]
         wait_ms: u64,
     },
@@ -263,7 +263,10 @@ fn udp_ping(
             let mut rtts = vec![None; count as usize];
             let mut buffer = vec![0u8; 65_536];
             let mut done_at = None;
-            loop {
+            let mut replies = 0;
+            // Every reply in: nothing left to wait for, so a long --wait-ms costs a lossless
+            // link nothing.
+            while replies < rtts.len() {
                 if done_at.is_none() && done.load(Ordering::Acquire) {
                     done_at = Some(Instant::now());
                 }
@@ -280,8 +283,11 @@ fn udp_ping(
                 let mut sent = [0u8; 8];
                 sent.copy_from_slice(&buffer[4..12]);
                 let sent = Duration::from_nanos(u64::from_be_bytes(sent));
-                if let Some(slot) = rtts.get_mut(seq as usize) {
+                if let Some(slot) = rtts.get_mut(seq as usize)
+                    && slot.is_none()
+                {
                     *slot = Some(start.elapsed().saturating_sub(sent));
+                    replies += 1;
                 }
             }
             rtts
