@@ -15,6 +15,11 @@
 // timeout expires); the dialer BLPOPs the key, dials, pings once, prints its result and exits 0.
 // Only the result goes to stdout; logs and errors go to stderr; any failure exits 1.
 //
+// Beyond the contract, as every peer program of this repository (interop/src/checks.rs, whose
+// constants and payload generator are repeated below): the listener serves the echo protocol,
+// and the dialer, after printing its result, checks the listener's identify (it announces ping,
+// identify and echo, and lists the dialled address) and sends 1 MiB through the echo.
+//
 // Supported: transports tcp and ws, security noise and tls, muxers yamux and mplex. Anything else is
 // refused with `unsupported combination` on stderr and exit status 1.
 //
@@ -36,6 +41,14 @@ if (typeof globalThis.WebSocket !== 'function') {
 }
 
 const net = await import('node:net')
+
+// The checks after the ping: the same values as interop/src/checks.rs.
+const ECHO_PROTOCOL = '/interop/echo/1.0.0'
+const ECHO_BYTES = 1 << 20
+const EXPECTED_PROTOCOLS = ['/ipfs/ping/1.0.0', '/ipfs/id/1.0.0', ECHO_PROTOCOL]
+const PAYLOAD_SEED = 0x9e3779b9
+const ECHO_CHUNK = 64 * 1024
+const IDENTIFY_TIMEOUT_MS = 30_000
 
 const TRANSPORTS = ['tcp', 'ws']
 const SECURITY = ['noise', 'tls']
@@ -259,6 +272,8 @@ function isLoopback (addr) {
 async function listen (contract, redis) {
   const suffix = contract.transport === 'ws' ? '/ws' : ''
   const node = await startNode(contract, [`/ip4/${contract.ip}/tcp/0${suffix}`])
+  // Before publishing the address, so that identify announces it to the dialer.
+  await node.handle(ECHO_PROTOCOL, serveEcho)
   const peerId = node.peerId.toString()
   const addrs = node.getMultiaddrs()
     .map((ma) => ma.toString())
@@ -281,8 +296,16 @@ async function dial (contract, redis) {
   const target = multiaddr(await redis.blpop(contract.redisKey, contract.timeoutMs))
   log(`dialling ${target}`)
   const node = await startNode(contract, [])
+  // Listen before dialling: identify runs as soon as the connection opens and may finish
+  // before the dial returns.
+  const identified = new Map()
+  let onIdentified = () => {}
+  node.addEventListener('peer:identify', (event) => {
+    identified.set(event.detail.peerId.toString(), event.detail)
+    onIdentified()
+  })
   const started = performance.now()
-  await node.dial(target)
+  const connection = await node.dial(target)
   const pingRtt = await node.services.ping.ping(target)
   const handshakePlusOneRtt = performance.now() - started
   if (contract.convention === 'test-plans') {
@@ -297,6 +320,115 @@ async function dial (contract, redis) {
       `  ping_rtt: ${Number(pingRtt).toFixed(3)}\n` +
       '  unit: ms\n')
   }
+
+  const remote = connection.remotePeer.toString()
+  if (!identified.has(remote)) {
+    await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        reject(new Error(`identify: nothing from the listener within ${IDENTIFY_TIMEOUT_MS} ms`))
+      }, IDENTIFY_TIMEOUT_MS)
+      onIdentified = () => {
+        if (identified.has(remote)) {
+          clearTimeout(timer)
+          resolve()
+        }
+      }
+    })
+  }
+  checkIdentify(identified.get(remote), target.toString())
+  await checkEcho(node, target)
+}
+
+// --- The checks after the ping (interop/src/checks.rs) -----------------------------------------
+
+// ECHO_BYTES deterministic pseudo-random bytes: xorshift32 (13, 17, 5) from PAYLOAD_SEED, each
+// state written little-endian.
+function echoPayload () {
+  const payload = new Uint8Array(ECHO_BYTES)
+  const view = new DataView(payload.buffer)
+  let state = PAYLOAD_SEED
+  for (let at = 0; at < ECHO_BYTES; at += 4) {
+    state = (state ^ (state << 13)) >>> 0
+    state = (state ^ (state >>> 17)) >>> 0
+    state = (state ^ (state << 5)) >>> 0
+    view.setUint32(at, state, true)
+  }
+  return payload
+}
+
+// `addr` without its `/p2p/<id>` part: the transport address.
+function transportPart (addr) {
+  const at = addr.indexOf('/p2p/')
+  return at < 0 ? addr : addr.slice(0, at)
+}
+
+// Checks the listener's identify: the EXPECTED_PROTOCOLS, and `dialled` among its listen
+// addresses.
+function checkIdentify (result, dialled) {
+  const protocols = result.protocols ?? []
+  const missing = EXPECTED_PROTOCOLS.filter((protocol) => !protocols.includes(protocol))
+  if (missing.length > 0) {
+    throw new Error(`identify: the listener does not announce ${JSON.stringify(missing)} ` +
+      `(it announced ${JSON.stringify(protocols)})`)
+  }
+  const wanted = transportPart(dialled)
+  const addrs = (result.listenAddrs ?? []).map((addr) => addr.toString())
+  if (!addrs.some((addr) => transportPart(addr) === wanted)) {
+    throw new Error(`identify: the dialled address ${wanted} is not among the listener's ` +
+      `listen addresses ${JSON.stringify(addrs)}`)
+  }
+  log(`identify: the listener announces ${JSON.stringify(EXPECTED_PROTOCOLS)} and listens on ${wanted}`)
+}
+
+// Writes back what `stream` carries until its end, then closes it.
+async function serveEcho (stream) {
+  try {
+    for await (const chunk of stream) {
+      if (!stream.send(chunk)) await stream.onDrain()
+    }
+    await stream.close()
+  } catch (err) {
+    log(`echo: ${err.message}`)
+    stream.abort(err)
+  }
+}
+
+// Sends echoPayload() through the listener's echo, half-closes, reads the echo to its end and
+// compares it byte for byte.
+async function checkEcho (node, target) {
+  const stream = await node.dialProtocol(target, ECHO_PROTOCOL)
+  const payload = echoPayload()
+  // Both at once: the echo comes back while we write, and would fill every window if left
+  // unread.
+  const write = async () => {
+    for (let at = 0; at < payload.length; at += ECHO_CHUNK) {
+      if (!stream.send(payload.subarray(at, at + ECHO_CHUNK))) await stream.onDrain()
+    }
+    await stream.close()
+  }
+  const read = async () => {
+    const chunks = []
+    for await (const chunk of stream) chunks.push(chunk.slice())
+    return Buffer.concat(chunks)
+  }
+  let echoed
+  try {
+    [, echoed] = await Promise.all([write(), read()])
+  } catch (err) {
+    throw new Error(`echo: stream failed: ${err.message}`)
+  }
+  const length = Math.min(payload.length, echoed.length)
+  for (let at = 0; at < length; at++) {
+    if (payload[at] !== echoed[at]) {
+      throw new Error(`echo: byte ${at} came back as ${echoed[at]}, ${payload[at]} was sent ` +
+        `(${echoed.length} of ${payload.length} bytes came back)`)
+    }
+  }
+  if (echoed.length !== payload.length) {
+    throw new Error(`echo: ${echoed.length} bytes came back for ${payload.length} sent ` +
+      `(the first ${length} equal)`)
+  }
+  log(`echo: ${payload.length} bytes came back intact`)
 }
 
 async function main () {

@@ -4,10 +4,13 @@
 //! crates.io release of rust-libp2p, wrapped by the binaries in `src/bin/`, and the npm release
 //! of js-libp2p, wrapped by the scripts in `js/` (install them with `npm ci --prefix interop/js`).
 //! This library holds what the tests share: finding the `hyphae` binary, finding the js
-//! scripts, and running a command.
+//! scripts, and running a command; and what the transport-interop binaries share: the Redis
+//! client ([`redis`]) and the checks every dialer makes after its ping ([`checks`]).
 //!
-//! These helpers panic with a message saying what went wrong: they only run inside tests.
+//! The test helpers at the top level panic with a message saying what went wrong: they only
+//! run inside tests. The modules return errors.
 
+pub mod checks;
 pub mod redis;
 
 use std::path::{Path, PathBuf};

@@ -1,6 +1,7 @@
 //! The `hyphae-interop` binary follows the transport-interop contract: a listener and a
 //! dialer meet through a real Redis server, and the dialer reports its timings in the format
-//! each harness parses.
+//! each harness parses. Against `rust-libp2p-interop` too, each as dialer and as listener;
+//! every dialer also checks the listener's identify and a 1 MiB echo (`src/checks.rs`).
 
 use std::process::Stdio;
 use std::time::Duration;
@@ -41,33 +42,60 @@ impl RedisServer {
     }
 }
 
-fn interop(envs: &[(&str, &str)]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_hyphae-interop"));
+#[derive(Debug, Clone, Copy)]
+enum Peer {
+    Hyphae,
+    RustLibp2p,
+}
+
+fn command(peer: Peer, envs: &[(&str, &str)]) -> Command {
+    let mut command = Command::new(match peer {
+        Peer::Hyphae => env!("CARGO_BIN_EXE_hyphae-interop"),
+        Peer::RustLibp2p => env!("CARGO_BIN_EXE_rust-libp2p-interop"),
+    });
     command.envs(envs.iter().copied()).kill_on_drop(true);
     command
 }
 
-/// Runs a listener and a dialer with `common` settings and returns the dialer's stdout.
+fn interop(envs: &[(&str, &str)]) -> Command {
+    command(Peer::Hyphae, envs)
+}
+
+/// Runs a hyphae listener and a hyphae dialer with `common` settings and returns the
+/// dialer's stdout.
 async fn run_pair(common: &[(&str, &str)], dialer_flag: &str) -> String {
+    run_cell(Peer::Hyphae, Peer::Hyphae, common, dialer_flag).await
+}
+
+/// Runs `listener` and `dialer` with `common` settings and returns the dialer's stdout.
+async fn run_cell(
+    listener: Peer,
+    dialer: Peer,
+    common: &[(&str, &str)],
+    dialer_flag: &str,
+) -> String {
     let mut listener_env = common.to_vec();
     listener_env.push((dialer_flag, "false"));
-    let mut listener = interop(&listener_env)
+    let mut listener_child = command(listener, &listener_env)
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
     let mut dialer_env = common.to_vec();
     dialer_env.push((dialer_flag, "true"));
-    let dialer = tokio::time::timeout(Duration::from_secs(60), interop(&dialer_env).output())
-        .await
-        .expect("the dialer finishes in time")
-        .unwrap();
-    let _ = listener.kill().await;
+    let output = tokio::time::timeout(
+        Duration::from_secs(60),
+        command(dialer, &dialer_env).output(),
+    )
+    .await
+    .unwrap_or_else(|_| panic!("the {dialer:?} dialer did not finish within 60 s"))
+    .unwrap();
+    let _ = listener_child.kill().await;
     assert!(
-        dialer.status.success(),
-        "dialer failed: {}",
-        String::from_utf8_lossy(&dialer.stderr)
+        output.status.success(),
+        "the {dialer:?} dialer failed against the {listener:?} listener ({common:?}): {}",
+        String::from_utf8_lossy(&output.stderr)
     );
-    String::from_utf8(dialer.stdout).unwrap()
+    String::from_utf8(output.stdout).unwrap()
 }
 
 fn number_after(text: &str, key: &str) -> f64 {
@@ -130,6 +158,42 @@ async fn unified_testing_contract_prints_yaml_under_a_namespaced_key() {
     let handshake = number_after(&stdout, "handshake_plus_one_rtt");
     let ping = number_after(&stdout, "ping_rtt");
     assert!(ping > 0.0 && handshake >= ping, "{stdout}");
+}
+
+/// hyphae and rust-libp2p, each dialling the other, over TCP with yamux and with mplex and
+/// over QUIC: each dialer prints its timings, then passes the identify and echo checks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hyphae_and_rust_libp2p_pass_the_checks_both_ways() {
+    let combinations = [
+        ("tcp", "noise", "yamux"),
+        ("tcp", "noise", "mplex"),
+        ("quic-v1", "", ""),
+    ];
+    for (transport, security, muxer) in combinations {
+        for (listener, dialer) in [
+            (Peer::Hyphae, Peer::RustLibp2p),
+            (Peer::RustLibp2p, Peer::Hyphae),
+        ] {
+            let redis = RedisServer::start().await;
+            let stdout = run_cell(
+                listener,
+                dialer,
+                &[
+                    ("transport", transport),
+                    ("security", security),
+                    ("muxer", muxer),
+                    ("ip", "127.0.0.1"),
+                    ("redis_addr", &redis.addr),
+                    ("test_timeout_seconds", "60"),
+                ],
+                "is_dialer",
+            )
+            .await;
+            let handshake = number_after(&stdout, "\"handshakePlusOneRTTMillis\"");
+            let ping = number_after(&stdout, "\"pingRTTMilllis\"");
+            assert!(ping > 0.0 && handshake >= ping, "{stdout}");
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

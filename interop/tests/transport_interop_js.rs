@@ -1,6 +1,7 @@
 //! hyphae against js-libp2p under the transport-interop contract: `hyphae-interop` and
 //! `js/interop.mjs` meet through a real Redis server, each as listener and as dialer, and the
-//! dialer's report is checked in the format each harness parses.
+//! dialer's report is checked in the format each harness parses. Every dialer also checks the
+//! listener's identify and a 1 MiB echo (`src/checks.rs`) before it exits successfully.
 
 use std::process::Stdio;
 use std::time::Duration;
@@ -177,27 +178,33 @@ async fn unified_testing_contract_between_js_and_hyphae() {
     assert!(ping > 0.0 && handshake >= ping, "{stdout}");
 }
 
-/// The combinations hyphae does not speak yet, checked js against js so that the js side of
-/// the matrix is known to work when hyphae gains them.
+/// WebSocket, mplex and TLS between js-libp2p and hyphae, each dialling the other.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn js_speaks_ws_and_mplex_to_itself() {
-    for (transport, muxer) in [("ws", "yamux"), ("tcp", "mplex"), ("ws", "mplex")] {
-        let redis = RedisServer::start();
-        let stdout = run_pair(
-            Peer::Js,
-            Peer::Js,
-            &[
-                ("transport", transport),
-                ("security", "noise"),
-                ("muxer", muxer),
-                ("ip", "127.0.0.1"),
-                ("redis_addr", &redis.addr),
-                ("test_timeout_seconds", "60"),
-            ],
-            "is_dialer",
-        )
-        .await;
-        assert_test_plans_json(&stdout);
+async fn js_and_hyphae_speak_ws_mplex_and_tls_both_ways() {
+    let combinations = [
+        ("ws", "noise", "yamux"),
+        ("tcp", "noise", "mplex"),
+        ("ws", "tls", "mplex"),
+    ];
+    for (transport, security, muxer) in combinations {
+        for (listener, dialer) in [(Peer::Hyphae, Peer::Js), (Peer::Js, Peer::Hyphae)] {
+            let redis = RedisServer::start();
+            let stdout = run_pair(
+                listener,
+                dialer,
+                &[
+                    ("transport", transport),
+                    ("security", security),
+                    ("muxer", muxer),
+                    ("ip", "127.0.0.1"),
+                    ("redis_addr", &redis.addr),
+                    ("test_timeout_seconds", "60"),
+                ],
+                "is_dialer",
+            )
+            .await;
+            assert_test_plans_json(&stdout);
+        }
     }
 }
 

@@ -5,14 +5,24 @@
 //! pings once and prints the handshake-plus-one-round-trip and ping times on stdout (JSON for
 //! test-plans, YAML for unified-testing). Logs go to stderr. Any failure exits non-zero.
 //!
+//! Beyond the contract, the listener serves the echo protocol of [`hyphae_interop::checks`],
+//! and the dialer, after printing its timings, checks the listener's identify and sends 1 MiB
+//! through that echo (see that module).
+//!
 //! Supported: transports `tcp`, `ws` and `quic-v1`; security `noise` and `tls`; muxers
 //! `yamux` and `mplex` (QUIC brings its own security and muxer).
 
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use hyphae::{Builder, Multiaddr, Multiplexer, Node, Protocol, Security};
+use hyphae::{Builder, Multiaddr, Multiplexer, Node, PeerId, Protocol, Security, Stream};
+use hyphae_interop::checks::{self, ECHO_PROTOCOL};
 use hyphae_interop::redis::Redis;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::broadcast;
+
+/// How long the dialer waits for the listener's identify after the ping.
+const IDENTIFY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Which of the two harness conventions the environment follows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -148,6 +158,12 @@ async fn listen(
     redis: &mut Redis,
 ) -> anyhow::Result<()> {
     let node = builder.listen(listen).start().await?;
+    // Before publishing the address, so that identify announces it to the dialer.
+    node.handle(ECHO_PROTOCOL, |stream| async move {
+        if let Err(error) = echo(stream).await {
+            eprintln!("echo: {error}");
+        }
+    });
     let addrs = node.listen_addrs();
     let is_loopback = |addr: &Multiaddr| matches!(addr.iter().next(), Some(Protocol::Ip4(ip)) if ip.is_loopback());
     // Inside the harness's containers the loopback address is useless to the dialer; on one
@@ -174,6 +190,11 @@ async fn dial(contract: &Contract, builder: Builder, redis: &mut Redis) -> anyho
         .service(hyphae::ping::Ping::without_keepalive())
         .start()
         .await?;
+    // Subscribed before dialling: identify may finish before the dial returns.
+    let mut identified = node
+        .service::<hyphae::identify::Identify>()
+        .context("the node runs no identify service")?
+        .events();
     let started = Instant::now();
     let peer = node
         .dial(&addr)
@@ -195,6 +216,72 @@ async fn dial(contract: &Contract, builder: Builder, redis: &mut Redis) -> anyho
             millis(ping_rtt)
         ),
     }
+    check_identify(&mut identified, peer, &addr).await?;
+    check_echo(&node, peer).await?;
     node.shutdown().await;
     Ok(())
+}
+
+/// Writes back what `stream` carries until its end, then closes it.
+async fn echo(mut stream: Stream) -> std::io::Result<()> {
+    let mut buffer = vec![0; 64 * 1024];
+    loop {
+        let read = stream.read(&mut buffer).await?;
+        if read == 0 {
+            break;
+        }
+        stream.write_all(&buffer[..read]).await?;
+    }
+    stream.shutdown().await
+}
+
+/// Waits for `peer`'s identify and checks it (see [`checks::check_identify`]).
+async fn check_identify(
+    events: &mut broadcast::Receiver<hyphae::identify::Event>,
+    peer: PeerId,
+    dialled: &Multiaddr,
+) -> anyhow::Result<()> {
+    let info = tokio::time::timeout(IDENTIFY_TIMEOUT, async {
+        loop {
+            match events.recv().await {
+                Ok(hyphae::identify::Event::Received {
+                    peer: identified,
+                    info,
+                    ..
+                }) if identified == peer => return Ok(info),
+                Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                Err(broadcast::error::RecvError::Closed) => {
+                    bail!("identify: the service stopped before the listener identified")
+                }
+            }
+        }
+    })
+    .await
+    .with_context(|| {
+        format!("identify: nothing from the listener within {IDENTIFY_TIMEOUT:?}")
+    })??;
+    let addrs: Vec<String> = info.listen_addrs.iter().map(ToString::to_string).collect();
+    checks::check_identify(&info.protocols, &addrs, &dialled.to_string())
+}
+
+/// Sends [`checks::echo_payload`] through the listener's echo and compares what comes back.
+async fn check_echo(node: &Node, peer: PeerId) -> anyhow::Result<()> {
+    let stream = node
+        .open_stream(peer, ECHO_PROTOCOL)
+        .await
+        .context("echo: opening a stream")?;
+    let (mut reader, mut writer) = tokio::io::split(stream);
+    let payload = checks::echo_payload();
+    // Both at once: the echo comes back while we write, and would fill every window if left
+    // unread.
+    let write = async {
+        writer.write_all(&payload).await?;
+        writer.shutdown().await
+    };
+    let read = async {
+        let mut echoed = Vec::with_capacity(payload.len());
+        reader.read_to_end(&mut echoed).await.map(|_| echoed)
+    };
+    let ((), echoed) = tokio::try_join!(write, read).context("echo: stream failed")?;
+    checks::check_echo(&payload, &echoed)
 }

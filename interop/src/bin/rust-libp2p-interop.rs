@@ -1,23 +1,35 @@
 //! rust-libp2p (the crates.io `libp2p` crate) in the transport-interop contract, the peer
 //! hyphae's `hyphae-interop` is matched against (see `src/bin/hyphae-interop.rs` for the
 //! contract). Transports tcp, ws and quic-v1; security noise and tls; muxers yamux and mplex.
+//!
+//! As `hyphae-interop`, the listener serves the echo protocol of [`hyphae_interop::checks`]
+//! (through libp2p-stream), and the dialer, after printing its timings, checks the listener's
+//! identify and sends 1 MiB through that echo.
 
+use std::future::Future;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use futures::StreamExt;
+use futures::{AsyncReadExt, AsyncWriteExt, StreamExt};
+use hyphae_interop::checks::{self, ECHO_PROTOCOL};
 use hyphae_interop::redis::Redis;
 use libp2p::core::muxing::StreamMuxerBox;
 use libp2p::core::transport::Boxed;
 use libp2p::core::upgrade::Version;
-use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
+use libp2p::swarm::{NetworkBehaviour, Swarm, SwarmEvent};
 use libp2p::{
-    Multiaddr, PeerId, Transport, identity, noise, ping, quic, tcp, tls, websocket, yamux,
+    Multiaddr, PeerId, StreamProtocol, Transport, identify, identity, noise, ping, quic, tcp, tls,
+    websocket, yamux,
 };
+
+/// How long the dialer waits for the listener's identify after the ping.
+const IDENTIFY_TIMEOUT: Duration = Duration::from_secs(30);
 
 #[derive(NetworkBehaviour)]
 struct Behaviour {
     ping: ping::Behaviour,
+    identify: identify::Behaviour,
+    stream: libp2p_stream::Behaviour,
 }
 
 fn var(name: &str) -> Option<String> {
@@ -124,8 +136,13 @@ async fn run() -> anyhow::Result<()> {
     let mut swarm = libp2p::SwarmBuilder::with_existing_identity(identity)
         .with_tokio()
         .with_other_transport(|_| stack)?
-        .with_behaviour(|_| Behaviour {
+        .with_behaviour(|key| Behaviour {
             ping: ping::Behaviour::new(ping::Config::new().with_interval(Duration::from_secs(1))),
+            identify: identify::Behaviour::new(identify::Config::new(
+                "ipfs/0.1.0".to_owned(),
+                key.public(),
+            )),
+            stream: libp2p_stream::Behaviour::new(),
         })?
         .with_swarm_config(|config| config.with_idle_connection_timeout(Duration::from_secs(60)))
         .build();
@@ -133,6 +150,22 @@ async fn run() -> anyhow::Result<()> {
 
     let work = async {
         if !is_dialer {
+            // Before listening, so that identify announces it to the dialer.
+            let mut incoming = swarm
+                .behaviour()
+                .stream
+                .new_control()
+                .accept(StreamProtocol::new(ECHO_PROTOCOL))
+                .context("registering the echo protocol")?;
+            tokio::spawn(async move {
+                while let Some((_, stream)) = incoming.next().await {
+                    tokio::spawn(async move {
+                        if let Err(error) = echo(stream).await {
+                            eprintln!("echo: {error}");
+                        }
+                    });
+                }
+            });
             swarm.listen_on(listen_addr(&transport, &ip)?)?;
             loop {
                 if let SwarmEvent::NewListenAddr { address, .. } = swarm.select_next_some().await {
@@ -150,10 +183,13 @@ async fn run() -> anyhow::Result<()> {
         }
         let addr: Multiaddr = redis.blpop(&key, timeout).await?.parse()?;
         let started = Instant::now();
-        swarm.dial(addr)?;
-        loop {
+        swarm.dial(addr.clone())?;
+        // Identify usually answers before the first ping: keep what it says for later.
+        let mut identified = None;
+        let peer = loop {
             match swarm.select_next_some().await {
                 SwarmEvent::Behaviour(BehaviourEvent::Ping(ping::Event {
+                    peer,
                     result: Ok(rtt),
                     ..
                 })) => {
@@ -168,14 +204,97 @@ async fn run() -> anyhow::Result<()> {
                             "{{\"handshakePlusOneRTTMillis\": {total}, \"pingRTTMilllis\": {rtt}}}"
                         );
                     }
-                    return Ok(());
+                    break peer;
                 }
                 SwarmEvent::OutgoingConnectionError { error, .. } => bail!("dial failed: {error}"),
+                SwarmEvent::Behaviour(BehaviourEvent::Identify(event)) => {
+                    identified = identified.or(identify_answer(event)?);
+                }
                 _ => {}
             }
-        }
+        };
+        let info = match identified {
+            Some(info) => info,
+            None => tokio::time::timeout(IDENTIFY_TIMEOUT, async {
+                loop {
+                    if let SwarmEvent::Behaviour(BehaviourEvent::Identify(event)) =
+                        swarm.select_next_some().await
+                        && let Some(info) = identify_answer(event)?
+                    {
+                        return Ok::<_, anyhow::Error>(info);
+                    }
+                }
+            })
+            .await
+            .with_context(|| {
+                format!("identify: nothing from the listener within {IDENTIFY_TIMEOUT:?}")
+            })??,
+        };
+        let protocols: Vec<String> = info.protocols.iter().map(ToString::to_string).collect();
+        let addrs: Vec<String> = info.listen_addrs.iter().map(ToString::to_string).collect();
+        checks::check_identify(&protocols, &addrs, &addr.to_string())?;
+        let control = swarm.behaviour().stream.new_control();
+        while_driving(&mut swarm, check_echo(control, peer)).await
     };
     tokio::time::timeout(timeout, work)
         .await
         .context("the test timed out")?
+}
+
+/// The answer of an identify event, or why identify failed; `None` for other events.
+fn identify_answer(event: identify::Event) -> anyhow::Result<Option<identify::Info>> {
+    match event {
+        identify::Event::Received { info, .. } => Ok(Some(info)),
+        identify::Event::Error { error, .. } => {
+            bail!("identify: asking the listener failed: {error}")
+        }
+        _ => Ok(None),
+    }
+}
+
+/// Runs `work` while the swarm runs, which carries its streams.
+async fn while_driving<T>(
+    swarm: &mut Swarm<Behaviour>,
+    work: impl Future<Output = anyhow::Result<T>>,
+) -> anyhow::Result<T> {
+    let mut work = std::pin::pin!(work);
+    loop {
+        tokio::select! {
+            result = &mut work => return result,
+            event = swarm.select_next_some() => {
+                if let SwarmEvent::ConnectionClosed { cause: Some(cause), .. } = event {
+                    eprintln!("connection closed: {cause}");
+                }
+            }
+        }
+    }
+}
+
+/// Writes back what `stream` carries until its end, then closes it.
+async fn echo(stream: libp2p::Stream) -> std::io::Result<()> {
+    let (mut reader, mut writer) = stream.split();
+    futures::io::copy(&mut reader, &mut writer).await?;
+    writer.close().await
+}
+
+/// Sends [`checks::echo_payload`] through the listener's echo and compares what comes back.
+async fn check_echo(mut control: libp2p_stream::Control, peer: PeerId) -> anyhow::Result<()> {
+    let stream = control
+        .open_stream(peer, StreamProtocol::new(ECHO_PROTOCOL))
+        .await
+        .context("echo: opening a stream")?;
+    let (mut reader, mut writer) = stream.split();
+    let payload = checks::echo_payload();
+    // Both at once: the echo comes back while we write, and would fill every window if left
+    // unread.
+    let write = async {
+        writer.write_all(&payload).await?;
+        writer.close().await
+    };
+    let read = async {
+        let mut echoed = Vec::with_capacity(payload.len());
+        reader.read_to_end(&mut echoed).await.map(|_| echoed)
+    };
+    let ((), echoed) = futures::try_join!(write, read).context("echo: stream failed")?;
+    checks::check_echo(&payload, &echoed)
 }
