@@ -6,6 +6,9 @@
 //! all `max_pending_inbound` slots are taken a new connection evicts the oldest pending
 //! one: an honest handshake finishes in milliseconds, so the oldest is the likeliest to be
 //! idle. A peer that sends nothing at all is dropped after `first_bytes_timeout`.
+//!
+//! Loopback addresses have no per-IP bound: every local peer shares one, and local peers
+//! (tests, benchmarks, sidecars) are not whom the bound guards against.
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
@@ -77,6 +80,7 @@ impl PendingHandshakes {
     /// Admits a connection from `ip` (`None` for transports without one), evicting the
     /// oldest pending handshake if all slots are taken.
     pub(crate) fn admit(self: &Arc<Self>, ip: Option<IpAddr>) -> Admission {
+        let ip = ip.filter(|ip| !ip.is_loopback());
         if self.max_total == 0 {
             return Admission::Refused(Limit::PendingInbound(0));
         }
@@ -171,6 +175,16 @@ mod tests {
         drop(oldest);
         assert_eq!(pending.len(), 2);
         assert!(!pending.lock().per_ip.contains_key(&A.unwrap()));
+    }
+
+    #[test]
+    fn loopback_peers_share_only_the_total_bound() {
+        let pending = PendingHandshakes::new(10, 2);
+        let local = Some(IpAddr::V4(std::net::Ipv4Addr::LOCALHOST));
+        let tickets: Vec<_> = (0..10).map(|_| admitted(pending.admit(local))).collect();
+        assert_eq!(pending.len(), 10);
+        drop(tickets);
+        assert_eq!(pending.len(), 0);
     }
 
     #[test]
