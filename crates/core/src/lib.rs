@@ -8,6 +8,31 @@
 //!   upgrade and stream, as sans-IO dialer and listener state machines, and
 //!   [`negotiated`], their async driver over tokio streams;
 //! - [`PeerRecord`]: signed peer records (RFC 0003).
+//!
+//! # The sans-IO verbs
+//!
+//! Every stateful protocol of hyphae is a state machine without sockets, tasks or clocks
+//! (multistream-select's [`Dialer`](multistream::Dialer) and
+//! [`Listener`](multistream::Listener), the Noise handshake, the Yamux and mplex sessions),
+//! driven by a thin async driver or by a test on virtual time. All of them speak the same
+//! verbs, so knowing one core is knowing how to drive them all:
+//!
+//! - `handle_input(now, input)`: bytes (or messages) from the peer go in, with `now: Instant`
+//!   first where the core keeps time. It takes what it can use from the caller's buffer and
+//!   leaves the rest (the start of a message, or bytes for the protocol that follows). Where
+//!   its return carries an outcome, such as the protocol multistream-select agreed on, its
+//!   docs say so.
+//! - `poll_transmit(..)`: bytes to send to the peer come out (`has_transmit()` tells whether
+//!   there are any, without taking them).
+//! - `poll_event()`: the next thing the application should see.
+//! - `poll_timeout()`: the next deadline, when `handle_timeout` is due (`None`: none).
+//! - `handle_timeout(now)`: lets time pass.
+//!
+//! Each `poll_*` that returns something is `#[must_use]`: dropping its answer loses bytes, an
+//! event or a deadline. A core has only the verbs it needs (multistream-select keeps no time,
+//! so it has no timeout); other inputs are `handle_*` too (Yamux's `handle_eof`). Time is a
+//! value passed in, never read from a clock. How buffers are allocated and recycled is the
+//! driver's choice, not the core's.
 
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]

@@ -8,10 +8,12 @@
 //! accepts or answers `na`. A dialer with a single candidate may write application data right
 //! after its proposal without waiting for the echo ("lazy" or optimistic selection, which the
 //! hole-punching interop tests require); it must still consume the listener's header and echo
-//! before reading application data, which [`Dialer::receive`] does.
+//! before reading application data, which [`Dialer::handle_input`] does.
 //!
-//! Both roles here are sans-IO: feed received bytes to `receive`, write what `take_output`
-//! returns. Bytes after the negotiation stay in the caller's buffer for the chosen protocol.
+//! Both roles here are sans-IO and speak the [sans-IO verbs](crate#the-sans-io-verbs): feed
+//! received bytes to `handle_input`, which returns the protocol once agreed on, and write what
+//! `poll_transmit` returns. They keep no time (callers bound the negotiation), so they have no
+//! timeout. Bytes after the negotiation stay in the caller's buffer for the chosen protocol.
 
 use bytes::{Buf, BytesMut};
 
@@ -153,14 +155,18 @@ impl Dialer {
         &self.candidates[self.current]
     }
 
-    /// Takes the bytes waiting to be sent.
-    pub fn take_output(&mut self) -> Vec<u8> {
+    /// Takes the bytes waiting to be sent (empty when there are none).
+    #[must_use]
+    pub fn poll_transmit(&mut self) -> Vec<u8> {
         std::mem::take(&mut self.output)
     }
 
-    /// Consumes negotiation messages from `buffer`; returns the selected protocol once the
-    /// listener confirmed one. Bytes after the confirmation are left in `buffer`.
-    pub fn receive(&mut self, buffer: &mut BytesMut) -> Result<Option<&str>, Error> {
+    /// Consumes negotiation messages from `buffer`, queueing the next proposal after an `na`.
+    ///
+    /// Returns the outcome: `Some(protocol)` once the listener confirmed one (and on every
+    /// call after that), `None` while the negotiation goes on. Bytes after the confirmation
+    /// are left in `buffer` for the protocol.
+    pub fn handle_input(&mut self, buffer: &mut BytesMut) -> Result<Option<&str>, Error> {
         while self.state != DialerState::Selected {
             let Some(message) = next_message(buffer)? else {
                 return Ok(None);
@@ -231,14 +237,18 @@ impl<P: AsRef<[String]>> Listener<P> {
         }
     }
 
-    /// Takes the bytes waiting to be sent.
-    pub fn take_output(&mut self) -> Vec<u8> {
+    /// Takes the bytes waiting to be sent (empty when there are none).
+    #[must_use]
+    pub fn poll_transmit(&mut self) -> Vec<u8> {
         std::mem::take(&mut self.output)
     }
 
-    /// Consumes negotiation messages from `buffer`, queueing answers; returns the protocol
-    /// once one was accepted. Bytes after the accepted proposal are left in `buffer`.
-    pub fn receive(&mut self, buffer: &mut BytesMut) -> Result<Option<&str>, Error> {
+    /// Consumes negotiation messages from `buffer`, queueing answers.
+    ///
+    /// Returns the outcome: `Some(protocol)` once one was accepted (and on every call after
+    /// that), `None` while the negotiation goes on. Bytes after the accepted proposal are left
+    /// in `buffer` for the protocol.
+    pub fn handle_input(&mut self, buffer: &mut BytesMut) -> Result<Option<&str>, Error> {
         while self.state != ListenerState::Selected {
             let Some(message) = next_message(buffer)? else {
                 return Ok(None);
@@ -317,13 +327,13 @@ mod tests {
         let mut to_dialer = BytesMut::new();
         let (mut dialer_done, mut listener_done) = (None, None);
         for _ in 0..100 {
-            to_listener.extend_from_slice(&dialer.take_output());
-            to_dialer.extend_from_slice(&listener.take_output());
+            to_listener.extend_from_slice(&dialer.poll_transmit());
+            to_dialer.extend_from_slice(&listener.poll_transmit());
             if listener_done.is_none() {
-                listener_done = listener.receive(&mut to_listener)?.map(str::to_owned);
+                listener_done = listener.handle_input(&mut to_listener)?.map(str::to_owned);
             }
             if dialer_done.is_none() {
-                dialer_done = dialer.receive(&mut to_dialer)?.map(str::to_owned);
+                dialer_done = dialer.handle_input(&mut to_dialer)?.map(str::to_owned);
             }
             if let (Some(d), Some(l)) = (&dialer_done, &listener_done) {
                 return Ok((d.clone(), l.clone()));
@@ -346,8 +356,8 @@ mod tests {
         expected.extend_from_slice(b"/multistream/1.0.0\n");
         expected.push(13);
         expected.extend_from_slice(b"/yamux/1.0.0\n");
-        assert_eq!(dialer.take_output(), expected);
-        assert!(dialer.take_output().is_empty());
+        assert_eq!(dialer.poll_transmit(), expected);
+        assert!(dialer.poll_transmit().is_empty());
         assert!(dialer.is_optimistic());
     }
 
@@ -375,30 +385,36 @@ mod tests {
     #[test]
     fn optimistic_data_after_the_proposal_stays_for_the_protocol() {
         let mut dialer = Dialer::new(strings(&["/echo/1"])).unwrap();
-        let mut to_listener = BytesMut::from(&dialer.take_output()[..]);
+        let mut to_listener = BytesMut::from(&dialer.poll_transmit()[..]);
         to_listener.extend_from_slice(b"early data");
         let mut listener = Listener::new(strings(&["/echo/1"]));
-        assert_eq!(listener.receive(&mut to_listener).unwrap(), Some("/echo/1"));
+        assert_eq!(
+            listener.handle_input(&mut to_listener).unwrap(),
+            Some("/echo/1")
+        );
         assert_eq!(&to_listener[..], b"early data");
 
-        let mut to_dialer = BytesMut::from(&listener.take_output()[..]);
+        let mut to_dialer = BytesMut::from(&listener.poll_transmit()[..]);
         to_dialer.extend_from_slice(b"reply");
-        assert_eq!(dialer.receive(&mut to_dialer).unwrap(), Some("/echo/1"));
+        assert_eq!(
+            dialer.handle_input(&mut to_dialer).unwrap(),
+            Some("/echo/1")
+        );
         assert_eq!(&to_dialer[..], b"reply");
     }
 
     #[test]
     fn waits_for_split_messages() {
         let mut dialer = Dialer::new(strings(&["/echo/1"])).unwrap();
-        let bytes = dialer.take_output();
+        let bytes = dialer.poll_transmit();
         let mut listener = Listener::new(strings(&["/echo/1"]));
         let mut buffer = BytesMut::new();
         for &byte in &bytes[..bytes.len() - 1] {
             buffer.extend_from_slice(&[byte]);
-            assert_eq!(listener.receive(&mut buffer).unwrap(), None);
+            assert_eq!(listener.handle_input(&mut buffer).unwrap(), None);
         }
         buffer.extend_from_slice(&bytes[bytes.len() - 1..]);
-        assert_eq!(listener.receive(&mut buffer).unwrap(), Some("/echo/1"));
+        assert_eq!(listener.handle_input(&mut buffer).unwrap(), Some("/echo/1"));
     }
 
     #[test]
@@ -407,9 +423,11 @@ mod tests {
         let mut input = Vec::new();
         encode_line(PROTOCOL_ID, &mut input);
         encode_line("ls", &mut input);
-        listener.take_output();
+        let _ = listener.poll_transmit();
         assert_eq!(
-            listener.receive(&mut BytesMut::from(&input[..])).unwrap(),
+            listener
+                .handle_input(&mut BytesMut::from(&input[..]))
+                .unwrap(),
             None
         );
         let mut expected_list = Vec::new();
@@ -418,7 +436,7 @@ mod tests {
         expected_list.push(b'\n');
         let mut expected = Vec::new();
         frame::encode(&expected_list, &mut expected);
-        assert_eq!(listener.take_output(), expected);
+        assert_eq!(listener.poll_transmit(), expected);
     }
 
     #[test]
@@ -427,14 +445,14 @@ mod tests {
         let mut input = Vec::new();
         encode_line("/a/1", &mut input);
         assert!(matches!(
-            listener.receive(&mut BytesMut::from(&input[..])),
+            listener.handle_input(&mut BytesMut::from(&input[..])),
             Err(Error::UnexpectedNegotiationMessage { .. })
         ));
         // An HTTP request: 'G' reads as a 71-byte length, and what follows is no header.
         let request =
             b"GET / HTTP/1.1\r\nHost: example.com\r\nAccept: */*\r\nUser-Agent: curl/8.0\r\n\r\n";
         assert!(matches!(
-            Listener::new(strings(&["/a/1"])).receive(&mut BytesMut::from(&request[..])),
+            Listener::new(strings(&["/a/1"])).handle_input(&mut BytesMut::from(&request[..])),
             Err(Error::InvalidNegotiationMessage(_) | Error::UnexpectedNegotiationMessage { .. })
         ));
     }
@@ -445,7 +463,7 @@ mod tests {
         let mut input = Vec::new();
         encode_line(PROTOCOL_ID, &mut input);
         encode_line("/b/1", &mut input);
-        match dialer.receive(&mut BytesMut::from(&input[..])) {
+        match dialer.handle_input(&mut BytesMut::from(&input[..])) {
             Err(Error::UnexpectedNegotiationMessage { received, .. }) => {
                 assert_eq!(received, "/b/1")
             }
@@ -462,7 +480,7 @@ mod tests {
             encode_line(&format!("/nope/{i}"), &mut input);
         }
         assert!(matches!(
-            listener.receive(&mut BytesMut::from(&input[..])),
+            listener.handle_input(&mut BytesMut::from(&input[..])),
             Err(Error::TooManyProposals { .. })
         ));
     }
@@ -472,13 +490,13 @@ mod tests {
         let mut listener = Listener::new(strings(&["/a/1"]));
         let mut huge = BytesMut::from(&[0xff, 0xff, 0x03][..]);
         assert!(matches!(
-            listener.receive(&mut huge),
+            listener.handle_input(&mut huge),
             Err(Error::FrameTooLarge { .. })
         ));
         let mut no_newline = Vec::new();
         frame::encode(b"/multistream/1.0.0", &mut no_newline);
         assert!(matches!(
-            Listener::new(strings(&["/a/1"])).receive(&mut BytesMut::from(&no_newline[..])),
+            Listener::new(strings(&["/a/1"])).handle_input(&mut BytesMut::from(&no_newline[..])),
             Err(Error::InvalidNegotiationMessage(_))
         ));
     }
@@ -504,9 +522,9 @@ mod tests {
         #[test]
         fn arbitrary_input_never_panics(bytes: Vec<u8>) {
             let mut listener = Listener::new(strings(&["/a/1"]));
-            let _ = listener.receive(&mut BytesMut::from(&bytes[..]));
+            let _ = listener.handle_input(&mut BytesMut::from(&bytes[..]));
             let mut dialer = Dialer::new(strings(&["/a/1", "/b/1"])).unwrap();
-            let _ = dialer.receive(&mut BytesMut::from(&bytes[..]));
+            let _ = dialer.handle_input(&mut BytesMut::from(&bytes[..]));
         }
 
         #[test]

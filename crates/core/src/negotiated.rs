@@ -72,7 +72,7 @@ pub async fn dial<T: AsyncRead + AsyncWrite + Unpin>(
     protocols: Vec<String>,
 ) -> Result<Negotiated<T>, Error> {
     let mut dialer = Dialer::new(protocols)?;
-    io.write_all(&dialer.take_output()).await?;
+    io.write_all(&dialer.poll_transmit()).await?;
     io.flush().await?;
     if dialer.is_optimistic() {
         return Ok(Negotiated {
@@ -87,8 +87,8 @@ pub async fn dial<T: AsyncRead + AsyncWrite + Unpin>(
     let mut buffer = BytesMut::with_capacity(READ_CHUNK);
     loop {
         read_some(&mut io, &mut buffer).await?;
-        let selected = dialer.receive(&mut buffer)?.map(str::to_owned);
-        let output = dialer.take_output();
+        let selected = dialer.handle_input(&mut buffer)?.map(str::to_owned);
+        let output = dialer.poll_transmit();
         if !output.is_empty() {
             io.write_all(&output).await?;
             io.flush().await?;
@@ -132,9 +132,9 @@ where
     loop {
         read_some(&mut io, &mut buffer).await?;
         let selected = listener
-            .receive(&mut buffer)
+            .handle_input(&mut buffer)
             .map(|selected| selected.map(str::to_owned));
-        let output = listener.take_output();
+        let output = listener.poll_transmit();
         if let Ok(Some(protocol)) = selected {
             return Ok(Negotiated {
                 io,
@@ -215,7 +215,7 @@ impl<T: AsyncRead + Unpin> Negotiated<T> {
                 State::Refused { proposed } => return Poll::Ready(Err(refusal(proposed))),
                 State::Ready { .. } => return Poll::Ready(Ok(())),
             };
-            match dialer.receive(buffer) {
+            match dialer.handle_input(buffer) {
                 Ok(Some(_)) => {
                     let leftover = std::mem::take(buffer);
                     self.state = State::Ready {
@@ -403,7 +403,7 @@ mod tests {
         });
         let mut proposal = Vec::new();
         crate::multistream::Dialer::new(protocols(&["/echo/1"]))
-            .map(|mut dialer| proposal = dialer.take_output())
+            .map(|mut dialer| proposal = dialer.poll_transmit())
             .unwrap();
         b.write_all(&proposal).await.unwrap();
         let _server_stream = server.await.unwrap();
@@ -481,7 +481,7 @@ mod tests {
         let (a, mut b) = tokio::io::duplex(4096);
         let mut proposal = crate::multistream::Dialer::new(protocols(&["/echo/1"]))
             .unwrap()
-            .take_output();
+            .poll_transmit();
         proposal.extend_from_slice(REQUEST);
         b.write_all(&proposal).await.unwrap();
         // The listener's end stays alive: only its shutdown can end what we read.

@@ -230,7 +230,7 @@ async fn read_loop<R: AsyncRead>(reader: R, shared: Arc<Shared>) {
 
 /// Feeds `buffer` to the session and drops what it used; returns whether the session closed.
 fn receive_buffered(inner: &mut Inner, buffer: &mut Vec<u8>) -> bool {
-    match inner.session.receive(buffer) {
+    match inner.session.handle_input(buffer) {
         Ok(used) => {
             buffer.drain(..used);
             false
@@ -272,7 +272,7 @@ async fn write_loop<W: AsyncWrite>(writer: W, shared: Arc<Shared>) {
     loop {
         let notified = shared.writer.notified();
         let is_closed = shared.with_waiters(|inner| {
-            inner.session.take_outbound(&mut buffer);
+            inner.session.poll_transmit(&mut buffer);
             inner.session.is_closed()
         });
         if buffer.is_empty() {

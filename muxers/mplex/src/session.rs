@@ -1,4 +1,7 @@
-//! The sans-IO mplex session: feed it received bytes, take the bytes it wants sent.
+//! The sans-IO mplex session: feed it received bytes, take the bytes it wants sent, with the
+//! sans-IO verbs of every hyphae core (see "The sans-IO verbs" in the crate docs of
+//! `hyphae_core`). mplex keeps no time and reports no events (its driver wakes every waiter on
+//! any change), so it needs only `handle_input` and `poll_transmit`.
 
 use std::collections::{HashMap, VecDeque};
 
@@ -40,7 +43,7 @@ struct StreamState {
     is_reset: bool,
 }
 
-/// Whether [`Session::receive`] could take a frame.
+/// Whether [`Session::handle_input`] could take a frame.
 enum Taken {
     Yes,
     /// The frame is for this stream, whose buffer has no room for it yet.
@@ -49,8 +52,8 @@ enum Taken {
 
 /// An mplex session as a state machine without I/O.
 ///
-/// Received bytes go in through [`Session::receive`]; bytes to send come out of
-/// [`Session::take_outbound`]. A protocol violation closes the session: the error is returned
+/// Received bytes go in through [`Session::handle_input`]; bytes to send come out of
+/// [`Session::poll_transmit`]. A protocol violation closes the session: the error is returned
 /// once, and every later call sees [`Error::ConnectionClosed`].
 #[derive(Debug)]
 pub struct Session {
@@ -59,7 +62,7 @@ pub struct Session {
     pending_inbound: VecDeque<StreamId>,
     next_number: u64,
     outbound: Vec<u8>,
-    /// The stream whose full buffer stopped [`Session::receive`]; see [`Session::is_read_blocked`].
+    /// The stream whose full buffer stopped [`Session::handle_input`]; see [`Session::is_read_blocked`].
     blocked: Option<StreamId>,
     is_closed: bool,
 }
@@ -88,7 +91,7 @@ impl Session {
     /// mplex has no flow control, so like rust-libp2p's default (`MaxBufferBehaviour::Block`)
     /// the only back-pressure is to stop reading the connection until that stream's reader
     /// makes room: the driver reads no more bytes while this holds, and calls
-    /// [`Session::receive`] again with what it kept once a [`Session::read`] of that stream
+    /// [`Session::handle_input`] again with what it kept once a [`Session::read`] of that stream
     /// (or its reset) clears it. A stream nobody reads therefore stalls its whole connection.
     pub fn is_read_blocked(&self) -> bool {
         self.blocked.is_some()
@@ -100,7 +103,7 @@ impl Session {
     }
 
     /// Closes the session: every stream ends with [`Error::ConnectionClosed`]. mplex has no
-    /// goodbye frame; the caller flushes [`Session::take_outbound`] and closes the connection.
+    /// goodbye frame; the caller flushes [`Session::poll_transmit`] and closes the connection.
     pub fn close(&mut self) {
         if !self.is_closed {
             debug!("mplex session closed");
@@ -246,15 +249,16 @@ impl Session {
         self.unblock(id);
     }
 
-    /// Lets [`Session::receive`] go on if it was waiting for room in stream `id`.
+    /// Lets [`Session::handle_input`] go on if it was waiting for room in stream `id`.
     fn unblock(&mut self, id: StreamId) {
         if self.blocked == Some(id) {
             self.blocked = None;
         }
     }
 
-    /// Takes every byte queued for sending, appending it to `out`.
-    pub fn take_outbound(&mut self, out: &mut Vec<u8>) {
+    /// Takes every byte queued for sending, appending it to `out` (swapped in without copying
+    /// if `out` is empty).
+    pub fn poll_transmit(&mut self, out: &mut Vec<u8>) {
         if out.is_empty() {
             std::mem::swap(out, &mut self.outbound);
         } else {
@@ -262,16 +266,17 @@ impl Session {
         }
     }
 
-    /// Whether bytes are queued for sending.
-    pub fn has_outbound(&self) -> bool {
+    /// Whether [`Session::poll_transmit`] has bytes to send.
+    pub fn has_transmit(&self) -> bool {
         !self.outbound.is_empty()
     }
 
-    /// Processes every complete frame at the front of `bytes`; returns how many bytes were
-    /// used (keep the rest and call again with more). It stops early at a data frame for a
-    /// stream whose buffer is full ([`Session::is_read_blocked`]). A protocol violation
-    /// closes the session.
-    pub fn receive(&mut self, bytes: &[u8]) -> Result<usize, Error> {
+    /// Processes every complete frame at the front of `bytes`.
+    ///
+    /// Returns how many bytes were used: the caller drops those, keeps the rest and calls
+    /// again with more. It stops early at a data frame for a stream whose buffer is full
+    /// ([`Session::is_read_blocked`]). A protocol violation closes the session.
+    pub fn handle_input(&mut self, bytes: &[u8]) -> Result<usize, Error> {
         if self.is_closed {
             return Err(Error::ConnectionClosed);
         }

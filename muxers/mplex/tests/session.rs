@@ -6,8 +6,8 @@ use hyphae_mplex::{Config, Error, ReadOutcome, Session, StreamId};
 /// Moves every queued byte from `from` to `to`.
 fn deliver(from: &mut Session, to: &mut Session) -> Result<(), Error> {
     let mut bytes = Vec::new();
-    from.take_outbound(&mut bytes);
-    let used = to.receive(&bytes)?;
+    from.poll_transmit(&mut bytes);
+    let used = to.handle_input(&bytes)?;
     assert_eq!(used, bytes.len());
     Ok(())
 }
@@ -145,7 +145,7 @@ fn rejects_oversized_frame_and_closes() {
         &mut bytes,
     );
     assert!(matches!(
-        b.receive(&bytes),
+        b.handle_input(&bytes),
         Err(Error::FrameTooLarge { .. })
     ));
     assert!(b.is_closed());
@@ -156,7 +156,7 @@ fn rejects_oversized_frame_and_closes() {
 fn rejects_unknown_flag_and_closes() {
     let mut b = Session::new(Config::default());
     assert!(matches!(
-        b.receive(&[0x0f, 0x00]),
+        b.handle_input(&[0x0f, 0x00]),
         Err(Error::UnknownFlag(7))
     ));
     assert!(b.is_closed());
@@ -170,7 +170,10 @@ fn rejects_data_after_close() {
     deliver(&mut a, &mut b).unwrap();
     let mut bytes = Vec::new();
     frame::encode(out.number, Flag::MessageInitiator, b"late", &mut bytes);
-    assert!(matches!(b.receive(&bytes), Err(Error::WriteAfterClose(0))));
+    assert!(matches!(
+        b.handle_input(&bytes),
+        Err(Error::WriteAfterClose(0))
+    ));
 }
 
 #[test]
@@ -179,7 +182,10 @@ fn rejects_duplicate_new_stream() {
     let mut bytes = Vec::new();
     frame::encode(3, Flag::NewStream, b"", &mut bytes);
     frame::encode(3, Flag::NewStream, b"", &mut bytes);
-    assert!(matches!(b.receive(&bytes), Err(Error::DuplicateStream(3))));
+    assert!(matches!(
+        b.handle_input(&bytes),
+        Err(Error::DuplicateStream(3))
+    ));
 }
 
 #[test]
@@ -198,8 +204,8 @@ fn a_full_stream_buffer_pauses_receiving_until_it_is_read() {
     let calm = a.open_stream().unwrap();
     a.write(calm, b"fine").unwrap();
     let mut bytes = Vec::new();
-    a.take_outbound(&mut bytes);
-    let used = b.receive(&bytes).unwrap();
+    a.poll_transmit(&mut bytes);
+    let used = b.handle_input(&bytes).unwrap();
     assert!(used < bytes.len(), "took a frame past the buffer limit");
     assert!(b.is_read_blocked());
     assert!(
@@ -213,7 +219,7 @@ fn a_full_stream_buffer_pauses_receiving_until_it_is_read() {
     };
     assert_eq!(&first[..], b"0123");
     assert!(!b.is_read_blocked());
-    assert_eq!(b.receive(&bytes[used..]).unwrap(), bytes.len() - used);
+    assert_eq!(b.handle_input(&bytes[used..]).unwrap(), bytes.len() - used);
     assert_eq!(read_all(&mut b, flooded_in), b"456789!");
     let calm_in = b.accept().unwrap();
     assert_eq!(read_all(&mut b, calm_in), b"fine");
@@ -230,14 +236,14 @@ fn resetting_the_full_stream_also_lets_receiving_go_on() {
     a.write(flooded, b"0123").unwrap();
     a.write(flooded, b"4567").unwrap();
     let mut bytes = Vec::new();
-    a.take_outbound(&mut bytes);
-    let used = b.receive(&bytes).unwrap();
+    a.poll_transmit(&mut bytes);
+    let used = b.handle_input(&bytes).unwrap();
     assert!(b.is_read_blocked());
     let flooded_in = b.accept().unwrap();
     b.reset(flooded_in).unwrap();
     assert!(!b.is_read_blocked());
     // The rest is for a stream we reset: dropped, not buffered.
-    assert_eq!(b.receive(&bytes[used..]).unwrap(), bytes.len() - used);
+    assert_eq!(b.handle_input(&bytes[used..]).unwrap(), bytes.len() - used);
 }
 
 #[test]
@@ -297,11 +303,11 @@ fn partial_frames_wait_for_the_rest() {
     let out = a.open_stream().unwrap();
     a.write(out, b"split across reads").unwrap();
     let mut bytes = Vec::new();
-    a.take_outbound(&mut bytes);
+    a.poll_transmit(&mut bytes);
     let mut pending = Vec::new();
     for byte in bytes {
         pending.push(byte);
-        let used = b.receive(&pending).unwrap();
+        let used = b.handle_input(&pending).unwrap();
         pending.drain(..used);
     }
     assert!(pending.is_empty());

@@ -455,14 +455,14 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
         let result = match self.pending.take() {
             Some(pending) if pending.is_complete() => {
                 self.header_first = true;
-                inner.session.receive_payload(now, pending)
+                inner.session.handle_payload(now, pending)
             }
             Some(pending) => {
                 self.pending = Some(pending);
                 return;
             }
             None => {
-                let result = inner.session.receive(now, &mut self.read_buf);
+                let result = inner.session.handle_input(now, &mut self.read_buf);
                 self.pending = inner
                     .session
                     .take_pending_payload(&mut self.read_buf, LARGE_PAYLOAD);

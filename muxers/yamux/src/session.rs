@@ -1,7 +1,8 @@
 //! The sans-IO Yamux session: bytes and calls in, bytes and events out, time passed in.
 //!
-//! A [`Session`] never touches a socket or a clock. Its owner
-//! - feeds it what arrives from the peer with [`Session::receive`] (and
+//! A [`Session`] never touches a socket or a clock, and speaks the sans-IO verbs of every
+//! hyphae core (see "The sans-IO verbs" in the crate docs of `hyphae_core`). Its owner
+//! - feeds it what arrives from the peer with [`Session::handle_input`] (and
 //!   [`Session::handle_eof`] when the connection ends),
 //! - sends what [`Session::poll_transmit`] hands out,
 //! - calls [`Session::handle_timeout`] at [`Session::poll_timeout`],
@@ -249,6 +250,7 @@ impl Session {
     }
 
     /// When [`Session::handle_timeout`] should next be called, if ever.
+    #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
         if self.closed || self.config.rtt_interval.is_none() || self.rtt_ping.is_some() {
             return None;
@@ -274,6 +276,7 @@ impl Session {
     }
 
     /// The next event, if any.
+    #[must_use]
     pub fn poll_event(&mut self) -> Option<Event> {
         self.events.pop_front()
     }

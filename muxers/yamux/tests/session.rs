@@ -110,7 +110,7 @@ fn syn_rides_on_the_first_data_frame_and_ack_on_the_first_answer() {
         "without data the SYN goes out as a window update"
     );
     let mut input = raw(&[(headers[0], &[])]);
-    pair.server.receive(pair.now, &mut input).unwrap();
+    pair.server.handle_input(pair.now, &mut input).unwrap();
     let inbound = pair.server.accept().unwrap();
     pair.server.write(inbound, b"response").unwrap();
     let headers = transmitted_headers(&mut pair.server, pair.now);
@@ -348,12 +348,12 @@ fn data_beyond_the_window_is_a_protocol_error() {
     let id = StreamId::new(1);
     let mut input = raw(&[(Header::window_update(id, Flags::SYN, 0), &[])]);
     server
-        .receive(std::time::Instant::now(), &mut input)
+        .handle_input(std::time::Instant::now(), &mut input)
         .unwrap();
     // Only the header of the oversized frame: it is rejected before the payload arrives.
     let mut input = BytesMut::from(&Header::data(id, Flags::NONE, INITIAL_WINDOW + 1).encode()[..]);
     let error = server
-        .receive(std::time::Instant::now(), &mut input)
+        .handle_input(std::time::Instant::now(), &mut input)
         .unwrap_err();
     assert!(matches!(
         error,
@@ -380,7 +380,7 @@ fn a_data_frame_for_an_unknown_stream_is_bounded_by_the_largest_window() {
     let mut input =
         BytesMut::from(&Header::data(StreamId::new(9), Flags::NONE, max + 1).encode()[..]);
     assert!(matches!(
-        server.receive(std::time::Instant::now(), &mut input),
+        server.handle_input(std::time::Instant::now(), &mut input),
         Err(Error::FrameTooLarge { .. })
     ));
 }
@@ -425,7 +425,7 @@ fn malformed_frames_close_the_session_with_a_protocol_error() {
     ];
     for (case, mut input) in cases {
         let mut server = Session::new(Mode::Server, quiet_config());
-        assert!(server.receive(now, &mut input).is_err(), "{case}");
+        assert!(server.handle_input(now, &mut input).is_err(), "{case}");
         assert!(server.is_closed(), "{case}");
         assert_eq!(
             transmitted_headers(&mut server, now),
@@ -447,7 +447,7 @@ fn frames_for_unknown_streams_are_ignored() {
         ),
         (Header::window_update(StreamId::new(9), Flags::RST, 0), &[]),
     ]);
-    server.receive(now, &mut input).unwrap();
+    server.handle_input(now, &mut input).unwrap();
     assert!(!server.is_closed());
     assert_eq!(server.stream_count(), 0);
     assert!(transmitted_headers(&mut server, now).is_empty());
@@ -615,7 +615,7 @@ fn a_ping_is_answered_with_ack_echoing_its_value() {
     let now = std::time::Instant::now();
     let mut server = Session::new(Mode::Server, quiet_config());
     let mut input = raw(&[(Header::ping(Flags::SYN, 0xdead_beef), &[])]);
-    server.receive(now, &mut input).unwrap();
+    server.handle_input(now, &mut input).unwrap();
     assert_eq!(
         transmitted_headers(&mut server, now),
         vec![Header::ping(Flags::ACK, 0xdead_beef)]
@@ -651,7 +651,7 @@ fn go_away_refuses_new_streams_but_lets_existing_ones_finish() {
 
     // The server says go away, normally: no new streams, but the session is open.
     let mut input = raw(&[(Header::go_away(GoAwayCode::Normal), &[])]);
-    pair.client.receive(pair.now, &mut input).unwrap();
+    pair.client.handle_input(pair.now, &mut input).unwrap();
     assert_eq!(
         pair.take_events(Side::Client),
         vec![Event::GoAway(GoAwayCode::Normal)]
@@ -820,7 +820,7 @@ fn the_window_never_exceeds_what_we_accept_in_one_frame() {
     let credit = pair.client.stream_stats(id).unwrap().send_window;
     let payload = vec![0u8; credit as usize];
     let mut input = raw(&[(Header::data(id, Flags::NONE, credit), &payload)]);
-    pair.server.receive(pair.now, &mut input).unwrap();
+    pair.server.handle_input(pair.now, &mut input).unwrap();
 }
 
 #[test]
@@ -900,10 +900,10 @@ fn a_large_payload_read_into_its_own_buffer_arrives_like_any_other() {
     let payload: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
     let header = Header::data(id, Flags::SYN, payload.len() as u32);
 
-    // The header and the first 1000 bytes: `receive` waits for the rest.
+    // The header and the first 1000 bytes: `handle_input` waits for the rest.
     let mut input = raw(&[(header, &[])]);
     input.extend_from_slice(&payload[..1000]);
-    server.receive(now, &mut input).unwrap();
+    server.handle_input(now, &mut input).unwrap();
     assert_eq!(input.len(), frame::HEADER_LEN + 1000);
 
     // Too small to be worth a buffer of its own: left where it is.
@@ -919,7 +919,7 @@ fn a_large_payload_read_into_its_own_buffer_arrives_like_any_other() {
     assert!(!pending.is_complete());
     bytes::BufMut::put_slice(&mut pending.buf_mut(), &payload[50_000..]);
     assert!(pending.is_complete());
-    server.receive_payload(now, pending).unwrap();
+    server.handle_payload(now, pending).unwrap();
 
     let inbound = server.accept().unwrap();
     assert_eq!(inbound, id);
@@ -936,9 +936,9 @@ fn only_incomplete_data_frames_are_taken_as_pending_payloads() {
     let mut server = Session::new(Mode::Server, quiet_config());
     let id = StreamId::new(1);
     let mut input = raw(&[(Header::window_update(id, Flags::SYN, 0), &[])]);
-    server.receive(now, &mut input).unwrap();
+    server.handle_input(now, &mut input).unwrap();
 
-    // A complete frame is `receive`'s to process.
+    // A complete frame is `handle_input`'s to process.
     let mut input = raw(&[(Header::data(id, Flags::NONE, 4), b"abcd")]);
     assert!(server.take_pending_payload(&mut input, 0).is_none());
     assert_eq!(input.len(), frame::HEADER_LEN + 4);
@@ -961,10 +961,10 @@ fn only_incomplete_data_frames_are_taken_as_pending_payloads() {
 fn receive_as_pending(session: &mut Session, id: StreamId, flags: Flags, payload: &[u8]) {
     let now = std::time::Instant::now();
     let mut input = raw(&[(Header::data(id, flags, payload.len() as u32), &[])]);
-    session.receive(now, &mut input).unwrap();
+    session.handle_input(now, &mut input).unwrap();
     let mut pending = session.take_pending_payload(&mut input, 0).unwrap();
     bytes::BufMut::put_slice(&mut pending.buf_mut(), payload);
-    session.receive_payload(now, pending).unwrap();
+    session.handle_payload(now, pending).unwrap();
 }
 
 /// Reads the next chunk of a stream.

@@ -103,7 +103,7 @@ fn run(mode: Mode, steps: Vec<Step>) {
         match step {
             Step::Bytes(bytes) => {
                 input.extend_from_slice(&bytes);
-                let _ = session.receive(now, &mut input);
+                let _ = session.handle_input(now, &mut input);
             }
             Step::Frame(mut header, peer, split) => {
                 if let Some(index) = peer {
@@ -123,18 +123,18 @@ fn run(mode: Mode, steps: Vec<Step>) {
                 match split {
                     Some(prefix) if prefix < payload_len => {
                         frame::encode(&header, &data[..prefix], &mut input);
-                        let _ = session.receive(now, &mut input);
+                        let _ = session.handle_input(now, &mut input);
                         if let Some(mut pending) = session.take_pending_payload(&mut input, 0) {
                             let rest = pending.remaining().min(payload_len - prefix);
                             pending.buf_mut().put_slice(&data[..rest]);
                             if pending.is_complete() {
-                                let _ = session.receive_payload(now, pending);
+                                let _ = session.handle_payload(now, pending);
                             }
                         }
                     }
                     _ => {
                         frame::encode(&header, &data[..payload_len], &mut input);
-                        let _ = session.receive(now, &mut input);
+                        let _ = session.handle_input(now, &mut input);
                     }
                 }
             }
@@ -208,7 +208,7 @@ proptest! {
             let now = Instant::now();
             for chunk in &chunks {
                 input.extend_from_slice(chunk);
-                let _ = session.receive(now, &mut input);
+                let _ = session.handle_input(now, &mut input);
             }
             let mut output = BytesMut::new();
             session.poll_transmit(now, &mut output);

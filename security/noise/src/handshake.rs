@@ -40,8 +40,10 @@ pub struct Output {
 /// Take messages to send with [`poll_transmit`](Handshake::poll_transmit), feed received
 /// bytes to [`handle_input`](Handshake::handle_input), and once
 /// [`is_finished`](Handshake::is_finished), call [`finish`](Handshake::finish) for the
-/// peer's identity and the transport ciphers. No I/O, clock or randomness happens inside:
-/// keys come from the RNG given at construction.
+/// peer's identity and the transport ciphers: the sans-IO verbs of every hyphae core (see
+/// "The sans-IO verbs" in the crate docs of `hyphae_core`). No I/O, clock or randomness
+/// happens inside: keys come from the RNG given at construction, and callers bound the
+/// handshake's duration, so it has no timeout.
 ///
 /// ```
 /// use bytes::BytesMut;
@@ -178,6 +180,7 @@ impl Handshake {
     }
 
     /// The next framed message to send, if one is waiting.
+    #[must_use]
     pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
         self.transmit.take()
     }

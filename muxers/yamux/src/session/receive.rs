@@ -23,7 +23,7 @@ impl Session {
     /// A Data frame longer than the window it may use is rejected as soon as its header is
     /// there. On a protocol violation the session queues a Go Away (protocol error), closes
     /// and returns the violation; after that, input is ignored.
-    pub fn receive(&mut self, now: Instant, input: &mut BytesMut) -> Result<(), Error> {
+    pub fn handle_input(&mut self, now: Instant, input: &mut BytesMut) -> Result<(), Error> {
         self.now = Some(now);
         while !self.closed {
             let header = match Header::decode(input) {
@@ -51,15 +51,15 @@ impl Session {
         Ok(())
     }
 
-    /// After [`Session::receive`] stopped at an incomplete Data frame whose payload is at
+    /// After [`Session::handle_input`] stopped at an incomplete Data frame whose payload is at
     /// least `min_len` bytes, takes that frame out of `input`: its header, and what arrived of
     /// its payload moved into a buffer sized for the whole payload.
     ///
     /// The caller reads the rest straight into [`PendingPayload::buf_mut`] and hands the frame
-    /// to [`Session::receive_payload`] once [complete](PendingPayload::is_complete). Bulk data
+    /// to [`Session::handle_payload`] once [complete](PendingPayload::is_complete). Bulk data
     /// then skips one copy (out of `input`), and a buffered payload costs at most twice its
     /// size (a recycled buffer may be larger): the windows still bound our memory. The
-    /// header was checked against the window by `receive`, so its length is one we granted.
+    /// header was checked against the window by `handle_input`, so its length is one we granted.
     pub fn take_pending_payload(
         &mut self,
         input: &mut BytesMut,
@@ -83,8 +83,8 @@ impl Session {
     }
 
     /// Processes a frame taken with [`Session::take_pending_payload`] once its payload is
-    /// complete, as [`Session::receive`] would have.
-    pub fn receive_payload(&mut self, now: Instant, pending: PendingPayload) -> Result<(), Error> {
+    /// complete, as [`Session::handle_input`] would have.
+    pub fn handle_payload(&mut self, now: Instant, pending: PendingPayload) -> Result<(), Error> {
         self.now = Some(now);
         if self.closed {
             return Ok(());

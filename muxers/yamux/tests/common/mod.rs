@@ -69,7 +69,7 @@ impl Pair {
             Side::Server => Side::Client,
         };
         let now = self.now;
-        let result = self.session(to).receive(now, &mut buf);
+        let result = self.session(to).handle_input(now, &mut buf);
         assert!(buf.is_empty(), "whole frames were sent");
         self.collect_events();
         result.map(|()| len).map_err(|error| (to, error))
