@@ -1,17 +1,13 @@
 //! serde types as JSON, framed as rust-libp2p's `request_response::json` codec frames them.
 
-use std::fmt;
-use std::marker::PhantomData;
-
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use tokio::io::{AsyncRead, AsyncWrite};
 
-use crate::{Codec, Error, Message, framing};
+use crate::BoxError;
+use crate::serde_codec::{Format, SerdeCodec};
 
 /// Requests and responses as JSON (`serde_json`), each the whole content of its direction
-/// of the stream: the writer closes its side after the message, the reader reads to the
-/// end (see [`framing`]).
+/// of the stream (see [`SerdeCodec`]).
 ///
 /// That is the wire format of rust-libp2p's `request_response::json` codec, so a service
 /// with this codec and the same protocol id exchanges requests with a rust-libp2p
@@ -26,88 +22,20 @@ use crate::{Codec, Error, Message, framing};
 /// let codec = Json::<Greet, String>::new();
 /// # let _ = codec;
 /// ```
-pub struct Json<Req, Resp> {
-    // `fn() -> ..`: the codec holds no message, so it is Send, Sync and Clone regardless.
-    _messages: PhantomData<fn() -> (Req, Resp)>,
-}
+pub type Json<Req, Resp> = SerdeCodec<JsonFormat, Req, Resp>;
 
-impl<Req, Resp> Json<Req, Resp> {
-    /// The codec.
-    pub const fn new() -> Json<Req, Resp> {
-        Json {
-            _messages: PhantomData,
-        }
-    }
-}
+/// JSON, for [`Json`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct JsonFormat;
 
-impl<Req, Resp> Default for Json<Req, Resp> {
-    fn default() -> Json<Req, Resp> {
-        Json::new()
-    }
-}
+impl Format for JsonFormat {
+    const NAME: &'static str = "Json";
 
-impl<Req, Resp> Clone for Json<Req, Resp> {
-    fn clone(&self) -> Json<Req, Resp> {
-        Json::new()
-    }
-}
-
-impl<Req, Resp> fmt::Debug for Json<Req, Resp> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Json")
-    }
-}
-
-impl<Req, Resp> Codec for Json<Req, Resp>
-where
-    Req: Serialize + DeserializeOwned + Send + 'static,
-    Resp: Serialize + DeserializeOwned + Send + 'static,
-{
-    type Request = Req;
-    type Response = Resp;
-
-    async fn read_request<T>(&self, io: &mut T, max_size: usize) -> Result<Req, Error>
-    where
-        T: AsyncRead + Unpin + Send,
-    {
-        let bytes = framing::read_to_end(io, Message::Request, max_size).await?;
-        decode(Message::Request, &bytes)
+    fn encode<M: Serialize>(value: &M) -> Result<Vec<u8>, BoxError> {
+        Ok(serde_json::to_vec(value)?)
     }
 
-    async fn read_response<T>(&self, io: &mut T, max_size: usize) -> Result<Resp, Error>
-    where
-        T: AsyncRead + Unpin + Send,
-    {
-        let bytes = framing::read_to_end(io, Message::Response, max_size).await?;
-        decode(Message::Response, &bytes)
+    fn decode<M: DeserializeOwned>(bytes: &[u8]) -> Result<M, BoxError> {
+        Ok(serde_json::from_slice(bytes)?)
     }
-
-    async fn write_request<T>(&self, io: &mut T, request: Req, max_size: usize) -> Result<(), Error>
-    where
-        T: AsyncWrite + Unpin + Send,
-    {
-        let bytes = encode(Message::Request, &request)?;
-        framing::write_to_end(io, Message::Request, &bytes, max_size).await
-    }
-
-    async fn write_response<T>(
-        &self,
-        io: &mut T,
-        response: Resp,
-        max_size: usize,
-    ) -> Result<(), Error>
-    where
-        T: AsyncWrite + Unpin + Send,
-    {
-        let bytes = encode(Message::Response, &response)?;
-        framing::write_to_end(io, Message::Response, &bytes, max_size).await
-    }
-}
-
-fn encode<M: Serialize>(message: Message, value: &M) -> Result<Vec<u8>, Error> {
-    serde_json::to_vec(value).map_err(|error| Error::encode(message, error))
-}
-
-fn decode<M: DeserializeOwned>(message: Message, bytes: &[u8]) -> Result<M, Error> {
-    serde_json::from_slice(bytes).map_err(|error| Error::decode(message, error))
 }

@@ -116,19 +116,23 @@ pub mod framing;
 #[cfg(feature = "json")]
 mod json;
 mod length_prefixed;
+#[cfg(any(feature = "json", feature = "cbor"))]
+mod serde_codec;
 mod service;
 mod slots;
 
 use std::time::Duration;
 
 #[cfg(feature = "cbor")]
-pub use cbor::Cbor;
+pub use cbor::{Cbor, CborFormat};
 pub use codec::Codec;
 pub use config::Config;
 pub use error::{BoxError, Error, InflightLimit, Message};
 #[cfg(feature = "json")]
-pub use json::Json;
+pub use json::{Json, JsonFormat};
 pub use length_prefixed::LengthPrefixed;
+#[cfg(any(feature = "json", feature = "cbor"))]
+pub use serde_codec::{Format, SerdeCodec};
 pub use service::{Handle, InboundRequest, RequestResponse, Responder};
 
 /// How long an exchange may take by default (rust-libp2p's `request_response::Config`).
