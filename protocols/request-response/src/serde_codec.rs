@@ -28,9 +28,11 @@ pub trait Format: Send + Sync + 'static {
 /// to the end (see [`framing`]). Use it through [`Json`](crate::Json) or
 /// [`Cbor`](crate::Cbor).
 pub struct SerdeCodec<F, Req, Resp> {
-    // `fn() -> ..`: the codec holds no message, so it is Send, Sync and Clone regardless.
-    _types: PhantomData<fn() -> (F, Req, Resp)>,
+    _types: PhantomData<Types<F, Req, Resp>>,
 }
+
+/// `fn() -> ..`: the codec holds no message, so it is Send, Sync and Clone regardless.
+type Types<F, Req, Resp> = fn() -> (F, Req, Resp);
 
 impl<F, Req, Resp> SerdeCodec<F, Req, Resp> {
     /// The codec.
