@@ -16,8 +16,10 @@
 //! read buffer, and a peer could make us hold far more memory than the windows we granted.
 //! With a buffer per payload, buffered data costs at most twice what the windows allow (a
 //! recycled buffer may be up to twice its payload). Readers hand finished buffers back to the
-//! session for later payloads while bulk data moves — allocating and freeing one per frame
-//! cost page faults — and the driver frees them once the connection goes quiet.
+//! driver's spare buffers, kept beside the session under the same lock, and the driver hands
+//! them to the session for later payloads while bulk data moves — allocating and freeing one
+//! per frame cost page faults; it frees them once the connection goes quiet. That memory
+//! strategy is the driver's alone: the session only uses the buffer it is handed.
 
 use std::collections::HashMap;
 use std::future::{Future, poll_fn};
@@ -33,12 +35,18 @@ use tokio::time::Sleep;
 use tracing::{Instrument, debug};
 
 use crate::frame::{self, GoAwayCode, StreamId};
-use crate::session::{Event, LARGE_PAYLOAD, Mode, PendingPayload, Session};
+use crate::session::{Event, Mode, PendingPayload, Session};
+use crate::spare_buffers::SpareBuffers;
 use crate::stream::Stream;
 use crate::{Config, Error};
 
 /// Bytes the driver asks the socket for per read (more when a larger frame is arriving).
 const READ_CHUNK: usize = 256 * 1024;
+
+/// Data payloads worth reading straight into a buffer of their own
+/// ([`Session::take_pending_payload`]) rather than into the read buffer and copied out of it:
+/// below this, the copy costs less than the extra reads. Smaller buffers are not recycled.
+pub const LARGE_PAYLOAD: usize = 8 * 1024;
 
 /// A read buffer grown past this for one large frame is given back once empty.
 const MAX_IDLE_READ_BUFFER: usize = 4 * READ_CHUNK;
@@ -175,7 +183,7 @@ impl Connection {
     /// Bytes of read buffers kept for reuse: some while bulk data arrives, none once the
     /// connection has gone quiet.
     pub fn spare_buffer_capacity(&self) -> usize {
-        self.shared.lock().session.spare_buffer_capacity()
+        self.shared.lock().spare_buffers.capacity()
     }
 
     /// Whether the connection is closed.
@@ -264,6 +272,7 @@ impl Shared {
         Shared {
             inner: Mutex::new(Inner {
                 session,
+                spare_buffers: SpareBuffers::default(),
                 wakers: HashMap::new(),
                 driver_waker: None,
                 accept_wakers: Vec::new(),
@@ -300,6 +309,8 @@ struct PingSlot {
 #[derive(Debug)]
 pub(crate) struct Inner {
     pub(crate) session: Session,
+    /// Payload buffers readers finished with, for the next large payloads.
+    pub(crate) spare_buffers: SpareBuffers,
     pub(crate) wakers: HashMap<StreamId, StreamWakers>,
     driver_waker: Option<Waker>,
     accept_wakers: Vec<Waker>,
@@ -401,8 +412,8 @@ struct Driver<T> {
     pending: Option<PendingPayload>,
     /// Whether to read only a frame header next (see [`LARGE_PAYLOAD`]).
     header_first: bool,
-    /// Whether the session recycles read buffers: while bulk data arrives, not once the
-    /// connection has gone quiet.
+    /// Whether read buffers are recycled: while bulk data arrives, not once the connection
+    /// has gone quiet.
     recycling: bool,
     /// Bytes read since the socket last had nothing to read, and in the burst before that
     /// pause (see [`BULK_READ`]).
@@ -447,10 +458,11 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
     /// frames in the read buffer, taking a large payload that has only begun out of it.
     /// A `bulk` read turns buffer recycling on (the driver turns it off when quiet).
     fn receive(&mut self, now: Instant, bulk: bool) {
-        let mut inner = self.shared.lock();
+        let mut guard = self.shared.lock();
+        let inner = &mut *guard;
         if bulk && !self.recycling {
             self.recycling = true;
-            inner.session.set_recycling(true);
+            inner.spare_buffers.set_enabled(true);
         }
         let result = match self.pending.take() {
             Some(pending) if pending.is_complete() => {
@@ -463,9 +475,13 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
             }
             None => {
                 let result = inner.session.handle_input(now, &mut self.read_buf);
-                self.pending = inner
-                    .session
-                    .take_pending_payload(&mut self.read_buf, LARGE_PAYLOAD);
+                let spare_buffers = &mut inner.spare_buffers;
+                self.pending =
+                    inner
+                        .session
+                        .take_pending_payload(&mut self.read_buf, LARGE_PAYLOAD, |len| {
+                            spare_buffers.take(len)
+                        });
                 self.header_first = self.pending.is_some();
                 result
             }
@@ -595,7 +611,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
                             self.read_buf = BytesMut::new();
                         }
                         if std::mem::take(&mut self.recycling) {
-                            self.shared.lock().session.set_recycling(false);
+                            self.shared.lock().spare_buffers.set_enabled(false);
                         }
                     }
                 }

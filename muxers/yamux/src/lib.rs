@@ -42,14 +42,15 @@ mod connection;
 mod error;
 pub mod frame;
 mod session;
+mod spare_buffers;
 mod stream;
 mod stream_state;
 
 pub use config::{Config, INITIAL_WINDOW, MAX_ACK_BACKLOG};
-pub use connection::Connection;
+pub use connection::{Connection, LARGE_PAYLOAD};
 pub use error::Error;
 pub use frame::{GoAwayCode, StreamId};
-pub use session::{Event, LARGE_PAYLOAD, Mode, PendingPayload, ReadOutcome, Session, StreamStats};
+pub use session::{Event, Mode, PendingPayload, ReadOutcome, Session, StreamStats};
 pub use stream::Stream;
 
 /// The protocol id negotiated with multistream-select.

@@ -28,10 +28,8 @@ use crate::frame::{self, Flags, GoAwayCode, HEADER_LEN, Header, StreamId};
 use crate::stream_state::{Direction, StreamState};
 
 mod receive;
-mod spare_buffers;
 
-pub use receive::{LARGE_PAYLOAD, PendingPayload};
-use spare_buffers::SpareBuffers;
+pub use receive::PendingPayload;
 
 /// Room for control frames (pongs, refusals) beyond [`Config::max_write_buffer`]. An honest
 /// peer never comes close; past it we stop answering pings and refusing streams explicitly,
@@ -121,8 +119,6 @@ pub struct Session {
     /// Streams whose writes found the write buffer full, oldest first.
     buffer_waiters: VecDeque<StreamId>,
     out: BytesMut,
-    /// Payload buffers the application finished reading, kept for the next large payloads.
-    spare_buffers: SpareBuffers,
     events: VecDeque<Event>,
     now: Option<Instant>,
     rtt: Option<Duration>,
@@ -155,7 +151,6 @@ impl Session {
             control_queue: VecDeque::new(),
             buffer_waiters: VecDeque::new(),
             out: BytesMut::new(),
-            spare_buffers: SpareBuffers::default(),
             events: VecDeque::new(),
             now: None,
             rtt: None,

@@ -71,7 +71,7 @@ impl AsyncRead for Stream {
                 match inner.session.read_chunk(id, buf.remaining()) {
                     Ok(ReadOutcome::Data(chunk)) => {
                         buf.put_slice(&chunk);
-                        inner.session.recycle(chunk);
+                        inner.spare_buffers.put(chunk);
                         filled = true;
                     }
                     Ok(ReadOutcome::Finished) => break,

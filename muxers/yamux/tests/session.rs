@@ -907,10 +907,16 @@ fn a_large_payload_read_into_its_own_buffer_arrives_like_any_other() {
     assert_eq!(input.len(), frame::HEADER_LEN + 1000);
 
     // Too small to be worth a buffer of its own: left where it is.
-    assert!(server.take_pending_payload(&mut input, 200_000).is_none());
+    assert!(
+        server
+            .take_pending_payload(&mut input, 200_000, BytesMut::with_capacity)
+            .is_none()
+    );
     assert_eq!(input.len(), frame::HEADER_LEN + 1000);
 
-    let mut pending = server.take_pending_payload(&mut input, 8192).unwrap();
+    let mut pending = server
+        .take_pending_payload(&mut input, 8192, BytesMut::with_capacity)
+        .unwrap();
     assert!(input.is_empty());
     assert_eq!(pending.remaining(), 99_000);
     // The buffer takes no more than the frame holds.
@@ -940,31 +946,37 @@ fn only_incomplete_data_frames_are_taken_as_pending_payloads() {
 
     // A complete frame is `handle_input`'s to process.
     let mut input = raw(&[(Header::data(id, Flags::NONE, 4), b"abcd")]);
-    assert!(server.take_pending_payload(&mut input, 0).is_none());
+    assert!(
+        server
+            .take_pending_payload(&mut input, 0, BytesMut::with_capacity)
+            .is_none()
+    );
     assert_eq!(input.len(), frame::HEADER_LEN + 4);
 
     // Only part of a header: nothing to take.
     let mut input = BytesMut::from(&Header::data(id, Flags::NONE, 9000).encode()[..5]);
-    assert!(server.take_pending_payload(&mut input, 0).is_none());
+    assert!(
+        server
+            .take_pending_payload(&mut input, 0, BytesMut::with_capacity)
+            .is_none()
+    );
 
     // Other frame types carry no payload.
     let mut input = raw(&[(Header::ping(Flags::SYN, 7), &[])]);
-    assert!(server.take_pending_payload(&mut input, 0).is_none());
+    assert!(
+        server
+            .take_pending_payload(&mut input, 0, BytesMut::with_capacity)
+            .is_none()
+    );
 
     // More than the window allows is never given a buffer.
     let mut input = BytesMut::from(&Header::data(id, Flags::NONE, INITIAL_WINDOW + 1).encode()[..]);
-    assert!(server.take_pending_payload(&mut input, 0).is_none());
+    assert!(
+        server
+            .take_pending_payload(&mut input, 0, BytesMut::with_capacity)
+            .is_none()
+    );
     assert_eq!(input.len(), frame::HEADER_LEN);
-}
-
-/// Delivers a Data frame of `payload` through [`Session::take_pending_payload`].
-fn receive_as_pending(session: &mut Session, id: StreamId, flags: Flags, payload: &[u8]) {
-    let now = std::time::Instant::now();
-    let mut input = raw(&[(Header::data(id, flags, payload.len() as u32), &[])]);
-    session.handle_input(now, &mut input).unwrap();
-    let mut pending = session.take_pending_payload(&mut input, 0).unwrap();
-    bytes::BufMut::put_slice(&mut pending.buf_mut(), payload);
-    session.handle_payload(now, pending).unwrap();
 }
 
 /// Reads the next chunk of a stream.
@@ -976,87 +988,38 @@ fn next_chunk(session: &mut Session, id: StreamId) -> bytes::Bytes {
 }
 
 #[test]
-fn recycled_payload_buffers_take_later_payloads_of_at_least_half_their_size() {
+fn a_pending_payload_reaches_the_reader_in_the_buffer_its_caller_supplied() {
+    let now = std::time::Instant::now();
     let mut server = Session::new(Mode::Server, quiet_config());
     let id = StreamId::new(1);
-    receive_as_pending(&mut server, id, Flags::SYN, &[1; 64 * 1024]);
-    assert_eq!(server.accept(), Some(id));
-    let first = next_chunk(&mut server, id);
-    let memory = first.as_ptr();
-    server.recycle(first);
+    let payload = [9u8; 40 * 1024];
+    let mut input = raw(&[(Header::data(id, Flags::SYN, payload.len() as u32), &[])]);
+    input.extend_from_slice(&payload[..100]);
+    server.handle_input(now, &mut input).unwrap();
 
-    receive_as_pending(&mut server, id, Flags::NONE, &[2; 40 * 1024]);
-    let second = next_chunk(&mut server, id);
+    // A buffer kept from an earlier payload: larger than this one, and not empty.
+    let mut kept = BytesMut::with_capacity(64 * 1024);
+    kept.extend_from_slice(b"left over from an earlier payload");
+    let memory = kept.as_ptr();
+    let mut asked_for = None;
+    let mut pending = server
+        .take_pending_payload(&mut input, 0, |len| {
+            asked_for = Some(len);
+            kept
+        })
+        .unwrap();
+    assert_eq!(asked_for, Some(payload.len()));
+    // What it held is discarded; what had arrived of the payload moved in.
+    assert_eq!(pending.remaining(), payload.len() - 100);
+    bytes::BufMut::put_slice(&mut pending.buf_mut(), &payload[100..]);
+    server.handle_payload(now, pending).unwrap();
+
+    assert_eq!(server.accept(), Some(id));
+    let chunk = next_chunk(&mut server, id);
     assert_eq!(
-        second.as_ptr(),
+        chunk.as_ptr(),
         memory,
-        "the spare buffer holds the next payload"
+        "no copy between the buffer and the reader"
     );
-    assert_eq!(&second[..], &[2; 40 * 1024][..]);
-    server.recycle(second);
-
-    // A spare more than twice the payload's size would pin too much: a new buffer it is.
-    receive_as_pending(&mut server, id, Flags::NONE, &[3; 20 * 1024]);
-    let third = next_chunk(&mut server, id);
-    assert_ne!(third.as_ptr(), memory);
-    assert_eq!(&third[..], &[3; 20 * 1024][..]);
-
-    // A chunk still shared elsewhere is not taken: its memory is not ours to reuse.
-    let shared = third.clone();
-    server.recycle(third);
-    receive_as_pending(&mut server, id, Flags::NONE, &[4; 20 * 1024]);
-    let fourth = next_chunk(&mut server, id);
-    assert_ne!(fourth.as_ptr(), shared.as_ptr());
-    assert_eq!(&shared[..], &[3; 20 * 1024][..]);
-}
-
-#[test]
-fn spare_payload_buffers_are_bounded_and_freed_when_recycling_stops() {
-    let mut server = Session::new(Mode::Server, quiet_config());
-    let id = StreamId::new(1);
-    receive_as_pending(&mut server, id, Flags::SYN, &[0; 16]);
-    assert_eq!(server.accept(), Some(id));
-    let _ = next_chunk(&mut server, id);
-
-    // Small chunks are not worth keeping.
-    server.recycle(bytes::Bytes::from(vec![0u8; 100]));
-    assert_eq!(server.spare_buffer_capacity(), 0);
-    // Nor are very large ones.
-    server.recycle(bytes::Bytes::from(vec![0u8; 300 * 1024]));
-    assert_eq!(server.spare_buffer_capacity(), 0);
-    // Payload-sized ones are, up to 4 MiB in all.
-    for _ in 0..100 {
-        server.recycle(bytes::Bytes::from(vec![0u8; 64 * 1024]));
-    }
-    assert_eq!(server.spare_buffer_capacity(), 4 * 1024 * 1024);
-
-    // Turned off, recycling frees what it kept and keeps nothing more until turned on.
-    server.set_recycling(false);
-    assert_eq!(server.spare_buffer_capacity(), 0);
-    server.recycle(bytes::Bytes::from(vec![0u8; 64 * 1024]));
-    assert_eq!(server.spare_buffer_capacity(), 0);
-    server.set_recycling(true);
-    server.recycle(bytes::Bytes::from(vec![0u8; 64 * 1024]));
-    assert_eq!(server.spare_buffer_capacity(), 64 * 1024);
-}
-
-#[test]
-fn the_last_piece_of_a_payload_read_in_pieces_is_kept_whole() {
-    let mut server = Session::new(Mode::Server, quiet_config());
-    let id = StreamId::new(1);
-    receive_as_pending(&mut server, id, Flags::SYN, &[5; 64 * 1024]);
-    assert_eq!(server.accept(), Some(id));
-    // Read in 10 000-byte pieces: each but the last shares the allocation while it lives.
-    while let ReadOutcome::Data(chunk) = server.read_chunk(id, 10_000).unwrap() {
-        server.recycle(chunk);
-    }
-    // The whole 64 KiB allocation is kept and counted, not just the last 5536 bytes.
-    assert_eq!(server.spare_buffer_capacity(), 64 * 1024);
-    // A buffer too large to keep is not kept, even when its last piece is small.
-    let mut large = bytes::Bytes::from(vec![6u8; 300 * 1024]);
-    let last = large.split_off(300 * 1024 - 9000);
-    drop(large);
-    assert_eq!(last.len(), 9000);
-    server.recycle(last);
-    assert_eq!(server.spare_buffer_capacity(), 64 * 1024);
+    assert_eq!(&chunk[..], &payload[..]);
 }

@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use bytes::{BufMut, BytesMut};
+use bytes::{BufMut, Bytes, BytesMut};
 use hyphae_yamux::frame::{self, Flags, FrameType, Header};
 use hyphae_yamux::{Config, GoAwayCode, Mode, ReadOutcome, Session, StreamId};
 use proptest::prelude::*;
@@ -15,7 +15,9 @@ enum Step {
     /// A well-formed frame from the peer (a Data payload of `length` bytes, cut at 200 000:
     /// the rest of a longer one never arrives), on the peer's `n`th stream id if `Some(n)`.
     /// With `Some(k)` as the last field, a Data frame arrives as its header and `k` payload
-    /// bytes, and the rest goes into the buffer of [`Session::take_pending_payload`].
+    /// bytes, and the rest goes into the buffer of [`Session::take_pending_payload`]: one
+    /// made from a chunk read earlier when there is one (of any size, and not empty), as a
+    /// driver that recycles buffers would hand in.
     Frame(Header, Option<u32>, Option<usize>),
     Open,
     Accept,
@@ -99,6 +101,8 @@ fn run(mode: Mode, steps: Vec<Step>) {
     let mut output = BytesMut::new();
     let data = vec![0x5a; 200_000];
     let mut buf = vec![0u8; 200_000];
+    // Chunks read with `read_chunk`, to supply as payload buffers.
+    let mut spare: Vec<Bytes> = Vec::new();
     for step in steps {
         match step {
             Step::Bytes(bytes) => {
@@ -124,7 +128,15 @@ fn run(mode: Mode, steps: Vec<Step>) {
                     Some(prefix) if prefix < payload_len => {
                         frame::encode(&header, &data[..prefix], &mut input);
                         let _ = session.handle_input(now, &mut input);
-                        if let Some(mut pending) = session.take_pending_payload(&mut input, 0) {
+                        let buffer_for = |len| {
+                            spare
+                                .pop()
+                                .and_then(|chunk| chunk.try_into_mut().ok())
+                                .unwrap_or_else(|| BytesMut::with_capacity(len))
+                        };
+                        if let Some(mut pending) =
+                            session.take_pending_payload(&mut input, 0, buffer_for)
+                        {
                             let rest = pending.remaining().min(payload_len - prefix);
                             pending.buf_mut().put_slice(&data[..rest]);
                             if pending.is_complete() {
@@ -151,9 +163,11 @@ fn run(mode: Mode, steps: Vec<Step>) {
                 let _ = session.read(StreamId::new(id), &mut buf[..len]);
             }
             Step::Read(id, len) => {
-                // Chunks handed back may hold later payloads.
-                if let Ok(ReadOutcome::Data(chunk)) = session.read_chunk(StreamId::new(id), len) {
-                    session.recycle(chunk);
+                // Chunks kept may hold later payloads.
+                if let Ok(ReadOutcome::Data(chunk)) = session.read_chunk(StreamId::new(id), len)
+                    && spare.len() < 4
+                {
+                    spare.push(chunk);
                 }
             }
             Step::CloseWrite(id) => {

@@ -12,11 +12,6 @@ use crate::config::INITIAL_WINDOW;
 use crate::frame::{Flags, FrameType, GoAwayCode, HEADER_LEN, Header, StreamId};
 use crate::stream_state::{Direction, StreamState};
 
-/// Data payloads worth reading straight into a buffer of their own
-/// ([`Session::take_pending_payload`]) rather than into the read buffer and copied out of it:
-/// below this, the copy costs less than the extra reads. Smaller buffers are not recycled.
-pub const LARGE_PAYLOAD: usize = 8 * 1024;
-
 impl Session {
     /// Processes every complete frame at the front of `input`, leaving a partial frame in it.
     ///
@@ -53,17 +48,25 @@ impl Session {
 
     /// After [`Session::handle_input`] stopped at an incomplete Data frame whose payload is at
     /// least `min_len` bytes, takes that frame out of `input`: its header, and what arrived of
-    /// its payload moved into a buffer sized for the whole payload.
+    /// its payload moved into the buffer `buffer_for(len)` returns for the whole payload of
+    /// `len` bytes.
     ///
     /// The caller reads the rest straight into [`PendingPayload::buf_mut`] and hands the frame
     /// to [`Session::handle_payload`] once [complete](PendingPayload::is_complete). Bulk data
-    /// then skips one copy (out of `input`), and a buffered payload costs at most twice its
-    /// size (a recycled buffer may be larger): the windows still bound our memory. The
-    /// header was checked against the window by `handle_input`, so its length is one we granted.
+    /// then skips one copy (out of `input`), and readers get the payload in that very buffer.
+    ///
+    /// The buffer is the caller's memory strategy: `BytesMut::with_capacity` for one of
+    /// exactly `len` bytes, or one kept from an earlier payload (anything in it is discarded;
+    /// one with less room grows). A buffered payload pins the buffer's whole capacity, so to
+    /// keep the windows bounding memory, supply none much larger than `len` (the
+    /// [`Connection`](crate::Connection) driver's are at most twice it). `buffer_for` is
+    /// called only when a frame is taken. The header was checked against the window by
+    /// `handle_input`, so its length is one we granted.
     pub fn take_pending_payload(
         &mut self,
         input: &mut BytesMut,
         min_len: usize,
+        buffer_for: impl FnOnce(usize) -> BytesMut,
     ) -> Option<PendingPayload> {
         if self.closed {
             return None;
@@ -76,7 +79,8 @@ impl Session {
         }
         self.check_data_len(&header).ok()?;
         input.advance(HEADER_LEN);
-        let mut payload = self.spare_buffers.take(payload_len);
+        let mut payload = buffer_for(payload_len);
+        payload.clear();
         payload.extend_from_slice(input);
         input.clear();
         Some(PendingPayload { header, payload })
@@ -101,25 +105,6 @@ impl Session {
             return Err(self.protocol_error(error));
         }
         Ok(())
-    }
-
-    /// Takes back a chunk from [`Session::read_chunk`] that the application has copied out,
-    /// so that its memory can hold a later large payload rather than be freed and allocated
-    /// (and its pages faulted in) again. A chunk shared with another is just dropped.
-    pub fn recycle(&mut self, chunk: Bytes) {
-        self.spare_buffers.put(chunk);
-    }
-
-    /// Bytes held in buffers kept by [`Session::recycle`] (at most 4 MiB).
-    pub fn spare_buffer_capacity(&self) -> usize {
-        self.spare_buffers.capacity()
-    }
-
-    /// Whether [`Session::recycle`] keeps buffers (it does until told otherwise). Turning it
-    /// off frees those kept: for a connection going quiet, so that chunks its reader hands
-    /// back afterwards are not kept either.
-    pub fn set_recycling(&mut self, enabled: bool) {
-        self.spare_buffers.set_enabled(enabled);
     }
 
     /// Rejects a Data frame longer than the window it may use, before its payload arrives.
