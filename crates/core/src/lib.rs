@@ -7,7 +7,9 @@
 //! - [`multistream`]: multistream-select 1.0, the protocol negotiation of every connection
 //!   upgrade and stream, as sans-IO dialer and listener state machines, and
 //!   [`negotiated`], their async driver over tokio streams;
-//! - [`PeerRecord`]: signed peer records (RFC 0003).
+//! - [`PeerRecord`]: signed peer records (RFC 0003);
+//! - [`Bursts`]: the rule by which drivers tell a connection moving bulk data from one going
+//!   quiet, to keep or free their buffers.
 //!
 //! # The sans-IO verbs
 //!
@@ -32,17 +34,19 @@
 //! event or a deadline. A core has only the verbs it needs (multistream-select keeps no time,
 //! so it has no timeout); other inputs are `handle_*` too (Yamux's `handle_eof`). Time is a
 //! value passed in, never read from a clock. How buffers are allocated and recycled is the
-//! driver's choice, not the core's.
+//! driver's choice, not the core's (drivers decide when to free them with [`Bursts`]).
 
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod bursts;
 mod error;
 pub mod frame;
 pub mod multistream;
 pub mod negotiated;
 pub mod peer_record;
 
+pub use bursts::Bursts;
 pub use error::Error;
 pub use hyphae_encoding::varint;
 pub use peer_record::PeerRecord;

@@ -30,6 +30,7 @@ use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use bytes::{Buf, BufMut, BytesMut};
+use hyphae_core::bursts::{BULK, Bursts};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::Sleep;
 use tracing::{Instrument, debug};
@@ -50,12 +51,6 @@ pub const LARGE_PAYLOAD: usize = 8 * 1024;
 
 /// A read buffer grown past this for one large frame is given back once empty.
 const MAX_IDLE_READ_BUFFER: usize = 4 * READ_CHUNK;
-
-/// Reads between two pauses adding up to this much mean bulk data is arriving: the read
-/// buffer is kept through the pause that follows instead of being freed and allocated (and
-/// faulted in) again for every burst. After less — pings, requests, the last frames before
-/// the connection goes quiet — an empty buffer is freed, so idle connections hold none.
-const BULK_READ: usize = 16 * 1024;
 
 /// Rounds of read/write work one poll of the driver does before yielding to other tasks.
 const MAX_ROUNDS_PER_POLL: usize = 32;
@@ -415,10 +410,9 @@ struct Driver<T> {
     /// Whether read buffers are recycled: while bulk data arrives, not once the connection
     /// has gone quiet.
     recycling: bool,
-    /// Bytes read since the socket last had nothing to read, and in the burst before that
-    /// pause (see [`BULK_READ`]).
-    read_since_pause: usize,
-    last_read_burst: usize,
+    /// Bytes read between pauses (the socket had nothing to read): tells when the connection
+    /// goes quiet, and the read buffer and spare buffers can go.
+    read_bursts: Bursts,
     write_buf: BytesMut,
     sleep: Option<(Instant, Pin<Box<Sleep>>)>,
     needs_flush: bool,
@@ -435,8 +429,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
             pending: None,
             header_first: false,
             recycling: true,
-            read_since_pause: 0,
-            last_read_burst: 0,
+            read_bursts: Bursts::new(BULK),
             write_buf: BytesMut::new(),
             sleep: None,
             needs_flush: false,
@@ -595,18 +588,16 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
                     progress = true;
                 }
                 Poll::Ready(Ok(n)) => {
-                    self.read_since_pause += n;
+                    self.read_bursts.record(n);
                     progress = true;
                     let bulk = n >= LARGE_PAYLOAD || self.pending.is_some();
                     self.receive(now, bulk);
                 }
                 Poll::Ready(Err(error)) => return self.fail(error),
                 Poll::Pending => {
-                    // Nothing to read for now: a quiet connection keeps no read buffer.
-                    if self.read_since_pause > 0 {
-                        self.last_read_burst = std::mem::take(&mut self.read_since_pause);
-                    }
-                    if self.last_read_burst < BULK_READ {
+                    // Nothing to read for now: a quiet connection keeps no read buffer and
+                    // no spare buffers.
+                    if self.read_bursts.pause() {
                         if self.read_buf.is_empty() {
                             self.read_buf = BytesMut::new();
                         }

@@ -1,7 +1,7 @@
 //! The sans-IO Yamux session: bytes and calls in, bytes and events out, time passed in.
 //!
-//! A [`Session`] never touches a socket or a clock, and speaks the sans-IO verbs of every
-//! hyphae core (see "The sans-IO verbs" in the crate docs of `hyphae_core`). Its owner
+//! A [`Session`] never touches a socket or a clock, and speaks the
+//! [sans-IO verbs](hyphae_core#the-sans-io-verbs) of every hyphae core. Its owner
 //! - feeds it what arrives from the peer with [`Session::handle_input`] (and
 //!   [`Session::handle_eof`] when the connection ends),
 //! - sends what [`Session::poll_transmit`] hands out,

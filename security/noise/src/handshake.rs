@@ -40,8 +40,8 @@ pub struct Output {
 /// Take messages to send with [`poll_transmit`](Handshake::poll_transmit), feed received
 /// bytes to [`handle_input`](Handshake::handle_input), and once
 /// [`is_finished`](Handshake::is_finished), call [`finish`](Handshake::finish) for the
-/// peer's identity and the transport ciphers: the sans-IO verbs of every hyphae core (see
-/// "The sans-IO verbs" in the crate docs of `hyphae_core`). No I/O, clock or randomness
+/// peer's identity and the transport ciphers: the
+/// [sans-IO verbs](hyphae_core#the-sans-io-verbs) of every hyphae core. No I/O, clock or randomness
 /// happens inside: keys come from the RNG given at construction, and callers bound the
 /// handshake's duration, so it has no timeout.
 ///

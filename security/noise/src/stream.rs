@@ -5,6 +5,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
 use bytes::{Buf, BufMut, BytesMut};
+use hyphae_core::bursts::{BULK, Bursts};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use crate::transport::{Ciphers, DecryptedFrame, Decryptor, Encryptor};
@@ -19,13 +20,6 @@ const FRAME_CAPACITY: usize = frame::PREFIX_LEN + MAX_MESSAGE_LEN;
 /// segments hold 64 KiB, just less than a frame): twice the packets, wake-ups and ACKs per
 /// byte. Four frames a call make that one small segment in five.
 const SEND_BATCH: usize = 4 * FRAME_CAPACITY;
-
-/// Reads between two pauses (or writes between two flushes) adding up to this much mean bulk
-/// data is moving: the buffer is kept through the pause that follows, instead of being freed
-/// and allocated (and its pages faulted in) again for every burst. Small traffic — pings,
-/// requests, the last messages before a connection goes quiet — lets the buffer go, so idle
-/// connections hold none.
-const BULK: usize = 16 * 1024;
 
 /// An encrypted, authenticated connection to a peer: what you write is encrypted into Noise
 /// transport frames, what you read has been decrypted and authenticated.
@@ -50,14 +44,11 @@ pub struct NoiseStream<T> {
     /// frame: a length placeholder and the plaintext gathered so far.
     write_buf: BytesMut,
     sealed: usize,
-    /// Bytes read from the socket since it last had nothing to read, and in the burst before
-    /// that pause (see [`BULK`]).
-    read_since_pause: usize,
-    last_read_burst: usize,
-    /// Bytes handed to the socket since the last flush, and before the flush that handed any
-    /// (see [`BULK`]).
-    drained: usize,
-    last_drained: usize,
+    /// Bytes read from the socket between pauses (it had nothing to read): tells when the
+    /// connection goes quiet and the read buffer can go.
+    read_bursts: Bursts,
+    /// Bytes handed to the socket between flushes: tells when the write buffer can go.
+    write_bursts: Bursts,
 }
 
 impl<T> NoiseStream<T> {
@@ -72,10 +63,8 @@ impl<T> NoiseStream<T> {
             readable: None,
             write_buf: BytesMut::new(),
             sealed: 0,
-            read_since_pause: 0,
-            last_read_burst: 0,
-            drained: 0,
-            last_drained: 0,
+            read_bursts: Bursts::new(BULK),
+            write_bursts: Bursts::new(BULK),
         }
     }
 
@@ -121,7 +110,7 @@ impl<T: AsyncWrite + Unpin> NoiseStream<T> {
             }
             self.write_buf.advance(n);
             self.sealed -= n;
-            self.drained += n;
+            self.write_bursts.record(n);
         }
         Poll::Ready(Ok(()))
     }
@@ -212,17 +201,14 @@ impl<T: AsyncRead + Unpin> AsyncRead for NoiseStream<T> {
                     let Poll::Ready(read) = read else {
                         // Nothing to read for now: a quiet connection keeps no frame buffer
                         // and no bulk cipher state.
-                        if settle_at_pause(
-                            &mut this.read_buf,
-                            &mut this.read_since_pause,
-                            &mut this.last_read_burst,
-                        ) {
+                        let quiet = this.read_bursts.pause();
+                        if settle_at_pause(&mut this.read_buf, quiet) {
                             this.decryptor.release_bulk_state();
                         }
                         return Poll::Pending;
                     };
                     let n = read?;
-                    this.read_since_pause += n;
+                    this.read_bursts.record(n);
                     if n == 0 {
                         return Poll::Ready(if this.read_buf.is_empty() {
                             Ok(())
@@ -271,11 +257,8 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for NoiseStream<T> {
         // Everything is handed to the socket: unless bulk data is moving, give the frame
         // buffer and bulk cipher state back rather than keep them for a connection that may
         // now sit idle (most of them, most of the time).
-        if settle_at_pause(
-            &mut this.write_buf,
-            &mut this.drained,
-            &mut this.last_drained,
-        ) {
+        let quiet = this.write_bursts.pause();
+        if settle_at_pause(&mut this.write_buf, quiet) {
             this.encryptor.release_bulk_state();
         }
         Pin::new(&mut this.io).poll_flush(cx)
@@ -288,18 +271,15 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for NoiseStream<T> {
     }
 }
 
-/// At a pause (nothing to read, or everything written): ends the burst counted in `burst`,
-/// then frees `buffer` if it is empty and the burst before this pause was small, or keeps it
-/// rewound to the start of its allocation while bulk data moves (see [`BULK`]). Returns
-/// whether it freed the buffer, i.e. whether the connection went quiet.
-fn settle_at_pause(buffer: &mut BytesMut, burst: &mut usize, last_burst: &mut usize) -> bool {
-    if *burst > 0 {
-        *last_burst = std::mem::take(burst);
-    }
+/// At a pause (nothing to read, or everything written), once [`Bursts::pause`] said whether
+/// the connection is going `quiet`: frees `buffer` if it is empty and the connection quiet,
+/// or keeps it rewound to the start of its allocation while bulk data moves. Returns whether
+/// it freed the buffer, i.e. whether the connection went quiet.
+fn settle_at_pause(buffer: &mut BytesMut, quiet: bool) -> bool {
     if !buffer.is_empty() {
         return false;
     }
-    if *last_burst < BULK {
+    if quiet {
         *buffer = BytesMut::new();
         true
     } else {
