@@ -228,7 +228,7 @@ impl Builder {
         let host: Weak<dyn Host> = Arc::downgrade(&inner) as Weak<dyn Host>;
         let cx = Context::new(
             host,
-            inner.keypair.clone(),
+            Arc::new(inner.keypair.clone()),
             Arc::clone(&inner.peerstore),
             inner.shutdown.clone(),
         );

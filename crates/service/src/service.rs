@@ -87,7 +87,8 @@ pub trait Host: Send + Sync + 'static {
 #[derive(Clone)]
 pub struct Context {
     host: Weak<dyn Host>,
-    keypair: Keypair,
+    /// Shared: every service task holds a context, and a key is a few hundred bytes.
+    keypair: Arc<Keypair>,
     peerstore: Arc<Peerstore>,
     shutdown: CancellationToken,
 }
@@ -105,7 +106,7 @@ impl Context {
     /// when the node shuts down or is dropped. For node implementations.
     pub fn new(
         host: Weak<dyn Host>,
-        keypair: Keypair,
+        keypair: Arc<Keypair>,
         peerstore: Arc<Peerstore>,
         shutdown: CancellationToken,
     ) -> Context {
