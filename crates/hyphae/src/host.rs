@@ -5,8 +5,8 @@ use std::sync::{Arc, PoisonError};
 use hyphae_identity::PeerId;
 use hyphae_multiaddr::Multiaddr;
 use hyphae_service::{
-    BoxFuture, ConnectionEvent, ConnectionEvents, ConnectionId, Direction, Host, Identified,
-    Incoming, Io, incoming,
+    BoxFuture, ConnectionEvent, ConnectionEvents, ConnectionId, ConnectionInfo, Direction, Host,
+    Identified, Incoming, Io, incoming,
 };
 use tokio::sync::watch;
 
@@ -47,6 +47,10 @@ impl Host for Inner {
 
     fn connections(&self, capacity: usize) -> ConnectionEvents {
         self.connection_hub.subscribe(capacity)
+    }
+
+    fn open_connections(&self) -> Vec<ConnectionInfo> {
+        self.connection_hub.connections()
     }
 
     fn open_stream(

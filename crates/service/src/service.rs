@@ -13,8 +13,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::connection_events::{ConnectionHub, Identified};
 use crate::{
-    ConnectionEvents, ConnectionId, Direction, Error, Incoming, Peerstore, Protocols, Stream,
-    incoming,
+    ConnectionEvents, ConnectionId, ConnectionInfo, Direction, Error, Incoming, Peerstore,
+    Protocols, Stream, incoming,
 };
 
 /// A protocol (or any long-lived feature) plugged into a node: ping, identify, Kademlia, an
@@ -54,6 +54,8 @@ pub trait Host: Send + Sync + 'static {
     fn accept(self: Arc<Self>, protocol: String, backlog: usize) -> Incoming;
     /// See [`Context::connections`].
     fn connections(&self, capacity: usize) -> ConnectionEvents;
+    /// See [`Context::open_connections`].
+    fn open_connections(&self) -> Vec<ConnectionInfo>;
     /// See [`Context::open_stream`].
     fn open_stream(
         self: Arc<Self>,
@@ -209,6 +211,14 @@ impl Context {
             // A hub dropped at once: the subscription ends immediately.
             None => ConnectionHub::default().subscribe(capacity),
         }
+    }
+
+    /// The connections open now (what [`connections`](Context::connections) starts with);
+    /// empty once the node is gone.
+    pub fn open_connections(&self) -> Vec<ConnectionInfo> {
+        self.host()
+            .map(|host| host.open_connections())
+            .unwrap_or_default()
     }
 
     /// Secures, multiplexes and registers any byte stream as a connection, as the node does

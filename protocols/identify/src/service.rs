@@ -1,6 +1,6 @@
 //! The identify service: asks, answers, pushes and records.
 
-use std::collections::HashMap;
+use std::collections::HashSet;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use hyphae_core::{PeerRecord, frame};
@@ -134,24 +134,28 @@ impl Service for Identify {
 async fn follow_connections(shared: Shared) {
     let mut connections = shared.cx.connections(CONNECTION_EVENTS);
     let mut changes = shared.cx.local_changes();
-    let mut open: HashMap<ConnectionId, ConnectionInfo> = HashMap::new();
+    // The connections asked already, to tell new ones in a resync (ids only: a few bytes
+    // per idle connection).
+    let mut asked: HashSet<ConnectionId> = HashSet::new();
     loop {
         tokio::select! {
             event = connections.next() => match event {
                 Some(ConnectionEvent::Established(info)) => {
-                    shared.cx.spawn(request(shared.clone(), info.clone()));
-                    open.insert(info.id, info);
+                    asked.insert(info.id);
+                    shared.cx.spawn(request(shared.clone(), info));
                 }
                 Some(ConnectionEvent::Closed(info)) => {
-                    open.remove(&info.id);
+                    asked.remove(&info.id);
                 }
-                Some(ConnectionEvent::Resync(now_open)) => {
-                    for info in &now_open {
-                        if !open.contains_key(&info.id) {
-                            shared.cx.spawn(request(shared.clone(), info.clone()));
+                Some(ConnectionEvent::Resync(open)) => {
+                    let mut now_asked = HashSet::with_capacity(open.len());
+                    for info in open {
+                        now_asked.insert(info.id);
+                        if !asked.contains(&info.id) {
+                            shared.cx.spawn(request(shared.clone(), info));
                         }
                     }
-                    open = now_open.into_iter().map(|info| (info.id, info)).collect();
+                    asked = now_asked;
                 }
                 Some(_) => {}
                 None => return,
@@ -161,8 +165,8 @@ async fn follow_connections(shared: Shared) {
                     return;
                 }
                 if shared.config.push {
-                    for info in open.values() {
-                        shared.cx.spawn(push(shared.clone(), info.clone()));
+                    for info in shared.cx.open_connections() {
+                        shared.cx.spawn(push(shared.clone(), info));
                     }
                 }
             }

@@ -9,7 +9,7 @@ use hyphae_service::{
 };
 use tokio::sync::broadcast;
 use tokio::task::AbortHandle;
-use tracing::{Instrument, debug};
+use tracing::debug;
 
 use crate::{DEFAULT_INTERVAL, Error, MAX_INBOUND_STREAMS_PER_PEER, PROTOCOL, TIMEOUT, echo, ping};
 
@@ -161,10 +161,9 @@ async fn keep_alive(handle: Handle, interval: Duration) {
     let mut connections = handle.cx.connections(CONNECTION_EVENTS);
     let mut tasks: HashMap<ConnectionId, AbortHandle> = HashMap::new();
     let start = |info: &ConnectionInfo| {
-        let span = tracing::debug_span!("keepalive", peer = %info.peer, connection = %info.id);
         handle
             .cx
-            .spawn(keep_alive_one(handle.clone(), info.id, interval).instrument(span))
+            .spawn(keep_alive_one(handle.clone(), info.id, interval))
     };
     while let Some(event) = connections.next().await {
         match event {
@@ -203,11 +202,11 @@ async fn keep_alive_one(handle: Handle, connection: ConnectionId, interval: Dura
             None => match handle.cx.open_stream_on(connection, PROTOCOL).await {
                 Ok(opened) => stream.insert(opened),
                 Err(error @ hyphae_service::Error::ConnectionClosed(_)) => {
-                    debug!(%error, "keepalive ends");
+                    debug!(%connection, %error, "keepalive ends");
                     return;
                 }
                 Err(error) => {
-                    debug!(%error, "opening a ping stream failed");
+                    debug!(%connection, %error, "opening a ping stream failed");
                     continue;
                 }
             },
@@ -215,7 +214,7 @@ async fn keep_alive_one(handle: Handle, connection: ConnectionId, interval: Dura
         match ping(open, handle.config.timeout).await {
             Ok(rtt) => handle.record(open, rtt),
             Err(error) => {
-                debug!(%error, "ping failed");
+                debug!(%connection, %error, "ping failed");
                 stream = None;
             }
         }
