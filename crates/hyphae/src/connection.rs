@@ -98,20 +98,8 @@ pub(crate) async fn accept_loop<L: Accept>(listener: L, node: Weak<Inner>) {
         let span = tracing::debug_span!("inbound", remote = %remote_addr);
         tokio::spawn(
             async move {
-                let limits = &inner.limits;
-                let upgrade = tokio::time::timeout(
-                    limits.handshake_timeout,
-                    inner.upgrader.inbound(io, limits.first_bytes_timeout),
-                );
                 let result = tokio::select! {
-                    upgrade = upgrade => match upgrade {
-                        Ok(Ok(upgraded)) => Ok(upgraded),
-                        Ok(Err(error)) => Err(error),
-                        Err(_) => Err(Error::Timeout {
-                            what: Timeout::Handshake,
-                            after: limits.handshake_timeout,
-                        }),
-                    },
+                    upgraded = inner.upgrade_inbound(io) => upgraded,
                     limit = ticket.evicted() => Err(Error::LimitReached(limit)),
                 };
                 drop(ticket);

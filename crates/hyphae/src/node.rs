@@ -94,6 +94,24 @@ impl Inner {
         self.shutdown.is_cancelled()
     }
 
+    /// Secures and multiplexes a connection a peer dialled, within the first-bytes and
+    /// handshake deadlines.
+    pub(crate) async fn upgrade_inbound<T>(&self, io: T) -> Result<Upgraded, Error>
+    where
+        T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let limits = &self.limits;
+        tokio::time::timeout(
+            limits.handshake_timeout,
+            self.upgrader.inbound(io, limits.first_bytes_timeout),
+        )
+        .await
+        .map_err(|_| Error::Timeout {
+            what: Timeout::Handshake,
+            after: limits.handshake_timeout,
+        })?
+    }
+
     /// Tells services (identify push) that our addresses or protocols changed.
     pub(crate) fn mark_local_change(&self) {
         self.local_changes.send_replace(());
@@ -567,18 +585,7 @@ impl Node {
         self.check_running()?;
         let upgraded = match direction {
             Direction::Outbound => self.upgrade_outbound(io, expected).await?,
-            Direction::Inbound => {
-                let limits = &self.inner.limits;
-                tokio::time::timeout(
-                    limits.handshake_timeout,
-                    self.inner.upgrader.inbound(io, limits.first_bytes_timeout),
-                )
-                .await
-                .map_err(|_| Error::Timeout {
-                    what: Timeout::Handshake,
-                    after: limits.handshake_timeout,
-                })??
-            }
+            Direction::Inbound => self.inner.upgrade_inbound(io).await?,
         };
         if let Some(expected) = expected.filter(|&expected| expected != upgraded.peer) {
             let actual = upgraded.peer;
