@@ -16,9 +16,16 @@
 
 mod key;
 mod rng;
+mod store;
 
 pub use key::{Distance, Key, MAX_REFRESH_CPL, random_peer_bytes_with_cpl};
 pub use rng::Rng;
+#[cfg(feature = "disk")]
+pub use store::DiskStore;
+pub use store::{
+    Limit, MemoryStore, ProviderRecord, RecordStore, StoreError, StoreLimits, StoreUsage,
+    StoredRecord,
+};
 
 use std::time::Duration;
 
