@@ -21,6 +21,8 @@ pub use memory::MemoryStore;
 #[cfg(feature = "disk")]
 mod disk;
 #[cfg(feature = "disk")]
+mod encoding;
+#[cfg(feature = "disk")]
 pub use disk::DiskStore;
 
 use std::fmt;

@@ -3,7 +3,7 @@
 //!
 //! Three tables: `records` (record key → entry), `providers` ((key, provider id) → entry) and
 //! `local_provided` (key → nothing). Each entry starts with a version byte
-//! ([`ENCODING_VERSION`]) so that a later format can read, or at least recognise, an older
+//! (see [`super::encoding`]) so that a later format can read, or at least recognise, an older
 //! one; an entry that cannot be decoded (corrupt, or written by a newer version) is skipped
 //! with a warning, counted in [`DiskStore::unreadable_entries`], and deleted by
 //! [`RecordStore::expire`].
@@ -11,14 +11,16 @@
 use std::fmt;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use hyphae_identity::PeerId;
-use hyphae_multiaddr::Multiaddr;
 use redb::{
     Database, Durability, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction,
 };
 
+use super::encoding::{
+    DecodeError, decode_provider, decode_record, encode_provider, encode_record,
+};
 use super::{
     Limit, ProviderRecord, RecordStore, StoreError, StoreLimits, StoreUsage, StoredRecord,
     is_expired, provider_to_replace,
@@ -30,9 +32,6 @@ const RECORDS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("records");
 const PROVIDERS: TableDefinition<(&[u8], &[u8]), &[u8]> = TableDefinition::new("providers");
 /// Keys this node provides.
 const LOCAL_PROVIDED: TableDefinition<&[u8], ()> = TableDefinition::new("local_provided");
-
-/// The first byte of every encoded entry.
-const ENCODING_VERSION: u8 = 1;
 
 /// A [`RecordStore`] in a redb database file, with the same [`StoreLimits`] as
 /// [`super::MemoryStore`].
@@ -477,179 +476,80 @@ impl RecordStore for DiskStore {
     }
 }
 
-/// Why a stored entry could not be decoded.
-#[derive(Debug, thiserror::Error)]
-enum DecodeError {
-    /// Written by another version of the encoding.
-    #[error("unknown encoding version {0}")]
-    UnknownVersion(u8),
-    /// Shorter than its fields say.
-    #[error("the entry ends early")]
-    Truncated,
-    /// Longer than its fields say.
-    #[error("{0} bytes after the end of the entry")]
-    TrailingBytes(usize),
-    /// A time that `SystemTime` cannot represent.
-    #[error("a time out of range")]
-    TimeOutOfRange,
-    /// A publisher or provider id that is not a peer id.
-    #[error("peer id: {0}")]
-    PeerId(#[from] hyphae_identity::Error),
-    /// A provider address that is not a multiaddr.
-    #[error("provider address: {0}")]
-    Address(#[from] hyphae_multiaddr::Error),
-}
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
 
-/// `[version][received][expires][publisher length: u8][publisher][value…]`.
-fn encode_record(record: &StoredRecord) -> Vec<u8> {
-    let publisher = record.publisher.as_ref().map_or(&[][..], PeerId::as_bytes);
-    let mut bytes = Vec::with_capacity(1 + 16 + 16 + 1 + publisher.len() + record.value.len());
-    bytes.push(ENCODING_VERSION);
-    encode_time(record.received, &mut bytes);
-    encode_time(record.expires, &mut bytes);
-    // A peer id is at most 44 bytes.
-    bytes.push(u8::try_from(publisher.len()).unwrap_or(u8::MAX));
-    bytes.extend_from_slice(publisher);
-    bytes.extend_from_slice(&record.value);
-    bytes
-}
+    use super::*;
+    use crate::store::encoding::ENCODING_VERSION;
 
-fn decode_record(key: &[u8], bytes: &[u8]) -> Result<StoredRecord, DecodeError> {
-    let mut reader = Reader::new(bytes)?;
-    let received = reader.time()?;
-    let expires = reader.time()?;
-    let publisher = match reader.u8()? {
-        0 => None,
-        len => Some(PeerId::from_bytes(reader.take(usize::from(len))?)?),
-    };
-    Ok(StoredRecord {
-        key: key.to_vec(),
-        value: reader.rest().to_vec(),
-        publisher,
-        received,
-        expires,
-    })
-}
-
-/// `[version][expires][addrs_expire][address count: u32]([length: u32][address])*`.
-fn encode_provider(record: &ProviderRecord) -> Vec<u8> {
-    let mut bytes = Vec::with_capacity(1 + 16 + 16 + 4 + record.stored_bytes());
-    bytes.push(ENCODING_VERSION);
-    encode_time(record.expires, &mut bytes);
-    encode_time(record.addrs_expire, &mut bytes);
-    encode_len(record.addrs.len(), &mut bytes);
-    for addr in &record.addrs {
-        encode_len(addr.as_bytes().len(), &mut bytes);
-        bytes.extend_from_slice(addr.as_bytes());
+    fn start() -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000)
     }
-    bytes
-}
 
-fn decode_provider(
-    key: &[u8],
-    provider: &[u8],
-    bytes: &[u8],
-) -> Result<ProviderRecord, DecodeError> {
-    let provider = PeerId::from_bytes(provider)?;
-    let mut reader = Reader::new(bytes)?;
-    let expires = reader.time()?;
-    let addrs_expire = reader.time()?;
-    let count = reader.len()?;
-    // Grown as addresses are read, never sized from the stored count.
-    let mut addrs = Vec::new();
-    for _ in 0..count {
-        let len = reader.len()?;
-        addrs.push(Multiaddr::try_from(reader.take(len)?)?);
-    }
-    reader.finish()?;
-    Ok(ProviderRecord {
-        key: key.to_vec(),
-        provider,
-        addrs,
-        expires,
-        addrs_expire,
-    })
-}
-
-/// A length as a big-endian u32 (addresses and their count are far below 4 GiB).
-fn encode_len(len: usize, bytes: &mut Vec<u8>) {
-    bytes.extend_from_slice(&u32::try_from(len).unwrap_or(u32::MAX).to_be_bytes());
-}
-
-/// A time as big-endian i128 nanoseconds from the Unix epoch (negative before it), which
-/// holds any `SystemTime` exactly.
-fn encode_time(time: SystemTime, bytes: &mut Vec<u8>) {
-    let nanos = match time.duration_since(SystemTime::UNIX_EPOCH) {
-        Ok(after) => i128::try_from(after.as_nanos()).unwrap_or(i128::MAX),
-        Err(before) => i128::try_from(before.duration().as_nanos()).map_or(i128::MIN, |n| -n),
-    };
-    bytes.extend_from_slice(&nanos.to_be_bytes());
-}
-
-/// Reads the fields of one entry, checking every length against what is left.
-struct Reader<'a> {
-    rest: &'a [u8],
-}
-
-impl<'a> Reader<'a> {
-    /// Starts after the version byte, which must be [`ENCODING_VERSION`].
-    fn new(bytes: &'a [u8]) -> Result<Reader<'a>, DecodeError> {
-        let mut reader = Reader { rest: bytes };
-        match reader.u8()? {
-            ENCODING_VERSION => Ok(reader),
-            other => Err(DecodeError::UnknownVersion(other)),
+    fn record(key: &[u8]) -> StoredRecord {
+        StoredRecord {
+            key: key.to_vec(),
+            value: b"value".to_vec(),
+            publisher: None,
+            received: start(),
+            expires: start() + Duration::from_secs(60),
         }
     }
 
-    fn take(&mut self, len: usize) -> Result<&'a [u8], DecodeError> {
-        if self.rest.len() < len {
-            return Err(DecodeError::Truncated);
+    /// Writes raw entries into the store's tables, as a damaged file or a newer version would
+    /// have left them.
+    fn write_raw(path: &Path, records: &[(&[u8], &[u8])], providers: &[(&[u8], &[u8], &[u8])]) {
+        let db = Database::create(path).unwrap();
+        let transaction = db.begin_write().unwrap();
+        {
+            let mut table = transaction.open_table(RECORDS).unwrap();
+            for &(key, value) in records {
+                table.insert(key, value).unwrap();
+            }
+            let mut table = transaction.open_table(PROVIDERS).unwrap();
+            for &(key, provider, value) in providers {
+                table.insert((key, provider), value).unwrap();
+            }
         }
-        let (taken, rest) = self.rest.split_at(len);
-        self.rest = rest;
-        Ok(taken)
+        transaction.commit().unwrap();
     }
 
-    fn array<const N: usize>(&mut self) -> Result<[u8; N], DecodeError> {
-        let mut array = [0; N];
-        array.copy_from_slice(self.take(N)?);
-        Ok(array)
-    }
+    #[test]
+    fn corrupt_entries_are_skipped_counted_and_collected_by_expire() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kad.redb");
+        DiskStore::open(&path, StoreLimits::default())
+            .unwrap()
+            .put(record(b"good"))
+            .unwrap();
+        write_raw(
+            &path,
+            &[
+                (b"truncated", &[ENCODING_VERSION, 1, 2]),
+                (b"from a newer version", &[ENCODING_VERSION + 1; 40]),
+            ],
+            &[(b"cid", b"not a peer id", &[ENCODING_VERSION])],
+        );
 
-    fn u8(&mut self) -> Result<u8, DecodeError> {
-        Ok(self.array::<1>()?[0])
-    }
+        let mut store = DiskStore::open(&path, StoreLimits::default()).unwrap();
+        assert_eq!(store.unreadable_entries(), 3);
+        assert_eq!(store.usage().records, 1);
+        assert_eq!(store.usage().providers, 0);
+        assert_eq!(store.get(b"truncated", start()), None);
+        assert_eq!(store.unreadable_entries(), 4);
+        let keys: Vec<Vec<u8>> = store.records().map(|record| record.key).collect();
+        assert_eq!(keys, [b"good".to_vec()]);
+        assert!(store.providers(b"cid", start()).is_empty());
 
-    fn len(&mut self) -> Result<usize, DecodeError> {
-        usize::try_from(u32::from_be_bytes(self.array()?)).map_err(|_| DecodeError::Truncated)
-    }
+        // Overwriting a corrupt entry counts as a new record.
+        store.put(record(b"truncated")).unwrap();
+        assert_eq!(store.usage().records, 2);
 
-    fn time(&mut self) -> Result<SystemTime, DecodeError> {
-        let nanos = i128::from_be_bytes(self.array()?);
-        let magnitude = nanos.unsigned_abs();
-        let seconds =
-            u64::try_from(magnitude / 1_000_000_000).map_err(|_| DecodeError::TimeOutOfRange)?;
-        // The remainder is below 10^9.
-        let subsecond = u32::try_from(magnitude % 1_000_000_000).unwrap_or(0);
-        let offset = Duration::new(seconds, subsecond);
-        let time = if nanos >= 0 {
-            SystemTime::UNIX_EPOCH.checked_add(offset)
-        } else {
-            SystemTime::UNIX_EPOCH.checked_sub(offset)
-        };
-        time.ok_or(DecodeError::TimeOutOfRange)
-    }
-
-    /// Everything not read yet.
-    fn rest(self) -> &'a [u8] {
-        self.rest
-    }
-
-    /// Fails if anything is left.
-    fn finish(self) -> Result<(), DecodeError> {
-        match self.rest.len() {
-            0 => Ok(()),
-            left => Err(DecodeError::TrailingBytes(left)),
-        }
+        store.expire(start()).unwrap();
+        drop(store);
+        let store = DiskStore::open(&path, StoreLimits::default()).unwrap();
+        assert_eq!(store.unreadable_entries(), 0);
+        assert_eq!(store.usage().records, 2);
     }
 }
