@@ -27,6 +27,20 @@ pub use store::{
     StoredRecord,
 };
 
+// The wire format, the record validators and the timestamps they carry.
+mod ipns;
+mod message;
+mod time;
+mod validator;
+
+pub use ipns::{CborError, Ipns, IpnsRecord, MAX_IPNS_RECORD_LEN, ipns_key};
+pub use message::{
+    ConnectionType, DecodeError, EncodeError, Limits, MAX_PEER_ENTRY_LEN, Message, MessageType,
+    PeerInfo, Record, decode_frame, encode_frame,
+};
+pub use time::{Clock, format_rfc3339, parse_rfc3339};
+pub use validator::{AcceptAll, PublicKeyValidator, RecordError, Validator, Validators, pk_key};
+
 use std::time::Duration;
 
 /// The protocol id of the public (Amino) DHT.
