@@ -14,11 +14,17 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+mod diversity;
 mod key;
 mod rng;
+mod routing_table;
 
+pub use diversity::IpGroup;
 pub use key::{Distance, Key, MAX_REFRESH_CPL, random_peer_bytes_with_cpl};
 pub use rng::Rng;
+pub use routing_table::{
+    Entry, Insert, RoutingConfig, RoutingTable, USEFULNESS_THRESHOLD, usefulness_threshold,
+};
 
 use std::time::Duration;
 
