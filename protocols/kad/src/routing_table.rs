@@ -140,7 +140,7 @@ impl Entry {
 }
 
 /// What [`RoutingTable::insert`] did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Insert {
     /// The peer is new and took a free place.
     Inserted,
