@@ -14,10 +14,13 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+mod diversity;
 mod key;
 mod rng;
+mod routing_table;
 mod store;
 
+pub use diversity::IpGroup;
 pub use key::{Distance, Key, MAX_REFRESH_CPL, random_peer_bytes_with_cpl};
 pub use rng::Rng;
 #[cfg(feature = "disk")]
@@ -40,6 +43,10 @@ pub use message::{
 };
 pub use time::{Clock, format_rfc3339, parse_rfc3339};
 pub use validator::{AcceptAll, PublicKeyValidator, RecordError, Validator, Validators, pk_key};
+
+pub use routing_table::{
+    Entry, Insert, RoutingConfig, RoutingTable, USEFULNESS_THRESHOLD, usefulness_threshold,
+};
 
 use std::time::Duration;
 
