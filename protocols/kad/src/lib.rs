@@ -15,9 +15,11 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 mod key;
+mod query;
 mod rng;
 
 pub use key::{Distance, Key, MAX_REFRESH_CPL, random_peer_bytes_with_cpl};
+pub use query::{Lookup, LookupConfig, LookupStats, Phase};
 pub use rng::Rng;
 
 use std::time::Duration;
