@@ -17,16 +17,27 @@
 //! We follow go-libp2p-kad-dht (`query.go`), which most of the network runs. The *lookup
 //! phase* keeps up to α requests in flight, always to the closest peer not yet asked, and ends
 //! when the β closest peers that have not failed have all answered, or when no peer is left
-//! to ask (starvation). The *follow-up* then asks, all at once, every peer among the k
-//! closest that was never asked; the peers they return are recorded but not chased. Ending on
-//! β keeps the walk short; the follow-up makes the k closest complete.
+//! to ask (starvation). The *follow-up* then asks, all at once, every peer among the k closest
+//! that was never asked; the peers they return are recorded but not chased. Ending on β keeps
+//! the walk short; the follow-up makes the k closest complete.
 //!
-//! Unlike go-libp2p, a request outstanding for [`LookupConfig::slow_after`] is *slow*: it no
-//! longer takes one of the α slots and no longer holds either phase open, yet its answer is
-//! still used if it arrives before the lookup finishes. So a silent peer among the closest
-//! costs `slow_after` per phase, not the whole request timeout (py-libp2p #1434 is the
-//! failure this avoids: one silent peer hanging every lookup). A silent peer that is the only
-//! way forward is still waited for, until its request times out.
+//! Where we differ from go-libp2p, and why:
+//!
+//! - A request outstanding for [`LookupConfig::slow_after`] is *slow*: it no longer takes one
+//!   of the α slots and no longer holds either phase open, yet its answer is still used if it
+//!   arrives before the lookup finishes. So a silent peer among the closest costs
+//!   `slow_after` per phase, not the whole request timeout (py-libp2p #1434 is the failure
+//!   this avoids: one silent peer hanging every lookup). A silent peer that is the only way
+//!   forward is still waited for, until its request times out. The threshold stretches to
+//!   three times the mean answer time seen so far when that is longer, so that a node on a
+//!   slow link, to which every peer looks slow, still waits for its answers.
+//! - Like rust-libp2p, the lookup phase does not ask a peer when k nearer peers have answered
+//!   or are being asked: it could not make the result, and asking it while a silent peer
+//!   holds the lookup open would only cost requests.
+//! - When a peer of the follow-up fails or goes slow, the nearest peer known but not asked
+//!   when the follow-up began takes its place, so that dead or made-up peers returned by
+//!   others do not push live ones out of the k closest. The follow-up lasts at most one
+//!   request timeout.
 //!
 //! # Bounds
 //!
@@ -37,84 +48,25 @@
 //! - At most [`LookupConfig::max_peers_per_response`] peers are taken from one answer, in the
 //!   order given: an honest peer returns k, a lying one cannot make us hash thousands.
 //! - Requests in flight: α fresh ones in the lookup phase, plus slow ones (at most α per
-//!   `slow_after`, each gone after `request_timeout`), plus at most k in the follow-up.
+//!   `slow_after`, each gone after `request_timeout`), plus the follow-up's k and their
+//!   replacements.
 
-use std::collections::{BTreeMap, BTreeSet};
+mod config;
+mod follow_up;
+
+pub use config::{LookupConfig, LookupStats, Phase};
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::{Duration, Instant};
 
 use hyphae_identity::PeerId;
 use tracing::debug;
 
-use crate::{ALPHA, BETA, Distance, K, Key};
+use crate::{Distance, Key};
 
-/// How a [`Lookup`] walks the keyspace; [`Default`] gives go-libp2p-kad-dht's values.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LookupConfig {
-    /// How many closest peers the lookup is after (spec: k = 20); at least 1.
-    pub k: usize,
-    /// Requests in flight at once in the lookup phase (go-libp2p: 10); at least 1.
-    pub alpha: usize,
-    /// How many of the closest peers must have answered to end the lookup phase
-    /// (go-libp2p's resiliency, 3); at least 1.
-    pub beta: usize,
-    /// After this long without an answer a request counts as failed (go-libp2p: 10 s).
-    pub request_timeout: Duration,
-    /// After this long without an answer a request is slow: it frees its α slot and stops
-    /// holding the lookup open, though its answer is still used. 2 s by default: about the
-    /// time to dial and ask a peer over the longest paths the simulator models (220 ms one
-    /// way, five round trips for a fresh connection and the request), well past a typical
-    /// answer (a whole lookup takes 0.6 s on average in the public DHT).
-    pub slow_after: Duration,
-    /// Peers known at once, asked or not (default 16 k = 320, about 40 KiB). Also the most
-    /// requests one lookup sends. At least `k`.
-    pub max_peers: usize,
-    /// Peers taken from one answer, in the order given (default 2 k = 40).
-    pub max_peers_per_response: usize,
-}
-
-impl Default for LookupConfig {
-    fn default() -> LookupConfig {
-        LookupConfig {
-            k: K,
-            alpha: ALPHA,
-            beta: BETA,
-            request_timeout: Duration::from_secs(10),
-            slow_after: Duration::from_secs(2),
-            max_peers: 16 * K,
-            max_peers_per_response: 2 * K,
-        }
-    }
-}
-
-/// Where a [`Lookup`] is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Phase {
-    /// Walking towards the target, at most α fresh requests at a time.
-    Lookup,
-    /// Asking the rest of the k closest all at once, not chasing what they return.
-    FollowUp,
-    /// Done: no more requests, answers are ignored.
-    Finished,
-}
-
-/// What a lookup did, for logs and for the simulator's plots.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct LookupStats {
-    /// Requests handed out by [`Lookup::poll_request`].
-    pub requests: usize,
-    /// Answers used (from peers asked and still awaited).
-    pub answers: usize,
-    /// Requests the caller reported as failed.
-    pub failures: usize,
-    /// Requests that got no answer within the request timeout.
-    pub timeouts: usize,
-    /// Rounds: one more than the depth of the closest peer that answered, where seeds have
-    /// depth 0 and a peer learned from a peer of depth d has depth d + 1. 0 if none answered.
-    pub hops: u32,
-    /// Peers taken in as candidates (seeds included; a peer dropped unasked to make room and
-    /// heard of again counts twice).
-    pub peers_seen: usize,
-}
+/// A request is slow once outstanding for this many times the mean answer time of the lookup
+/// (or [`LookupConfig::slow_after`], if longer).
+const SLOW_FACTOR: u32 = 3;
 
 /// What the lookup knows about one peer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -157,11 +109,18 @@ pub struct Lookup {
     waiting: BTreeSet<Distance>,
     /// The candidates in [`State::Queued`].
     queued: BTreeSet<Distance>,
-    /// The k closest non-failed peers when the follow-up began: it ends when none of them is
-    /// queued or waiting and not slow.
-    follow_up: Vec<Distance>,
+    /// The peers of the follow-up: the k closest neither failed nor slow when it began, less
+    /// those lost since, plus their replacements. It ends when none is queued or fresh.
+    follow_up: BTreeSet<Distance>,
+    /// Peers heard of but not asked when the follow-up began, beyond its k, nearest first:
+    /// each replaces a peer of the follow-up that fails or goes slow.
+    reserve: VecDeque<Distance>,
+    /// When the follow-up ends at the latest: one request timeout after it began.
+    follow_up_deadline: Option<Instant>,
     /// The latest time seen, so that [`Lookup::poll_timeout`] knows which requests are slow.
     now: Instant,
+    /// The sum of the times the answers took, for the slow threshold.
+    answer_time: Duration,
     stats: LookupStats,
 }
 
@@ -175,14 +134,7 @@ impl Lookup {
         config: LookupConfig,
         now: Instant,
     ) -> Lookup {
-        let k = config.k.max(1);
-        let config = LookupConfig {
-            k,
-            alpha: config.alpha.max(1),
-            beta: config.beta.max(1),
-            max_peers: config.max_peers.max(k),
-            ..config
-        };
+        let config = config.clamped();
         let mut lookup = Lookup {
             target,
             local: Key::for_peer(local).distance(&target),
@@ -192,8 +144,11 @@ impl Lookup {
             heard: BTreeSet::new(),
             waiting: BTreeSet::new(),
             queued: BTreeSet::new(),
-            follow_up: Vec::new(),
+            follow_up: BTreeSet::new(),
+            reserve: VecDeque::new(),
+            follow_up_deadline: None,
             now,
+            answer_time: Duration::ZERO,
             stats: LookupStats::default(),
         };
         for seed in seeds {
@@ -223,7 +178,13 @@ impl Lookup {
     pub fn poll_request(&mut self, now: Instant) -> Option<PeerId> {
         self.advance(now);
         let next = match self.phase {
-            Phase::Lookup if self.fresh_requests() < self.config.alpha => self.heard.pop_first(),
+            Phase::Lookup if self.fresh_requests() < self.config.alpha => {
+                let nearest = self.heard.first().copied()?;
+                if !self.could_make_the_result(&nearest) {
+                    return None;
+                }
+                self.heard.pop_first()
+            }
             Phase::FollowUp => self.queued.pop_first(),
             Phase::Lookup | Phase::Finished => None,
         }?;
@@ -246,6 +207,9 @@ impl Lookup {
         let Some(distance) = self.awaited(peer) else {
             return;
         };
+        if let Some(State::Waiting { sent }) = self.candidates.get(&distance).map(|c| c.state) {
+            self.answer_time += now.saturating_duration_since(sent);
+        }
         let depth = self.settle(distance, State::Answered);
         self.stats.answers += 1;
         for next in closer.into_iter().take(self.config.max_peers_per_response) {
@@ -265,21 +229,23 @@ impl Lookup {
     }
 
     /// When to call [`Lookup::handle_timeout`]: the next time a request becomes slow or
-    /// times out. `None` when nothing is in flight or the lookup is over.
+    /// times out, or the follow-up runs out of time. `None` when nothing is in flight or the
+    /// lookup is over.
     pub fn poll_timeout(&self) -> Option<Instant> {
         if self.is_finished() {
             return None;
         }
-        self.waiting
-            .iter()
-            .filter_map(|distance| match self.candidates.get(distance)?.state {
-                State::Waiting { sent } if self.is_slow(sent, self.now) => {
-                    Some(sent + self.config.request_timeout)
-                }
-                State::Waiting { sent } => Some(sent + self.config.slow_after),
-                _ => None,
-            })
-            .min()
+        let timeout = self.config.request_timeout;
+        let threshold = self.slow_threshold().min(timeout);
+        let requests =
+            self.waiting
+                .iter()
+                .filter_map(|distance| match self.candidates.get(distance)?.state {
+                    State::Waiting { sent } if self.is_slow(sent, self.now) => Some(sent + timeout),
+                    State::Waiting { sent } => Some(sent + threshold),
+                    _ => None,
+                });
+        requests.chain(self.follow_up_deadline).min()
     }
 
     /// Lets time pass: requests outstanding for the request timeout fail, slow ones stop
@@ -355,14 +321,8 @@ impl Lookup {
             }
         }
         let state = State::Heard;
-        self.candidates.insert(
-            distance,
-            Candidate {
-                peer,
-                depth,
-                state,
-            },
-        );
+        self.candidates
+            .insert(distance, Candidate { peer, depth, state });
         self.heard.insert(distance);
         self.stats.peers_seen += 1;
     }
@@ -374,7 +334,8 @@ impl Lookup {
         }
         let distance = Key::for_peer(peer).distance(&self.target);
         let candidate = self.candidates.get(&distance)?;
-        let is_awaited = matches!(candidate.state, State::Waiting { .. }) && candidate.peer == *peer;
+        let is_awaited =
+            matches!(candidate.state, State::Waiting { .. }) && candidate.peer == *peer;
         is_awaited.then_some(distance)
     }
 
@@ -392,7 +353,29 @@ impl Lookup {
 
     /// Whether a request sent at `sent` is slow at `now`.
     fn is_slow(&self, sent: Instant, now: Instant) -> bool {
-        now.saturating_duration_since(sent) >= self.config.slow_after
+        now.saturating_duration_since(sent) >= self.slow_threshold()
+    }
+
+    /// How long a request may be outstanding before it is slow: `slow_after`, or three times
+    /// the mean answer time if longer.
+    fn slow_threshold(&self) -> Duration {
+        let answers = u32::try_from(self.stats.answers).unwrap_or(u32::MAX);
+        let mean = self
+            .answer_time
+            .checked_div(answers)
+            .unwrap_or(Duration::ZERO);
+        self.config.slow_after.max(mean.saturating_mul(SLOW_FACTOR))
+    }
+
+    /// Whether the peer at `distance` could be among the k closest that answer: fewer than k
+    /// nearer peers have answered.
+    fn could_make_the_result(&self, distance: &Distance) -> bool {
+        let nearer = self
+            .candidates
+            .range(..distance)
+            .filter(|(_, candidate)| candidate.state == State::Answered)
+            .count();
+        nearer < self.config.k
     }
 
     /// Requests in flight that are not slow: those that take an α slot.
@@ -415,7 +398,10 @@ impl Lookup {
     fn advance(&mut self, now: Instant) {
         self.now = self.now.max(now);
         if self.phase == Phase::Lookup && self.is_lookup_over() {
-            self.start_follow_up();
+            self.start_follow_up(self.now);
+        }
+        if self.phase == Phase::FollowUp {
+            self.replace_lost_members();
         }
         if self.phase == Phase::FollowUp && self.is_follow_up_over() {
             debug!(target = ?self.target, stats = ?self.stats(), "lookup complete");
@@ -443,41 +429,5 @@ impl Lookup {
             }
         }
         answered > 0
-    }
-
-    /// Queues every peer among the k closest non-failed ones that was never asked.
-    fn start_follow_up(&mut self) {
-        self.phase = Phase::FollowUp;
-        self.follow_up = self
-            .candidates
-            .iter()
-            .filter(|(_, candidate)| candidate.state != State::Failed)
-            .take(self.config.k)
-            .map(|(distance, _)| *distance)
-            .collect();
-        for distance in &self.follow_up {
-            if let Some(candidate) = self.candidates.get_mut(distance)
-                && candidate.state == State::Heard
-            {
-                candidate.state = State::Queued;
-                self.heard.remove(distance);
-                self.queued.insert(*distance);
-            }
-        }
-        debug!(
-            target = ?self.target,
-            follow_up = self.queued.len(),
-            stats = ?self.stats(),
-            "lookup phase over"
-        );
-    }
-
-    /// Every peer of the follow-up has been asked and has answered, failed or gone slow.
-    fn is_follow_up_over(&self) -> bool {
-        self.queued.is_empty()
-            && !self
-                .follow_up
-                .iter()
-                .any(|distance| self.is_fresh(distance))
     }
 }
