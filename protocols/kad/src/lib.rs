@@ -16,12 +16,14 @@
 
 mod diversity;
 mod key;
+mod query;
 mod rng;
 mod routing_table;
 mod store;
 
 pub use diversity::IpGroup;
 pub use key::{Distance, Key, MAX_REFRESH_CPL, random_peer_bytes_with_cpl};
+pub use query::{Lookup, LookupConfig, LookupStats, Phase};
 pub use rng::Rng;
 #[cfg(feature = "disk")]
 pub use store::DiskStore;

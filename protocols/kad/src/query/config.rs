@@ -1,0 +1,91 @@
+//! What a lookup is told ([`LookupConfig`]) and what it tells back ([`Phase`], [`LookupStats`]).
+
+use std::time::Duration;
+
+use crate::{ALPHA, BETA, K};
+
+/// How a [`Lookup`](super::Lookup) walks the keyspace; [`Default`] gives go-libp2p-kad-dht's
+/// values where it has them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LookupConfig {
+    /// How many closest peers the lookup is after (spec: k = 20); at least 1.
+    pub k: usize,
+    /// Requests in flight at once in the lookup phase (go-libp2p: 10); at least 1.
+    pub alpha: usize,
+    /// How many of the closest peers must have answered to end the lookup phase
+    /// (go-libp2p's resiliency, 3); at least 1, at most `k`.
+    pub beta: usize,
+    /// After this long without an answer a request counts as failed (go-libp2p: 10 s).
+    pub request_timeout: Duration,
+    /// After this long without an answer a request is slow: it frees its α slot and stops
+    /// holding the lookup open, though its answer is still used. The lookup stretches it to
+    /// three times the mean answer time it has seen, if longer. 2 s by default: about the
+    /// time to dial and ask a peer over the longest paths the simulator models (220 ms one
+    /// way, five round trips for a fresh connection and the request), well past a typical
+    /// answer (a whole lookup takes 0.6 s on average in the public DHT).
+    pub slow_after: Duration,
+    /// Peers known at once, asked or not (default 16 k = 320, about 40 KiB). Also the most
+    /// requests one lookup sends. At least `k`.
+    pub max_peers: usize,
+    /// Peers taken from one answer, in the order given (default 2 k = 40): an honest peer
+    /// returns k.
+    pub max_peers_per_response: usize,
+}
+
+impl Default for LookupConfig {
+    fn default() -> LookupConfig {
+        LookupConfig {
+            k: K,
+            alpha: ALPHA,
+            beta: BETA,
+            request_timeout: Duration::from_secs(10),
+            slow_after: Duration::from_secs(2),
+            max_peers: 16 * K,
+            max_peers_per_response: 2 * K,
+        }
+    }
+}
+
+impl LookupConfig {
+    /// The same configuration with every value in its documented range.
+    pub(super) fn clamped(self) -> LookupConfig {
+        let k = self.k.max(1);
+        LookupConfig {
+            k,
+            alpha: self.alpha.max(1),
+            beta: self.beta.clamp(1, k),
+            max_peers: self.max_peers.max(k),
+            ..self
+        }
+    }
+}
+
+/// Where a [`Lookup`](super::Lookup) is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Walking towards the target, at most α fresh requests at a time.
+    Lookup,
+    /// Asking the rest of the k closest all at once, not chasing what they return.
+    FollowUp,
+    /// Done: no more requests, answers are ignored.
+    Finished,
+}
+
+/// What a lookup did, for logs and for the simulator's plots.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LookupStats {
+    /// Requests handed out by [`Lookup::poll_request`](super::Lookup::poll_request).
+    pub requests: usize,
+    /// Answers used (from peers asked and still awaited).
+    pub answers: usize,
+    /// Requests the caller reported as failed.
+    pub failures: usize,
+    /// Requests that got no answer within the request timeout.
+    pub timeouts: usize,
+    /// Rounds: one more than the depth of the closest peer that answered, where seeds have
+    /// depth 0 and a peer learned from a peer of depth d has depth d + 1. 0 if none answered.
+    pub hops: u32,
+    /// Peers taken in as candidates (seeds included; a peer dropped unasked to make room and
+    /// heard of again counts twice).
+    pub peers_seen: usize,
+}
