@@ -19,7 +19,7 @@ mod query;
 mod rng;
 
 pub use key::{Distance, Key, MAX_REFRESH_CPL, random_peer_bytes_with_cpl};
-pub use query::{Lookup, LookupConfig, LookupStats, Phase};
+pub use query::{Lookup, LookupConfig, LookupPhase, LookupStats};
 pub use rng::Rng;
 
 use std::time::Duration;
