@@ -23,7 +23,7 @@ mod store;
 
 pub use diversity::IpGroup;
 pub use key::{Distance, Key, MAX_REFRESH_CPL, random_peer_bytes_with_cpl};
-pub use query::{Lookup, LookupConfig, LookupStats, Phase};
+pub use query::{Lookup, LookupConfig, LookupPhase, LookupStats};
 pub use rng::Rng;
 #[cfg(feature = "disk")]
 pub use store::DiskStore;

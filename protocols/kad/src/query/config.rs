@@ -1,4 +1,5 @@
-//! What a lookup is told ([`LookupConfig`]) and what it tells back ([`Phase`], [`LookupStats`]).
+//! What a lookup is told ([`LookupConfig`]) and what it tells back ([`LookupPhase`],
+//! [`LookupStats`]).
 
 use std::time::Duration;
 
@@ -62,7 +63,7 @@ impl LookupConfig {
 
 /// Where a [`Lookup`](super::Lookup) is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Phase {
+pub enum LookupPhase {
     /// Walking towards the target, at most α fresh requests at a time.
     Lookup,
     /// Asking the rest of the k closest all at once, not chasing what they return.

@@ -5,14 +5,14 @@ use std::time::Instant;
 
 use tracing::debug;
 
-use super::{Lookup, Phase, State};
+use super::{Lookup, LookupPhase, State};
 use crate::Distance;
 
 impl Lookup {
     /// Starts the follow-up: queues every peer among the k closest that have neither failed
     /// nor gone slow and were never asked. The peers heard of beyond them are the reserve.
     pub(super) fn start_follow_up(&mut self, now: Instant) {
-        self.phase = Phase::FollowUp;
+        self.phase = LookupPhase::FollowUp;
         self.follow_up_deadline = Some(now + self.config.request_timeout);
         let members: Vec<Distance> = self
             .candidates

@@ -1,60 +1,10 @@
 //! The iterative lookup: which peers to ask, one answer at a time, on the way to the peers
-//! closest to a target key.
-//!
-//! A [`Lookup`] only decides *whom* to ask. What is asked (`FIND_NODE`, `GET_VALUE`,
-//! `GET_PROVIDERS`) and what an answer means beyond its closer peers belong to the caller, who
-//! drives the lookup sans-IO:
-//!
-//! 1. [`Lookup::poll_request`] until it returns `None`, sending one request per peer;
-//! 2. feed back [`Lookup::on_response`] (the closer peers of an answer) or
-//!    [`Lookup::on_failure`] (refused, reset, undecodable), and call
-//!    [`Lookup::handle_timeout`] when [`Lookup::poll_timeout`] is reached;
-//! 3. repeat until [`Lookup::is_finished`], or call [`Lookup::finish`] once it has what it
-//!    wanted; then read [`Lookup::closest`].
-//!
-//! # How it ends
-//!
-//! We follow go-libp2p-kad-dht (`query.go`), which most of the network runs. The *lookup
-//! phase* keeps up to α requests in flight, always to the closest peer not yet asked, and ends
-//! when the β closest peers that have not failed have all answered, or when no peer is left
-//! to ask (starvation). The *follow-up* then asks, all at once, every peer among the k closest
-//! that was never asked; the peers they return are recorded but not chased. Ending on β keeps
-//! the walk short; the follow-up makes the k closest complete.
-//!
-//! Where we differ from go-libp2p, and why:
-//!
-//! - A request outstanding for [`LookupConfig::slow_after`] is *slow*: it no longer takes one
-//!   of the α slots and no longer holds either phase open, yet its answer is still used if it
-//!   arrives before the lookup finishes. So a silent peer among the closest costs
-//!   `slow_after` per phase, not the whole request timeout (py-libp2p #1434 is the failure
-//!   this avoids: one silent peer hanging every lookup). A silent peer that is the only way
-//!   forward is still waited for, until its request times out. The threshold stretches to
-//!   three times the mean answer time seen so far when that is longer, so that a node on a
-//!   slow link, to which every peer looks slow, still waits for its answers.
-//! - Like rust-libp2p, the lookup phase does not ask a peer when k nearer peers have answered
-//!   or are being asked: it could not make the result, and asking it while a silent peer
-//!   holds the lookup open would only cost requests.
-//! - When a peer of the follow-up fails or goes slow, the nearest peer known but not asked
-//!   when the follow-up began takes its place, so that dead or made-up peers returned by
-//!   others do not push live ones out of the k closest. The follow-up lasts at most one
-//!   request timeout.
-//!
-//! # Bounds
-//!
-//! - At most [`LookupConfig::max_peers`] peers are known at once. When full, a newly heard
-//!   peer takes the place of the farthest peer not yet asked, or is dropped if it is farther.
-//!   Peers once asked are never dropped, so no peer is asked twice and the lookup sends at
-//!   most `max_peers` requests: it always terminates, whatever peers answer.
-//! - At most [`LookupConfig::max_peers_per_response`] peers are taken from one answer, in the
-//!   order given: an honest peer returns k, a lying one cannot make us hash thousands.
-//! - Requests in flight: α fresh ones in the lookup phase, plus slow ones (at most α per
-//!   `slow_after`, each gone after `request_timeout`), plus the follow-up's k and their
-//!   replacements.
+//! closest to a target key. See [`Lookup`].
 
 mod config;
 mod follow_up;
 
-pub use config::{LookupConfig, LookupStats, Phase};
+pub use config::{LookupConfig, LookupPhase, LookupStats};
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::{Duration, Instant};
@@ -92,14 +42,94 @@ struct Candidate {
     state: State,
 }
 
-/// One iterative lookup towards a target key; see the [module docs](self).
+/// One iterative lookup towards a target key: which peers to ask, one answer at a time.
+///
+/// It only decides *whom* to ask. What is asked (`FIND_NODE`, `GET_VALUE`,
+/// `GET_PROVIDERS`) and what an answer means beyond its closer peers belong to the caller, who
+/// drives the lookup sans-IO:
+///
+/// 1. [`Lookup::poll_request`] until it returns `None`, sending one request per peer;
+/// 2. feed back [`Lookup::on_response`] (the closer peers of an answer) or
+///    [`Lookup::on_failure`] (refused, reset, undecodable), and call
+///    [`Lookup::handle_timeout`] when [`Lookup::poll_timeout`] is reached;
+/// 3. repeat until [`Lookup::is_finished`], or call [`Lookup::finish`] once it has what it
+///    wanted; then read [`Lookup::closest`].
+///
+/// # How it ends
+///
+/// We follow go-libp2p-kad-dht (`query.go`), which most of the network runs. The *lookup
+/// phase* keeps up to α requests in flight, always to the closest peer not yet asked, and ends
+/// when the β closest peers that have not failed have all answered, or when no peer is left
+/// to ask (starvation). The *follow-up* then asks, all at once, every peer among the k closest
+/// that was never asked; the peers they return are recorded but not chased. Ending on β keeps
+/// the walk short; the follow-up makes the k closest complete.
+///
+/// Where we differ from go-libp2p, and why:
+///
+/// - A request outstanding for [`LookupConfig::slow_after`] is *slow*: it no longer takes one
+///   of the α slots and no longer holds either phase open, yet its answer is still used if it
+///   arrives before the lookup finishes. So a silent peer among the closest costs
+///   `slow_after` per phase, not the whole request timeout (py-libp2p #1434 is the failure
+///   this avoids: one silent peer hanging every lookup). A silent peer that is the only way
+///   forward is still waited for, until its request times out. The threshold stretches to
+///   three times the mean answer time seen so far when that is longer, so that a node on a
+///   slow link, to which every peer looks slow, still waits for its answers.
+/// - Like rust-libp2p, the lookup phase does not ask a peer when k nearer peers have answered:
+///   it could not make the result, and asking it while a silent peer holds the lookup open
+///   would only cost requests.
+/// - When a peer of the follow-up fails or goes slow, the nearest peer known but not asked
+///   when the follow-up began takes its place, so that dead or made-up peers returned by
+///   others do not push live ones out of the k closest. The follow-up lasts at most one
+///   request timeout.
+///
+/// # Bounds
+///
+/// - At most [`LookupConfig::max_peers`] peers are known at once. When full, a newly heard
+///   peer takes the place of the farthest peer not yet asked, or is dropped if it is farther.
+///   Peers once asked are never dropped, so no peer is asked twice and the lookup sends at
+///   most `max_peers` requests: it always terminates, whatever peers answer.
+/// - At most [`LookupConfig::max_peers_per_response`] peers are taken from one answer, in the
+///   order given: an honest peer returns k, a lying one cannot make us hash thousands.
+/// - Requests in flight: α fresh ones in the lookup phase, plus slow ones (at most α per
+///   `slow_after`, each gone after `request_timeout`), plus the follow-up's k and their
+///   replacements.
+///
+/// # Example
+///
+/// ```
+/// use std::time::Instant;
+///
+/// use hyphae_identity::PeerId;
+/// use hyphae_kad::{Key, Lookup, LookupConfig};
+///
+/// // A toy network: `a` knows `b`, `b` knows nobody.
+/// let (local, a, b) = (PeerId::random(), PeerId::random(), PeerId::random());
+/// let mut now = Instant::now();
+/// let target = Key::for_bytes(b"some key");
+/// let mut lookup = Lookup::new(&local, target, [a], LookupConfig::default(), now);
+/// loop {
+///     while let Some(peer) = lookup.poll_request(now) {
+///         // Send FIND_NODE (or GET_VALUE, GET_PROVIDERS) to `peer`; here it answers at once.
+///         let closer = if peer == a { vec![b] } else { vec![] };
+///         lookup.on_response(&peer, closer, now);
+///     }
+///     if lookup.is_finished() {
+///         break;
+///     }
+///     // Nothing to send: wait for answers, or until the next timer.
+///     let Some(wake) = lookup.poll_timeout() else { break };
+///     now = wake;
+///     lookup.handle_timeout(now);
+/// }
+/// assert_eq!(lookup.closest().len(), 2);
+/// ```
 #[derive(Debug, Clone)]
 pub struct Lookup {
     target: Key,
     /// Distance of the local peer to the target: it is never taken in, hence never asked.
     local: Distance,
     config: LookupConfig,
-    phase: Phase,
+    phase: LookupPhase,
     /// Every known peer, nearest first. Distances are unique: one key, one distance.
     candidates: BTreeMap<Distance, Candidate>,
     /// The candidates in [`State::Heard`]: the nearest is asked next, the farthest is dropped
@@ -139,7 +169,7 @@ impl Lookup {
             target,
             local: Key::for_peer(local).distance(&target),
             config,
-            phase: Phase::Lookup,
+            phase: LookupPhase::Lookup,
             candidates: BTreeMap::new(),
             heard: BTreeSet::new(),
             waiting: BTreeSet::new(),
@@ -164,13 +194,13 @@ impl Lookup {
     }
 
     /// Where the lookup is.
-    pub fn phase(&self) -> Phase {
+    pub fn phase(&self) -> LookupPhase {
         self.phase
     }
 
     /// Whether the lookup is over: no more requests, answers ignored.
     pub fn is_finished(&self) -> bool {
-        self.phase == Phase::Finished
+        self.phase == LookupPhase::Finished
     }
 
     /// The next peer to ask, if one is due and (in the lookup phase) a slot is free. Call it
@@ -178,15 +208,15 @@ impl Lookup {
     pub fn poll_request(&mut self, now: Instant) -> Option<PeerId> {
         self.advance(now);
         let next = match self.phase {
-            Phase::Lookup if self.fresh_requests() < self.config.alpha => {
+            LookupPhase::Lookup if self.fresh_requests() < self.config.alpha => {
                 let nearest = self.heard.first().copied()?;
                 if !self.could_make_the_result(&nearest) {
                     return None;
                 }
                 self.heard.pop_first()
             }
-            Phase::FollowUp => self.queued.pop_first(),
-            Phase::Lookup | Phase::Finished => None,
+            LookupPhase::FollowUp => self.queued.pop_first(),
+            LookupPhase::Lookup | LookupPhase::Finished => None,
         }?;
         let candidate = self.candidates.get_mut(&next)?;
         candidate.state = State::Waiting { sent: now };
@@ -251,16 +281,17 @@ impl Lookup {
     /// Lets time pass: requests outstanding for the request timeout fail, slow ones stop
     /// holding the lookup open.
     pub fn handle_timeout(&mut self, now: Instant) {
+        let timeout = self.config.request_timeout;
         let expired: Vec<Distance> = self
             .waiting
             .iter()
             .copied()
-            .filter(|distance| {
-                matches!(
-                    self.candidates.get(distance).map(|c| c.state),
-                    Some(State::Waiting { sent }) if now.saturating_duration_since(sent) >= self.config.request_timeout
-                )
-            })
+            .filter(
+                |distance| match self.candidates.get(distance).map(|c| c.state) {
+                    Some(State::Waiting { sent }) => now.saturating_duration_since(sent) >= timeout,
+                    _ => false,
+                },
+            )
             .collect();
         for distance in expired {
             self.settle(distance, State::Failed);
@@ -272,10 +303,10 @@ impl Lookup {
     /// Ends the lookup at once: the caller has what it wanted (a quorum of records, enough
     /// providers). Requests still in flight can be dropped.
     pub fn finish(&mut self) {
-        if self.phase != Phase::Finished {
+        if self.phase != LookupPhase::Finished {
             debug!(target = ?self.target, "lookup finished by the caller");
         }
-        self.phase = Phase::Finished;
+        self.phase = LookupPhase::Finished;
     }
 
     /// The up-to-k closest peers that answered, nearest first.
@@ -397,15 +428,15 @@ impl Lookup {
     /// Moves to the next phase when the current one is over.
     fn advance(&mut self, now: Instant) {
         self.now = self.now.max(now);
-        if self.phase == Phase::Lookup && self.is_lookup_over() {
+        if self.phase == LookupPhase::Lookup && self.is_lookup_over() {
             self.start_follow_up(self.now);
         }
-        if self.phase == Phase::FollowUp {
+        if self.phase == LookupPhase::FollowUp {
             self.replace_lost_members();
         }
-        if self.phase == Phase::FollowUp && self.is_follow_up_over() {
+        if self.phase == LookupPhase::FollowUp && self.is_follow_up_over() {
             debug!(target = ?self.target, stats = ?self.stats(), "lookup complete");
-            self.phase = Phase::Finished;
+            self.phase = LookupPhase::Finished;
         }
     }
 
