@@ -14,41 +14,53 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+mod commands;
+mod config;
+mod dht;
 mod diversity;
+mod error;
+mod event;
+mod ipns;
 mod key;
+mod message;
+mod queries;
 mod query;
+mod results;
 mod rng;
 mod routing_table;
+mod serve;
+mod service;
 mod store;
+mod streams;
+mod time;
+mod validator;
 
+pub use config::{Config, Mode, Quorum};
+pub use dht::{Dht, Failure};
 pub use diversity::IpGroup;
+pub use error::Error;
+pub use event::{Event, Outcome, PeerAddrs, Progress, QueryId, RequestId, Transmit};
+pub use ipns::{CborError, Ipns, IpnsRecord, MAX_IPNS_RECORD_LEN, ipns_key};
 pub use key::{Distance, Key, MAX_REFRESH_CPL, random_peer_bytes_with_cpl};
+pub use message::{
+    ConnectionType, DecodeError, EncodeError, Limits, MAX_PEER_ENTRY_LEN, Message, MessageType,
+    PeerInfo, Record, decode_frame, encode_frame,
+};
 pub use query::{Lookup, LookupConfig, LookupPhase, LookupStats};
+pub use results::{Providers, QueryResults, Records};
 pub use rng::Rng;
+pub use routing_table::{
+    Entry, Insert, RoutingConfig, RoutingTable, USEFULNESS_THRESHOLD, usefulness_threshold,
+};
+pub use service::{Handle, Kademlia, ModeSetting};
 #[cfg(feature = "disk")]
 pub use store::DiskStore;
 pub use store::{
     Limit, MemoryStore, ProviderRecord, RecordStore, StoreError, StoreLimits, StoreUsage,
     StoredRecord,
 };
-
-// The wire format, the record validators and the timestamps they carry.
-mod ipns;
-mod message;
-mod time;
-mod validator;
-
-pub use ipns::{CborError, Ipns, IpnsRecord, MAX_IPNS_RECORD_LEN, ipns_key};
-pub use message::{
-    ConnectionType, DecodeError, EncodeError, Limits, MAX_PEER_ENTRY_LEN, Message, MessageType,
-    PeerInfo, Record, decode_frame, encode_frame,
-};
 pub use time::{Clock, format_rfc3339, parse_rfc3339};
 pub use validator::{AcceptAll, PublicKeyValidator, RecordError, Validator, Validators, pk_key};
-
-pub use routing_table::{
-    Entry, Insert, RoutingConfig, RoutingTable, USEFULNESS_THRESHOLD, usefulness_threshold,
-};
 
 use std::time::Duration;
 

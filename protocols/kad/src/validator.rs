@@ -48,6 +48,8 @@ pub trait Validator: Send + Sync {
 #[derive(Clone)]
 pub struct Validators {
     by_namespace: HashMap<String, Arc<dyn Validator>>,
+    /// Validates keys of no known namespace, if set (test networks accept everything).
+    fallback: Option<Arc<dyn Validator>>,
 }
 
 impl Validators {
@@ -55,6 +57,7 @@ impl Validators {
     pub fn empty() -> Validators {
         Validators {
             by_namespace: HashMap::new(),
+            fallback: None,
         }
     }
 
@@ -70,6 +73,17 @@ impl Validators {
     pub fn insert(&mut self, namespace: impl Into<String>, validator: impl Validator + 'static) {
         self.by_namespace
             .insert(namespace.into(), Arc::new(validator));
+    }
+
+    /// Registers a shared `validator` for keys starting with `/<namespace>/`.
+    pub fn insert_shared(&mut self, namespace: impl Into<String>, validator: Arc<dyn Validator>) {
+        self.by_namespace.insert(namespace.into(), validator);
+    }
+
+    /// Validates keys outside every registered namespace (and keys with none) with
+    /// `validator`: [`AcceptAll`] here makes a test network store anything.
+    pub fn set_fallback(&mut self, validator: Option<Arc<dyn Validator>>) {
+        self.fallback = validator;
     }
 
     /// The namespaces with a validator, in no particular order.
@@ -99,6 +113,14 @@ impl Validators {
     }
 
     fn validator_for(&self, key: &[u8]) -> Result<&dyn Validator, RecordError> {
+        let found = self.registered_validator_for(key);
+        match (&found, &self.fallback) {
+            (Err(_), Some(fallback)) => Ok(&**fallback),
+            _ => found,
+        }
+    }
+
+    fn registered_validator_for(&self, key: &[u8]) -> Result<&dyn Validator, RecordError> {
         let namespace = namespace(key).ok_or(RecordError::NoNamespace)?;
         std::str::from_utf8(namespace)
             .ok()

@@ -1,0 +1,681 @@
+//! [`Kademlia`]: the DHT as a node service. One task owns the [`Dht`] core and feeds it
+//! streams, connection events and time; each request runs on its own small task.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use hyphae_identity::PeerId;
+use hyphae_multiaddr::{Multiaddr, Protocol};
+use hyphae_service::{ConnectionEvent, Context, Incoming, Service};
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
+use tracing::{debug, info};
+
+use crate::event::{Event, Outcome, PeerAddrs};
+use crate::results::{Providers, QueryResults, Records, Update};
+use crate::store::{MemoryStore, RecordStore};
+use crate::streams::{self, Inbound, InboundSlots};
+use crate::validator::{AcceptAll, Validator};
+use crate::{Config, Dht, Error, Mode, QueryId};
+
+/// Inbound kad streams waiting to be served; beyond this a burst is reset.
+const INBOUND_BACKLOG: usize = 64;
+/// Inbound streams served at once per peer; more are reset.
+const INBOUND_STREAMS_PER_PEER: usize = 16;
+/// Requests from inbound streams waiting for the core.
+const INBOUND_QUEUE: usize = 64;
+/// Commands from handles waiting for the driver.
+const COMMAND_QUEUE: usize = 64;
+/// Connection events buffered before the driver is resynchronised.
+const CONNECTION_EVENTS: usize = 1024;
+/// Distinct peers that must report the same public address before automatic mode trusts it.
+const CONFIRMATIONS: usize = 2;
+
+/// How the service picks its [`Mode`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModeSetting {
+    /// Always this mode.
+    Fixed(Mode),
+    /// Client until the node has a confirmed public address (a public listen address, or a
+    /// public address that several peers observed), then server.
+    Automatic,
+}
+
+/// The Kademlia DHT service: `Node::builder().service(Kademlia::new(config))`.
+pub struct Kademlia {
+    config: Config,
+    mode: ModeSetting,
+    bootstrap: Vec<Multiaddr>,
+    store: Box<dyn RecordStore>,
+    validators: Vec<(String, Arc<dyn Validator>)>,
+    accepts_all_records: bool,
+    seed: Option<u64>,
+}
+
+impl std::fmt::Debug for Kademlia {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Kademlia")
+            .field("config", &self.config)
+            .field("mode", &self.mode)
+            .field("bootstrap", &self.bootstrap)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for Kademlia {
+    fn default() -> Kademlia {
+        Kademlia::new(Config::default())
+    }
+}
+
+impl Kademlia {
+    /// A DHT service with `config`, automatic mode, an in-memory store and the `pk` and
+    /// `ipns` validators.
+    pub fn new(config: Config) -> Kademlia {
+        Kademlia {
+            config,
+            mode: ModeSetting::Automatic,
+            bootstrap: Vec::new(),
+            store: Box::new(MemoryStore::default()),
+            validators: Vec::new(),
+            accepts_all_records: false,
+            seed: None,
+        }
+    }
+
+    /// Sets the mode.
+    pub fn mode(mut self, mode: ModeSetting) -> Kademlia {
+        self.mode = mode;
+        self
+    }
+
+    /// Peers to join through, as multiaddrs ending in `/p2p/<peer id>`; the service
+    /// bootstraps through them when it starts.
+    pub fn bootstrap(mut self, addrs: impl IntoIterator<Item = Multiaddr>) -> Kademlia {
+        self.bootstrap.extend(addrs);
+        self
+    }
+
+    /// Keeps records and provider entries in `store` instead of memory.
+    pub fn store(mut self, store: impl RecordStore) -> Kademlia {
+        self.store = Box::new(store);
+        self
+    }
+
+    /// Validates records whose key starts with `/<namespace>/` with `validator`.
+    pub fn validator(
+        mut self,
+        namespace: impl Into<String>,
+        validator: impl Validator + 'static,
+    ) -> Kademlia {
+        self.validators
+            .push((namespace.into(), Arc::new(validator)));
+        self
+    }
+
+    /// Accepts records of every namespace without a validator, unvalidated: for test
+    /// networks (the interop suites use an `example` namespace); the public DHT only stores
+    /// `/pk/` and `/ipns/` records.
+    pub fn accept_all_records(mut self) -> Kademlia {
+        self.accepts_all_records = true;
+        self
+    }
+
+    /// Seeds the core's random choices (refresh targets), for reproducible tests.
+    pub fn seed(mut self, seed: u64) -> Kademlia {
+        self.seed = Some(seed);
+        self
+    }
+}
+
+/// Commands from handles to the driver.
+enum Command {
+    Bootstrap(mpsc::UnboundedSender<Update>),
+    Closest(Vec<u8>, mpsc::UnboundedSender<Update>),
+    FindPeer(PeerId, mpsc::UnboundedSender<Update>),
+    GetValue(Vec<u8>, mpsc::UnboundedSender<Update>),
+    PutValue(Vec<u8>, Vec<u8>, mpsc::UnboundedSender<Update>),
+    Provide(Vec<u8>, mpsc::UnboundedSender<Update>),
+    StopProviding(Vec<u8>),
+    FindProviders(Vec<u8>, usize, mpsc::UnboundedSender<Update>),
+    AddPeer(PeerId, Vec<Multiaddr>),
+    SetMode(ModeSetting),
+    Mode(oneshot::Sender<Mode>),
+    Peers(oneshot::Sender<Vec<PeerAddrs>>),
+}
+
+/// Runs DHT operations; from `Node::service::<Kademlia>()`. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Handle {
+    commands: mpsc::Sender<Command>,
+}
+
+impl std::fmt::Debug for Command {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Command")
+    }
+}
+
+impl Handle {
+    async fn query(
+        &self,
+        command: impl FnOnce(mpsc::UnboundedSender<Update>) -> Command,
+    ) -> QueryResults {
+        let (sender, receiver) = mpsc::unbounded_channel();
+        // If the driver is gone the sender is dropped with the command and the results
+        // end with `ServiceStopped`.
+        let _ = self.commands.send(command(sender)).await;
+        QueryResults::new(receiver)
+    }
+
+    /// Looks ourselves up and refreshes the routing table; the closest peers to us.
+    pub async fn bootstrap(&self) -> Result<Vec<PeerAddrs>, Error> {
+        match self.query(Command::Bootstrap).await.finish().await?.0 {
+            Outcome::ClosestPeers(peers) => Ok(peers),
+            _ => Ok(Vec::new()),
+        }
+    }
+
+    /// The k closest peers to `key` that answered, nearest first.
+    pub async fn get_closest_peers(
+        &self,
+        key: impl Into<Vec<u8>>,
+    ) -> Result<Vec<PeerAddrs>, Error> {
+        let key = key.into();
+        match self
+            .query(|tx| Command::Closest(key, tx))
+            .await
+            .finish()
+            .await?
+            .0
+        {
+            Outcome::ClosestPeers(peers) => Ok(peers),
+            _ => Ok(Vec::new()),
+        }
+    }
+
+    /// Finds `peer`'s addresses; they also land in the peerstore, so `open_stream` to the
+    /// peer works afterwards.
+    pub async fn find_peer(&self, peer: PeerId) -> Result<PeerAddrs, Error> {
+        match self
+            .query(|tx| Command::FindPeer(peer, tx))
+            .await
+            .finish()
+            .await?
+            .0
+        {
+            Outcome::FoundPeer(Some(found)) => Ok(found),
+            _ => Err(Error::NotFound),
+        }
+    }
+
+    /// Finds the records stored under `key`: read them as they arrive, or wait for the best.
+    pub async fn get_value(&self, key: impl Into<Vec<u8>>) -> Records {
+        let key = key.into();
+        Records {
+            results: self.query(|tx| Command::GetValue(key, tx)).await,
+        }
+    }
+
+    /// Stores a record at the k closest peers (and locally); republished until the node
+    /// stops. Fails if fewer peers than the put quorum stored it.
+    pub async fn put_value(
+        &self,
+        key: impl Into<Vec<u8>>,
+        value: impl Into<Vec<u8>>,
+    ) -> Result<usize, Error> {
+        let (key, value) = (key.into(), value.into());
+        match self
+            .query(|tx| Command::PutValue(key, value, tx))
+            .await
+            .finish()
+            .await?
+            .0
+        {
+            Outcome::Stored {
+                succeeded,
+                quorum_reached: true,
+                ..
+            } => Ok(succeeded),
+            Outcome::Stored { succeeded, .. } => Err(Error::QuorumFailed {
+                succeeded,
+                quorum: 1.max(succeeded + 1),
+            }),
+            _ => Err(Error::ServiceStopped),
+        }
+    }
+
+    /// Announces that this node provides `key`, to the k closest peers; reannounced until
+    /// [`stop_providing`](Handle::stop_providing). Returns how many peers accepted it.
+    pub async fn provide(&self, key: impl Into<Vec<u8>>) -> Result<usize, Error> {
+        let key = key.into();
+        match self
+            .query(|tx| Command::Provide(key, tx))
+            .await
+            .finish()
+            .await?
+            .0
+        {
+            Outcome::Provided { succeeded, .. } => Ok(succeeded),
+            _ => Err(Error::ServiceStopped),
+        }
+    }
+
+    /// Stops announcing `key`.
+    pub async fn stop_providing(&self, key: impl Into<Vec<u8>>) {
+        let _ = self.commands.send(Command::StopProviding(key.into())).await;
+    }
+
+    /// Finds up to `limit` providers of `key`, each as soon as it is found.
+    pub async fn find_providers(&self, key: impl Into<Vec<u8>>, limit: usize) -> Providers {
+        let key = key.into();
+        Providers {
+            results: self
+                .query(|tx| Command::FindProviders(key, limit, tx))
+                .await,
+        }
+    }
+
+    /// Adds a peer to the routing table without checking it (a known bootstrap peer).
+    pub async fn add_peer(&self, peer: PeerId, addrs: Vec<Multiaddr>) {
+        let _ = self.commands.send(Command::AddPeer(peer, addrs)).await;
+    }
+
+    /// The mode the DHT runs in now.
+    pub async fn current_mode(&self) -> Result<Mode, Error> {
+        let (reply, answer) = oneshot::channel();
+        self.commands
+            .send(Command::Mode(reply))
+            .await
+            .map_err(|_| Error::ServiceStopped)?;
+        answer.await.map_err(|_| Error::ServiceStopped)
+    }
+
+    /// Changes how the mode is chosen.
+    pub async fn set_mode(&self, mode: ModeSetting) {
+        let _ = self.commands.send(Command::SetMode(mode)).await;
+    }
+
+    /// The peers in the routing table.
+    pub async fn routing_table(&self) -> Result<Vec<PeerAddrs>, Error> {
+        let (reply, answer) = oneshot::channel();
+        self.commands
+            .send(Command::Peers(reply))
+            .await
+            .map_err(|_| Error::ServiceStopped)?;
+        answer.await.map_err(|_| Error::ServiceStopped)
+    }
+}
+
+impl Service for Kademlia {
+    type Handle = Handle;
+
+    fn start(self, cx: Context) -> Handle {
+        let (commands, receiver) = mpsc::channel(COMMAND_QUEUE);
+        let now = Instant::now().into_std();
+        let seed = self.seed.unwrap_or_else(|| {
+            let mut bytes = [0u8; 8];
+            bytes.copy_from_slice(
+                &cx.local_peer_id().as_bytes()[cx.local_peer_id().as_bytes().len() - 8..],
+            );
+            u64::from_le_bytes(bytes)
+                ^ u64::from(
+                    SystemTime::now()
+                        .duration_since(SystemTime::UNIX_EPOCH)
+                        .map(|d| d.subsec_nanos())
+                        .unwrap_or(0),
+                )
+        });
+        let mode = match self.mode {
+            ModeSetting::Fixed(mode) => mode,
+            ModeSetting::Automatic => Mode::Client,
+        };
+        let mut dht = Dht::new(
+            cx.local_peer_id(),
+            self.config,
+            mode,
+            self.store,
+            now,
+            SystemTime::now(),
+            seed,
+        );
+        for (namespace, validator) in self.validators {
+            dht.validators_mut().insert_shared(namespace, validator);
+        }
+        if self.accepts_all_records {
+            dht.validators_mut().set_fallback(Some(Arc::new(AcceptAll)));
+        }
+        let driver = Driver {
+            cx: cx.clone(),
+            dht,
+            setting: self.mode,
+            incoming: None,
+            queries: HashMap::new(),
+            observed: HashMap::new(),
+            slots: InboundSlots::default(),
+        };
+        cx.spawn(driver.run(receiver, self.bootstrap));
+        Handle { commands }
+    }
+}
+
+/// The task that owns the core.
+struct Driver {
+    cx: Context,
+    dht: Dht,
+    setting: ModeSetting,
+    /// Accepting the protocol: only in server mode, so identify advertises it only then.
+    incoming: Option<Incoming>,
+    /// Where each running query's results go.
+    queries: HashMap<QueryId, mpsc::UnboundedSender<Update>>,
+    /// Public addresses peers observed for us, and which peers did (automatic mode).
+    observed: HashMap<Multiaddr, Vec<PeerId>>,
+    slots: InboundSlots,
+}
+
+impl Driver {
+    async fn run(mut self, mut commands: mpsc::Receiver<Command>, bootstrap: Vec<Multiaddr>) {
+        let mut connections = self.cx.connections(CONNECTION_EVENTS);
+        let mut local_changes = self.cx.local_changes();
+        let (outcomes_tx, mut outcomes) = mpsc::unbounded_channel();
+        let (inbound_tx, mut inbound) = mpsc::channel::<Inbound>(INBOUND_QUEUE);
+        let mut connected: HashMap<PeerId, usize> = HashMap::new();
+        self.dht.set_local_addrs(self.cx.listen_addrs());
+        self.apply_mode();
+        self.join(bootstrap);
+        loop {
+            self.flush(&outcomes_tx);
+            let wake = self.dht.poll_timeout().map(Instant::from_std);
+            tokio::select! {
+                command = commands.recv() => match command {
+                    Some(command) => self.command(command),
+                    None => return,
+                },
+                Some(outcome) = outcomes.recv() => {
+                    let now = Instant::now().into_std();
+                    match outcome {
+                        streams::Outcome::Response(id, message) => self.dht.handle_response(id, message, now),
+                        streams::Outcome::Delivered(id) => self.dht.handle_delivered(id, now),
+                        streams::Outcome::Failed(id, failure) => self.dht.handle_failure(id, failure, now),
+                    }
+                }
+                Some(request) = inbound.recv() => {
+                    let now = Instant::now().into_std();
+                    let answer = self.dht.handle_request(request.peer, request.message, now);
+                    let _ = request.reply.send(answer);
+                }
+                Some(stream) = next_stream(&mut self.incoming) => {
+                    let peer = stream.peer();
+                    if let Some(slot) = self.slots.try_acquire(peer, INBOUND_STREAMS_PER_PEER) {
+                        let requests = inbound_tx.clone();
+                        self.cx.spawn(async move {
+                            streams::serve(stream, requests).await;
+                            drop(slot);
+                        });
+                    } else {
+                        debug!(%peer, "kad: too many inbound streams from one peer");
+                    }
+                }
+                event = connections.next() => match event {
+                    Some(event) => self.connection_event(event, &mut connected),
+                    None => return,
+                },
+                changed = local_changes.changed() => {
+                    if !changed {
+                        return;
+                    }
+                    self.dht.set_local_addrs(self.cx.listen_addrs());
+                    self.apply_mode();
+                }
+                () = sleep_until(wake) => self.dht.handle_timeout(Instant::now().into_std()),
+            }
+        }
+    }
+
+    /// Adds the bootstrap peers and starts a bootstrap.
+    fn join(&mut self, bootstrap: Vec<Multiaddr>) {
+        let now = Instant::now().into_std();
+        let mut added = false;
+        for addr in bootstrap {
+            let Some(peer) = addr.peer_id() else {
+                debug!(%addr, "kad bootstrap address without /p2p: ignored");
+                continue;
+            };
+            let mut dial = addr.clone();
+            dial.pop();
+            self.cx.peerstore().add_addrs(peer, [dial.clone()]);
+            self.dht.add_peer(peer, vec![dial], now);
+            added = true;
+        }
+        if added {
+            let _ = self.dht.bootstrap(now);
+        }
+    }
+
+    /// Hands the core's requests to tasks and its events to the queries' callers.
+    fn flush(&mut self, outcomes: &mpsc::UnboundedSender<streams::Outcome>) {
+        let protocol = self.dht.config().protocol.clone();
+        let timeout = self.dht.config().request_timeout;
+        while let Some(transmit) = self.dht.poll_transmit() {
+            let (cx, protocol, outcomes) = (self.cx.clone(), protocol.clone(), outcomes.clone());
+            self.cx.spawn(async move {
+                let _ = outcomes.send(streams::request(cx, protocol, transmit, timeout).await);
+            });
+        }
+        while let Some(event) = self.dht.poll_event() {
+            self.event(event);
+        }
+    }
+
+    fn event(&mut self, event: Event) {
+        match event {
+            Event::Progress { query, progress } => {
+                if let crate::Progress::FoundPeer(found) | crate::Progress::Provider(found) =
+                    &progress
+                {
+                    self.cx
+                        .peerstore()
+                        .add_addrs(found.peer, found.addrs.iter().cloned());
+                }
+                let is_gone = self
+                    .queries
+                    .get(&query)
+                    .is_some_and(|sender| sender.send(Update::Progress(progress)).is_err());
+                if is_gone {
+                    // The caller dropped its results: stop working for it.
+                    self.queries.remove(&query);
+                    self.dht.cancel(query, Instant::now().into_std());
+                }
+            }
+            Event::Finished {
+                query,
+                outcome,
+                stats,
+            } => {
+                debug!(query = query.get(), ?stats, "kad query finished");
+                if let Some(sender) = self.queries.remove(&query) {
+                    let _ = sender.send(Update::Finished(outcome, stats));
+                }
+            }
+            Event::PeerAdded(peer) => debug!(%peer, "kad routing table: added"),
+            Event::PeerRemoved(peer) => debug!(%peer, "kad routing table: removed"),
+        }
+    }
+
+    fn command(&mut self, command: Command) {
+        let now = Instant::now().into_std();
+        let (started, sender) = match command {
+            Command::Bootstrap(tx) => (self.dht.bootstrap(now), tx),
+            Command::Closest(key, tx) => (self.dht.get_closest_peers(key, now), tx),
+            Command::FindPeer(peer, tx) => (self.dht.find_peer(peer, now), tx),
+            Command::GetValue(key, tx) => (self.dht.get_value(key, now), tx),
+            Command::PutValue(key, value, tx) => (self.dht.put_value(key, value, now), tx),
+            Command::Provide(key, tx) => (self.dht.provide(key, now), tx),
+            Command::FindProviders(key, limit, tx) => {
+                (self.dht.find_providers(key, limit, now), tx)
+            }
+            Command::StopProviding(key) => return self.dht.stop_providing(&key),
+            Command::AddPeer(peer, addrs) => {
+                self.cx.peerstore().add_addrs(peer, addrs.iter().cloned());
+                self.dht.add_peer(peer, addrs, now);
+                return;
+            }
+            Command::SetMode(setting) => {
+                self.setting = setting;
+                return self.apply_mode();
+            }
+            Command::Mode(reply) => {
+                let _ = reply.send(self.dht.mode());
+                return;
+            }
+            Command::Peers(reply) => {
+                let peers = self
+                    .dht
+                    .routing_table()
+                    .iter()
+                    .map(|entry| PeerAddrs {
+                        peer: entry.peer,
+                        addrs: entry.addrs.clone(),
+                    })
+                    .collect();
+                let _ = reply.send(peers);
+                return;
+            }
+        };
+        match started {
+            // A query that ended at once (an empty table, a local answer) has its events
+            // queued; they are routed at the next flush, now that its sender is known.
+            Ok(query) => {
+                self.queries.insert(query, sender);
+            }
+            Err(error) => {
+                let _ = sender.send(Update::Failed(error));
+            }
+        }
+    }
+
+    fn connection_event(&mut self, event: ConnectionEvent, connected: &mut HashMap<PeerId, usize>) {
+        let now = Instant::now().into_std();
+        match event {
+            ConnectionEvent::Established(info) => {
+                *connected.entry(info.peer).or_default() += 1;
+                self.dht.set_connected(info.peer, true);
+            }
+            ConnectionEvent::Closed(info) => {
+                if let Some(count) = connected.get_mut(&info.peer) {
+                    *count -= 1;
+                    if *count == 0 {
+                        connected.remove(&info.peer);
+                        self.dht.set_connected(info.peer, false);
+                    }
+                }
+            }
+            ConnectionEvent::Identified(identified) => {
+                let protocol = &self.dht.config().protocol;
+                let is_server = identified.protocols.iter().any(|p| p == protocol);
+                if let Some(observed) = &identified.observed_addr
+                    && self.setting == ModeSetting::Automatic
+                    && is_public(observed)
+                {
+                    let peers = self.observed.entry(observed.clone()).or_default();
+                    if !peers.contains(&identified.peer) && peers.len() < CONFIRMATIONS {
+                        peers.push(identified.peer);
+                    }
+                    self.apply_mode();
+                }
+                self.dht
+                    .on_identified(identified.peer, identified.listen_addrs, is_server, now);
+            }
+            ConnectionEvent::Resync(open) => {
+                let before: Vec<PeerId> = connected.keys().copied().collect();
+                connected.clear();
+                for info in open {
+                    *connected.entry(info.peer).or_default() += 1;
+                }
+                for peer in before {
+                    if !connected.contains_key(&peer) {
+                        self.dht.set_connected(peer, false);
+                    }
+                }
+                for peer in connected.keys() {
+                    self.dht.set_connected(*peer, true);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Chooses the mode and accepts the protocol only as a server.
+    fn apply_mode(&mut self) {
+        let mode = match self.setting {
+            ModeSetting::Fixed(mode) => mode,
+            ModeSetting::Automatic => {
+                let listens_publicly = self.cx.listen_addrs().iter().any(is_public);
+                let is_confirmed = self
+                    .observed
+                    .values()
+                    .any(|peers| peers.len() >= CONFIRMATIONS);
+                if listens_publicly || is_confirmed {
+                    Mode::Server
+                } else {
+                    Mode::Client
+                }
+            }
+        };
+        if mode != self.dht.mode() {
+            info!(?mode, "kad mode");
+        }
+        self.dht.set_mode(mode);
+        match mode {
+            Mode::Server if self.incoming.is_none() => {
+                let protocol = self.dht.config().protocol.clone();
+                self.incoming = Some(self.cx.accept(protocol, INBOUND_BACKLOG));
+            }
+            // Dropping `Incoming` unregisters the protocol; identify push tells peers.
+            Mode::Client => self.incoming = None,
+            Mode::Server => {}
+        }
+    }
+}
+
+async fn next_stream(incoming: &mut Option<Incoming>) -> Option<hyphae_service::Stream> {
+    match incoming {
+        Some(incoming) => incoming.next().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn sleep_until(wake: Option<Instant>) {
+    match wake {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Whether `addr` starts with a globally routable IP address.
+pub(crate) fn is_public(addr: &Multiaddr) -> bool {
+    let Some(ip) = addr.iter().find_map(|protocol| match protocol {
+        Protocol::Ip4(ip) => Some(IpAddr::V4(ip)),
+        Protocol::Ip6(ip) => Some(IpAddr::V6(ip)),
+        _ => None,
+    }) else {
+        return false;
+    };
+    match ip {
+        IpAddr::V4(ip) => {
+            !(ip.is_private() || ip.is_loopback() || ip.is_link_local() || ip.is_unspecified()
+                || ip.is_documentation() || ip.is_broadcast()
+                // 100.64.0.0/10, carrier-grade NAT
+                || (ip.octets()[0] == 100 && (ip.octets()[1] & 0xc0) == 64))
+        }
+        IpAddr::V6(ip) => {
+            !(ip.is_loopback()
+                || ip.is_unspecified()
+                || ip.is_unicast_link_local()
+                || ip.is_unique_local()
+                || ip.is_multicast())
+        }
+    }
+}

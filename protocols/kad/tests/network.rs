@@ -1,0 +1,212 @@
+//! DHT cores in a virtual-time network: joining, finding peers, providers and records, with
+//! honest, silent and client peers.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Network, addr};
+use hyphae_kad::{Config, Event, Key, Mode, Outcome, Progress};
+
+fn config() -> Config {
+    Config::default()
+}
+
+#[test]
+fn joining_through_one_peer_fills_every_routing_table() {
+    let mut net = Network::new(60, Mode::Server, config());
+    net.bootstrap_all();
+    for (i, node) in net.nodes.iter().enumerate() {
+        assert!(
+            node.routing_table().len() >= 10,
+            "node {i} knows {} peers",
+            node.routing_table().len()
+        );
+    }
+}
+
+#[test]
+fn every_peer_is_found_by_its_id() {
+    let mut net = Network::new(60, Mode::Server, config());
+    net.bootstrap_all();
+    for target in [1, 17, 42, 59] {
+        let seeker = (target + 30) % 60;
+        let now = net.now;
+        let peer = net.peers[target];
+        let query = net.nodes[seeker].find_peer(peer, now).unwrap();
+        let Event::Finished { outcome, .. } = net.run_until_finished(seeker, query) else {
+            unreachable!()
+        };
+        let Outcome::FoundPeer(Some(found)) = outcome else {
+            panic!("node {seeker} did not find node {target}: {outcome:?}");
+        };
+        assert_eq!(found.peer, peer);
+        assert_eq!(found.addrs, vec![addr(target)]);
+    }
+}
+
+#[test]
+fn closest_peers_are_the_true_closest() {
+    let mut net = Network::new(80, Mode::Server, config());
+    net.bootstrap_all();
+    let key = b"some content".to_vec();
+    let target = Key::for_bytes(&key);
+    let mut truth: Vec<_> = net.peers.clone();
+    truth.retain(|peer| *peer != net.peers[5]);
+    truth.sort_by_key(|peer| Key::for_peer(peer).distance(&target));
+    truth.truncate(20);
+    let now = net.now;
+    let query = net.nodes[5].get_closest_peers(key, now).unwrap();
+    let Event::Finished {
+        outcome: Outcome::ClosestPeers(found),
+        stats,
+        ..
+    } = net.run_until_finished(5, query)
+    else {
+        panic!("no closest peers")
+    };
+    assert!(stats.hops >= 1 && stats.answers >= 20, "{stats:?}");
+    let found: Vec<_> = found.into_iter().map(|p| p.peer).collect();
+    let overlap = found.iter().filter(|peer| truth.contains(peer)).count();
+    assert!(overlap >= 18, "found {overlap} of the 20 closest");
+    assert_eq!(found[0], truth[0]);
+}
+
+#[test]
+fn a_provider_is_found_by_another_peer() {
+    let mut net = Network::new(60, Mode::Server, config());
+    net.bootstrap_all();
+    let key = b"interop-test-key-abc".to_vec();
+    let now = net.now;
+    let query = net.nodes[7].provide(key.clone(), now).unwrap();
+    let Event::Finished {
+        outcome: Outcome::Provided { succeeded, asked },
+        ..
+    } = net.run_until_finished(7, query)
+    else {
+        panic!("provide did not finish")
+    };
+    assert!(
+        succeeded >= 15 && succeeded == asked,
+        "{succeeded} of {asked}"
+    );
+
+    let now = net.now;
+    let query = net.nodes[40].find_providers(key, 5, now).unwrap();
+    net.run_until_finished(40, query);
+    let providers = net.progress(40, query);
+    assert_eq!(
+        providers,
+        vec![Progress::Provider(hyphae_kad::PeerAddrs {
+            peer: net.peers[7],
+            addrs: vec![addr(7)]
+        })]
+    );
+}
+
+#[test]
+fn a_record_put_by_one_peer_is_read_by_another() {
+    let mut net = Network::new(60, Mode::Server, config());
+    net.bootstrap_all();
+    let key = b"/example/greeting".to_vec();
+    let now = net.now;
+    let query = net.nodes[3]
+        .put_value(key.clone(), b"hello".to_vec(), now)
+        .unwrap();
+    let Event::Finished {
+        outcome:
+            Outcome::Stored {
+                succeeded,
+                quorum_reached,
+                ..
+            },
+        ..
+    } = net.run_until_finished(3, query)
+    else {
+        panic!("put did not finish")
+    };
+    assert!(quorum_reached && succeeded >= 15, "stored at {succeeded}");
+
+    let now = net.now;
+    let query = net.nodes[50].get_value(key.clone(), now).unwrap();
+    let Event::Finished {
+        outcome: Outcome::Value(Some(record)),
+        ..
+    } = net.run_until_finished(50, query)
+    else {
+        panic!("no value")
+    };
+    assert_eq!(record.value, b"hello");
+    assert_eq!(record.key, key);
+}
+
+#[test]
+fn records_of_unknown_namespaces_are_refused() {
+    let mut net = Network::new(5, Mode::Server, config());
+    let now = net.now;
+    assert!(
+        net.nodes[0]
+            .put_value(b"/nobody/knows".to_vec(), b"x".to_vec(), now)
+            .is_err()
+    );
+}
+
+#[test]
+fn lookups_end_and_succeed_when_a_fifth_of_the_peers_fall_silent() {
+    let mut net = Network::new(80, Mode::Server, config());
+    net.bootstrap_all();
+    for i in (1..80).step_by(5) {
+        net.silent.insert(i);
+    }
+    let mut found = 0;
+    for target in [3, 8, 22, 47, 64, 78] {
+        let seeker = (target + 40) % 80;
+        let started = net.now;
+        let now = net.now;
+        let query = net.nodes[seeker].find_peer(net.peers[target], now).unwrap();
+        if let Event::Finished {
+            outcome: Outcome::FoundPeer(Some(_)),
+            ..
+        } = net.run_until_finished(seeker, query)
+        {
+            found += 1;
+        }
+        // One silent peer never holds a lookup for its whole timeout.
+        assert!(
+            net.now - started < Duration::from_secs(10),
+            "took {:?}",
+            net.now - started
+        );
+    }
+    assert!(found >= 5, "found {found} of 6");
+}
+
+#[test]
+fn clients_ask_but_never_enter_routing_tables() {
+    let mut net = Network::new(30, Mode::Server, config());
+    net.nodes[29].set_mode(Mode::Client);
+    net.bootstrap_all();
+    let client = net.peers[29];
+    for (i, node) in net.nodes.iter().enumerate() {
+        assert!(
+            !node.routing_table().contains(&client),
+            "node {i} holds the client"
+        );
+    }
+    assert!(net.nodes[29].routing_table().len() >= 10);
+}
+
+#[test]
+fn the_same_network_gives_the_same_run() {
+    fn trace() -> Vec<String> {
+        let mut net = Network::new(20, Mode::Server, config());
+        net.bootstrap_all();
+        net.events
+            .iter()
+            .map(|(node, event)| format!("{node} {event:?}"))
+            .collect()
+    }
+    let first = trace();
+    assert!(first.len() > 40);
+    assert_eq!(first, trace());
+}
