@@ -52,6 +52,9 @@ pub use {
     hyphae_websocket as websocket, hyphae_yamux as yamux,
 };
 
+/// The Kademlia DHT (`/ipfs/kad/1.0.0`): find peers and providers, store records.
+#[cfg(feature = "kad")]
+pub use hyphae_kad as kad;
 /// The perf protocol (`/perf/1.0.0`): its stream functions and its service.
 #[cfg(feature = "perf")]
 pub use hyphae_perf as perf;
