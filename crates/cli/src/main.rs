@@ -1,5 +1,6 @@
 //! The `hyphae` command.
 
+mod dht;
 mod id;
 mod node;
 mod perf;
@@ -18,6 +19,8 @@ struct Cli {
 enum Command {
     /// Print a peer id: of a key file (created if missing) or of a fresh key.
     Id(id::Args),
+    /// Join the DHT through bootstrap peers and run one operation.
+    Dht(dht::Args),
     /// Run a node until Ctrl-C.
     Node(node::Args),
     /// Dial a peer and ping it.
@@ -30,6 +33,7 @@ fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Id(args) => id::run(args),
+        Command::Dht(args) => with_runtime(dht::run(args)),
         Command::Node(args) => with_runtime(node::run(args)),
         Command::Ping(args) => with_runtime(ping::run(args)),
         Command::Perf(args) => with_runtime(perf::run(args)),

@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use hyphae::kad::{Kademlia, Mode, ModeSetting};
 use hyphae::{Multiaddr, Node, Protocol};
 
 /// Arguments of `hyphae node`.
@@ -14,6 +15,16 @@ pub(crate) struct Args {
     /// Key file to use as the node's identity (created with a new Ed25519 key if missing).
     #[arg(long, value_name = "FILE")]
     key: Option<PathBuf>,
+    /// How the node takes part in the Kademlia DHT: `server` answers queries, `client` only
+    /// asks, `auto` serves once the node has a confirmed public address, `off` runs no DHT.
+    #[arg(long, value_name = "MODE", default_value = "auto", value_parser = ["server", "client", "auto", "off"])]
+    dht: String,
+    /// A DHT peer to join through, as a multiaddr ending in /p2p/<peer id>; may be repeated.
+    #[arg(long, value_name = "MULTIADDR")]
+    bootstrap: Vec<Multiaddr>,
+    /// Accept DHT records of any namespace without validation (test networks).
+    #[arg(long, value_name = "VALIDATOR", value_parser = ["accept-all"])]
+    validator: Option<String>,
 }
 
 /// Any free TCP port and any free UDP port for QUIC, on every IPv4 interface.
@@ -36,6 +47,19 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
     }
     for addr in args.listen {
         builder = builder.listen(addr);
+    }
+    let mode = match args.dht.as_str() {
+        "server" => Some(ModeSetting::Fixed(Mode::Server)),
+        "client" => Some(ModeSetting::Fixed(Mode::Client)),
+        "auto" => Some(ModeSetting::Automatic),
+        _ => None,
+    };
+    if let Some(mode) = mode {
+        let mut dht = Kademlia::default().mode(mode).bootstrap(args.bootstrap);
+        if args.validator.is_some() {
+            dht = dht.accept_all_records();
+        }
+        builder = builder.service(dht);
     }
     let node = builder.start().await?;
     println!("PeerId: {}", node.peer_id());

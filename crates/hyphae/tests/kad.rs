@@ -46,7 +46,9 @@ async fn network(count: usize) -> Vec<Node> {
     }
     // A second round, so that early joiners learn of later ones.
     for node in &nodes {
-        soon(node.service::<Kademlia>().unwrap().bootstrap()).await.unwrap();
+        soon(node.service::<Kademlia>().unwrap().bootstrap())
+            .await
+            .unwrap();
     }
     nodes
 }
@@ -62,7 +64,12 @@ async fn nodes_joining_through_one_find_each_other() {
     listening.pop(); // the /p2p suffix
     assert_eq!(found.addrs, vec![listening]);
     for node in &nodes {
-        let table = node.service::<Kademlia>().unwrap().routing_table().await.unwrap();
+        let table = node
+            .service::<Kademlia>()
+            .unwrap()
+            .routing_table()
+            .await
+            .unwrap();
         assert!(table.len() >= 4, "{} peers in a table", table.len());
     }
 }
@@ -71,7 +78,9 @@ async fn nodes_joining_through_one_find_each_other() {
 async fn a_provider_is_found_and_reachable() {
     let nodes = network(6).await;
     let provider = nodes[2].service::<Kademlia>().unwrap();
-    let accepted = soon(provider.provide(b"some content".to_vec())).await.unwrap();
+    let accepted = soon(provider.provide(b"some content".to_vec()))
+        .await
+        .unwrap();
     assert!(accepted >= 3, "accepted by {accepted}");
 
     let seeker = dht_node(Mode::Client, Some(address_of(&nodes[0]))).await;
@@ -88,10 +97,18 @@ async fn a_provider_is_found_and_reachable() {
 async fn a_record_put_by_one_node_is_read_by_another() {
     let nodes = network(6).await;
     let writer = nodes[1].service::<Kademlia>().unwrap();
-    let stored = soon(writer.put_value(b"/example/greeting".to_vec(), b"hello".to_vec())).await.unwrap();
+    let stored = soon(writer.put_value(b"/example/greeting".to_vec(), b"hello".to_vec()))
+        .await
+        .unwrap();
     assert!(stored >= 3, "stored at {stored}");
     let reader = nodes[5].service::<Kademlia>().unwrap();
-    let record = soon(soon(reader.get_value(b"/example/greeting".to_vec())).await.best()).await.unwrap();
+    let record = soon(
+        soon(reader.get_value(b"/example/greeting".to_vec()))
+            .await
+            .best(),
+    )
+    .await
+    .unwrap();
     assert_eq!(record.value, b"hello");
 }
 
@@ -104,7 +121,12 @@ async fn a_client_is_never_in_a_routing_table_and_a_server_advertises_the_protoc
     assert!(!soon(dht.routing_table()).await.unwrap().is_empty());
     assert_eq!(dht.current_mode().await.unwrap(), Mode::Client);
     for node in &nodes {
-        let table = node.service::<Kademlia>().unwrap().routing_table().await.unwrap();
+        let table = node
+            .service::<Kademlia>()
+            .unwrap()
+            .routing_table()
+            .await
+            .unwrap();
         assert!(table.iter().all(|entry| entry.peer != client.peer_id()));
     }
     // Switching to server mode advertises the protocol; identify push tells the peers, which
@@ -127,8 +149,16 @@ async fn a_client_is_never_in_a_routing_table_and_a_server_advertises_the_protoc
 async fn a_missing_record_is_not_found_and_a_dropped_query_is_cancelled() {
     let nodes = network(4).await;
     let dht = nodes[2].service::<Kademlia>().unwrap();
-    let missing = soon(soon(dht.get_value(b"/example/nothing".to_vec())).await.best()).await;
-    assert!(matches!(missing, Err(hyphae::kad::Error::NotFound)), "{missing:?}");
+    let missing = soon(
+        soon(dht.get_value(b"/example/nothing".to_vec()))
+            .await
+            .best(),
+    )
+    .await;
+    assert!(
+        matches!(missing, Err(hyphae::kad::Error::NotFound)),
+        "{missing:?}"
+    );
     let providers = dht.find_providers(b"nobody".to_vec(), 5).await;
     drop(providers);
     // The service keeps working.
