@@ -2,7 +2,8 @@
 
 use std::path::PathBuf;
 
-use hyphae::kad::{Kademlia, Mode, ModeSetting};
+use anyhow::Context;
+use hyphae::kad::{DiskStore, Kademlia, Mode, ModeSetting, StoreLimits};
 use hyphae::{Multiaddr, Node, Protocol};
 
 /// Arguments of `hyphae node`.
@@ -22,6 +23,10 @@ pub(crate) struct Args {
     /// A DHT peer to join through, as a multiaddr ending in /p2p/<peer id>; may be repeated.
     #[arg(long, value_name = "MULTIADDR")]
     bootstrap: Vec<Multiaddr>,
+    /// Keep the DHT's records and provider entries in this database file (created if
+    /// missing), so that they survive restarts; in memory otherwise.
+    #[arg(long, value_name = "FILE")]
+    dht_store: Option<PathBuf>,
     /// Accept DHT records of any namespace without validation (test networks).
     #[arg(long, value_name = "VALIDATOR", value_parser = ["accept-all"])]
     validator: Option<String>,
@@ -58,6 +63,11 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
         let mut dht = Kademlia::default().mode(mode).bootstrap(args.bootstrap);
         if args.validator.is_some() {
             dht = dht.accept_all_records();
+        }
+        if let Some(path) = &args.dht_store {
+            let store = DiskStore::open(path, StoreLimits::default())
+                .with_context(|| format!("opening the DHT store {}", path.display()))?;
+            dht = dht.store(store);
         }
         builder = builder.service(dht);
     }

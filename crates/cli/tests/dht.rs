@@ -15,6 +15,11 @@ impl Drop for KillOnDrop {
 
 /// Starts a DHT server node; returns it, its peer id and its TCP address with `/p2p`.
 fn server(bootstrap: Option<&str>) -> (KillOnDrop, String, String) {
+    server_with(bootstrap, &[])
+}
+
+/// [`server`] with more arguments.
+fn server_with(bootstrap: Option<&str>, extra: &[&str]) -> (KillOnDrop, String, String) {
     let mut command = Command::new(env!("CARGO_BIN_EXE_hyphae"));
     command.args([
         "node",
@@ -24,6 +29,7 @@ fn server(bootstrap: Option<&str>) -> (KillOnDrop, String, String) {
         "server",
     ]);
     command.args(["--validator", "accept-all"]);
+    command.args(extra);
     if let Some(bootstrap) = bootstrap {
         command.args(["--bootstrap", bootstrap]);
     }
@@ -114,4 +120,26 @@ fn dht_commands_store_find_and_read_through_running_nodes() {
 
 fn hex_of(text: &str) -> String {
     text.bytes().map(|byte| format!("{byte:02x}")).collect()
+}
+
+#[test]
+fn a_node_with_a_dht_store_keeps_records_across_restarts() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("dht.redb");
+    let store = store.to_str().unwrap();
+    let (mut node, _, addr) = server_with(None, &["--dht-store", store]);
+    let put = stdout_of(&dht(&addr, &["put", "/example/kept", "still here"]));
+    assert!(put.starts_with("stored at 1 "), "{put}");
+
+    // Ctrl-C: the node shuts down and closes its store.
+    let interrupted = Command::new("kill")
+        .args(["-INT", &node.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(interrupted.success());
+    assert!(node.0.wait().unwrap().success());
+
+    let (_node, _, addr) = server_with(None, &["--dht-store", store]);
+    let get = stdout_of(&dht(&addr, &["get", "/example/kept"]));
+    assert_eq!(get.trim(), "still here");
 }
