@@ -18,7 +18,7 @@ use crate::results::{Providers, QueryResults, Records, Update};
 use crate::store::{MemoryStore, RecordStore};
 use crate::streams::{self, Inbound, InboundSlots};
 use crate::validator::{AcceptAll, Validator};
-use crate::{Config, Dht, Error, Mode, QueryId};
+use crate::{Config, Dht, Error, LookupStats, Mode, QueryId};
 
 /// Inbound kad streams waiting to be served; beyond this a burst is reset.
 const INBOUND_BACKLOG: usize = 64;
@@ -193,6 +193,24 @@ impl Handle {
         {
             Outcome::ClosestPeers(peers) => Ok(peers),
             _ => Ok(Vec::new()),
+        }
+    }
+
+    /// [`get_closest_peers`](Handle::get_closest_peers) with the lookup's statistics
+    /// (requests, answers, hops), for measurements.
+    pub async fn get_closest_peers_with_stats(
+        &self,
+        key: impl Into<Vec<u8>>,
+    ) -> Result<(Vec<PeerAddrs>, LookupStats), Error> {
+        let key = key.into();
+        match self
+            .query(|tx| Command::Closest(key, tx))
+            .await
+            .finish()
+            .await?
+        {
+            (Outcome::ClosestPeers(peers), stats) => Ok((peers, stats)),
+            (_, stats) => Ok((Vec::new(), stats)),
         }
     }
 
