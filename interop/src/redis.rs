@@ -1,5 +1,7 @@
-//! The two Redis commands the libp2p interop harness uses, RPUSH and BLPOP, spoken in RESP2
-//! over TCP: enough protocol for a listener to publish its address and a dialer to wait for it.
+//! The Redis commands the libp2p interop harnesses use, spoken in RESP2 over TCP: RPUSH and
+//! BLPOP (transport interop: a listener publishes its address, a dialer waits for it), SET and
+//! GET (kad-dht interop: roles publish addresses and progress); and a throwaway
+//! `redis-server` for tests.
 
 use std::time::Duration;
 
@@ -62,6 +64,39 @@ impl Redis {
         }
     }
 
+    /// `SET key value`.
+    pub async fn set(&mut self, key: &str, value: &str) -> anyhow::Result<()> {
+        self.command(&["SET", key, value]).await?;
+        let line = self.line().await?;
+        if line != "+OK" {
+            bail!("unexpected SET reply {line:?}");
+        }
+        Ok(())
+    }
+
+    /// `GET key`: `None` if nothing is stored under `key`.
+    pub async fn get(&mut self, key: &str) -> anyhow::Result<Option<String>> {
+        self.command(&["GET", key]).await?;
+        match self.bulk_or_nil().await? {
+            Some(value) => Ok(Some(value)),
+            None => Ok(None),
+        }
+    }
+
+    /// Polls `GET key` every half second until a value appears or `patience` runs out.
+    pub async fn wait_for(&mut self, key: &str, patience: Duration) -> anyhow::Result<String> {
+        let deadline = tokio::time::Instant::now() + patience;
+        loop {
+            if let Some(value) = self.get(key).await? {
+                return Ok(value);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                bail!("nothing under {key:?} within {} s", patience.as_secs());
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+
     async fn command(&mut self, parts: &[&str]) -> anyhow::Result<()> {
         let mut request = format!("*{}\r\n", parts.len());
         for part in parts {
@@ -85,7 +120,16 @@ impl Redis {
     }
 
     async fn bulk(&mut self) -> anyhow::Result<String> {
+        self.bulk_or_nil()
+            .await?
+            .context("expected a bulk string, got nil")
+    }
+
+    async fn bulk_or_nil(&mut self) -> anyhow::Result<Option<String>> {
         let header = self.line().await?;
+        if header == "$-1" {
+            return Ok(None);
+        }
         let len: usize = header
             .strip_prefix('$')
             .and_then(|len| len.parse().ok())
@@ -96,6 +140,41 @@ impl Redis {
         let mut value = vec![0u8; len + 2];
         self.stream.read_exact(&mut value).await?;
         value.truncate(len);
-        Ok(String::from_utf8(value)?)
+        Ok(Some(String::from_utf8(value)?))
+    }
+}
+
+/// A `redis-server` on a free loopback port, stopped when dropped.
+pub struct RedisServer {
+    _child: tokio::process::Child,
+    /// `127.0.0.1:<port>`.
+    pub addr: String,
+}
+
+impl RedisServer {
+    /// Starts one (it needs a moment before it accepts: [`Redis::connect`] waits).
+    pub fn start() -> RedisServer {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .map(|addr| addr.port())
+            .expect("a free port");
+        let child = tokio::process::Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+            ])
+            .args(["--appendonly", "no"])
+            .stdout(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("redis-server is not installed: apt-get install redis-server (.ci/run does)");
+        RedisServer {
+            _child: child,
+            addr: format!("127.0.0.1:{port}"),
+        }
     }
 }

@@ -6,41 +6,8 @@
 use std::process::Stdio;
 use std::time::Duration;
 
-use tokio::process::{Child, Command};
-
-/// A redis-server on a free loopback port, stopped when dropped.
-struct RedisServer {
-    _child: Child,
-    addr: String,
-}
-
-impl RedisServer {
-    async fn start() -> RedisServer {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new("redis-server")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-            ])
-            .args(["--appendonly", "no"])
-            .stdout(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("redis-server is not installed: apt-get install redis-server (.ci/run does)");
-        RedisServer {
-            _child: child,
-            addr: format!("127.0.0.1:{port}"),
-        }
-    }
-}
+use hyphae_interop::redis::RedisServer;
+use tokio::process::Command;
 
 #[derive(Debug, Clone, Copy)]
 enum Peer {
@@ -115,7 +82,7 @@ fn number_after(text: &str, key: &str) -> f64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn test_plans_contract_prints_the_json_the_runner_parses() {
-    let redis = RedisServer::start().await;
+    let redis = RedisServer::start();
     let stdout = run_pair(
         &[
             ("transport", "tcp"),
@@ -140,7 +107,7 @@ async fn test_plans_contract_prints_the_json_the_runner_parses() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unified_testing_contract_prints_yaml_under_a_namespaced_key() {
-    let redis = RedisServer::start().await;
+    let redis = RedisServer::start();
     let stdout = run_pair(
         &[
             ("TRANSPORT", "tcp"),
@@ -174,7 +141,7 @@ async fn hyphae_and_rust_libp2p_pass_the_checks_both_ways() {
             (Peer::Hyphae, Peer::RustLibp2p),
             (Peer::RustLibp2p, Peer::Hyphae),
         ] {
-            let redis = RedisServer::start().await;
+            let redis = RedisServer::start();
             let stdout = run_cell(
                 listener,
                 dialer,
