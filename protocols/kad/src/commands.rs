@@ -11,10 +11,13 @@ use crate::dht::Purpose;
 use crate::event::{Event, Outcome, PeerAddrs, Progress, QueryId};
 use crate::key::random_peer_bytes_with_cpl;
 use crate::message::{ConnectionType, Message, PeerInfo, Record};
+use crate::netsize::surely_closest_fraction;
 use crate::queries::{Kind, Phase};
 use crate::store::{ProviderRecord, StoredRecord};
-use crate::{Dht, Error};
+use crate::{Dht, Error, Key};
 
+/// How sure optimistic provide must be that a peer is among the k closest (go-libp2p: 90 %).
+const OPTIMISTIC_CONFIDENCE: f64 = 0.9;
 /// Records we republish ourselves; `put_value` beyond it fails.
 const MAX_PUBLISHED: usize = 1024;
 /// Keys we provide ourselves; `provide` beyond it fails.
@@ -320,11 +323,39 @@ impl Dht {
         };
         match query.phase {
             Phase::Lookup if !query.lookup.is_finished() => return,
-            Phase::Storing { pending, .. } if pending > 0 => return,
-            Phase::Storing { .. } => return self.finish(id, now),
+            Phase::Storing if query.stores.pending > 0 => return,
+            Phase::Storing => return self.finish(id, now),
             Phase::Lookup => {}
         }
-        let message = match &query.kind {
+        let Some((message, expects_response)) = self.store_message(id) else {
+            return self.finish(id, now);
+        };
+        let Some(query) = self.queries.get_mut(&id) else {
+            return;
+        };
+        query.phase = Phase::Storing;
+        let remaining: Vec<PeerId> = query
+            .lookup
+            .closest()
+            .into_iter()
+            .filter(|peer| !query.stores.asked.contains(peer))
+            .collect();
+        for peer in remaining {
+            self.store_at(id, peer, message.clone(), expects_response, now);
+        }
+        if self
+            .queries
+            .get(&id)
+            .is_some_and(|query| query.stores.pending == 0)
+        {
+            self.finish(id, now);
+        }
+    }
+
+    /// The request that stores what query `id` puts or provides; `None` for other queries.
+    fn store_message(&self, id: QueryId) -> Option<(Message, bool)> {
+        let query = self.queries.get(&id)?;
+        match &query.kind {
             _ if query.is_cancelled => None,
             Kind::PutValue { record, .. } => Some((Message::put_value(record.clone()), true)),
             Kind::Provide => {
@@ -336,29 +367,63 @@ impl Dht {
                 Some((Message::add_provider(query.key.clone(), provider), false))
             }
             _ => None,
-        };
-        let Some((message, expects_response)) = message else {
-            return self.finish(id, now);
-        };
-        let closest = query.lookup.closest();
-        query.phase = Phase::Storing {
-            asked: closest.len(),
-            pending: closest.len(),
-            succeeded: 0,
-        };
-        if closest.is_empty() {
-            return self.finish(id, now);
         }
-        for peer in closest {
-            let addrs = self.known_addrs(&peer, Some(id));
-            self.send(
-                peer,
-                addrs,
-                message.clone(),
-                expects_response,
-                Purpose::Store(id),
-                now,
-            );
+    }
+
+    /// Sends query `id`'s storing request to `peer`.
+    fn store_at(
+        &mut self,
+        id: QueryId,
+        peer: PeerId,
+        message: Message,
+        expects_response: bool,
+        now: Instant,
+    ) {
+        let Some(query) = self.queries.get_mut(&id) else {
+            return;
+        };
+        query.stores.asked.push(peer);
+        query.stores.pending += 1;
+        let addrs = self.known_addrs(&peer, Some(id));
+        self.send(
+            peer,
+            addrs,
+            message,
+            expects_response,
+            Purpose::Store(id),
+            now,
+        );
+    }
+
+    /// Optimistic provide: stores the provider entry at `peer`, which just answered the
+    /// walk of query `id`, if it is almost surely (90 %) among the k closest to the key given
+    /// the estimated network size; the walk ends once k such peers have it.
+    pub(crate) fn store_optimistically(&mut self, id: QueryId, peer: PeerId, now: Instant) {
+        let (Some(size), true) = (self.network_size.get(), self.config.optimistic_provide) else {
+            return;
+        };
+        let k = self.config.k;
+        let Some(query) = self.queries.get(&id) else {
+            return;
+        };
+        let is_close = Key::for_peer(&peer).distance(&query.target).as_fraction()
+            < surely_closest_fraction(k, OPTIMISTIC_CONFIDENCE, size);
+        if !matches!(query.kind, Kind::Provide)
+            || query.phase != Phase::Lookup
+            || !is_close
+            || query.stores.asked.contains(&peer)
+            || query.stores.asked.len() >= k
+        {
+            return;
+        }
+        let Some((message, expects_response)) = self.store_message(id) else {
+            return;
+        };
+        self.store_at(id, peer, message, expects_response, now);
+        if let Some(query) = self.queries.get_mut(&id)
+            && query.stores.asked.len() >= k
+        {
+            query.lookup.finish();
         }
     }
 
@@ -371,6 +436,15 @@ impl Dht {
         let stats = query.lookup.stats();
         let cpl = query.target.common_prefix_len(&self.local_key);
         self.table.mark_refreshed(cpl, now);
+        if !query.is_cancelled {
+            let distances: Vec<f64> = query
+                .lookup
+                .closest()
+                .iter()
+                .map(|peer| Key::for_peer(peer).distance(&query.target).as_fraction())
+                .collect();
+            self.network_size.observe(&distances);
+        }
         let closest = || {
             query
                 .lookup
@@ -382,12 +456,7 @@ impl Dht {
                 })
                 .collect()
         };
-        let (succeeded, asked) = match query.phase {
-            Phase::Storing {
-                asked, succeeded, ..
-            } => (succeeded, asked),
-            Phase::Lookup => (0, 0),
-        };
+        let (succeeded, asked) = (query.stores.succeeded, query.stores.asked.len());
         let outcome = match &query.kind {
             Kind::ClosestPeers | Kind::Bootstrap => Outcome::ClosestPeers(closest()),
             Kind::FindPeer { target, found } => {

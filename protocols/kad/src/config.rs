@@ -83,6 +83,12 @@ pub struct Config {
     pub max_addrs_per_peer: usize,
     /// Queries running at once; more are refused with [`Error::TooManyQueries`](crate::Error).
     pub max_queries: usize,
+    /// Optimistic provide: during a `provide` walk, store the provider entry at once at each
+    /// peer that is 90 % sure to be among the k closest (judged by the estimated network
+    /// size), and end the walk when k peers have it. Fewer round trips, at the risk of
+    /// storing at a peer just outside the k closest. Off by default, as in go-libp2p's
+    /// library (Kubo turns it on).
+    pub optimistic_provide: bool,
 }
 
 impl Default for Config {
@@ -107,6 +113,7 @@ impl Default for Config {
             put_quorum: Quorum::One,
             max_addrs_per_peer: 16,
             max_queries: 256,
+            optimistic_provide: false,
         }
     }
 }

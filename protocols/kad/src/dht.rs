@@ -14,6 +14,7 @@ use tracing::debug;
 
 use crate::event::{Event, PeerAddrs, QueryId, RequestId, Transmit};
 use crate::message::{Message, MessageType};
+use crate::netsize::NetworkSize;
 use crate::queries::{Kind, Query};
 use crate::routing_table::{Insert, RoutingConfig, RoutingTable};
 use crate::store::RecordStore;
@@ -101,6 +102,7 @@ pub struct Dht {
     pub(crate) provided: BTreeMap<Vec<u8>, Instant>,
     /// Records we published, with when they were last put.
     pub(crate) published: BTreeMap<Vec<u8>, (Vec<u8>, Instant)>,
+    pub(crate) network_size: NetworkSize,
 }
 
 impl std::fmt::Debug for Dht {
@@ -168,6 +170,7 @@ impl Dht {
             next_maintenance: now + MAINTENANCE_INTERVAL,
             provided,
             published: BTreeMap::new(),
+            network_size: NetworkSize::default(),
             config,
         }
     }
@@ -186,6 +189,16 @@ impl Dht {
     /// the protocol, so that identify tells peers.
     pub fn set_mode(&mut self, mode: Mode) {
         self.mode = mode;
+    }
+
+    /// How many DHT servers there are, as estimated from the lookups so far.
+    pub fn network_size_estimate(&self) -> Option<f64> {
+        self.network_size.get()
+    }
+
+    /// Turns optimistic provide on or off (see [`Config::optimistic_provide`]).
+    pub fn set_optimistic_provide(&mut self, is_on: bool) {
+        self.config.optimistic_provide = is_on;
     }
 
     /// The configuration.
@@ -364,6 +377,7 @@ impl Dht {
                 // A peer that answered is a server: it may enter the table.
                 self.insert(peer, addrs, now);
                 self.on_lookup_response(id, peer, response, now);
+                self.store_optimistically(id, peer, now);
                 self.drive(id, now);
             }
             Purpose::Store(id) => {

@@ -23,6 +23,7 @@ mod event;
 mod ipns;
 mod key;
 mod message;
+mod netsize;
 mod queries;
 mod query;
 mod results;

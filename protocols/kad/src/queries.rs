@@ -44,14 +44,19 @@ pub(crate) enum Kind {
 /// Where a query is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Phase {
-    /// Walking towards the key.
+    /// Walking towards the key (an optimistic provide may already be storing).
     Lookup,
     /// Sending the record or provider entry to the closest peers found.
-    Storing {
-        asked: usize,
-        pending: usize,
-        succeeded: usize,
-    },
+    Storing,
+}
+
+/// The storing requests of a `put_value` or `provide`.
+#[derive(Debug, Default)]
+pub(crate) struct Stores {
+    /// Peers asked to store, in the order asked (at most k, or 2k with optimistic provide).
+    pub(crate) asked: Vec<PeerId>,
+    pub(crate) pending: usize,
+    pub(crate) succeeded: usize,
 }
 
 /// One running query.
@@ -68,6 +73,7 @@ pub(crate) struct Query {
     /// When the query ends whatever it has found.
     pub(crate) deadline: Instant,
     pub(crate) phase: Phase,
+    pub(crate) stores: Stores,
     /// Cancelled by the user: end without a storing phase.
     pub(crate) is_cancelled: bool,
 }
@@ -109,6 +115,7 @@ impl Query {
             addrs,
             deadline: now + config.query_timeout,
             phase: Phase::Lookup,
+            stores: Stores::default(),
             is_cancelled: false,
         }
     }
@@ -140,7 +147,7 @@ impl Query {
                 None => self.deadline,
             }),
             // Storing requests carry their own deadlines.
-            Phase::Storing { .. } => None,
+            Phase::Storing => None,
         }
     }
 
@@ -156,22 +163,15 @@ impl Query {
 
     /// One storing request ended.
     pub(crate) fn on_stored(&mut self, is_success: bool) {
-        if let Phase::Storing {
-            pending, succeeded, ..
-        } = &mut self.phase
-        {
-            *pending = pending.saturating_sub(1);
-            if is_success {
-                *succeeded += 1;
-            }
+        self.stores.pending = self.stores.pending.saturating_sub(1);
+        if is_success {
+            self.stores.succeeded += 1;
         }
     }
 
     pub(crate) fn cancel(&mut self) {
         self.is_cancelled = true;
         self.lookup.finish();
-        if let Phase::Storing { pending, .. } = &mut self.phase {
-            *pending = 0;
-        }
+        self.stores.pending = 0;
     }
 }

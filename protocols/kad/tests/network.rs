@@ -210,3 +210,60 @@ fn the_same_network_gives_the_same_run() {
     assert!(first.len() > 40);
     assert_eq!(first, trace());
 }
+
+#[test]
+fn optimistic_provide_stores_where_finders_look_in_fewer_round_trips() {
+    let mut config = config();
+    config.optimistic_provide = true;
+    let mut net = Network::new(150, Mode::Server, config);
+    net.bootstrap_all();
+    // Node 9 joined a network of 10: its estimate follows the network through its lookups.
+    for provider in [9, 10] {
+        for i in 0..8 {
+            let now = net.now;
+            let query = net.nodes[provider].get_closest_peers(vec![i], now).unwrap();
+            net.run_until_finished(provider, query);
+        }
+        let size = net.nodes[provider]
+            .network_size_estimate()
+            .expect("an estimate");
+        assert!((75.0..300.0).contains(&size), "estimated {size} of 150");
+    }
+
+    let mut durations = Vec::new();
+    for (provider, optimistic) in [(9, false), (10, true)] {
+        net.nodes[provider].set_optimistic_provide(optimistic);
+        let key = format!("content {provider}").into_bytes();
+        let started = net.now;
+        let now = net.now;
+        let query = net.nodes[provider].provide(key.clone(), now).unwrap();
+        let Event::Finished {
+            outcome: Outcome::Provided { succeeded, .. },
+            ..
+        } = net.run_until_finished(provider, query)
+        else {
+            panic!("provide did not finish")
+        };
+        durations.push(net.now - started);
+        assert!(succeeded >= 15, "stored at {succeeded}");
+        for seeker in [50, 100, 149] {
+            let now = net.now;
+            let query = net.nodes[seeker]
+                .find_providers(key.clone(), 1, now)
+                .unwrap();
+            net.run_until_finished(seeker, query);
+            assert_eq!(
+                net.progress(seeker, query).len(),
+                1,
+                "node {seeker} found no provider"
+            );
+        }
+    }
+    println!("provide took {:?}, optimistically {:?}", durations[0], durations[1]);
+    assert!(
+        durations[1] < durations[0],
+        "optimistic {:?} vs {:?}",
+        durations[1],
+        durations[0]
+    );
+}
