@@ -18,7 +18,7 @@ use crate::results::{Providers, QueryResults, Records, Update};
 use crate::store::{MemoryStore, RecordStore};
 use crate::streams::{self, Inbound, InboundSlots};
 use crate::validator::{AcceptAll, Validator};
-use crate::{Config, Dht, Error, LookupStats, Mode, QueryId};
+use crate::{Config, Dht, Error, Key, LookupStats, Mode, QueryId};
 
 /// Inbound kad streams waiting to be served; beyond this a burst is reset.
 const INBOUND_BACKLOG: usize = 64;
@@ -333,18 +333,16 @@ impl Service for Kademlia {
     fn start(self, cx: Context) -> Handle {
         let (commands, receiver) = mpsc::channel(COMMAND_QUEUE);
         let now = Instant::now().into_std();
+        // Refresh targets need no secrecy: the peer id and the clock are seed enough.
         let seed = self.seed.unwrap_or_else(|| {
+            let key = Key::for_peer(&cx.local_peer_id());
             let mut bytes = [0u8; 8];
-            bytes.copy_from_slice(
-                &cx.local_peer_id().as_bytes()[cx.local_peer_id().as_bytes().len() - 8..],
-            );
-            u64::from_le_bytes(bytes)
-                ^ u64::from(
-                    SystemTime::now()
-                        .duration_since(SystemTime::UNIX_EPOCH)
-                        .map(|d| d.subsec_nanos())
-                        .unwrap_or(0),
-                )
+            bytes.copy_from_slice(&key.as_bytes()[..8]);
+            let nanos = SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map(|elapsed| elapsed.subsec_nanos())
+                .unwrap_or(0);
+            u64::from_le_bytes(bytes) ^ u64::from(nanos)
         });
         let mode = match self.mode {
             ModeSetting::Fixed(mode) => mode,
