@@ -511,6 +511,13 @@ impl Driver {
                 stats,
             } => {
                 debug!(query = query.get(), ?stats, "kad query finished");
+                if let Outcome::ClosestPeers(peers) = &outcome {
+                    for found in peers {
+                        self.cx
+                            .peerstore()
+                            .add_addrs(found.peer, found.addrs.iter().cloned());
+                    }
+                }
                 if let Some(sender) = self.queries.remove(&query) {
                     let _ = sender.send(Update::Finished(outcome, stats));
                 }
