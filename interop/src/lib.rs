@@ -5,12 +5,14 @@
 //! of js-libp2p, wrapped by the scripts in `js/` (install them with `npm ci --prefix interop/js`).
 //! This library holds what the tests share: finding the `hyphae` binary, finding the js
 //! scripts, and running a command; and what the transport-interop binaries share: the Redis
-//! client ([`redis`]) and the checks every dialer makes after its ping ([`checks`]).
+//! client ([`redis`]) and the checks every dialer makes after its ping ([`checks`]); and the
+//! line contract of the Kademlia peer programs ([`kad`]).
 //!
 //! The test helpers at the top level panic with a message saying what went wrong: they only
 //! run inside tests. The modules return errors.
 
 pub mod checks;
+pub mod kad;
 pub mod redis;
 
 use std::path::{Path, PathBuf};
@@ -168,8 +170,10 @@ mod tests {
 }
 
 /// A peer program of another implementation, speaking the line protocol of
-/// `rust-libp2p-node` and `js/node-peer.mjs`: `LISTEN <addr>`, `PING <ms>`,
-/// `IDENTIFIED <json>` on stdout. Killed when dropped.
+/// `rust-libp2p-node` and `js/node-peer.mjs` (`LISTEN <addr>`, `PING <ms>`,
+/// `IDENTIFIED <json>` on stdout) or the command protocol of the Kademlia peers ([`kad`]):
+/// commands go in with [`PeerProcess::send`], answers come out with [`PeerProcess::next_line`].
+/// Killed when dropped.
 pub struct PeerProcess {
     child: tokio::process::Child,
     lines: tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>,
@@ -190,6 +194,11 @@ pub struct Identified {
 
 /// How long any peer program may take to say its next line.
 const LINE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// How long a Kademlia peer may take to answer a command: its own limit, [`kad::COMMAND_TIMEOUT`],
+/// and some slack for the answer to arrive.
+const ANSWER_TIMEOUT: std::time::Duration =
+    kad::COMMAND_TIMEOUT.saturating_add(std::time::Duration::from_secs(10));
 
 impl PeerProcess {
     /// Starts `command` with stdin and stdout piped (closing stdin asks it to stop).
@@ -240,6 +249,36 @@ impl PeerProcess {
             .unwrap_or_else(|_| panic!("no {prefix:?} line within {LINE_TIMEOUT:?}"))
     }
 
+    /// Writes `line` and a newline to the program's stdin.
+    pub async fn send(&mut self, line: &str) {
+        use tokio::io::AsyncWriteExt;
+        let stdin = self
+            .child
+            .stdin
+            .as_mut()
+            .expect("the peer program's stdin is open");
+        stdin
+            .write_all(format!("{line}\n").as_bytes())
+            .await
+            .unwrap_or_else(|error| panic!("send {line:?} to the peer program: {error}"));
+        stdin.flush().await.expect("flush the peer program's stdin");
+    }
+
+    /// The next stdout line not yet returned: first those [`PeerProcess::line`] kept, then
+    /// new ones, waiting up to the time a Kademlia peer may take to answer a command.
+    pub async fn next_line(&mut self) -> String {
+        if !self.unclaimed.is_empty() {
+            return self.unclaimed.remove(0);
+        }
+        let read = self.lines.next_line();
+        match tokio::time::timeout(ANSWER_TIMEOUT, read).await {
+            Ok(Ok(Some(line))) => line,
+            Ok(Ok(None)) => panic!("the peer program ended without answering"),
+            Ok(Err(error)) => panic!("read the peer's output: {error}"),
+            Err(_) => panic!("no answer within {ANSWER_TIMEOUT:?}"),
+        }
+    }
+
     /// The next `IDENTIFIED` report about `peer`.
     pub async fn identified(&mut self, peer: &str) -> Identified {
         loop {
@@ -264,8 +303,10 @@ impl PeerProcess {
         }
     }
 
-    /// Waits for the program to exit and returns whether it succeeded.
+    /// Closes the program's stdin (which asks a listening program to stop), waits for it to
+    /// exit and returns whether it succeeded.
     pub async fn success(mut self) -> bool {
+        drop(self.child.stdin.take());
         tokio::time::timeout(LINE_TIMEOUT, self.child.wait())
             .await
             .expect("peer program exits in time")

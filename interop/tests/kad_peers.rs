@@ -1,0 +1,384 @@
+//! The two Kademlia peer programs, `rust-libp2p-kad` (rust-libp2p) and `js/kad-peer.mjs`
+//! (js-libp2p), in one DHT of two servers each: every peer finds what the others published
+//! (provider records and values) and finds the others themselves. This proves both programs
+//! and their line contract ([`hyphae_interop::kad`]) before hyphae joins such a network.
+//!
+//! With four servers and k = 20, every `PUT_VALUE` and `ADD_PROVIDER` reaches every server, so
+//! a server may answer a lookup from its own store. Two clients (one of each) then join: no
+//! record reaches them, so what they find came over the wire, through `GET_VALUE`,
+//! `GET_PROVIDERS` and `FIND_NODE` answered by the other implementation.
+//!
+//! Fails, never skips, when js-libp2p is not installed (`npm ci --prefix interop/js`).
+
+use std::collections::HashSet;
+use std::future::Future;
+use std::time::Duration;
+
+use futures::future::join_all;
+use hyphae_interop::kad::{HEX_KEY_PREFIX, SHA256_MULTIHASH_PREFIX, to_hex};
+use hyphae_interop::{PeerProcess, js_dir};
+use sha2::{Digest, Sha256};
+use tokio::process::Command;
+
+/// How long the whole test may take: six startups and some hundred commands, most of them
+/// run by several peers at once, each well under a second on loopback (the whole takes
+/// seconds).
+const TEST_TIMEOUT: Duration = Duration::from_secs(120);
+/// How long the routing tables may take to hold every other peer.
+const TABLE_TIMEOUT: Duration = Duration::from_secs(30);
+/// How often a routing table is asked again while it is incomplete.
+const TABLE_POLL: Duration = Duration::from_millis(250);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Implementation {
+    Rust,
+    Js,
+}
+
+/// One running peer program and what it said about itself.
+struct Peer {
+    name: &'static str,
+    implementation: Implementation,
+    id: String,
+    /// Its listen address, without `/p2p/<id>`.
+    addr: String,
+    /// `<addr>/p2p/<id>`, to bootstrap from.
+    full_addr: String,
+    process: PeerProcess,
+}
+
+impl Peer {
+    /// Starts a peer and waits for its `LISTEN` and `READY`.
+    async fn start(
+        name: &'static str,
+        implementation: Implementation,
+        mode: &str,
+        bootstrap: Option<&str>,
+    ) -> Peer {
+        let mut command = match implementation {
+            Implementation::Rust => Command::new(env!("CARGO_BIN_EXE_rust-libp2p-kad")),
+            Implementation::Js => {
+                let dir = js_dir();
+                let mut command = Command::new("node");
+                command.current_dir(&dir).arg(dir.join("kad-peer.mjs"));
+                command
+            }
+        };
+        command.args(["--mode", mode]);
+        if let Some(addr) = bootstrap {
+            command.args(["--bootstrap", addr]);
+        }
+        let mut process = PeerProcess::spawn(command);
+        let full_addr = process.line("LISTEN ").await;
+        let (addr, id) = full_addr
+            .rsplit_once("/p2p/")
+            .unwrap_or_else(|| panic!("{name}: LISTEN {full_addr} has no /p2p/<id>"));
+        let (addr, id) = (addr.to_owned(), id.to_owned());
+        process.line("READY").await;
+        Peer {
+            name,
+            implementation,
+            id,
+            addr,
+            full_addr,
+            process,
+        }
+    }
+
+    /// Sends `command` and returns its one-line answer.
+    async fn ask(&mut self, command: &str) -> String {
+        self.process.send(command).await;
+        self.process.next_line().await
+    }
+
+    /// `find-providers <key>`: the providers found and the hex of the key that was asked for.
+    async fn find_providers(&mut self, key: &str) -> (HashSet<String>, String) {
+        self.process.send(&format!("find-providers {key}")).await;
+        let mut providers = HashSet::new();
+        loop {
+            let line = self.process.next_line().await;
+            if let Some(id) = line.strip_prefix("PROVIDER ") {
+                providers.insert(id.to_owned());
+            } else if let Some(hex) = line.strip_prefix("END ") {
+                return (providers, hex.to_owned());
+            } else {
+                panic!("{}: find-providers {key} answered {line:?}", self.name);
+            }
+        }
+    }
+
+    /// The ids in its routing table.
+    async fn table(&mut self) -> HashSet<String> {
+        let answer = self.ask("table").await;
+        let ids = answer
+            .strip_prefix("TABLE")
+            .unwrap_or_else(|| panic!("{}: table answered {answer:?}", self.name));
+        ids.split_whitespace().map(str::to_owned).collect()
+    }
+
+    /// The key this peer provides, as UTF-8 text.
+    fn content(&self) -> String {
+        format!("content-of-{}", self.name)
+    }
+
+    /// How this peer names `content` in `provide` and `find-providers`: js-libp2p takes the
+    /// text and hashes it itself; rust-libp2p takes keys as they are, so it is given the
+    /// bytes js-libp2p puts on the wire.
+    fn provider_key(&self, content: &str) -> String {
+        match self.implementation {
+            Implementation::Js => content.to_owned(),
+            Implementation::Rust => format!("{HEX_KEY_PREFIX}{}", js_wire_key(content)),
+        }
+    }
+
+    /// The record key this peer puts.
+    fn record_key(&self) -> String {
+        format!("/example/{}", self.name)
+    }
+
+    /// The value this peer puts (with a space: a value is the rest of the line).
+    fn record_value(&self) -> String {
+        format!("value of {}", self.name)
+    }
+}
+
+/// The hex of the DHT key js-libp2p provides `content` under: the sha2-256 multihash of its
+/// UTF-8 bytes (see `js/kad-peer.mjs`).
+fn js_wire_key(content: &str) -> String {
+    let mut multihash = SHA256_MULTIHASH_PREFIX.to_vec();
+    multihash.extend_from_slice(&Sha256::digest(content.as_bytes()));
+    to_hex(&multihash)
+}
+
+/// Runs `test`, failing it if it takes longer than [`TEST_TIMEOUT`].
+async fn bounded(test: impl Future<Output = ()>) {
+    tokio::time::timeout(TEST_TIMEOUT, test)
+        .await
+        .unwrap_or_else(|_| panic!("the test did not finish within {TEST_TIMEOUT:?}"));
+}
+
+/// Another peer, as one peer checks it: who it is and what it published.
+struct Other {
+    name: &'static str,
+    id: String,
+    addr: String,
+    content: String,
+    record_key: String,
+    record_value: String,
+}
+
+impl Other {
+    fn of(peer: &Peer) -> Other {
+        Other {
+            name: peer.name,
+            id: peer.id.clone(),
+            addr: peer.addr.clone(),
+            content: peer.content(),
+            record_key: peer.record_key(),
+            record_value: peer.record_value(),
+        }
+    }
+}
+
+/// All of `peers` but `me`.
+fn others_of(peers: &[Peer], me: &Peer) -> Vec<Other> {
+    peers
+        .iter()
+        .filter(|peer| peer.id != me.id)
+        .map(Other::of)
+        .collect()
+}
+
+/// Asks `peer` for its routing table until it holds every one of `others`.
+///
+/// Polled (the peer is another process and announces no change), within [`TABLE_TIMEOUT`]:
+/// peers enter a table once identify or a lookup told the other side about them, and
+/// js-libp2p pings each one before it does.
+async fn await_full_table(peer: &mut Peer, others: &[Other]) {
+    let wanted: HashSet<String> = others.iter().map(|other| other.id.clone()).collect();
+    let deadline = tokio::time::Instant::now() + TABLE_TIMEOUT;
+    loop {
+        let table = peer.table().await;
+        if wanted.is_subset(&table) {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{}: routing table {table:?} still lacks some of {wanted:?} after {TABLE_TIMEOUT:?}",
+            peer.name
+        );
+        tokio::time::sleep(TABLE_POLL).await;
+    }
+}
+
+/// Everything one peer checks about the others, once all have published.
+async fn check_others(peer: &mut Peer, others: &[Other]) {
+    let me = peer.name;
+    for other in others {
+        let (providers, hex) = peer
+            .find_providers(&peer.provider_key(&other.content))
+            .await;
+        assert_eq!(
+            hex,
+            js_wire_key(&other.content),
+            "{me}: the key asked for {}",
+            other.content
+        );
+        assert!(
+            providers.contains(&other.id),
+            "{me} did not find {} ({}) among the providers of {}: {providers:?}",
+            other.name,
+            other.id,
+            other.content
+        );
+
+        let answer = peer.ask(&format!("get {}", other.record_key)).await;
+        assert_eq!(
+            answer,
+            format!("VALUE {}", other.record_value),
+            "{me}: get {} (put by {})",
+            other.record_key,
+            other.name
+        );
+
+        let answer = peer.ask(&format!("find-peer {}", other.id)).await;
+        let mut words = answer.split(' ');
+        assert_eq!(
+            words.next(),
+            Some("PEER"),
+            "{me}: find-peer {}: {answer:?}",
+            other.name
+        );
+        assert_eq!(
+            words.next(),
+            Some(other.id.as_str()),
+            "{me}: find-peer {}",
+            other.name
+        );
+        assert!(
+            words.any(|addr| addr == other.addr),
+            "{me}: find-peer {} did not give its listen address {}: {answer:?}",
+            other.name,
+            other.addr
+        );
+    }
+
+    // With four servers and k = 20, a lookup of any key ends with all the other servers.
+    let answer = peer.ask("closest some-key").await;
+    let closest: HashSet<&str> = answer
+        .strip_prefix("CLOSEST")
+        .unwrap_or_else(|| panic!("{me}: closest answered {answer:?}"))
+        .split_whitespace()
+        .collect();
+    for other in others {
+        assert!(
+            closest.contains(other.id.as_str()),
+            "{me}: closest some-key lacks {}: {answer:?}",
+            other.name
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rust_and_js_peers_find_what_each_other_published() {
+    bounded(async {
+        let first = Peer::start("rust-1", Implementation::Rust, "server", None).await;
+        let bootstrap = first.full_addr.clone();
+        let mut peers = vec![first];
+        for (name, implementation) in [
+            ("rust-2", Implementation::Rust),
+            ("js-1", Implementation::Js),
+            ("js-2", Implementation::Js),
+        ] {
+            peers.push(Peer::start(name, implementation, "server", Some(&bootstrap)).await);
+        }
+        let others: Vec<Vec<Other>> = peers.iter().map(|peer| others_of(&peers, peer)).collect();
+
+        join_all(
+            peers
+                .iter_mut()
+                .zip(&others)
+                .map(|(peer, others)| await_full_table(peer, others)),
+        )
+        .await;
+
+        // Publish: a provider record and a value each.
+        join_all(peers.iter_mut().map(|peer| async move {
+            let content = peer.content();
+            let answer = peer
+                .ask(&format!("provide {}", peer.provider_key(&content)))
+                .await;
+            assert_eq!(
+                answer,
+                format!("PROVIDED {}", js_wire_key(&content)),
+                "{}: provide {content}",
+                peer.name
+            );
+            let answer = peer
+                .ask(&format!(
+                    "put {} {}",
+                    peer.record_key(),
+                    peer.record_value()
+                ))
+                .await;
+            assert_eq!(answer, "PUT", "{}: put {}", peer.name, peer.record_key());
+        }))
+        .await;
+
+        join_all(
+            peers
+                .iter_mut()
+                .zip(&others)
+                .map(|(peer, others)| check_others(peer, others)),
+        )
+        .await;
+
+        // Clients find the same through the servers, and stay out of their routing tables.
+        let mut clients = vec![
+            Peer::start(
+                "rust-client",
+                Implementation::Rust,
+                "client",
+                Some(&bootstrap),
+            )
+            .await,
+            Peer::start("js-client", Implementation::Js, "client", Some(&bootstrap)).await,
+        ];
+        let servers: Vec<Other> = peers.iter().map(Other::of).collect();
+        join_all(
+            clients
+                .iter_mut()
+                .map(|client| check_others(client, &servers)),
+        )
+        .await;
+        for server in &mut peers {
+            let table = server.table().await;
+            for client in &clients {
+                assert!(
+                    !table.contains(&client.id),
+                    "{} has the client {} in its routing table",
+                    server.name,
+                    client.name
+                );
+            }
+        }
+
+        // Between rust-libp2p peers a provider key needs not be a multihash.
+        let answer = peers[0].ask("provide rust-raw-key").await;
+        assert_eq!(answer, format!("PROVIDED {}", to_hex(b"rust-raw-key")));
+        let (providers, _) = peers[1].find_providers("rust-raw-key").await;
+        assert!(providers.contains(&peers[0].id), "{providers:?}");
+
+        // What is not there is reported as such.
+        assert_eq!(peers[2].ask("get /example/nobody").await, "NOTFOUND");
+        assert_eq!(peers[0].ask("get /example/nobody").await, "NOTFOUND");
+        assert!(peers[3].ask("frobnicate").await.starts_with("ERROR "));
+        assert!(peers[1].ask("provide hex:0").await.starts_with("ERROR "));
+
+        for peer in peers.into_iter().chain(clients) {
+            let name = peer.name;
+            assert!(peer.process.success().await, "{name} did not exit cleanly");
+        }
+    })
+    .await;
+}
