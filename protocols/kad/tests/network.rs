@@ -259,7 +259,10 @@ fn optimistic_provide_stores_where_finders_look_in_fewer_round_trips() {
             );
         }
     }
-    println!("provide took {:?}, optimistically {:?}", durations[0], durations[1]);
+    println!(
+        "provide took {:?}, optimistically {:?}",
+        durations[0], durations[1]
+    );
     assert!(
         durations[1] < durations[0],
         "optimistic {:?} vs {:?}",
