@@ -1,12 +1,12 @@
-//! The two Kademlia peer programs, `rust-libp2p-kad` (rust-libp2p) and `js/kad-peer.mjs`
-//! (js-libp2p), in one DHT of two servers each: every peer finds what the others published
-//! (provider records and values) and finds the others themselves. This proves both programs
-//! and their line contract ([`hyphae_interop::kad`]) before hyphae joins such a network.
+//! hyphae, rust-libp2p and js-libp2p in one DHT, each behind the same line contract
+//! ([`hyphae_interop::kad`]): `hyphae-kad-peer`, `rust-libp2p-kad` and `js/kad-peer.mjs`.
+//! Two servers of each join through a hyphae bootstrap node; every peer finds what every
+//! other published (provider records and values) and finds the others themselves.
 //!
-//! With four servers and k = 20, every `PUT_VALUE` and `ADD_PROVIDER` reaches every server, so
-//! a server may answer a lookup from its own store. Two clients (one of each) then join: no
+//! With six servers and k = 20, every `PUT_VALUE` and `ADD_PROVIDER` reaches every server, so
+//! a server may answer a lookup from its own store. Three clients (one of each) then join: no
 //! record reaches them, so what they find came over the wire, through `GET_VALUE`,
-//! `GET_PROVIDERS` and `FIND_NODE` answered by the other implementation.
+//! `GET_PROVIDERS` and `FIND_NODE` answered by the other implementations.
 //!
 //! Fails, never skips, when js-libp2p is not installed (`npm ci --prefix interop/js`).
 
@@ -31,6 +31,7 @@ const TABLE_POLL: Duration = Duration::from_millis(250);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Implementation {
+    Hyphae,
     Rust,
     Js,
 }
@@ -56,6 +57,7 @@ impl Peer {
         bootstrap: Option<&str>,
     ) -> Peer {
         let mut command = match implementation {
+            Implementation::Hyphae => Command::new(env!("CARGO_BIN_EXE_hyphae-kad-peer")),
             Implementation::Rust => Command::new(env!("CARGO_BIN_EXE_rust-libp2p-kad")),
             Implementation::Js => {
                 let dir = js_dir();
@@ -122,12 +124,14 @@ impl Peer {
     }
 
     /// How this peer names `content` in `provide` and `find-providers`: js-libp2p takes the
-    /// text and hashes it itself; rust-libp2p takes keys as they are, so it is given the
-    /// bytes js-libp2p puts on the wire.
+    /// text and hashes it itself; hyphae and rust-libp2p take keys as they are, so they are
+    /// given the bytes js-libp2p puts on the wire.
     fn provider_key(&self, content: &str) -> String {
         match self.implementation {
             Implementation::Js => content.to_owned(),
-            Implementation::Rust => format!("{HEX_KEY_PREFIX}{}", js_wire_key(content)),
+            Implementation::Hyphae | Implementation::Rust => {
+                format!("{HEX_KEY_PREFIX}{}", js_wire_key(content))
+            }
         }
     }
 
@@ -263,7 +267,7 @@ async fn check_others(peer: &mut Peer, others: &[Other]) {
         );
     }
 
-    // With four servers and k = 20, a lookup of any key ends with all the other servers.
+    // With six servers and k = 20, a lookup of any key ends with all the other servers.
     let answer = peer.ask("closest some-key").await;
     let closest: HashSet<&str> = answer
         .strip_prefix("CLOSEST")
@@ -280,12 +284,14 @@ async fn check_others(peer: &mut Peer, others: &[Other]) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn rust_and_js_peers_find_what_each_other_published() {
+async fn hyphae_rust_and_js_peers_find_what_each_other_published() {
     bounded(async {
-        let first = Peer::start("rust-1", Implementation::Rust, "server", None).await;
+        let first = Peer::start("hyphae-1", Implementation::Hyphae, "server", None).await;
         let bootstrap = first.full_addr.clone();
         let mut peers = vec![first];
         for (name, implementation) in [
+            ("hyphae-2", Implementation::Hyphae),
+            ("rust-1", Implementation::Rust),
             ("rust-2", Implementation::Rust),
             ("js-1", Implementation::Js),
             ("js-2", Implementation::Js),
@@ -336,6 +342,13 @@ async fn rust_and_js_peers_find_what_each_other_published() {
         // Clients find the same through the servers, and stay out of their routing tables.
         let mut clients = vec![
             Peer::start(
+                "hyphae-client",
+                Implementation::Hyphae,
+                "client",
+                Some(&bootstrap),
+            )
+            .await,
+            Peer::start(
                 "rust-client",
                 Implementation::Rust,
                 "client",
@@ -363,17 +376,23 @@ async fn rust_and_js_peers_find_what_each_other_published() {
             }
         }
 
-        // Between rust-libp2p peers a provider key needs not be a multihash.
-        let answer = peers[0].ask("provide rust-raw-key").await;
-        assert_eq!(answer, format!("PROVIDED {}", to_hex(b"rust-raw-key")));
-        let (providers, _) = peers[1].find_providers("rust-raw-key").await;
+        // Between hyphae and rust-libp2p a provider key needs not be a multihash, both ways.
+        let answer = peers[0].ask("provide raw-key-of-hyphae").await;
+        assert_eq!(answer, format!("PROVIDED {}", to_hex(b"raw-key-of-hyphae")));
+        let (providers, _) = peers[2].find_providers("raw-key-of-hyphae").await;
         assert!(providers.contains(&peers[0].id), "{providers:?}");
+        let answer = peers[3].ask("provide raw-key-of-rust").await;
+        assert_eq!(answer, format!("PROVIDED {}", to_hex(b"raw-key-of-rust")));
+        let (providers, _) = peers[1].find_providers("raw-key-of-rust").await;
+        assert!(providers.contains(&peers[3].id), "{providers:?}");
 
         // What is not there is reported as such.
-        assert_eq!(peers[2].ask("get /example/nobody").await, "NOTFOUND");
-        assert_eq!(peers[0].ask("get /example/nobody").await, "NOTFOUND");
-        assert!(peers[3].ask("frobnicate").await.starts_with("ERROR "));
-        assert!(peers[1].ask("provide hex:0").await.starts_with("ERROR "));
+        for peer in [0, 2, 4] {
+            assert_eq!(peers[peer].ask("get /example/nobody").await, "NOTFOUND");
+        }
+        assert!(peers[5].ask("frobnicate").await.starts_with("ERROR "));
+        assert!(peers[1].ask("frobnicate").await.starts_with("ERROR "));
+        assert!(peers[3].ask("provide hex:0").await.starts_with("ERROR "));
 
         for peer in peers.into_iter().chain(clients) {
             let name = peer.name;

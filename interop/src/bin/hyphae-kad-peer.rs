@@ -6,18 +6,18 @@
 //! line: `provide <key>` → `PROVIDED <hex key>`; `find-providers <key>` → `PROVIDER <id>`
 //! lines then `END <hex key>`; `put <key> <value>` → `PUT`; `get <key>` → `VALUE <value>` or
 //! `NOTFOUND`; `find-peer <id>` → `PEER <id> <addr>...` or `NOTFOUND`; `closest <key>` →
-//! `CLOSEST <id>...` then `STATS ms=… requests=… hops=…`; `table` → `TABLE <id>...`.
-//! Failures print `ERROR <text>`. Keys are UTF-8 text, or hex after `hex:`.
+//! `CLOSEST <id>...`; `table` → `TABLE <id>...`. Failures print `ERROR <text>`. Keys are
+//! UTF-8 text, or hex after `hex:` ([`hyphae_interop::kad`] has the whole contract).
+//! One command beyond the contract, for measurements: `closest-stats <key>` →
+//! `STATS ms=… requests=… hops=… peers=…`.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{Context, bail};
 use hyphae::kad::{Kademlia, Mode, ModeSetting};
 use hyphae::{Multiaddr, Node, PeerId};
+use hyphae_interop::kad::{COMMAND_TIMEOUT, parse_key, to_hex};
 use tokio::io::{AsyncBufReadExt, BufReader};
-
-/// Each command's deadline: an answer line always comes.
-const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -54,46 +54,55 @@ async fn main() -> anyhow::Result<()> {
     println!("READY");
     let mut lines = BufReader::new(tokio::io::stdin()).lines();
     while let Some(line) = lines.next_line().await? {
-        let words: Vec<&str> = line.split_whitespace().collect();
-        match tokio::time::timeout(COMMAND_TIMEOUT, command(&dht, &words)).await {
+        let line = line.trim();
+        let (verb, rest) = line.split_once(' ').unwrap_or((line, ""));
+        match tokio::time::timeout(COMMAND_TIMEOUT, command(&dht, verb, rest.trim())).await {
             Ok(Ok(answer)) => println!("{answer}"),
             Ok(Err(error)) => println!("ERROR {error:#}"),
-            Err(_) => println!("ERROR timed out"),
+            // As the contract says: a lookup that ran out of time found nothing more.
+            Err(_) => match verb {
+                "get" | "find-peer" => println!("NOTFOUND"),
+                "find-providers" => println!("END {}", to_hex(&parse_key(rest.trim())?)),
+                "closest" => println!("CLOSEST"),
+                _ => println!("ERROR timed out"),
+            },
         }
     }
     node.shutdown().await;
     Ok(())
 }
 
-async fn command(dht: &hyphae::kad::Handle, words: &[&str]) -> anyhow::Result<String> {
-    Ok(match words {
-        ["provide", key] => {
-            let key = key_bytes(key)?;
+async fn command(dht: &hyphae::kad::Handle, verb: &str, rest: &str) -> anyhow::Result<String> {
+    Ok(match verb {
+        "provide" => {
+            let key = parse_key(rest)?;
             dht.provide(key.clone()).await?;
-            format!("PROVIDED {}", hex(&key))
+            format!("PROVIDED {}", to_hex(&key))
         }
-        ["find-providers", key] => {
-            let key = key_bytes(key)?;
+        "find-providers" => {
+            let key = parse_key(rest)?;
             let mut providers = dht.find_providers(key.clone(), 20).await;
             let mut answer = String::new();
             while let Some(provider) = providers.next().await {
                 answer.push_str(&format!("PROVIDER {}\n", provider.peer));
             }
-            answer.push_str(&format!("END {}", hex(&key)));
+            answer.push_str(&format!("END {}", to_hex(&key)));
             answer
         }
-        ["put", key, value] => {
-            dht.put_value(key_bytes(key)?, value.as_bytes().to_vec())
+        "put" => {
+            // The value is the rest of the line, spaces included.
+            let (key, value) = rest.split_once(' ').context("put <key> <value>")?;
+            dht.put_value(parse_key(key)?, value.as_bytes().to_vec())
                 .await?;
             "PUT".to_owned()
         }
-        ["get", key] => match dht.get_value(key_bytes(key)?).await.best().await {
+        "get" => match dht.get_value(parse_key(rest)?).await.best().await {
             Ok(record) => format!("VALUE {}", String::from_utf8_lossy(&record.value)),
             Err(hyphae::kad::Error::NotFound) => "NOTFOUND".to_owned(),
             Err(error) => return Err(error.into()),
         },
-        ["find-peer", peer] => {
-            let peer: PeerId = peer.parse()?;
+        "find-peer" => {
+            let peer: PeerId = rest.parse()?;
             match dht.find_peer(peer).await {
                 Ok(found) => {
                     let addrs: Vec<String> = found.addrs.iter().map(ToString::to_string).collect();
@@ -103,19 +112,23 @@ async fn command(dht: &hyphae::kad::Handle, words: &[&str]) -> anyhow::Result<St
                 Err(error) => return Err(error.into()),
             }
         }
-        ["closest", key] => {
-            let started = Instant::now();
-            let (peers, stats) = dht.get_closest_peers_with_stats(key_bytes(key)?).await?;
+        "closest" => {
+            let peers = dht.get_closest_peers(parse_key(rest)?).await?;
             let ids: Vec<String> = peers.iter().map(|p| p.peer.to_string()).collect();
+            format!("CLOSEST {}", ids.join(" "))
+        }
+        "closest-stats" => {
+            let started = Instant::now();
+            let (peers, stats) = dht.get_closest_peers_with_stats(parse_key(rest)?).await?;
             format!(
-                "CLOSEST {}\nSTATS ms={:.1} requests={} hops={}",
-                ids.join(" "),
+                "STATS ms={:.1} requests={} hops={} peers={}",
                 started.elapsed().as_secs_f64() * 1000.0,
                 stats.requests,
-                stats.hops
+                stats.hops,
+                peers.len()
             )
         }
-        ["table"] => {
+        "table" => {
             let ids: Vec<String> = dht
                 .routing_table()
                 .await?
@@ -124,28 +137,6 @@ async fn command(dht: &hyphae::kad::Handle, words: &[&str]) -> anyhow::Result<St
                 .collect();
             format!("TABLE {}", ids.join(" "))
         }
-        _ => bail!("unknown command {words:?}"),
+        _ => bail!("unknown command {verb:?}"),
     })
-}
-
-/// Key bytes: UTF-8 text, or hexadecimal after `hex:`.
-fn key_bytes(text: &str) -> anyhow::Result<Vec<u8>> {
-    let Some(digits) = text.strip_prefix("hex:") else {
-        return Ok(text.as_bytes().to_vec());
-    };
-    digits
-        .as_bytes()
-        .chunks(2)
-        .map(|pair| {
-            std::str::from_utf8(pair)
-                .ok()
-                .filter(|pair| pair.len() == 2)
-                .and_then(|pair| u8::from_str_radix(pair, 16).ok())
-                .with_context(|| format!("not hex: {digits}"))
-        })
-        .collect()
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
