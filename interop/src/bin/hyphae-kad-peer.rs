@@ -9,7 +9,7 @@
 //! `CLOSEST <id>...`; `table` → `TABLE <id>...`. Failures print `ERROR <text>`. Keys are
 //! UTF-8 text, or hex after `hex:` ([`hyphae_interop::kad`] has the whole contract).
 //! One command beyond the contract, for measurements: `closest-stats <key>` →
-//! `STATS ms=… requests=… hops=… peers=…`.
+//! `STATS ms=… requests=… hops=… peers=<id>,<id>…`.
 
 use std::time::Instant;
 
@@ -120,12 +120,13 @@ async fn command(dht: &hyphae::kad::Handle, verb: &str, rest: &str) -> anyhow::R
         "closest-stats" => {
             let started = Instant::now();
             let (peers, stats) = dht.get_closest_peers_with_stats(parse_key(rest)?).await?;
+            let ids: Vec<String> = peers.iter().map(|p| p.peer.to_string()).collect();
             format!(
                 "STATS ms={:.1} requests={} hops={} peers={}",
                 started.elapsed().as_secs_f64() * 1000.0,
                 stats.requests,
                 stats.hops,
-                peers.len()
+                ids.join(",")
             )
         }
         "table" => {

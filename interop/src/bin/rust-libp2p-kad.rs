@@ -102,10 +102,16 @@ fn parse_options(args: &[String]) -> anyhow::Result<Options> {
 enum Command {
     Provide(Vec<u8>),
     FindProviders(Vec<u8>),
-    Put { key: Vec<u8>, value: Vec<u8> },
+    Put {
+        key: Vec<u8>,
+        value: Vec<u8>,
+    },
     Get(Vec<u8>),
     FindPeer(PeerId),
     Closest(Vec<u8>),
+    /// Beyond the contract, for measurements: `closest-stats <key>` answers
+    /// `STATS ms=… requests=… hops=- peers=<id>,<id>…` (rust-libp2p does not count hops).
+    ClosestStats(Vec<u8>),
     Table,
 }
 
@@ -133,6 +139,7 @@ fn parse_command(line: &str) -> Result<Command, String> {
                 .map_err(|error| format!("find-peer {rest:?}: {error}"))?,
         ),
         "closest" => Command::Closest(key(rest)?),
+        "closest-stats" => Command::ClosestStats(key(rest)?),
         "table" if rest.is_empty() => Command::Table,
         _ => return Err(format!("unknown command {line:?}")),
     })
@@ -151,6 +158,7 @@ enum Waiting {
     Get,
     FindPeer(PeerId),
     Closest,
+    ClosestStats,
 }
 
 /// The command being run: its query, what it still waits for, and when it times out.
@@ -227,10 +235,10 @@ async fn run() -> anyhow::Result<()> {
             event = swarm.select_next_some() => {
                 observe(&mut swarm, &event);
                 if let SwarmEvent::Behaviour(BehaviourEvent::Kad(kad::Event::OutboundQueryProgressed {
-                    id, result, step, ..
+                    id, result, step, stats
                 })) = event
                     && let Some(current) = running.as_mut().filter(|r| r.query == id)
-                    && answer(&mut swarm, current, result, step.last)
+                    && answer(&mut swarm, current, result, &stats, step.last)
                 {
                     running = None;
                 }
@@ -380,6 +388,7 @@ fn begin(swarm: &mut Swarm<Behaviour>, command: Command) -> Option<Running> {
         Command::Get(key) => (kad.get_record(RecordKey::new(&key)), Waiting::Get),
         Command::FindPeer(peer) => (kad.get_closest_peers(peer), Waiting::FindPeer(peer)),
         Command::Closest(key) => (kad.get_closest_peers(key), Waiting::Closest),
+        Command::ClosestStats(key) => (kad.get_closest_peers(key), Waiting::ClosestStats),
         Command::Table => {
             let mut line = String::from("TABLE");
             for bucket in kad.kbuckets() {
@@ -421,6 +430,7 @@ fn answer_timeout(waiting: &Waiting) {
         Waiting::FindProviders { key, .. } => say(format_args!("END {}", to_hex(key))),
         Waiting::Get | Waiting::FindPeer(_) => say("NOTFOUND"),
         Waiting::Closest => say("CLOSEST"),
+        Waiting::ClosestStats => say("STATS timed-out"),
     }
 }
 
@@ -429,6 +439,7 @@ fn answer(
     swarm: &mut Swarm<Behaviour>,
     running: &mut Running,
     result: QueryResult,
+    stats: &kad::QueryStats,
     is_last: bool,
 ) -> bool {
     match (&mut running.waiting, result) {
@@ -513,6 +524,20 @@ fn answer(
                 line.push_str(&info.peer_id.to_string());
             }
             say(line);
+            true
+        }
+        (Waiting::ClosestStats, QueryResult::GetClosestPeers(result)) => {
+            let peers = match result {
+                Ok(ok) => ok.peers,
+                Err(GetClosestPeersError::Timeout { peers, .. }) => peers,
+            };
+            let ids: Vec<String> = peers.iter().map(|info| info.peer_id.to_string()).collect();
+            say(format_args!(
+                "STATS ms={:.1} requests={} hops=- peers={}",
+                stats.duration().unwrap_or_default().as_secs_f64() * 1000.0,
+                stats.num_requests(),
+                ids.join(",")
+            ));
             true
         }
         (_, other) => {
