@@ -133,15 +133,20 @@ async fn start(
 /// One lookup's figures.
 struct Sample {
     elapsed: Duration,
-    requests: f64,
+    requests: Option<f64>,
     hops: Option<f64>,
     recall: f64,
 }
 
 async fn lookup(peer: &mut Peer, all: &[PeerId], key: &[u8]) -> anyhow::Result<Sample> {
+    // js-libp2p's program knows only the contract's `closest`: no statistics from it.
+    let verb = match peer.implementation {
+        Implementation::Js => "closest",
+        Implementation::Hyphae | Implementation::Rust => "closest-stats",
+    };
     let started = Instant::now();
     peer.process
-        .send(&format!("closest-stats hex:{}", to_hex(key)))
+        .send(&format!("{verb} hex:{}", to_hex(key)))
         .await;
     let answer = peer.process.next_line().await;
     let elapsed = started.elapsed();
@@ -151,14 +156,17 @@ async fn lookup(peer: &mut Peer, all: &[PeerId], key: &[u8]) -> anyhow::Result<S
             .find_map(|word| word.strip_prefix(name))
             .map(str::to_owned)
     };
-    let requests: f64 = field("requests=").context("no requests=")?.parse()?;
+    let found: HashSet<String> = match answer.strip_prefix("CLOSEST") {
+        Some(ids) => ids.split_whitespace().map(str::to_owned).collect(),
+        None => field("peers=")
+            .with_context(|| format!("{verb} answered {answer:?}"))?
+            .split(',')
+            .filter(|id| !id.is_empty())
+            .map(str::to_owned)
+            .collect(),
+    };
+    let requests = field("requests=").and_then(|requests| requests.parse().ok());
     let hops = field("hops=").and_then(|hops| hops.parse().ok());
-    let found: HashSet<String> = field("peers=")
-        .unwrap_or_default()
-        .split(',')
-        .filter(|id| !id.is_empty())
-        .map(str::to_owned)
-        .collect();
     let target = Key::for_bytes(key);
     let mut truth: Vec<&PeerId> = all.iter().filter(|id| **id != peer.id).collect();
     truth.sort_by_key(|id| Key::for_peer(id).distance(&target));
@@ -173,6 +181,15 @@ async fn lookup(peer: &mut Peer, all: &[PeerId], key: &[u8]) -> anyhow::Result<S
         hops,
         recall: hits as f64 / truth.len().max(1) as f64,
     })
+}
+
+/// The mean of the values present, or a dash.
+fn mean_of(values: impl Iterator<Item = Option<f64>>) -> String {
+    let values: Vec<f64> = values.flatten().collect();
+    if values.is_empty() {
+        return "–".to_owned();
+    }
+    format!("{:.2}", values.iter().sum::<f64>() / values.len() as f64)
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -253,16 +270,11 @@ async fn measure(args: &Args) -> anyhow::Result<()> {
             .collect();
         times.sort_by(f64::total_cmp);
         let count = samples.len() as f64;
-        let requests = samples.iter().map(|s| s.requests).sum::<f64>() / count;
-        let hops: Vec<f64> = samples.iter().filter_map(|s| s.hops).collect();
-        let hops = if hops.is_empty() {
-            "–".to_owned()
-        } else {
-            format!("{:.2}", hops.iter().sum::<f64>() / hops.len() as f64)
-        };
+        let requests = mean_of(samples.iter().map(|s| s.requests));
+        let hops = mean_of(samples.iter().map(|s| s.hops));
         let recall = samples.iter().map(|s| s.recall).sum::<f64>() / count;
         println!(
-            "| {} | {:.1} | {:.1} | {:.1} | {} | {:.1} % |",
+            "| {} | {:.1} | {:.1} | {} | {} | {:.1} % |",
             implementation.name(),
             percentile(&times, 0.5),
             percentile(&times, 0.9),
