@@ -20,6 +20,7 @@ mod dht;
 mod diversity;
 mod error;
 mod event;
+mod handle;
 mod ipns;
 mod key;
 mod message;
@@ -41,6 +42,7 @@ pub use dht::{Dht, Failure};
 pub use diversity::IpGroup;
 pub use error::Error;
 pub use event::{Event, Outcome, PeerAddrs, Progress, QueryId, RequestId, Transmit};
+pub use handle::Handle;
 pub use ipns::{CborError, Ipns, IpnsRecord, MAX_IPNS_RECORD_LEN, ipns_key};
 pub use key::{Distance, Key, MAX_REFRESH_CPL, random_peer_bytes_with_cpl};
 pub use message::{
@@ -53,7 +55,7 @@ pub use rng::Rng;
 pub use routing_table::{
     Entry, Insert, RoutingConfig, RoutingTable, USEFULNESS_THRESHOLD, usefulness_threshold,
 };
-pub use service::{Handle, Kademlia, ModeSetting};
+pub use service::{Kademlia, ModeSetting};
 #[cfg(feature = "disk")]
 pub use store::DiskStore;
 pub use store::{
