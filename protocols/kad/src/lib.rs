@@ -25,6 +25,7 @@ mod ipns;
 mod key;
 mod message;
 mod netsize;
+mod protobuf;
 mod queries;
 mod query;
 mod results;
