@@ -163,6 +163,7 @@ impl Dht {
             store,
             table,
             events,
+            validators,
             ..
         } = self;
         let Some(query) = queries.get_mut(&id) else {
@@ -170,7 +171,11 @@ impl Dht {
         };
         match &mut query.kind {
             Kind::GetValue { quorum, found } => {
-                if let Some(stored) = store.get(&query.key, wall) {
+                // A stored record may have become invalid since (an IPNS record expires).
+                if let Some(stored) = store
+                    .get(&query.key, wall)
+                    .filter(|stored| validators.validate(&stored.key, &stored.value).is_ok())
+                {
                     let record = Record {
                         key: stored.key,
                         value: stored.value,
