@@ -3,17 +3,17 @@
 //! own small task.
 
 use std::collections::HashMap;
-use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::SystemTime;
 
 use hyphae_identity::PeerId;
-use hyphae_multiaddr::{Multiaddr, Protocol};
+use hyphae_multiaddr::Multiaddr;
 use hyphae_service::{ConnectionEvent, Context, Incoming, Service};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tracing::{debug, info};
 
+use crate::auto_mode::AutoMode;
 use crate::event::{Event, Outcome, PeerAddrs};
 use crate::handle::{COMMAND_QUEUE, Command, Handle};
 use crate::results::Update;
@@ -30,8 +30,6 @@ const INBOUND_STREAMS_PER_PEER: usize = 16;
 const INBOUND_QUEUE: usize = 64;
 /// Connection events buffered before the driver is resynchronised.
 const CONNECTION_EVENTS: usize = 1024;
-/// Distinct peers that must report the same public address before automatic mode trusts it.
-const CONFIRMATIONS: usize = 2;
 
 /// How the service picks its [`Mode`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -172,7 +170,7 @@ impl Service for Kademlia {
             setting: self.mode,
             incoming: None,
             queries: HashMap::new(),
-            observed: HashMap::new(),
+            auto: AutoMode::default(),
             slots: InboundSlots::default(),
         };
         cx.spawn(driver.run(receiver, self.bootstrap));
@@ -189,8 +187,8 @@ struct Driver {
     incoming: Option<Incoming>,
     /// Where each running query's results go.
     queries: HashMap<QueryId, mpsc::UnboundedSender<Update>>,
-    /// Public addresses peers observed for us, and which peers did (automatic mode).
-    observed: HashMap<Multiaddr, Vec<PeerId>>,
+    /// What automatic mode has learned of our addresses.
+    auto: AutoMode,
     slots: InboundSlots,
 }
 
@@ -403,12 +401,8 @@ impl Driver {
                 let is_server = identified.protocols.iter().any(|p| p == protocol);
                 if let Some(observed) = &identified.observed_addr
                     && self.setting == ModeSetting::Automatic
-                    && is_public(observed)
                 {
-                    let peers = self.observed.entry(observed.clone()).or_default();
-                    if !peers.contains(&identified.peer) && peers.len() < CONFIRMATIONS {
-                        peers.push(identified.peer);
-                    }
+                    self.auto.observe(observed, identified.peer);
                     self.apply_mode();
                 }
                 self.dht
@@ -437,18 +431,7 @@ impl Driver {
     fn apply_mode(&mut self) {
         let mode = match self.setting {
             ModeSetting::Fixed(mode) => mode,
-            ModeSetting::Automatic => {
-                let listens_publicly = self.cx.listen_addrs().iter().any(is_public);
-                let is_confirmed = self
-                    .observed
-                    .values()
-                    .any(|peers| peers.len() >= CONFIRMATIONS);
-                if listens_publicly || is_confirmed {
-                    Mode::Server
-                } else {
-                    Mode::Client
-                }
-            }
+            ModeSetting::Automatic => self.auto.mode(&self.cx.listen_addrs()),
         };
         if mode != self.dht.mode() {
             info!(?mode, "kad mode");
@@ -477,31 +460,5 @@ async fn sleep_until(wake: Option<Instant>) {
     match wake {
         Some(at) => tokio::time::sleep_until(at).await,
         None => std::future::pending().await,
-    }
-}
-
-/// Whether `addr` starts with a globally routable IP address.
-pub(crate) fn is_public(addr: &Multiaddr) -> bool {
-    let Some(ip) = addr.iter().find_map(|protocol| match protocol {
-        Protocol::Ip4(ip) => Some(IpAddr::V4(ip)),
-        Protocol::Ip6(ip) => Some(IpAddr::V6(ip)),
-        _ => None,
-    }) else {
-        return false;
-    };
-    match ip {
-        IpAddr::V4(ip) => {
-            !(ip.is_private() || ip.is_loopback() || ip.is_link_local() || ip.is_unspecified()
-                || ip.is_documentation() || ip.is_broadcast()
-                // 100.64.0.0/10, carrier-grade NAT
-                || (ip.octets()[0] == 100 && (ip.octets()[1] & 0xc0) == 64))
-        }
-        IpAddr::V6(ip) => {
-            !(ip.is_loopback()
-                || ip.is_unspecified()
-                || ip.is_unicast_link_local()
-                || ip.is_unique_local()
-                || ip.is_multicast())
-        }
     }
 }
