@@ -26,6 +26,8 @@ const MAINTENANCE_INTERVAL: Duration = Duration::from_secs(60);
 /// Peers being checked before they may enter the routing table; identify storms beyond this
 /// are not checked (the peers can still be found through lookups).
 const MAX_CHECKS: usize = 64;
+/// Table entries whose liveness is being checked at once; the rest wait for the next tick.
+const MAX_LIVENESS_CHECKS: usize = 32;
 
 /// Why a request failed, as the driver saw it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -51,6 +53,8 @@ pub(crate) enum Purpose {
     Check,
     /// Sending the best record to a peer that returned an outdated one.
     Correction,
+    /// Is a table entry that has not been useful for a while still there?
+    Liveness,
 }
 
 #[derive(Debug)]
@@ -92,6 +96,8 @@ pub struct Dht {
     requests: BTreeMap<RequestId, Pending>,
     /// Peers being checked before entering the table, with their addresses.
     checking: HashMap<PeerId, Vec<Multiaddr>>,
+    /// Table entries being checked for liveness.
+    probing: HashSet<PeerId>,
     transmits: VecDeque<Transmit>,
     pub(crate) events: VecDeque<Event>,
     next_request: u64,
@@ -162,6 +168,7 @@ impl Dht {
             queries: BTreeMap::new(),
             requests: BTreeMap::new(),
             checking: HashMap::new(),
+            probing: HashSet::new(),
             transmits: VecDeque::new(),
             events: VecDeque::new(),
             next_request: 0,
@@ -371,6 +378,10 @@ impl Dht {
                 }
             }
             Purpose::Correction => {}
+            Purpose::Liveness => {
+                self.probing.remove(&peer);
+                self.table.mark_useful(&peer, now);
+            }
             Purpose::Lookup(id) => {
                 self.table.mark_useful(&peer, now);
                 let addrs = self.known_addrs(&peer, Some(id));
@@ -420,6 +431,12 @@ impl Dht {
                 self.checking.remove(&peer);
             }
             Purpose::Correction => {}
+            Purpose::Liveness => {
+                self.probing.remove(&peer);
+                if self.table.remove(&peer).is_some() {
+                    self.events.push_back(Event::PeerRemoved(peer));
+                }
+            }
             Purpose::Lookup(id) => {
                 if let Some(query) = self.queries.get_mut(&id) {
                     query.lookup.on_failure(&peer, now);
@@ -532,15 +549,34 @@ impl Dht {
         }
     }
 
-    /// Periodic upkeep: expire the store, evict useless peers, reprovide and republish.
+    /// Asks entries that have not been useful for the usefulness window whether they are
+    /// still there (go-libp2p does the same at refresh): an entry that answers stays, one
+    /// that does not leaves. Evicting them unasked would empty the table of a node that
+    /// simply had nothing to look up for a while.
+    fn probe_stale_entries(&mut self, now: Instant) {
+        let window = self.table.config().usefulness_window;
+        let stale: Vec<(PeerId, Vec<Multiaddr>)> = self
+            .table
+            .iter()
+            .filter(|entry| now.saturating_duration_since(entry.last_useful_or_added()) > window)
+            .filter(|entry| !self.probing.contains(&entry.peer))
+            .take(MAX_LIVENESS_CHECKS.saturating_sub(self.probing.len()))
+            .map(|entry| (entry.peer, entry.addrs.clone()))
+            .collect();
+        for (peer, addrs) in stale {
+            self.probing.insert(peer);
+            let message = Message::find_node(self.local.to_bytes());
+            self.send(peer, addrs, message, true, Purpose::Liveness, now);
+        }
+    }
+
+    /// Periodic upkeep: expire the store, check stale peers, reprovide and republish.
     fn maintain(&mut self, now: Instant) {
         let wall = self.wall(now);
         if let Err(error) = self.store.expire(wall) {
             tracing::warn!(%error, "kad store: expiring entries failed");
         }
-        for peer in self.table.evict_useless(now) {
-            self.events.push_back(Event::PeerRemoved(peer));
-        }
+        self.probe_stale_entries(now);
         let due: Vec<Vec<u8>> = self
             .provided
             .iter()

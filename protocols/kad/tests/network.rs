@@ -270,3 +270,81 @@ fn optimistic_provide_stores_where_finders_look_in_fewer_round_trips() {
         durations[0]
     );
 }
+
+#[test]
+fn provider_entries_and_records_outlive_their_48_hours_by_being_renewed() {
+    // Table refreshes are beside the point here; fewer of them keep the run short.
+    let mut config = config();
+    config.refresh_interval = Duration::from_secs(6 * 3600);
+    let mut net = Network::new(12, Mode::Server, config);
+    net.bootstrap_all();
+    let now = net.now;
+    let kept = b"kept content".to_vec();
+    let dropped = b"dropped content".to_vec();
+    for key in [&kept, &dropped] {
+        let query = net.nodes[3].provide(key.clone(), now).unwrap();
+        net.run_until_finished(3, query);
+    }
+    let query = net.nodes[3]
+        .put_value(b"/example/kept".to_vec(), b"still here".to_vec(), net.now)
+        .unwrap();
+    net.run_until_finished(3, query);
+    net.nodes[3].stop_providing(&dropped);
+
+    // 50 hours: every entry stored at the start has expired (48 h); the kept ones were
+    // reannounced at 22 h and 44 h.
+    let end = net.now + Duration::from_secs(50 * 3600);
+    net.run_until(Duration::from_secs(51 * 3600), |net| net.now >= end);
+
+    let now = net.now;
+    let query = net.nodes[9].find_providers(kept.clone(), 5, now).unwrap();
+    net.run_until_finished(9, query);
+    assert_eq!(
+        net.progress(9, query).len(),
+        1,
+        "the kept key lost its provider"
+    );
+    let query = net.nodes[9].find_providers(dropped, 5, now).unwrap();
+    net.run_until_finished(9, query);
+    assert!(
+        net.progress(9, query).is_empty(),
+        "a key no longer provided is still found"
+    );
+    let query = net.nodes[9]
+        .get_value(b"/example/kept".to_vec(), now)
+        .unwrap();
+    let Event::Finished {
+        outcome: Outcome::Value(Some(record)),
+        ..
+    } = net.run_until_finished(9, query)
+    else {
+        panic!("the record was not republished")
+    };
+    assert_eq!(record.value, b"still here");
+}
+
+#[test]
+fn entries_that_stop_answering_leave_the_tables_and_quiet_live_ones_stay() {
+    let mut config = config();
+    config.refresh_interval = Duration::from_secs(6 * 3600);
+    let mut net = Network::new(12, Mode::Server, config);
+    net.bootstrap_all();
+    let gone = net.peers[5];
+    net.silent.insert(5);
+    // Past the usefulness window (86 min) with no lookups at all: every entry is probed.
+    let end = net.now + Duration::from_secs(2 * 3600);
+    net.run_until(Duration::from_secs(3 * 3600), |net| net.now >= end);
+    for (i, node) in net.nodes.iter().enumerate() {
+        if i != 5 {
+            assert!(
+                !node.routing_table().contains(&gone),
+                "node {i} still holds the silent peer"
+            );
+            assert!(
+                node.routing_table().len() >= 8,
+                "node {i} kept {} peers",
+                node.routing_table().len()
+            );
+        }
+    }
+}
