@@ -79,6 +79,39 @@ impl Clock {
 }
 
 /// The sans-IO Kademlia node: routing table, queries and stores.
+///
+/// Two nodes, one lookup, no I/O: the driver moves each [`Transmit`] to the other node and
+/// its answer back.
+///
+/// ```
+/// use std::time::{Instant, SystemTime};
+/// use hyphae_identity::Keypair;
+/// use hyphae_kad::{Config, Dht, Event, MemoryStore, Mode, Outcome};
+///
+/// let now = Instant::now();
+/// let node = |seed| {
+///     let peer = Keypair::generate_ed25519().peer_id();
+///     let store = Box::new(MemoryStore::default());
+///     Dht::new(peer, Config::default(), Mode::Server, store, now, SystemTime::now(), seed)
+/// };
+/// let (mut a, mut b) = (node(1), node(2));
+/// a.add_peer(*b.local_peer_id(), vec!["/memory/2".parse()?], now);
+///
+/// let query = a.get_closest_peers(b"some key".to_vec(), now)?;
+/// while let Some(transmit) = a.poll_transmit() {
+///     assert_eq!(transmit.peer, *b.local_peer_id());
+///     let answer = b.handle_request(*a.local_peer_id(), transmit.message, now)?;
+///     a.handle_response(transmit.request, answer.expect("FIND_NODE is answered"), now);
+/// }
+/// let finished = std::iter::from_fn(|| a.poll_event())
+///     .find_map(|event| match event {
+///         Event::Finished { query: q, outcome, .. } if q == query => Some(outcome),
+///         _ => None,
+///     });
+/// let Some(Outcome::ClosestPeers(peers)) = finished else { panic!("no answer") };
+/// assert_eq!(peers[0].peer, *b.local_peer_id());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct Dht {
     pub(crate) local: PeerId,
     pub(crate) local_key: Key,
