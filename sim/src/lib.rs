@@ -1,0 +1,22 @@
+//! hyphae-sim: a deterministic discrete-event simulator that runs the same sans-IO protocol
+//! cores a hyphae node runs (today the Kademlia core, `hyphae_kad::Dht`) for thousands of
+//! nodes on one machine, in virtual time, on a network model of eight regions
+//! (libp2p/test-plans `gossipsub-interop/network_graph.py`).
+//!
+//! - [`scheduler`]: the event queue in virtual time, ordered by `(time, sequence)`.
+//! - [`network`]: latency between regions, bandwidth with queueing, loss, NAT, connections.
+//! - [`simulation`]: the nodes and how messages, failures and timers reach their cores.
+//! - [`scenario`]: scenario files (`sim/scenarios/*.toml`) and running them.
+//! - [`report`]: what a run measured, as a JSON summary.
+//!
+//! Every random choice follows from one seed, and no global state is used: the same seed and
+//! scenario give the same event trace, bit for bit ([`simulation::Simulation::trace_hash`]).
+
+#![forbid(unsafe_code)]
+
+pub mod network;
+pub mod report;
+pub mod scenario;
+pub mod scheduler;
+pub mod simulation;
+pub mod trace;
