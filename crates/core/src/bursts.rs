@@ -21,18 +21,20 @@ pub const BULK: usize = 16 * 1024;
 /// transfer's buffers are kept until a small burst follows it.
 ///
 /// ```
-/// use hyphae_core::bursts::{BULK, Bursts};
+/// use hyphae_core::bursts::Bursts;
 ///
-/// let mut reads = Bursts::new(BULK);
+/// let mut reads = Bursts::new();
 /// reads.record(64 * 1024);
 /// reads.record(64 * 1024);
 /// assert!(!reads.pause(), "bulk data is moving: keep the buffers");
 /// reads.record(12); // a ping
 /// assert!(reads.pause(), "going quiet: let them go");
 /// ```
-#[derive(Debug, Clone)]
+///
+/// The threshold is [`BULK`] for every driver, a constant rather than a field: a connection
+/// holds three of these (Noise's two directions, Yamux's reads) for its whole life.
+#[derive(Debug, Clone, Default)]
 pub struct Bursts {
-    bulk: usize,
     /// Bytes moved since the last pause.
     current: usize,
     /// Bytes moved in the last burst that moved any.
@@ -40,14 +42,9 @@ pub struct Bursts {
 }
 
 impl Bursts {
-    /// Starts counting, with `bulk` bytes between two pauses meaning bulk data (usually
-    /// [`BULK`]). Until a burst has moved that much, every pause is quiet.
-    pub fn new(bulk: usize) -> Bursts {
-        Bursts {
-            bulk,
-            current: 0,
-            last: 0,
-        }
+    /// Starts counting. Until a burst has moved [`BULK`] bytes, every pause is quiet.
+    pub fn new() -> Bursts {
+        Bursts::default()
     }
 
     /// Counts `n` bytes moved.
@@ -62,7 +59,7 @@ impl Bursts {
         if self.current > 0 {
             self.last = std::mem::take(&mut self.current);
         }
-        self.last < self.bulk
+        self.last < BULK
     }
 }
 
@@ -72,7 +69,7 @@ mod tests {
 
     #[test]
     fn a_connection_is_quiet_until_bulk_data_moves() {
-        let mut bursts = Bursts::new(BULK);
+        let mut bursts = Bursts::new();
         assert!(bursts.pause());
         bursts.record(BULK - 1);
         assert!(bursts.pause());
@@ -80,7 +77,7 @@ mod tests {
 
     #[test]
     fn a_burst_of_at_least_the_threshold_is_bulk() {
-        let mut bursts = Bursts::new(BULK);
+        let mut bursts = Bursts::new();
         bursts.record(BULK / 2);
         bursts.record(BULK / 2);
         assert!(!bursts.pause());
@@ -88,7 +85,7 @@ mod tests {
 
     #[test]
     fn pauses_without_traffic_keep_the_last_verdict() {
-        let mut bursts = Bursts::new(BULK);
+        let mut bursts = Bursts::new();
         bursts.record(BULK);
         assert!(!bursts.pause());
         assert!(
@@ -102,7 +99,7 @@ mod tests {
 
     #[test]
     fn each_burst_is_judged_on_its_own() {
-        let mut bursts = Bursts::new(BULK);
+        let mut bursts = Bursts::new();
         bursts.record(BULK);
         assert!(!bursts.pause());
         // Small bursts do not add up across pauses.
@@ -114,7 +111,7 @@ mod tests {
 
     #[test]
     fn counting_never_overflows() {
-        let mut bursts = Bursts::new(BULK);
+        let mut bursts = Bursts::new();
         bursts.record(usize::MAX);
         bursts.record(usize::MAX);
         assert!(!bursts.pause());

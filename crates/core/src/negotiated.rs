@@ -38,6 +38,25 @@ enum State {
     },
 }
 
+impl State {
+    /// Negotiated, with the bytes read past the last negotiation message and the
+    /// confirmation still to send.
+    fn ready(mut leftover: BytesMut, unsent: BytesMut) -> State {
+        release_if_empty(&mut leftover);
+        State::Ready { leftover, unsent }
+    }
+}
+
+/// Frees `buffer`'s memory once everything in it is used up. Negotiation buffers are small,
+/// but a negotiated stream may live as long as its connection (the connection's own
+/// security and muxer negotiations, a keepalive ping stream), and an idle one should hold
+/// no buffers.
+fn release_if_empty(buffer: &mut BytesMut) {
+    if buffer.is_empty() && buffer.capacity() > 0 {
+        *buffer = BytesMut::new();
+    }
+}
+
 impl<T> Negotiated<T> {
     /// The protocol this stream speaks.
     pub fn protocol(&self) -> &str {
@@ -97,10 +116,7 @@ pub async fn dial<T: AsyncRead + AsyncWrite + Unpin>(
             return Ok(Negotiated {
                 io,
                 protocol,
-                state: State::Ready {
-                    leftover: buffer,
-                    unsent: BytesMut::new(),
-                },
+                state: State::ready(buffer, BytesMut::new()),
             });
         }
     }
@@ -139,10 +155,7 @@ where
             return Ok(Negotiated {
                 io,
                 protocol,
-                state: State::Ready {
-                    leftover: buffer,
-                    unsent: BytesMut::from(&output[..]),
-                },
+                state: State::ready(buffer, BytesMut::from(&output[..])),
             });
         }
         // Answers already decided (`na`s) are sent even if the exchange then failed.
@@ -217,11 +230,7 @@ impl<T: AsyncRead + Unpin> Negotiated<T> {
             };
             match dialer.handle_input(buffer) {
                 Ok(Some(_)) => {
-                    let leftover = std::mem::take(buffer);
-                    self.state = State::Ready {
-                        leftover,
-                        unsent: BytesMut::new(),
-                    };
+                    self.state = State::ready(std::mem::take(buffer), BytesMut::new());
                     return Poll::Ready(Ok(()));
                 }
                 Ok(None) => {}
@@ -259,6 +268,7 @@ impl<T: AsyncWrite + Unpin> Negotiated<T> {
             }
             unsent.advance(written);
         }
+        release_if_empty(unsent);
         Poll::Ready(Ok(()))
     }
 }
@@ -286,6 +296,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> AsyncRead for Negotiated<T> {
             let len = leftover.len().min(buf.remaining());
             buf.put_slice(&leftover[..len]);
             leftover.advance(len);
+            release_if_empty(leftover);
             return Poll::Ready(Ok(()));
         }
         Pin::new(&mut this.io).poll_read(cx, buf)

@@ -68,8 +68,9 @@ impl Host for Inner {
     ) -> BoxFuture<Result<Stream, Error>> {
         Box::pin(async move {
             let open = self
-                .pool
-                .get_by_id(connection)
+                .connection_hub
+                .connection(connection)
+                .and_then(|info| self.pool.get_by_id(&info.peer, connection))
                 .ok_or(Error::ConnectionClosed(connection))?;
             Node::from_inner(self)
                 .open_stream_on(&open, protocols)

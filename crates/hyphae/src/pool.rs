@@ -45,8 +45,9 @@ pub(crate) struct Pool {
 
 #[derive(Default)]
 struct State {
+    /// No index by connection id: the node's connection hub has one (services name
+    /// connections by id, and the hub maps every open one to its peer).
     by_peer: HashMap<PeerId, Vec<Connection>>,
-    peer_of: HashMap<ConnectionId, PeerId>,
     total: usize,
     next_id: u64,
     dialing: HashMap<PeerId, watch::Receiver<DialOutcome>>,
@@ -73,11 +74,9 @@ impl Pool {
         connections.first().cloned()
     }
 
-    /// The connection `id`, if it is open.
-    pub(crate) fn get_by_id(&self, id: ConnectionId) -> Option<Connection> {
-        let state = self.lock();
-        let peer = state.peer_of.get(&id)?;
-        state
+    /// The connection `id` to `peer`, if it is open.
+    pub(crate) fn get_by_id(&self, peer: &PeerId, id: ConnectionId) -> Option<Connection> {
+        self.lock()
             .by_peer
             .get(peer)?
             .iter()
@@ -129,12 +128,13 @@ impl Pool {
             remote_addr,
             direction,
         };
-        state.peer_of.insert(connection.id, peer);
         state.total += 1;
         state
             .by_peer
             .entry(peer)
-            .or_default()
+            // Most peers have one connection: room for one, where a first push makes room
+            // for four.
+            .or_insert_with(|| Vec::with_capacity(1))
             .push(connection.clone());
         Ok(connection)
     }
@@ -151,7 +151,6 @@ impl Pool {
         if connections.is_empty() {
             state.by_peer.remove(peer);
         }
-        state.peer_of.remove(&id);
         state.total -= removed;
         removed > 0
     }

@@ -161,6 +161,11 @@ impl ConnectionHub {
     pub fn connections(&self) -> Vec<ConnectionInfo> {
         Hub::snapshot(&lock(&self.hub.state))
     }
+
+    /// The connection `id`, if it is open (established and not yet closed, as published).
+    pub fn connection(&self, id: ConnectionId) -> Option<ConnectionInfo> {
+        lock(&self.hub.state).connections.get(&id).cloned()
+    }
 }
 
 impl Drop for ConnectionHub {

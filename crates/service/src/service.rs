@@ -9,6 +9,7 @@ use hyphae_multiaddr::Multiaddr;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::watch;
 use tokio::task::AbortHandle;
+use tokio_util::future::FutureExt;
 use tokio_util::sync::CancellationToken;
 
 use crate::connection_events::{ConnectionHub, Identified};
@@ -247,15 +248,10 @@ impl Context {
 
     /// Runs `task` until it ends or the node shuts down, whichever comes first.
     pub fn spawn(&self, task: impl Future<Output = ()> + Send + 'static) -> AbortHandle {
-        let shutdown = self.shutdown.clone();
-        tokio::spawn(async move {
-            tokio::select! {
-                biased;
-                () = shutdown.cancelled() => {}
-                () = task => {}
-            }
-        })
-        .abort_handle()
+        // A combinator, not an `async` block around `select!`: the block would keep `task`
+        // twice (as captured, and moved into the select), which doubled the memory of every
+        // task a service runs per connection.
+        tokio::spawn(task.with_cancellation_token_owned(self.shutdown.clone())).abort_handle()
     }
 
     /// Whether the node has shut down or is gone.

@@ -30,7 +30,7 @@ use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use bytes::{Buf, BufMut, BytesMut};
-use hyphae_core::bursts::{BULK, Bursts};
+use hyphae_core::bursts::Bursts;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::Sleep;
 use tracing::{Instrument, debug};
@@ -429,7 +429,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
             pending: None,
             header_first: false,
             recycling: true,
-            read_bursts: Bursts::new(BULK),
+            read_bursts: Bursts::new(),
             write_buf: BytesMut::new(),
             sleep: None,
             needs_flush: false,

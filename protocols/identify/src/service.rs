@@ -1,6 +1,7 @@
 //! The identify service: asks, answers, pushes and records.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use hyphae_core::{PeerRecord, frame};
@@ -101,8 +102,7 @@ impl Handle {
     }
 }
 
-/// What every task of the service shares.
-#[derive(Clone)]
+/// What every task of the service shares (one copy: each task holds a pointer to it).
 struct Shared {
     cx: Context,
     config: Config,
@@ -114,14 +114,17 @@ impl Service for Identify {
 
     fn start(self, cx: Context) -> Handle {
         let (events, _) = broadcast::channel(EVENT_BUFFER);
-        let shared = Shared {
+        let shared = Arc::new(Shared {
             cx: cx.clone(),
             config: self.config,
             events: events.clone(),
-        };
-        cx.spawn(answer(shared.clone(), cx.accept(PROTOCOL, INBOUND_BACKLOG)));
+        });
+        cx.spawn(answer(
+            Arc::clone(&shared),
+            cx.accept(PROTOCOL, INBOUND_BACKLOG),
+        ));
         cx.spawn(receive_pushes(
-            shared.clone(),
+            Arc::clone(&shared),
             cx.accept(PUSH_PROTOCOL, INBOUND_BACKLOG),
         ));
         cx.spawn(follow_connections(shared));
@@ -131,7 +134,7 @@ impl Service for Identify {
 
 /// Identifies each new connection's peer, and pushes to every connection when our
 /// addresses or protocols change.
-async fn follow_connections(shared: Shared) {
+async fn follow_connections(shared: Arc<Shared>) {
     let mut connections = shared.cx.connections(CONNECTION_EVENTS);
     let mut changes = shared.cx.local_changes();
     // The connections asked already, to tell new ones in a resync (ids only: a few bytes
@@ -142,7 +145,7 @@ async fn follow_connections(shared: Shared) {
             event = connections.next() => match event {
                 Some(ConnectionEvent::Established(info)) => {
                     asked.insert(info.id);
-                    shared.cx.spawn(request(shared.clone(), info));
+                    shared.cx.spawn(request(Arc::clone(&shared), info));
                 }
                 Some(ConnectionEvent::Closed(info)) => {
                     asked.remove(&info.id);
@@ -152,7 +155,7 @@ async fn follow_connections(shared: Shared) {
                     for info in open {
                         now_asked.insert(info.id);
                         if !asked.contains(&info.id) {
-                            shared.cx.spawn(request(shared.clone(), info));
+                            shared.cx.spawn(request(Arc::clone(&shared), info));
                         }
                     }
                     asked = now_asked;
@@ -166,7 +169,7 @@ async fn follow_connections(shared: Shared) {
                 }
                 if shared.config.push {
                     for info in shared.cx.open_connections() {
-                        shared.cx.spawn(push(shared.clone(), info));
+                        shared.cx.spawn(push(Arc::clone(&shared), info));
                     }
                 }
             }
@@ -210,7 +213,7 @@ fn our_info(shared: &Shared, observed: &Multiaddr) -> Info {
 }
 
 /// Asks the peer of a new connection who it is, and records the answer.
-async fn request(shared: Shared, connection: ConnectionInfo) {
+async fn request(shared: Arc<Shared>, connection: ConnectionInfo) {
     let peer = connection.peer;
     let exchange = async {
         let mut stream = shared.cx.open_stream_on(connection.id, PROTOCOL).await?;
@@ -276,7 +279,7 @@ async fn read_messages(stream: &mut Stream) -> Result<Vec<u8>, Error> {
 }
 
 /// Answers identify requests.
-async fn answer(shared: Shared, mut incoming: Incoming) {
+async fn answer(shared: Arc<Shared>, mut incoming: Incoming) {
     while let Some(mut stream) = incoming.next().await {
         let info = our_info(&shared, stream.remote_addr());
         tokio::spawn(async move {
@@ -295,9 +298,9 @@ async fn answer(shared: Shared, mut incoming: Incoming) {
 }
 
 /// Applies identify pushes.
-async fn receive_pushes(shared: Shared, mut incoming: Incoming) {
+async fn receive_pushes(shared: Arc<Shared>, mut incoming: Incoming) {
     while let Some(mut stream) = incoming.next().await {
-        let shared = shared.clone();
+        let shared = Arc::clone(&shared);
         tokio::spawn(async move {
             let peer = stream.peer();
             let bytes = match tokio::time::timeout(TIMEOUT, read_messages(&mut stream)).await {
@@ -323,7 +326,7 @@ async fn receive_pushes(shared: Shared, mut incoming: Incoming) {
 }
 
 /// Tells one connection's peer our current addresses and protocols.
-async fn push(shared: Shared, connection: ConnectionInfo) {
+async fn push(shared: Arc<Shared>, connection: ConnectionInfo) {
     let send = async {
         let mut stream = shared
             .cx

@@ -75,6 +75,13 @@ pub struct Event {
 /// Pings peers and reports round trips; from `Node::service::<Ping>()`.
 #[derive(Debug, Clone)]
 pub struct Handle {
+    /// Shared: every connection's keepalive task holds a handle, and a pointer is all of
+    /// it that each one needs to keep.
+    shared: Arc<Shared>,
+}
+
+#[derive(Debug)]
+struct Shared {
     cx: Context,
     config: Config,
     events: broadcast::Sender<Event>,
@@ -86,13 +93,15 @@ impl Service for Ping {
     fn start(self, cx: Context) -> Handle {
         let (events, _) = broadcast::channel(EVENT_BUFFER);
         let handle = Handle {
-            cx: cx.clone(),
-            config: self.config,
-            events,
+            shared: Arc::new(Shared {
+                cx: cx.clone(),
+                config: self.config,
+                events,
+            }),
         };
         cx.spawn(answer(cx.accept(PROTOCOL, INBOUND_BACKLOG)));
-        if let Some(interval) = handle.config.interval {
-            cx.spawn(keep_alive(handle.clone(), interval));
+        if handle.shared.config.interval.is_some() {
+            cx.spawn(keep_alive(handle.clone()));
         }
         handle
     }
@@ -102,8 +111,8 @@ impl Handle {
     /// Pings `peer` once, connecting if needed, and returns the round-trip time (also
     /// recorded in the peerstore and reported as an [`Event`]).
     pub async fn ping(&self, peer: PeerId) -> Result<Duration, Error> {
-        let mut stream = self.cx.open_stream(peer, PROTOCOL).await?;
-        let rtt = ping(&mut stream, self.config.timeout).await?;
+        let mut stream = self.shared.cx.open_stream(peer, PROTOCOL).await?;
+        let rtt = ping(&mut stream, self.shared.config.timeout).await?;
         // We send nothing more: closing our side ends the stream cleanly.
         let _ = tokio::io::AsyncWriteExt::shutdown(&mut stream).await;
         self.record(&stream, rtt);
@@ -113,12 +122,12 @@ impl Handle {
     /// Every round trip measured from now on, keepalive pings included. A subscriber more
     /// than 256 events behind misses the oldest (its next `recv` says how many).
     pub fn events(&self) -> broadcast::Receiver<Event> {
-        self.events.subscribe()
+        self.shared.events.subscribe()
     }
 
     fn record(&self, stream: &Stream, rtt: Duration) {
-        self.cx.peerstore().set_rtt(stream.peer(), rtt);
-        let _ = self.events.send(Event {
+        self.shared.cx.peerstore().set_rtt(stream.peer(), rtt);
+        let _ = self.shared.events.send(Event {
             peer: stream.peer(),
             connection: stream.connection(),
             rtt,
@@ -157,14 +166,11 @@ async fn answer(mut incoming: Incoming) {
 }
 
 /// Runs one keepalive task per open connection.
-async fn keep_alive(handle: Handle, interval: Duration) {
-    let mut connections = handle.cx.connections(CONNECTION_EVENTS);
+async fn keep_alive(handle: Handle) {
+    let cx = &handle.shared.cx;
+    let mut connections = cx.connections(CONNECTION_EVENTS);
     let mut tasks: HashMap<ConnectionId, AbortHandle> = HashMap::new();
-    let start = |info: &ConnectionInfo| {
-        handle
-            .cx
-            .spawn(keep_alive_one(handle.clone(), info.id, interval))
-    };
+    let start = |info: &ConnectionInfo| cx.spawn(keep_alive_one(handle.clone(), info.id));
     while let Some(event) = connections.next().await {
         match event {
             ConnectionEvent::Established(info) => {
@@ -192,14 +198,20 @@ async fn keep_alive(handle: Handle, interval: Duration) {
     }
 }
 
-/// Pings one connection every `interval` on one long-lived stream, until it closes.
-async fn keep_alive_one(handle: Handle, connection: ConnectionId, interval: Duration) {
+/// Pings one connection every `config.interval` on one long-lived stream, until it closes.
+///
+/// Its task lasts as long as the connection, so what it holds across an `await` is memory
+/// of every idle connection: a pointer to the shared handle, the connection id, the stream.
+async fn keep_alive_one(handle: Handle, connection: ConnectionId) {
     let mut stream: Option<Stream> = None;
     loop {
+        let Some(interval) = handle.shared.config.interval else {
+            return;
+        };
         tokio::time::sleep(interval).await;
         let open = match stream.as_mut() {
             Some(open) => open,
-            None => match handle.cx.open_stream_on(connection, PROTOCOL).await {
+            None => match handle.shared.cx.open_stream_on(connection, PROTOCOL).await {
                 Ok(opened) => stream.insert(opened),
                 Err(error @ hyphae_service::Error::ConnectionClosed(_)) => {
                     debug!(%connection, %error, "keepalive ends");
@@ -211,7 +223,7 @@ async fn keep_alive_one(handle: Handle, connection: ConnectionId, interval: Dura
                 }
             },
         };
-        match ping(open, handle.config.timeout).await {
+        match ping(open, handle.shared.config.timeout).await {
             Ok(rtt) => handle.record(open, rtt),
             Err(error) => {
                 debug!(%connection, %error, "ping failed");

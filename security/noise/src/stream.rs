@@ -5,7 +5,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
 use bytes::{Buf, BufMut, BytesMut};
-use hyphae_core::bursts::{BULK, Bursts};
+use hyphae_core::bursts::Bursts;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use crate::transport::{Ciphers, DecryptedFrame, Decryptor, Encryptor};
@@ -63,8 +63,8 @@ impl<T> NoiseStream<T> {
             readable: None,
             write_buf: BytesMut::new(),
             sealed: 0,
-            read_bursts: Bursts::new(BULK),
-            write_bursts: Bursts::new(BULK),
+            read_bursts: Bursts::new(),
+            write_bursts: Bursts::new(),
         }
     }
 
