@@ -26,6 +26,8 @@ use tokio::process::Command;
 const TEST_TIMEOUT: Duration = Duration::from_secs(120);
 /// How long the routing tables may take to hold every other peer.
 const TABLE_TIMEOUT: Duration = Duration::from_secs(30);
+/// Lookups a peer may take to return every other server (see `check_others`).
+const CLOSEST_ATTEMPTS: usize = 3;
 /// How often a routing table is asked again while it is incomplete.
 const TABLE_POLL: Duration = Duration::from_millis(250);
 
@@ -267,20 +269,33 @@ async fn check_others(peer: &mut Peer, others: &[Other]) {
         );
     }
 
-    // With six servers and k = 20, a lookup of any key ends with all the other servers.
-    let answer = peer.ask("closest some-key").await;
-    let closest: HashSet<&str> = answer
-        .strip_prefix("CLOSEST")
-        .unwrap_or_else(|| panic!("{me}: closest answered {answer:?}"))
-        .split_whitespace()
-        .collect();
-    for other in others {
-        assert!(
-            closest.contains(other.id.as_str()),
-            "{me}: closest some-key lacks {}: {answer:?}",
-            other.name
-        );
+    // With six servers and k = 20, a lookup of any key ends with all the other servers. A
+    // lookup reports only peers that answered before it ended, and hyphae's does not wait
+    // past 2 s for a straggler (by design: one slow peer never holds a lookup); on a loaded
+    // machine a js-libp2p peer can take that long, so the lookup gets three chances.
+    let mut answer = String::new();
+    for _ in 0..CLOSEST_ATTEMPTS {
+        answer = peer.ask("closest some-key").await;
+        let closest: HashSet<&str> = answer
+            .strip_prefix("CLOSEST")
+            .unwrap_or_else(|| panic!("{me}: closest answered {answer:?}"))
+            .split_whitespace()
+            .collect();
+        if others
+            .iter()
+            .all(|other| closest.contains(other.id.as_str()))
+        {
+            return;
+        }
     }
+    let missing: Vec<&str> = others
+        .iter()
+        .filter(|other| !answer.contains(other.id.as_str()))
+        .map(|other| other.name)
+        .collect();
+    panic!(
+        "{me}: closest some-key lacks {missing:?} in each of {CLOSEST_ATTEMPTS} lookups, the last: {answer:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
