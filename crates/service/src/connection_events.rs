@@ -101,6 +101,23 @@ impl Hub {
     }
 }
 
+impl Subscriber {
+    /// Queues `event`, or drops the queue for a resync if it is full.
+    fn offer(&self, event: ConnectionEvent) {
+        let mut queue = lock(&self.queue);
+        if !queue.is_lagging {
+            if queue.events.len() < queue.capacity {
+                queue.events.push_back(event);
+            } else {
+                queue.is_lagging = true;
+                queue.events.clear();
+            }
+        }
+        drop(queue);
+        self.notify.notify_one();
+    }
+}
+
 impl ConnectionHub {
     /// Publishes `event` to every subscriber.
     pub fn publish(&self, event: ConnectionEvent) {
@@ -114,23 +131,23 @@ impl ConnectionHub {
             }
             ConnectionEvent::Identified(_) | ConnectionEvent::Resync(_) => {}
         }
-        state.subscribers.retain(|subscriber| {
-            let Some(subscriber) = subscriber.upgrade() else {
-                return false;
-            };
-            let mut queue = lock(&subscriber.queue);
-            if !queue.is_lagging {
-                if queue.events.len() < queue.capacity {
-                    queue.events.push_back(event.clone());
-                } else {
-                    queue.is_lagging = true;
-                    queue.events.clear();
-                }
+        state
+            .subscribers
+            .retain(|subscriber| subscriber.strong_count() > 0);
+        // Each subscriber but the last gets a copy, the last the event itself: an
+        // `Identified` copy is several allocations (its strings and lists).
+        let mut subscribers = state
+            .subscribers
+            .iter()
+            .filter_map(Weak::upgrade)
+            .peekable();
+        while let Some(subscriber) = subscribers.next() {
+            if subscribers.peek().is_none() {
+                subscriber.offer(event);
+                break;
             }
-            drop(queue);
-            subscriber.notify.notify_one();
-            true
-        });
+            subscriber.offer(event.clone());
+        }
     }
 
     /// A new subscription holding at most `capacity` events (at least one); it starts with a

@@ -224,21 +224,25 @@ async fn request(shared: Arc<Shared>, connection: ConnectionInfo) {
         Info::decode(&bytes, peer)
     };
     match tokio::time::timeout(TIMEOUT, exchange).await {
-        Ok(Ok(info)) => {
-            record(&shared, peer, connection.id, &info);
-            let _ = shared.events.send(Event::Received {
-                peer,
-                connection: connection.id,
-                info,
-            });
-        }
+        Ok(Ok(info)) => record(&shared, peer, connection.id, info, |info| Event::Received {
+            peer,
+            connection: connection.id,
+            info,
+        }),
         Ok(Err(error)) => debug!(%peer, %error, "identify failed"),
         Err(_) => debug!(%peer, "identify timed out"),
     }
 }
 
-/// Stores what `peer` said and tells the node's other services.
-fn record(shared: &Shared, peer: PeerId, connection: ConnectionId, info: &Info) {
+/// Stores what `peer` said, tells the node's other services, and reports it as `event` to
+/// the subscribers of [`Handle::events`], if there are any.
+fn record(
+    shared: &Shared,
+    peer: PeerId,
+    connection: ConnectionId,
+    info: Info,
+    event: impl FnOnce(Info) -> Event,
+) {
     shared.cx.peerstore().apply(
         peer,
         &PeerUpdate {
@@ -253,13 +257,18 @@ fn record(shared: &Shared, peer: PeerId, connection: ConnectionId, info: &Info) 
                 .map(|record| (record.seq(), record.addresses().to_vec())),
         },
     );
+    // The services' `Identified` takes its fields from the answer; only subscribers to our
+    // own events (usually none) cost a copy of it.
+    if shared.events.receiver_count() > 0 {
+        let _ = shared.events.send(event(info.clone()));
+    }
     shared.cx.report_identified(Identified {
         peer,
         connection,
-        protocols: info.protocols.clone(),
-        agent_version: info.agent_version.clone(),
-        listen_addrs: info.listen_addrs.clone(),
-        observed_addr: info.observed_addr.clone(),
+        protocols: info.protocols,
+        agent_version: info.agent_version,
+        listen_addrs: info.listen_addrs,
+        observed_addr: info.observed_addr,
     });
 }
 
@@ -312,10 +321,10 @@ async fn receive_pushes(shared: Arc<Shared>, mut incoming: Incoming) {
             let _ = stream.read(&mut [0u8; 1]).await;
             match Info::decode(&bytes, peer) {
                 Ok(info) => {
-                    record(&shared, peer, stream.connection(), &info);
-                    let _ = shared.events.send(Event::Pushed {
+                    let connection = stream.connection();
+                    record(&shared, peer, connection, info, |info| Event::Pushed {
                         peer,
-                        connection: stream.connection(),
+                        connection,
                         info,
                     });
                 }
