@@ -454,9 +454,15 @@ impl Dht {
         };
         let peer = pending.peer;
         debug!(%peer, ?failure, "kad request failed");
-        if matches!(failure, Failure::Unreachable | Failure::Unsupported)
-            && self.table.remove(&peer).is_some()
-        {
+        // A peer we cannot reach, or that no longer speaks the protocol, leaves the table. A
+        // stream that failed on a live connection (the peer's stream limits, a reset) says
+        // neither: the peer stays, and the lookup just counts the request as failed.
+        let is_gone = match failure {
+            Failure::Unsupported => true,
+            Failure::Unreachable => !self.connected.contains(&peer),
+            Failure::Timeout | Failure::Invalid => false,
+        };
+        if is_gone && self.table.remove(&peer).is_some() {
             self.events.push_back(Event::PeerRemoved(peer));
         }
         match pending.purpose {
