@@ -6,44 +6,11 @@
 use std::process::Stdio;
 use std::time::Duration;
 
-use tokio::process::{Child, Command};
+use hyphae_interop::redis::RedisServer;
+use tokio::process::Command;
 
 /// How long any dialer may take, start to finish.
 const DIALER_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// A redis-server on a free loopback port, stopped when dropped.
-struct RedisServer {
-    _child: Child,
-    addr: String,
-}
-
-impl RedisServer {
-    fn start() -> RedisServer {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new("redis-server")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-            ])
-            .args(["--appendonly", "no"])
-            .stdout(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("redis-server is not installed: apt-get install redis-server (.ci/run does)");
-        RedisServer {
-            _child: child,
-            addr: format!("127.0.0.1:{port}"),
-        }
-    }
-}
 
 #[derive(Debug, Clone, Copy)]
 enum Peer {
