@@ -286,9 +286,13 @@ impl<T: AsyncRead + AsyncWrite + Unpin> AsyncRead for Negotiated<T> {
         ready!(this.poll_confirmation(cx))?;
         // A dialer that proposed several protocols waits for our confirmation before it
         // sends anything: send it now rather than wait to be written to. If the write
-        // blocks, its waker brings us back.
-        if let Poll::Ready(Err(error)) = this.poll_unsent(cx) {
-            return Poll::Ready(Err(error));
+        // blocks, its waker brings us back. If it fails (the dialer closed the connection
+        // right after its request), the confirmation can reach no one, but what the dialer
+        // sent is already here and still worth reading: later writes report the failure.
+        if let Poll::Ready(Err(_)) = this.poll_unsent(cx)
+            && let State::Ready { unsent, .. } = &mut this.state
+        {
+            *unsent = BytesMut::new();
         }
         if let State::Ready { leftover, .. } = &mut this.state
             && !leftover.is_empty()
@@ -426,6 +430,24 @@ mod tests {
             "{:?}",
             &received[..n]
         );
+    }
+
+    #[tokio::test]
+    async fn a_request_stays_readable_when_the_confirmation_cannot_be_sent() {
+        let (a, mut b) = tokio::io::duplex(4096);
+        let mut proposal = Vec::new();
+        crate::multistream::Dialer::new(protocols(&["/echo/1"]))
+            .map(|mut dialer| proposal = dialer.poll_transmit())
+            .unwrap();
+        proposal.extend_from_slice(b"hello");
+        b.write_all(&proposal).await.unwrap();
+        // The dialer sent its request and went away: our writes now fail.
+        drop(b);
+        let mut stream = listen(a, protocols(&["/echo/1"])).await.unwrap();
+        let mut request = Vec::new();
+        stream.read_to_end(&mut request).await.unwrap();
+        assert_eq!(request, b"hello");
+        assert!(stream.write_all(b"reply").await.is_err());
     }
 
     /// The refusal inside an I/O error from a [`Negotiated`] stream, if that is what it is.

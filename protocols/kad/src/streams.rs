@@ -8,9 +8,9 @@ use std::time::Duration;
 use hyphae_core::frame;
 use hyphae_identity::PeerId;
 use hyphae_service::{Context, Stream};
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot};
-use tracing::debug;
+use tracing::{debug, trace};
 
 use crate::message::{Limits, Message};
 use crate::{Error, Failure, RequestId, Transmit};
@@ -69,8 +69,10 @@ async fn exchange(
         return Err(stream_failure(&error));
     }
     if !transmit.expects_response {
-        let _ = stream.shutdown().await;
-        return Ok(None);
+        if let Err(error) = stream.shutdown().await {
+            return Err(stream_failure(&error.into()));
+        }
+        return peer_closed(&mut stream).await.map(|()| None);
     }
     let limits = Limits::default();
     match frame::read(&mut stream, MAX_RESPONSE_LEN).await {
@@ -79,6 +81,23 @@ async fn exchange(
             .map_err(|_| Failure::Invalid),
         Ok(None) => Err(Failure::Invalid),
         Err(error) => Err(stream_failure(&error)),
+    }
+}
+
+/// Waits for the peer to end a stream that carried a request without an answer
+/// (ADD_PROVIDER): the peer reads our end of stream only after the request, so its close
+/// (or its reset, as peers that drop finished streams send) shows the request arrived. A
+/// refused protocol shows here too, and our process cannot exit while the request is
+/// still in our send queue.
+async fn peer_closed(stream: &mut Stream) -> Result<(), Failure> {
+    let mut discard = [0u8; 256];
+    loop {
+        match stream.read(&mut discard).await {
+            Ok(0) => return Ok(()),
+            Ok(_) => {}
+            Err(error) if error.kind() == std::io::ErrorKind::ConnectionReset => return Ok(()),
+            Err(error) => return Err(stream_failure(&error.into())),
+        }
     }
 }
 
@@ -127,7 +146,13 @@ pub(crate) async fn serve(mut stream: Stream, requests: mpsc::Sender<Inbound>) {
                 .await
             {
                 Ok(Ok(Some(body))) => body,
-                Ok(Ok(None)) | Err(_) => return,
+                // The peer's end of stream: close ours, so that a peer waiting for it
+                // (see [`peer_closed`]) knows its requests arrived.
+                Ok(Ok(None)) => {
+                    let _ = stream.shutdown().await;
+                    return;
+                }
+                Err(_) => return,
                 Ok(Err(error)) => {
                     debug!(%peer, %error, "kad request unreadable");
                     return;
@@ -140,6 +165,7 @@ pub(crate) async fn serve(mut stream: Stream, requests: mpsc::Sender<Inbound>) {
                 return;
             }
         };
+        trace!(%peer, kind = ?message.kind, "kad request");
         let (reply, answer) = oneshot::channel();
         if requests
             .send(Inbound {
