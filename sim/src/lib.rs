@@ -6,6 +6,7 @@
 //! - [`scheduler`]: the event queue in virtual time, ordered by `(time, sequence)`.
 //! - [`network`]: latency between regions, bandwidth with queueing, loss, NAT, connections.
 //! - [`simulation`]: the nodes and how messages, failures and timers reach their cores.
+//! - [`churn`], [`adversary`]: nodes that come and go, and servers that misbehave.
 //! - [`scenario`]: scenario files (`sim/scenarios/*.toml`) and running them.
 //! - [`report`]: what a run measured, as a JSON summary.
 //!
@@ -14,6 +15,8 @@
 
 #![forbid(unsafe_code)]
 
+pub mod adversary;
+pub mod churn;
 pub mod network;
 pub mod report;
 pub mod scenario;

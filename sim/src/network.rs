@@ -268,3 +268,19 @@ pub fn weighted_index(weights: impl IntoIterator<Item = u32>, r: u64) -> usize {
     }
     last
 }
+
+impl Links {
+    /// Closes every connection of `node` (it left); returns the peers it was connected to,
+    /// in index order.
+    pub fn disconnect_all(&mut self, node: usize) -> Vec<usize> {
+        let mut peers: Vec<usize> = self.connections[node]
+            .drain()
+            .map(|(peer, _)| peer as usize)
+            .collect();
+        peers.sort_unstable();
+        for &peer in &peers {
+            self.connections[peer].remove(&(node as u32));
+        }
+        peers
+    }
+}

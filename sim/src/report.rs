@@ -28,9 +28,9 @@ pub struct OperationRecord {
     pub messages: u64,
     /// Their encoded sizes.
     pub bytes: u64,
-    /// FIND_NODE: the share of the true k closest servers in its result.
+    /// FIND_NODE: the share found of the honest servers among the k closest online.
     pub closest_fraction: Option<f64>,
-    /// provide and put: the share of the true k closest servers that hold the entry after.
+    /// provide and put: the share of those honest closest servers that hold the entry after.
     pub stored_at_closest: Option<f64>,
 }
 
@@ -132,6 +132,8 @@ pub struct Summary {
     pub virtual_time_s: f64,
     /// Messages sent in the whole network.
     pub messages: u64,
+    /// Operations whose node left before they ended (not counted in any kind's figures).
+    pub abandoned: usize,
     /// Wall time to build the network and seed the tables, s.
     pub setup_wall_s: f64,
     /// Wall time of the whole run, s.
@@ -144,17 +146,26 @@ pub struct Summary {
     pub settings: Scenario,
 }
 
+/// What a run as a whole did, besides its operations.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RunTotals {
+    /// The trace hash.
+    pub trace_hash: u64,
+    /// Virtual time at the end.
+    pub end: Time,
+    /// Messages sent in the whole network.
+    pub messages: u64,
+    /// Operations whose node left before they ended.
+    pub abandoned: usize,
+    /// Wall time to build the network and seed the tables.
+    pub setup_wall: Duration,
+    /// Wall time of the whole run.
+    pub wall: Duration,
+}
+
 impl Summary {
     /// Summarises `records`.
-    pub fn new(
-        scenario: &Scenario,
-        records: &[OperationRecord],
-        trace_hash: u64,
-        end: Time,
-        messages: u64,
-        setup_wall: Duration,
-        wall: Duration,
-    ) -> Summary {
+    pub fn new(scenario: &Scenario, records: &[OperationRecord], totals: RunTotals) -> Summary {
         let mut operations = BTreeMap::new();
         for kind in ["find_node", "get_providers", "provide", "get", "put"] {
             let of_kind: Vec<&OperationRecord> =
@@ -184,11 +195,12 @@ impl Summary {
             scenario: scenario.name.clone(),
             nodes: scenario.nodes,
             seed: scenario.seed,
-            trace_hash: format!("{trace_hash:016x}"),
-            virtual_time_s: end.since_start().as_secs_f64(),
-            messages,
-            setup_wall_s: setup_wall.as_secs_f64(),
-            wall_time_s: wall.as_secs_f64(),
+            trace_hash: format!("{:016x}", totals.trace_hash),
+            virtual_time_s: totals.end.since_start().as_secs_f64(),
+            messages: totals.messages,
+            abandoned: totals.abandoned,
+            setup_wall_s: totals.setup_wall.as_secs_f64(),
+            wall_time_s: totals.wall.as_secs_f64(),
             peak_memory_mib: peak_memory_kib().map(|kib| kib as f64 / 1024.0),
             operations,
             settings: scenario.clone(),

@@ -7,8 +7,10 @@ use std::time::{Duration, SystemTime};
 use hyphae_kad::{Config, Key, Outcome, QueryId};
 use serde::{Deserialize, Serialize};
 
+use crate::adversary::AdversaryConfig;
+use crate::churn::ChurnConfig;
 use crate::network::NetworkConfig;
-use crate::report::{OperationRecord, Summary};
+use crate::report::{OperationRecord, RunTotals, Summary};
 use crate::scheduler::Time;
 use crate::simulation::{NAMESPACE, SimConfig, Simulation, Step};
 
@@ -30,6 +32,10 @@ pub struct Scenario {
     pub network: NetworkConfig,
     /// Departures from the DHT's default configuration.
     pub kad: KadSettings,
+    /// How nodes come and go (off by default).
+    pub churn: ChurnConfig,
+    /// Which servers misbehave (none by default).
+    pub adversaries: AdversaryConfig,
 }
 
 impl Default for Scenario {
@@ -42,6 +48,8 @@ impl Default for Scenario {
             operations: Operations::default(),
             network: NetworkConfig::default(),
             kad: KadSettings::default(),
+            churn: ChurnConfig::default(),
+            adversaries: AdversaryConfig::default(),
         }
     }
 }
@@ -116,6 +124,9 @@ pub struct KadSettings {
     pub alpha: usize,
     /// [`Config::beta`].
     pub beta: usize,
+    /// [`Config::slow_after`], ms.
+    #[serde(with = "crate::network::millis")]
+    pub slow_after: Duration,
 }
 
 impl Default for KadSettings {
@@ -125,6 +136,7 @@ impl Default for KadSettings {
             optimistic_provide: config.optimistic_provide,
             alpha: config.alpha,
             beta: config.beta,
+            slow_after: config.slow_after,
         }
     }
 }
@@ -135,6 +147,7 @@ impl KadSettings {
             optimistic_provide: self.optimistic_provide,
             alpha: self.alpha,
             beta: self.beta,
+            slow_after: self.slow_after,
             ..Config::default()
         }
     }
@@ -204,8 +217,11 @@ pub fn run(scenario: &Scenario, mut progress: impl FnMut(usize, usize)) -> Run {
         nodes: scenario.nodes,
         network: scenario.network.clone(),
         kad: scenario.kad.config(),
+        churn: scenario.churn.clone(),
+        adversaries: scenario.adversaries.clone(),
     });
     sim.seed_routing_tables(scenario.bootstrap.per_bucket);
+    sim.start_churn();
     let setup_wall = wall_start.elapsed();
 
     let nodes = scenario.nodes;
@@ -241,11 +257,15 @@ pub fn run(scenario: &Scenario, mut progress: impl FnMut(usize, usize)) -> Run {
     let mut to_check: Vec<(usize, Vec<u8>, Vec<usize>)> = Vec::new();
     let k = scenario.kad.config().k;
 
-    while records.len() < ops.count {
+    let mut abandoned = 0usize;
+    while records.len() + abandoned < ops.count {
         let Some(step) = sim.step() else { break };
         if let Step::Wake(tag) = step {
             if tag >= SELF_LOOKUP_TAG {
                 let node = (tag - SELF_LOOKUP_TAG) as usize;
+                if !sim.nodes()[node].is_online {
+                    continue;
+                }
                 let own = sim.nodes()[node].peer.to_bytes();
                 let now = sim.now_instant();
                 let _ = sim.dht_mut(node).get_closest_peers(own, now);
@@ -277,12 +297,10 @@ pub fn run(scenario: &Scenario, mut progress: impl FnMut(usize, usize)) -> Run {
                     (key.clone(), Some(*owner))
                 }
             };
-            // Anyone but the writer (who would answer from its own store).
-            let node = loop {
-                let node = sim.rng().below(nodes as u64) as usize;
-                if Some(node) != owner || nodes == 1 {
-                    break node;
-                }
+            // Any honest online node but the writer (who would answer from its own store).
+            let Some(node) = pick_initiator(&mut sim, owner) else {
+                records.push(OperationRecord::refused(kind.name()));
+                continue;
             };
             let now = sim.now_instant();
             let dht = sim.dht_mut(node);
@@ -320,6 +338,10 @@ pub fn run(scenario: &Scenario, mut progress: impl FnMut(usize, usize)) -> Run {
             let Some(op) = running.remove(&(finished.node, finished.query)) else {
                 continue;
             };
+            let Some(outcome) = finished.outcome else {
+                abandoned += 1;
+                continue;
+            };
             let traffic = sim.traffic(op.node);
             let mut record = OperationRecord {
                 kind: op.kind.name(),
@@ -334,7 +356,7 @@ pub fn run(scenario: &Scenario, mut progress: impl FnMut(usize, usize)) -> Run {
             };
             let target = Key::for_bytes(&op.key);
             let truth = sim.true_closest(&target, k, Some(op.node));
-            match finished.outcome {
+            match outcome {
                 Outcome::ClosestPeers(peers) => {
                     let found: Vec<usize> =
                         peers.iter().filter_map(|p| sim.index_of(&p.peer)).collect();
@@ -364,7 +386,7 @@ pub fn run(scenario: &Scenario, mut progress: impl FnMut(usize, usize)) -> Run {
             records.push(record);
         }
     }
-    progress(records.len(), ops.count);
+    progress(records.len() + abandoned, ops.count);
 
     // Let the last stores arrive, then see which of the true closest hold each entry.
     sim.run_until(sim.now().after(Duration::from_secs(5)));
@@ -381,16 +403,34 @@ pub fn run(scenario: &Scenario, mut progress: impl FnMut(usize, usize)) -> Run {
         records[index].stored_at_closest = Some(stored as f64 / truth.len().max(1) as f64);
     }
 
-    let summary = Summary::new(
-        scenario,
-        &records,
-        sim.trace_hash(),
-        sim.now(),
-        sim.messages(),
+    let totals = RunTotals {
+        trace_hash: sim.trace_hash(),
+        end: sim.now(),
+        messages: sim.messages(),
+        abandoned,
         setup_wall,
-        wall_start.elapsed(),
-    );
+        wall: wall_start.elapsed(),
+    };
+    let summary = Summary::new(scenario, &records, totals);
     Run { summary, records }
+}
+
+/// A random honest online node other than `owner`; `None` if there is none.
+fn pick_initiator(sim: &mut Simulation, owner: Option<usize>) -> Option<usize> {
+    let count = sim.nodes().len() as u64;
+    // Random probes first: nearly every node qualifies.
+    for _ in 0..64 {
+        let node = sim.rng().below(count.max(1)) as usize;
+        let state = sim.nodes().get(node)?;
+        if state.is_honest_and_online() && Some(node) != owner {
+            return Some(node);
+        }
+    }
+    let eligible: Vec<usize> = (0..sim.nodes().len())
+        .filter(|&node| sim.nodes()[node].is_honest_and_online() && Some(node) != owner)
+        .collect();
+    let len = eligible.len() as u64;
+    (len > 0).then(|| eligible[sim.rng().below(len) as usize])
 }
 
 /// A random key shaped like a peer id (34 bytes).

@@ -1,9 +1,19 @@
 //! [`Simulation`]: thousands of sans-IO Kademlia cores on one scheduler and one network model.
 //!
 //! A node is a [`Dht`] fed requests, answers, failures and timers by the simulation instead of
-//! by streams and tokio. Every random choice (placements, keys, loss, samples) comes from one
-//! [`Rng`] seeded by the caller, and nothing iterates an unordered collection where the order
-//! could reach the event queue, so one seed gives one run, bit for bit ([`Simulation::trace_hash`]).
+//! by streams and tokio. Every random choice (placements, keys, loss, samples, sessions) comes
+//! from one [`Rng`] seeded by the caller, and nothing iterates an unordered collection where
+//! the order could reach the event queue, so one seed gives one run, bit for bit
+//! ([`Simulation::trace_hash`]).
+//!
+//! Nodes may leave and come back ([`crate::churn`]); each return is a new incarnation (an
+//! *epoch*) with a fresh core, and whatever was on its way to an earlier incarnation is
+//! dropped or failed as the departure dictates. Some servers may misbehave
+//! ([`crate::adversary`]).
+
+mod answers;
+mod lifecycle;
+mod seed;
 
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant, SystemTime};
@@ -15,12 +25,18 @@ use hyphae_kad::{
 };
 use hyphae_multiaddr::Multiaddr;
 
+use crate::adversary::{AdversaryConfig, Behaviour};
+use crate::churn::ChurnConfig;
 use crate::network::{Links, NetworkConfig, Placement, REGIONS, weighted_index};
 use crate::scheduler::{Scheduler, Time};
 use crate::trace::TraceHash;
 
 /// The record namespace the simulation's `put`/`get` operations use (accepts any value).
 pub const NAMESPACE: &str = "sim";
+
+/// The size of the frame that ends a stream (a yamux FIN), which tells the sender of a
+/// request without answer that it arrived.
+const END_OF_STREAM_BYTES: usize = 12;
 
 /// What a simulation is made of.
 #[derive(Debug, Clone)]
@@ -33,18 +49,38 @@ pub struct SimConfig {
     pub network: NetworkConfig,
     /// The configuration of every node's DHT core.
     pub kad: Config,
+    /// How nodes come and go.
+    pub churn: ChurnConfig,
+    /// Which servers misbehave.
+    pub adversaries: AdversaryConfig,
 }
 
 /// One simulated node: its DHT core and what the simulation knows about it.
 pub struct Node {
-    /// The DHT core.
+    /// The DHT core (of the current incarnation).
     pub dht: Dht,
-    /// Its peer id.
+    /// Its peer id (the same in every incarnation).
     pub peer: PeerId,
     /// Its (private, simulated) address.
     pub addr: Multiaddr,
+    /// How it serves the DHT.
+    pub behaviour: Behaviour,
+    /// Whether it is online.
+    pub is_online: bool,
+    /// Whether its last departure was a crash (dials to it then time out rather than fail
+    /// at once).
+    crashed: bool,
+    /// Its incarnation: one more each time it rejoins.
+    epoch: u32,
     /// The time its armed timer fires, if armed: a timer event for another time is stale.
     timer: Option<Time>,
+}
+
+impl Node {
+    /// Whether it is an honest node that is online.
+    pub fn is_honest_and_online(&self) -> bool {
+        self.is_online && self.behaviour == Behaviour::Honest
+    }
 }
 
 /// Messages and bytes a node sent as requests and received as answers (its own traffic as
@@ -64,8 +100,8 @@ pub struct Finished {
     pub node: usize,
     /// The query.
     pub query: QueryId,
-    /// How it ended.
-    pub outcome: Outcome,
+    /// How it ended; `None` if its node left before it did.
+    pub outcome: Option<Outcome>,
     /// How its lookup went.
     pub stats: LookupStats,
     /// When it ended.
@@ -75,36 +111,59 @@ pub struct Finished {
 /// What one [`Simulation::step`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Step {
-    /// Delivered a message or fired a timer.
+    /// Delivered a message, fired a timer or moved a node in or out.
     Handled,
     /// A wake-up the caller asked for with [`Simulation::wake_at`] is due.
     Wake(u64),
 }
 
+/// A node index with the incarnation an event is meant for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Incarnation {
+    node: u32,
+    epoch: u32,
+}
+
 enum Event {
     Request {
-        from: u32,
-        to: u32,
+        from: Incarnation,
+        to: Incarnation,
         request: RequestId,
         message: Message,
         expects_response: bool,
     },
     Response {
-        to: u32,
+        to: Incarnation,
         request: RequestId,
         message: Message,
     },
     Delivered {
-        to: u32,
+        to: Incarnation,
         request: RequestId,
     },
     Failure {
-        to: u32,
+        to: Incarnation,
         request: RequestId,
         failure: Failure,
     },
-    Timer {
+    Timer(Incarnation),
+    Leave(Incarnation),
+    Rejoin {
         node: u32,
+    },
+    /// A message ready to leave at this time (after a connection set-up, or a slow
+    /// adversary's delay) enters its sender's uplink now, so that it holds neither link
+    /// while it waits; `then` happens when it arrives, unless it is lost.
+    Send {
+        from: u32,
+        to: u32,
+        bytes: usize,
+        then: Option<Box<Event>>,
+    },
+    /// The peers of a crashed node notice that their connections to it are dead.
+    CrashNoticed {
+        gone: u32,
+        peers: Vec<Incarnation>,
     },
     Wake(u64),
 }
@@ -113,10 +172,14 @@ enum Event {
 pub struct Simulation {
     scheduler: Scheduler<Event>,
     network: NetworkConfig,
+    kad: Config,
+    churn: ChurnConfig,
     links: Links,
     nodes: Vec<Node>,
     index: HashMap<PeerId, u32>,
     rng: Rng,
+    /// How late slow adversaries answer.
+    slow_delay: Duration,
     /// Server nodes ordered by key: the ground truth of who is closest to what.
     servers: Vec<(Key, u32)>,
     traffic: Vec<Traffic>,
@@ -129,19 +192,20 @@ pub struct Simulation {
 }
 
 /// A fixed wall-clock start, so that stored records' times do not depend on the host.
-fn wall_start() -> SystemTime {
+pub fn wall_start() -> SystemTime {
     SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000)
 }
 
 impl Simulation {
-    /// Places `config.nodes` nodes (region and class by their shares, a share unreachable),
-    /// each with a fresh key and an empty routing table.
+    /// Places `config.nodes` nodes (region and class by their shares, a share unreachable,
+    /// a share of the servers misbehaving), each with a fresh key and an empty routing table.
     pub fn new(config: SimConfig) -> Simulation {
         let mut rng = Rng::from_seed(config.seed);
         let base = Instant::now();
         let class_weights: Vec<u32> = config.network.classes.iter().map(|c| c.weight).collect();
         let class_total: u64 = class_weights.iter().map(|w| u64::from(*w)).sum();
         let region_total: u64 = REGIONS.iter().map(|(_, w)| u64::from(*w)).sum();
+        let has_adversaries = config.adversaries.is_any();
         let mut placements = Vec::with_capacity(config.nodes);
         let mut nodes = Vec::with_capacity(config.nodes);
         for i in 0..config.nodes {
@@ -158,29 +222,31 @@ impl Simulation {
             let mut secret = [0u8; 32];
             rng.fill(&mut secret);
             let peer = Keypair::ed25519_from_secret(&secret).peer_id();
-            let mode = if is_reachable {
-                Mode::Server
-            } else {
-                Mode::Client
-            };
-            let store = Box::new(MemoryStore::default());
-            let wall = wall_start();
-            let mut dht = Dht::new(
-                peer,
-                config.kad.clone(),
-                mode,
-                store,
-                base,
-                wall,
-                rng.next_u64(),
-            );
-            dht.validators_mut().insert(NAMESPACE, AcceptAll);
             let addr = node_addr(i);
-            dht.set_local_addrs(vec![addr.clone()]);
+            let seed = rng.next_u64();
+            let dht = new_core(
+                &config.kad,
+                peer,
+                &addr,
+                is_reachable,
+                base,
+                wall_start(),
+                seed,
+            );
+            // Only servers are asked anything, so only they can misbehave.
+            let behaviour = if has_adversaries && is_reachable {
+                config.adversaries.draw(&mut rng)
+            } else {
+                Behaviour::Honest
+            };
             nodes.push(Node {
                 dht,
                 peer,
                 addr,
+                behaviour,
+                is_online: true,
+                crashed: false,
+                epoch: 0,
                 timer: None,
             });
         }
@@ -201,9 +267,12 @@ impl Simulation {
             scheduler: Scheduler::new(base),
             links: Links::new(placements, config.network.max_connections),
             network: config.network,
+            kad: config.kad,
+            churn: config.churn,
             nodes,
             index,
             rng,
+            slow_delay: config.adversaries.slow_delay,
             servers,
             traffic: vec![Traffic::default(); count],
             watched: HashSet::new(),
@@ -275,8 +344,14 @@ impl Simulation {
         self.messages
     }
 
+    /// How many nodes are online.
+    pub fn online(&self) -> usize {
+        self.nodes.iter().filter(|node| node.is_online).count()
+    }
+
     /// The hash of everything that happened so far: every message with its time, ends and
-    /// sizes, every failure, every core event. Equal hashes: the same run.
+    /// sizes, every failure, every core event, every departure and return. Equal hashes:
+    /// the same run.
     pub fn trace_hash(&self) -> u64 {
         self.trace.get()
     }
@@ -286,13 +361,15 @@ impl Simulation {
         self.scheduler.schedule(at, Event::Wake(tag));
     }
 
-    /// The `count` server nodes closest to `key` (ground truth), nearest first, leaving out
-    /// `except`.
+    /// The honest servers among the `count` online servers closest to `key` (ground truth),
+    /// nearest first, leaving out `except`: what a lookup should find. Misbehaving servers
+    /// hold places among the closest, as they do in a real network, but finding them is no
+    /// success (and a silent one cannot be found).
     pub fn true_closest(&self, key: &Key, count: usize, except: Option<usize>) -> Vec<usize> {
         let mut all: Vec<(hyphae_kad::Distance, u32)> = self
             .servers
             .iter()
-            .filter(|(_, i)| Some(*i as usize) != except)
+            .filter(|(_, i)| Some(*i as usize) != except && self.nodes[*i as usize].is_online)
             .map(|(k, i)| (k.distance(key), *i))
             .collect();
         let count = count.min(all.len());
@@ -302,49 +379,10 @@ impl Simulation {
         all.select_nth_unstable(count - 1);
         all.truncate(count);
         all.sort();
-        all.into_iter().map(|(_, i)| i as usize).collect()
-    }
-
-    /// Cheap bootstrap: fills every node's routing table with up to `per_bucket` servers
-    /// drawn at random from those that belong in each bucket, what a long-running network
-    /// converges to, without a single lookup.
-    ///
-    /// The core bootstraps by itself at its first timer once its table stops being empty,
-    /// and refreshing a deep bucket means hashing about 2^cpl random keys. So each table gets
-    /// its bucket-0 sample first (at least `low_peers` entries), then the core's bootstrap is
-    /// started and its requests failed on the spot (nothing is sent), which marks the table
-    /// refreshed for the next refresh interval; then the deeper buckets are filled.
-    pub fn seed_routing_tables(&mut self, per_bucket: usize) {
-        let now = self.scheduler.now_instant();
-        let servers = std::mem::take(&mut self.servers);
-        for node in 0..self.nodes.len() {
-            let own = Key::for_peer(&self.nodes[node].peer);
-            let mut cpl = 0u32;
-            loop {
-                let range = bucket_range(&servers, &own, cpl);
-                let own_range = prefix_range(&servers, &own, cpl + 1);
-                let chosen = sample(&mut self.rng, range.len(), per_bucket);
-                for offset in chosen {
-                    let peer_index = servers[range.start + offset].1 as usize;
-                    let peer = self.nodes[peer_index].peer;
-                    let addr = self.nodes[peer_index].addr.clone();
-                    self.nodes[node].dht.add_peer(peer, vec![addr], now);
-                }
-                if cpl == 0 {
-                    quiet_bootstrap(&mut self.nodes[node].dht, now);
-                }
-                // Deeper buckets only hold the peers sharing our next bit; none but us: done.
-                let is_server = self.links.placement(node).is_reachable;
-                let others = own_range.len().saturating_sub(usize::from(is_server));
-                if others == 0 || cpl == 255 {
-                    break;
-                }
-                cpl += 1;
-            }
-            while self.nodes[node].dht.poll_event().is_some() {}
-            self.dirty.push(node as u32);
-        }
-        self.servers = servers;
+        all.into_iter()
+            .map(|(_, i)| i as usize)
+            .filter(|&i| self.nodes[i].behaviour == Behaviour::Honest)
+            .collect()
     }
 
     /// Processes every event up to `until` (later ones stay queued; wake-ups that fall due
@@ -364,17 +402,16 @@ impl Simulation {
         self.flush();
         let (at, event) = self.scheduler.pop()?;
         let now = self.scheduler.instant(at);
-        let step = match event {
+        match event {
             Event::Wake(tag) => return Some(Step::Wake(tag)),
-            Event::Timer { node } => {
-                let slot = &mut self.nodes[node as usize].timer;
-                if *slot == Some(at) {
-                    *slot = None;
-                    self.trace.add(&[at.0, 1, u64::from(node)]);
-                    self.nodes[node as usize].dht.handle_timeout(now);
-                    self.dirty.push(node);
+            Event::Timer(target) => {
+                let node = target.node as usize;
+                if self.is_current(target) && self.nodes[node].timer == Some(at) {
+                    self.nodes[node].timer = None;
+                    self.trace.add(&[at.0, 1, u64::from(target.node)]);
+                    self.nodes[node].dht.handle_timeout(now);
+                    self.dirty.push(target.node);
                 }
-                Step::Handled
             }
             Event::Request {
                 from,
@@ -383,77 +420,131 @@ impl Simulation {
                 message,
                 expects_response,
             } => {
-                self.trace
-                    .add(&[at.0, 2, u64::from(from), u64::from(to), request.get()]);
+                self.trace.add(&[
+                    at.0,
+                    2,
+                    u64::from(from.node),
+                    u64::from(to.node),
+                    request.get(),
+                ]);
                 self.on_request(from, to, request, message, expects_response);
-                Step::Handled
             }
             Event::Response {
                 to,
                 request,
                 message,
             } => {
-                self.trace.add(&[at.0, 3, u64::from(to), request.get()]);
-                self.nodes[to as usize]
-                    .dht
-                    .handle_response(request, message, now);
-                self.dirty.push(to);
-                Step::Handled
+                if self.is_current(to) {
+                    self.trace
+                        .add(&[at.0, 3, u64::from(to.node), request.get()]);
+                    let dht = &mut self.nodes[to.node as usize].dht;
+                    dht.handle_response(request, message, now);
+                    self.dirty.push(to.node);
+                }
             }
             Event::Delivered { to, request } => {
-                self.trace.add(&[at.0, 4, u64::from(to), request.get()]);
-                self.nodes[to as usize].dht.handle_delivered(request, now);
-                self.dirty.push(to);
-                Step::Handled
+                if self.is_current(to) {
+                    self.trace
+                        .add(&[at.0, 4, u64::from(to.node), request.get()]);
+                    let dht = &mut self.nodes[to.node as usize].dht;
+                    dht.handle_delivered(request, now);
+                    self.dirty.push(to.node);
+                }
             }
             Event::Failure {
                 to,
                 request,
                 failure,
             } => {
-                self.trace
-                    .add(&[at.0, 5, u64::from(to), request.get(), failure as u64]);
-                self.nodes[to as usize]
-                    .dht
-                    .handle_failure(request, failure, now);
-                self.dirty.push(to);
-                Step::Handled
+                if self.is_current(to) {
+                    let words = [at.0, 5, u64::from(to.node), request.get(), failure as u64];
+                    self.trace.add(&words);
+                    let dht = &mut self.nodes[to.node as usize].dht;
+                    dht.handle_failure(request, failure, now);
+                    self.dirty.push(to.node);
+                }
             }
-        };
-        Some(step)
+            Event::Send {
+                from,
+                to,
+                bytes,
+                then,
+            } => self.transmit(from as usize, to as usize, bytes, at, then.map(|e| *e)),
+            Event::Leave(target) => self.leave(target),
+            Event::Rejoin { node } => self.rejoin(node as usize),
+            Event::CrashNoticed { gone, peers } => self.crash_noticed(gone, &peers),
+        }
+        Some(Step::Handled)
+    }
+
+    /// Whether `target` is the node's current, online incarnation.
+    fn is_current(&self, target: Incarnation) -> bool {
+        let node = &self.nodes[target.node as usize];
+        node.is_online && node.epoch == target.epoch
+    }
+
+    fn incarnation(&self, node: usize) -> Incarnation {
+        Incarnation {
+            node: node as u32,
+            epoch: self.nodes[node].epoch,
+        }
     }
 
     fn on_request(
         &mut self,
-        from: u32,
-        to: u32,
+        from: Incarnation,
+        to: Incarnation,
         request: RequestId,
         message: Message,
         expects_response: bool,
     ) {
+        let (sender, receiver) = (from.node as usize, to.node as usize);
+        if !self.is_current(to) {
+            // Gone since the request left. A graceful leave closed the connection: the
+            // stream fails; a crash leaves the sender waiting for its timeout.
+            if !self.nodes[receiver].crashed {
+                let one_way = self.links.rtt(receiver, sender) / 2;
+                let failure = Failure::Unreachable;
+                let event = Event::Failure {
+                    to: from,
+                    request,
+                    failure,
+                };
+                self.scheduler.schedule_in(one_way, event);
+            }
+            return;
+        }
+        let behaviour = self.nodes[receiver].behaviour;
+        if behaviour == Behaviour::Silent {
+            return;
+        }
         let now = self.scheduler.now_instant();
-        let requester = self.nodes[from as usize].peer;
-        let answer = self.nodes[to as usize]
+        let requester = self.nodes[sender].peer;
+        let answer = self.nodes[receiver]
             .dht
             .handle_request(requester, message, now);
-        self.dirty.push(to);
+        self.dirty.push(to.node);
+        let ready = match behaviour {
+            Behaviour::Slow => self.scheduler.now().after(self.adversary_delay()),
+            _ => self.scheduler.now(),
+        };
         if !expects_response {
-            return; // Reported delivered when it was written.
+            // The peer closes its side once it has read the request (see the kad driver).
+            let event = Event::Delivered { to: from, request };
+            self.transmit(receiver, sender, END_OF_STREAM_BYTES, ready, Some(event));
+            return;
         }
-        let (from, to) = (from as usize, to as usize);
         match answer {
-            Ok(Some(answer)) => {
+            Ok(Some(mut answer)) => {
+                self.misbehave(behaviour, &mut answer);
                 let bytes = answer.encode().len();
-                let delivery = self.links.send(to, from, bytes, self.scheduler.now());
-                self.count(from, bytes);
-                if !self.is_lost() {
-                    let event = Event::Response {
-                        to: from as u32,
-                        request,
-                        message: answer,
-                    };
-                    self.scheduler.schedule(delivery.arrives, event);
-                }
+                self.count(sender, bytes);
+                let event = (!self.is_lost()).then_some(Event::Response {
+                    to: from,
+                    request,
+                    message: answer,
+                });
+                self.transmit(receiver, sender, bytes, ready, event);
             }
             Ok(None) | Err(_) => {
                 // A client refuses the protocol; anything else resets the stream.
@@ -461,13 +552,13 @@ impl Simulation {
                     Err(Error::NotServing) => Failure::Unsupported,
                     _ => Failure::Invalid,
                 };
-                let rtt_half = self.links.rtt(to, from) / 2;
+                let one_way = self.links.rtt(receiver, sender) / 2;
                 let event = Event::Failure {
-                    to: from as u32,
+                    to: from,
                     request,
                     failure,
                 };
-                self.scheduler.schedule_in(rtt_half, event);
+                self.scheduler.schedule_in(one_way, event);
             }
         }
     }
@@ -487,17 +578,11 @@ impl Simulation {
     fn flush(&mut self) {
         while let Some(node) = self.dirty.pop() {
             let node = node as usize;
+            if !self.nodes[node].is_online {
+                continue;
+            }
             while let Some(transmit) = self.nodes[node].dht.poll_transmit() {
-                let Some(&to) = self.index.get(&transmit.peer) else {
-                    let event = Event::Failure {
-                        to: node as u32,
-                        request: transmit.request,
-                        failure: Failure::Unreachable,
-                    };
-                    self.scheduler.schedule(self.scheduler.now(), event);
-                    continue;
-                };
-                self.send_request(node, to as usize, transmit);
+                self.send_request(node, transmit);
             }
             while let Some(event) = self.nodes[node].dht.poll_event() {
                 self.on_core_event(node, event);
@@ -509,7 +594,7 @@ impl Simulation {
             if timeout != self.nodes[node].timer {
                 self.nodes[node].timer = timeout;
                 if let Some(at) = timeout {
-                    let event = Event::Timer { node: node as u32 };
+                    let event = Event::Timer(self.incarnation(node));
                     self.scheduler.schedule(at, event);
                 }
             }
@@ -536,7 +621,7 @@ impl Simulation {
                     self.finished.push(Finished {
                         node,
                         query,
-                        outcome,
+                        outcome: Some(outcome),
                         stats,
                         at,
                     });
@@ -551,18 +636,36 @@ impl Simulation {
         }
     }
 
-    fn send_request(&mut self, from: usize, to: usize, transmit: hyphae_kad::Transmit) {
+    /// Fails request `request` of `from` after `delay`.
+    fn fail_in(&mut self, from: usize, request: RequestId, failure: Failure, delay: Duration) {
+        let event = Event::Failure {
+            to: self.incarnation(from),
+            request,
+            failure,
+        };
+        self.scheduler.schedule_in(delay, event);
+    }
+
+    fn send_request(&mut self, from: usize, transmit: hyphae_kad::Transmit) {
+        let dial_timeout = self.network.unreachable_dial_timeout;
+        let Some(&to) = self.index.get(&transmit.peer) else {
+            // A peer nobody runs (an adversary made it up): the dial times out.
+            self.fail_in(from, transmit.request, Failure::Unreachable, dial_timeout);
+            return;
+        };
+        let to = to as usize;
         let now = self.scheduler.now();
         let mut ready = now;
         if !self.links.is_connected(from, to) {
-            if !self.links.placement(to).is_reachable {
-                let event = Event::Failure {
-                    to: from as u32,
-                    request: transmit.request,
-                    failure: Failure::Unreachable,
-                };
-                let timeout = self.network.unreachable_dial_timeout;
-                self.scheduler.schedule_in(timeout, event);
+            let target = &self.nodes[to];
+            if !self.links.placement(to).is_reachable || (!target.is_online && target.crashed) {
+                self.fail_in(from, transmit.request, Failure::Unreachable, dial_timeout);
+                return;
+            }
+            if !target.is_online {
+                // The host is up, nothing listens: the dial is refused in a round trip.
+                let rtt = self.links.rtt(from, to);
+                self.fail_in(from, transmit.request, Failure::Unreachable, rtt);
                 return;
             }
             let setup = self
@@ -581,26 +684,34 @@ impl Simulation {
             self.nodes[b].dht.set_connected(peer_a, false);
         }
         let bytes = transmit.message.encode().len();
-        let delivery = self.links.send(from, to, bytes, ready);
         self.count(from, bytes);
-        if !transmit.expects_response {
-            let event = Event::Delivered {
-                to: from as u32,
-                request: transmit.request,
-            };
-            self.scheduler.schedule(delivery.sent, event);
-        }
-        if self.is_lost() {
-            return; // The sender's core times the request out.
-        }
-        let event = Event::Request {
-            from: from as u32,
-            to: to as u32,
+        // A lost request: the sender's core times it out.
+        let event = (!self.is_lost()).then(|| Event::Request {
+            from: self.incarnation(from),
+            to: self.incarnation(to),
             request: transmit.request,
             message: transmit.message,
             expects_response: transmit.expects_response,
-        };
-        self.scheduler.schedule(delivery.arrives, event);
+        });
+        self.transmit(from, to, bytes, ready, event);
+    }
+
+    /// Sends `bytes` from `from` to `to` once ready at `ready`; `then` happens on arrival.
+    fn transmit(&mut self, from: usize, to: usize, bytes: usize, ready: Time, then: Option<Event>) {
+        if ready > self.scheduler.now() {
+            let event = Event::Send {
+                from: from as u32,
+                to: to as u32,
+                bytes,
+                then: then.map(Box::new),
+            };
+            self.scheduler.schedule(ready, event);
+            return;
+        }
+        let delivery = self.links.send(from, to, bytes, ready);
+        if let Some(event) = then {
+            self.scheduler.schedule(delivery.arrives, event);
+        }
     }
 
     /// What a new connection does: both sides record it and identify each other (a server
@@ -619,6 +730,28 @@ impl Simulation {
     }
 }
 
+/// A fresh DHT core for a node: server if it can be dialled, accepting any `/sim/` record.
+fn new_core(
+    config: &Config,
+    peer: PeerId,
+    addr: &Multiaddr,
+    is_reachable: bool,
+    now: Instant,
+    wall: SystemTime,
+    seed: u64,
+) -> Dht {
+    let mode = if is_reachable {
+        Mode::Server
+    } else {
+        Mode::Client
+    };
+    let store = Box::new(MemoryStore::default());
+    let mut dht = Dht::new(peer, config.clone(), mode, store, now, wall, seed);
+    dht.validators_mut().insert(NAMESPACE, AcceptAll);
+    dht.set_local_addrs(vec![addr.clone()]);
+    dht
+}
+
 /// A private address per node: 10.0.0.0/8 counts in no IP group of the routing table's
 /// diversity limit, which would otherwise judge the simulation's made-up addresses.
 fn node_addr(i: usize) -> Multiaddr {
@@ -631,99 +764,4 @@ fn node_addr(i: usize) -> Multiaddr {
 /// A uniform float in `[0, 1)`.
 pub(crate) fn unit(rng: &mut Rng) -> f64 {
     (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-}
-
-/// Starts the core's bootstrap and fails every request it makes at once, so that nothing is
-/// sent and the buckets count as refreshed (see [`Simulation::seed_routing_tables`]).
-fn quiet_bootstrap(dht: &mut Dht, now: Instant) {
-    if dht.bootstrap(now).is_err() {
-        return;
-    }
-    let mut pending = Vec::new();
-    loop {
-        while let Some(transmit) = dht.poll_transmit() {
-            pending.push(transmit.request);
-        }
-        if pending.is_empty() {
-            return;
-        }
-        for request in pending.drain(..) {
-            dht.handle_failure(request, Failure::Timeout, now);
-        }
-    }
-}
-
-/// `sample` distinct offsets in `0..len` (all of them if `len <= count`), in random order.
-fn sample(rng: &mut Rng, len: usize, count: usize) -> Vec<usize> {
-    if len <= count {
-        return (0..len).collect();
-    }
-    let mut chosen = Vec::with_capacity(count);
-    while chosen.len() < count {
-        let offset = rng.below(len as u64) as usize;
-        if !chosen.contains(&offset) {
-            chosen.push(offset);
-        }
-    }
-    chosen
-}
-
-/// The keys sharing the first `bits` bits of `key`, as `[low, high]` inclusive bounds.
-fn prefix_bounds(key: &Key, bits: u32) -> ([u8; 32], [u8; 32]) {
-    let mut low = *key.as_bytes();
-    let mut high = *key.as_bytes();
-    for bit in bits..256 {
-        let (byte, mask) = ((bit / 8) as usize, 0x80u8 >> (bit % 8));
-        low[byte] &= !mask;
-        high[byte] |= mask;
-    }
-    (low, high)
-}
-
-/// Positions in `sorted` of the keys sharing the first `bits` bits of `key`.
-fn prefix_range(sorted: &[(Key, u32)], key: &Key, bits: u32) -> std::ops::Range<usize> {
-    let (low, high) = prefix_bounds(key, bits.min(256));
-    let start = sorted.partition_point(|(k, _)| *k.as_bytes() < low);
-    let end = sorted.partition_point(|(k, _)| *k.as_bytes() <= high);
-    start..end.max(start)
-}
-
-/// Positions in `sorted` of the keys in `key`'s bucket `cpl`: sharing exactly `cpl` leading
-/// bits with it.
-fn bucket_range(sorted: &[(Key, u32)], key: &Key, cpl: u32) -> std::ops::Range<usize> {
-    let mut flipped = *key.as_bytes();
-    flipped[(cpl / 8) as usize] ^= 0x80 >> (cpl % 8);
-    prefix_range(sorted, &Key::from_hash(flipped), cpl + 1)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_bucket_range_holds_exactly_the_keys_of_that_common_prefix_length() {
-        let mut rng = Rng::from_seed(3);
-        let mut keys: Vec<(Key, u32)> = (0..500)
-            .map(|i| {
-                let mut bytes = [0u8; 32];
-                rng.fill(&mut bytes);
-                (Key::from_hash(bytes), i)
-            })
-            .collect();
-        keys.sort();
-        let own = keys[17].0;
-        for cpl in 0..12 {
-            let range = bucket_range(&keys, &own, cpl);
-            let expected = keys
-                .iter()
-                .filter(|(k, _)| k.common_prefix_len(&own) == cpl)
-                .count();
-            assert_eq!(range.len(), expected, "cpl {cpl}");
-            assert!(
-                keys[range]
-                    .iter()
-                    .all(|(k, _)| k.common_prefix_len(&own) == cpl)
-            );
-        }
-    }
 }

@@ -99,7 +99,7 @@ impl Default for Config {
             alpha: ALPHA,
             beta: BETA,
             request_timeout: Duration::from_secs(10),
-            slow_after: Duration::from_secs(2),
+            slow_after: Duration::from_secs(1),
             query_timeout: Duration::from_secs(60),
             refresh_interval: REFRESH_INTERVAL,
             low_peers_interval: Duration::from_secs(2 * 60),

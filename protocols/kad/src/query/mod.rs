@@ -16,7 +16,7 @@ use crate::{Distance, Key};
 
 /// A request is slow once outstanding for this many times the mean answer time of the lookup
 /// (or [`LookupConfig::slow_after`], if longer).
-const SLOW_FACTOR: u32 = 3;
+const SLOW_FACTOR: u32 = 2;
 
 /// What the lookup knows about one peer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,7 +72,7 @@ struct Candidate {
 ///   `slow_after` per phase, not the whole request timeout (py-libp2p #1434 is the failure
 ///   this avoids: one silent peer hanging every lookup). A silent peer that is the only way
 ///   forward is still waited for, until its request times out. The threshold stretches to
-///   three times the mean answer time seen so far when that is longer, so that a node on a
+///   twice the mean answer time seen so far when that is longer, so that a node on a
 ///   slow link, to which every peer looks slow, still waits for its answers.
 /// - Like rust-libp2p, the lookup phase does not ask a peer when k nearer peers have answered:
 ///   it could not make the result, and asking it while a silent peer holds the lookup open
@@ -387,7 +387,7 @@ impl Lookup {
         now.saturating_duration_since(sent) >= self.slow_threshold()
     }
 
-    /// How long a request may be outstanding before it is slow: `slow_after`, or three times
+    /// How long a request may be outstanding before it is slow: `slow_after`, or twice
     /// the mean answer time if longer.
     fn slow_threshold(&self) -> Duration {
         let answers = u32::try_from(self.stats.answers).unwrap_or(u32::MAX);
