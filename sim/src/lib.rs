@@ -8,6 +8,7 @@
 //! - [`simulation`]: the nodes and how messages, failures and timers reach their cores.
 //! - [`scenario`]: scenario files (`sim/scenarios/*.toml`) and running them.
 //! - [`report`]: what a run measured, as a JSON summary.
+//! - [`plot`]: figures of a run (latency CDFs, hop-rounds, success over time) as SVG and PNG.
 //!
 //! Every random choice follows from one seed, and no global state is used: the same seed and
 //! scenario give the same event trace, bit for bit ([`simulation::Simulation::trace_hash`]).
@@ -15,6 +16,7 @@
 #![forbid(unsafe_code)]
 
 pub mod network;
+pub mod plot;
 pub mod report;
 pub mod scenario;
 pub mod scheduler;
