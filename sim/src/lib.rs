@@ -9,6 +9,7 @@
 //! - [`churn`], [`adversary`]: nodes that come and go, and servers that misbehave.
 //! - [`scenario`]: scenario files (`sim/scenarios/*.toml`) and running them.
 //! - [`report`]: what a run measured, as a JSON summary.
+//! - [`plot`]: figures of a run (latency CDFs, hop-rounds, success over time) as SVG and PNG.
 //!
 //! Every random choice follows from one seed, and no global state is used: the same seed and
 //! scenario give the same event trace, bit for bit ([`simulation::Simulation::trace_hash`]).
@@ -18,6 +19,7 @@
 pub mod adversary;
 pub mod churn;
 pub mod network;
+pub mod plot;
 pub mod report;
 pub mod scenario;
 pub mod scheduler;

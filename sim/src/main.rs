@@ -1,10 +1,11 @@
-//! The `hyphae-sim` command: runs a scenario file and writes its JSON summary.
+//! The `hyphae-sim` command: runs a scenario file and writes its JSON summary and plots.
 
 use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use hyphae_sim::plot;
 use hyphae_sim::scenario::{Scenario, run};
 
 #[derive(Parser)]
@@ -16,7 +17,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Runs a scenario and writes DIR/summary.json.
+    /// Runs a scenario and writes DIR/summary.json and its plots (SVG, and PNG given a font).
     Run {
         /// The scenario file (TOML).
         scenario: PathBuf,
@@ -78,5 +79,12 @@ fn main() -> anyhow::Result<()> {
     std::fs::write(&path, &json).with_context(|| format!("writing {}", path.display()))?;
     println!("{json}");
     eprintln!("wrote {}", path.display());
+    let plots = plot::write_all(&out, &result.summary, &result.records)?;
+    if let Some(reason) = plots.png_skipped {
+        eprintln!("PNG plots skipped: {reason}");
+    }
+    for file in &plots.files {
+        eprintln!("wrote {}", file.display());
+    }
     Ok(())
 }

@@ -16,6 +16,8 @@ pub struct OperationRecord {
     /// Whether it achieved its aim (closest peers found, a provider or record found, a
     /// provider entry or record stored).
     pub is_success: bool,
+    /// When it started, virtual ms since the simulation's time zero (to plot it over time).
+    pub started_ms: f64,
     /// Virtual time from start to end, ms.
     pub latency_ms: f64,
     /// Hop-rounds of its lookup (see `LookupStats::hops`).
@@ -35,11 +37,12 @@ pub struct OperationRecord {
 }
 
 impl OperationRecord {
-    /// An operation the core refused to start (too many queries).
-    pub fn refused(kind: &'static str) -> OperationRecord {
+    /// An operation the core refused to start at `at` (too many queries).
+    pub fn refused(kind: &'static str, at: Time) -> OperationRecord {
         OperationRecord {
             kind,
             is_success: false,
+            started_ms: at.as_millis_f64(),
             latency_ms: 0.0,
             hops: 0,
             lookup_requests: 0,

@@ -328,7 +328,7 @@ pub fn run(scenario: &Scenario, mut progress: impl FnMut(usize, usize)) -> Run {
                         },
                     );
                 }
-                Err(_) => records.push(OperationRecord::refused(kind.name())),
+                Err(_) => records.push(OperationRecord::refused(kind.name(), sim.now())),
             }
             if started.is_multiple_of((ops.count / 20).max(1)) {
                 progress(records.len(), ops.count);
@@ -346,6 +346,7 @@ pub fn run(scenario: &Scenario, mut progress: impl FnMut(usize, usize)) -> Run {
             let mut record = OperationRecord {
                 kind: op.kind.name(),
                 is_success: false,
+                started_ms: op.started.as_millis_f64(),
                 latency_ms: (finished.at.0 - op.started.0) as f64 / 1e6,
                 hops: finished.stats.hops,
                 lookup_requests: finished.stats.requests as u64,
