@@ -299,7 +299,7 @@ pub fn run(scenario: &Scenario, mut progress: impl FnMut(usize, usize)) -> Run {
             };
             // Any honest online node but the writer (who would answer from its own store).
             let Some(node) = pick_initiator(&mut sim, owner) else {
-                records.push(OperationRecord::refused(kind.name()));
+                records.push(OperationRecord::refused(kind.name(), sim.now()));
                 continue;
             };
             let now = sim.now_instant();
