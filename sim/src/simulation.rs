@@ -27,7 +27,7 @@ use hyphae_multiaddr::Multiaddr;
 
 use crate::adversary::{AdversaryConfig, Behaviour};
 use crate::churn::ChurnConfig;
-use crate::network::{Links, NetworkConfig, Placement, REGIONS, weighted_index};
+use crate::network::{Links, NetworkConfig, Placement, weighted_index};
 use crate::scheduler::{Scheduler, Time};
 use crate::trace::TraceHash;
 
@@ -204,12 +204,11 @@ impl Simulation {
         let base = Instant::now();
         let class_weights: Vec<u32> = config.network.classes.iter().map(|c| c.weight).collect();
         let class_total: u64 = class_weights.iter().map(|w| u64::from(*w)).sum();
-        let region_total: u64 = REGIONS.iter().map(|(_, w)| u64::from(*w)).sum();
         let has_adversaries = config.adversaries.is_any();
         let mut placements = Vec::with_capacity(config.nodes);
         let mut nodes = Vec::with_capacity(config.nodes);
         for i in 0..config.nodes {
-            let region = weighted_index(REGIONS.iter().map(|r| r.1), rng.below(region_total));
+            let region = config.network.regions.place(i, &mut rng);
             let class = config.network.classes
                 [weighted_index(class_weights.iter().copied(), rng.below(class_total.max(1)))];
             let is_reachable = unit(&mut rng) >= config.network.unreachable_share;
@@ -265,7 +264,7 @@ impl Simulation {
         let count = nodes.len();
         Simulation {
             scheduler: Scheduler::new(base),
-            links: Links::new(placements, config.network.max_connections),
+            links: config.network.links(placements),
             network: config.network,
             kad: config.kad,
             churn: config.churn,

@@ -1,12 +1,16 @@
-//! The network model's numbers: the region table, transmission times, queueing, connections.
+//! The network model's numbers: the region tables, transmission times, queueing, connections.
 
 use std::time::Duration;
 
+use hyphae_kad::{Config, Rng};
+use hyphae_sim::adversary::AdversaryConfig;
+use hyphae_sim::churn::ChurnConfig;
 use hyphae_sim::network::{
-    Links, ONE_WAY_LATENCY_MS, Placement, REGIONS, one_way_latency, transmission_time,
-    weighted_index,
+    Links, NetworkConfig, ONE_WAY_LATENCY_MS, Placement, REGIONS, RegionTable, RegionTableError,
+    RegionTableSpec, one_way_latency, transmission_time, weighted_index,
 };
 use hyphae_sim::scheduler::Time;
+use hyphae_sim::simulation::{SimConfig, Simulation};
 
 fn place(region: usize, mbit: f64) -> Placement {
     Placement {
@@ -99,4 +103,147 @@ fn weighted_choice_follows_the_weights() {
     assert_eq!(weighted_index(weights, 0), 0);
     assert_eq!(weighted_index(weights, 1), 2);
     assert_eq!(weighted_index(weights, 3), 2);
+}
+
+/// Two places 25 ms apart, nodes alternating between them: the calibration's testbed.
+const TWO_PLACES: &str = r#"
+    [regions]
+    names = ["a", "b"]
+    one_way_latency_ms = [[0.0, 25.0], [25.0, 0.5]]
+    nodes = ["a", "b"]
+"#;
+
+fn two_places() -> NetworkConfig {
+    toml::from_str(TWO_PLACES).unwrap()
+}
+
+#[test]
+fn the_default_network_keeps_the_builtin_regions_and_leaves_them_out_of_reports() {
+    let network = NetworkConfig::default();
+    assert!(network.regions.is_builtin());
+    assert_eq!(network.regions.len(), REGIONS.len());
+    assert_eq!(network.regions.name(EUROPE), "europe");
+    assert_eq!(
+        network.regions.one_way_latency(EUROPE, NA_EAST),
+        one_way_latency(EUROPE, NA_EAST)
+    );
+    let json = serde_json::to_value(&network).unwrap();
+    assert!(json.get("regions").is_none(), "{json}");
+}
+
+#[test]
+fn a_scenario_region_table_sets_the_latency_between_nodes() {
+    let network = two_places();
+    let links = network.links(vec![place(0, 1000.0), place(1, 1000.0), place(1, 1000.0)]);
+    assert_eq!(links.latency(0, 1), Duration::from_millis(25));
+    assert_eq!(links.latency(1, 2), Duration::from_micros(500));
+    assert_eq!(links.rtt(0, 1), Duration::from_millis(50));
+    assert_eq!(links.rtt(1, 2), Duration::from_millis(1));
+}
+
+#[test]
+fn a_region_table_survives_a_round_trip_through_its_file_format() {
+    let network = two_places();
+    let text = toml::to_string(&network).unwrap();
+    let again: NetworkConfig = toml::from_str(&text).unwrap();
+    assert_eq!(again, network);
+    assert!(!again.regions.is_builtin());
+}
+
+#[test]
+fn explicit_placement_puts_node_i_in_the_ith_region_named_cycling() {
+    let table = two_places().regions;
+    let mut rng = Rng::from_seed(1);
+    let regions: Vec<usize> = (0..5).map(|node| table.place(node, &mut rng)).collect();
+    assert_eq!(regions, [0, 1, 0, 1, 0]);
+}
+
+#[test]
+fn a_simulation_places_its_nodes_as_the_table_says() {
+    let sim = Simulation::new(SimConfig {
+        seed: 1,
+        nodes: 6,
+        network: two_places(),
+        kad: Config::default(),
+        churn: ChurnConfig::default(),
+        adversaries: AdversaryConfig::default(),
+    });
+    let regions: Vec<usize> = (0..6)
+        .map(|node| sim.links().placement(node).region)
+        .collect();
+    assert_eq!(regions, [0, 1, 0, 1, 0, 1]);
+    assert_eq!(sim.links().rtt(0, 1), Duration::from_millis(50));
+}
+
+#[test]
+fn placement_by_weight_follows_the_weights() {
+    let table = RegionTable::new(RegionTableSpec {
+        names: vec!["never".into(), "always".into()],
+        weights: vec![0, 1],
+        one_way_latency_ms: vec![vec![1.0, 2.0], vec![2.0, 1.0]],
+        nodes: Vec::new(),
+    })
+    .unwrap();
+    let mut rng = Rng::from_seed(2);
+    assert!((0..100).all(|node| table.place(node, &mut rng) == 1));
+}
+
+#[test]
+fn malformed_region_tables_are_refused() {
+    let spec = || RegionTableSpec {
+        names: vec!["a".into(), "b".into()],
+        weights: Vec::new(),
+        one_way_latency_ms: vec![vec![0.0, 25.0], vec![25.0, 0.0]],
+        nodes: Vec::new(),
+    };
+    assert!(RegionTable::new(spec()).is_ok());
+    let refused = |change: fn(&mut RegionTableSpec)| {
+        let mut spec = spec();
+        change(&mut spec);
+        RegionTable::new(spec).unwrap_err()
+    };
+    assert_eq!(refused(|s| s.names.clear()), RegionTableError::Empty);
+    assert_eq!(
+        refused(|s| s.names[1] = "a".into()),
+        RegionTableError::DuplicateName("a".into())
+    );
+    assert_eq!(
+        refused(|s| s.weights = vec![1]),
+        RegionTableError::WeightCount {
+            regions: 2,
+            weights: 1
+        }
+    );
+    assert_eq!(
+        refused(|s| s.weights = vec![0, 0]),
+        RegionTableError::ZeroWeights
+    );
+    assert_eq!(
+        refused(|s| {
+            s.one_way_latency_ms[1].pop();
+        }),
+        RegionTableError::MatrixShape(2)
+    );
+    assert!(matches!(
+        refused(|s| s.one_way_latency_ms[0][1] = -1.0),
+        RegionTableError::Latency { ms, .. } if ms == -1.0
+    ));
+    assert!(matches!(
+        refused(|s| s.one_way_latency_ms[0][1] = f64::NAN),
+        RegionTableError::Latency { .. }
+    ));
+    assert_eq!(
+        refused(|s| s.nodes = vec!["c".into()]),
+        RegionTableError::UnknownRegion("c".into())
+    );
+    // A file with a malformed table does not parse.
+    let error = toml::from_str::<NetworkConfig>(
+        r#"
+        [regions]
+        names = ["a"]
+        one_way_latency_ms = [[0.0, 1.0]]
+        "#,
+    )
+    .unwrap_err();
+    assert!(error.to_string().contains("1 × 1"), "{error}");
 }

@@ -8,16 +8,23 @@
 //! `NOTFOUND`; `find-peer <id>` → `PEER <id> <addr>...` or `NOTFOUND`; `closest <key>` →
 //! `CLOSEST <id>...`; `table` → `TABLE <id>...`. Failures print `ERROR <text>`. Keys are
 //! UTF-8 text, or hex after `hex:` ([`hyphae_interop::kad`] has the whole contract).
-//! One command beyond the contract, for measurements: `closest-stats <key>` →
-//! `STATS ms=… requests=… hops=… peers=<id>,<id>…`.
+//! Commands beyond the contract, for measurements (`tests/sim_calibration.rs`):
+//! `closest-stats <key>` → `STATS ms=… requests=… hops=… peers=<id>,<id>…` (the lookup's
+//! time measured here, so the answer's trip through stdout does not count);
+//! `ping-stats <id>` or `ping-stats <multiaddr>/p2p/<id>` → `PINGED ms=… new=true|false`
+//! (one ping, timed with the dial it may need: `new` says whether a connection had to be
+//! made first);
+//! `disconnect <id>` → `DISCONNECTED` (once the connections to it are gone);
+//! `connected` → `CONNECTED <id>…`.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use hyphae::kad::{Kademlia, Mode, ModeSetting};
 use hyphae::{Multiaddr, Node, PeerId};
 use hyphae_interop::kad::{COMMAND_TIMEOUT, parse_key, to_hex};
 use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::sync::broadcast::error::RecvError;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -56,7 +63,7 @@ async fn main() -> anyhow::Result<()> {
     while let Some(line) = lines.next_line().await? {
         let line = line.trim();
         let (verb, rest) = line.split_once(' ').unwrap_or((line, ""));
-        match tokio::time::timeout(COMMAND_TIMEOUT, command(&dht, verb, rest.trim())).await {
+        match tokio::time::timeout(COMMAND_TIMEOUT, command(&node, &dht, verb, rest.trim())).await {
             Ok(Ok(answer)) => println!("{answer}"),
             Ok(Err(error)) => println!("ERROR {error:#}"),
             // As the contract says: a lookup that ran out of time found nothing more.
@@ -72,7 +79,15 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn command(dht: &hyphae::kad::Handle, verb: &str, rest: &str) -> anyhow::Result<String> {
+/// How long `disconnect` waits for the connections to a peer to be gone.
+const DISCONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+async fn command(
+    node: &Node,
+    dht: &hyphae::kad::Handle,
+    verb: &str,
+    rest: &str,
+) -> anyhow::Result<String> {
     Ok(match verb {
         "provide" => {
             let key = parse_key(rest)?;
@@ -128,6 +143,52 @@ async fn command(dht: &hyphae::kad::Handle, verb: &str, rest: &str) -> anyhow::R
                 stats.hops,
                 ids.join(",")
             )
+        }
+        "ping-stats" => {
+            // `<id>`, or `<multiaddr>/p2p/<id>` for a peer not heard of yet.
+            let peer: PeerId = if rest.starts_with('/') {
+                let addr: Multiaddr = rest.parse()?;
+                let peer = addr.peer_id().context("the address needs /p2p/<id>")?;
+                node.peerstore().add_addrs(peer, [addr]);
+                peer
+            } else {
+                rest.parse()?
+            };
+            let is_new = !node.is_connected(&peer);
+            let started = Instant::now();
+            node.ping(peer).await?;
+            format!(
+                "PINGED ms={:.2} new={is_new}",
+                started.elapsed().as_secs_f64() * 1000.0
+            )
+        }
+        "disconnect" => {
+            let peer: PeerId = rest.parse()?;
+            let mut events = node.events();
+            node.disconnect(peer).await;
+            // A closed connection leaves the pool a moment later, when its task ends (then
+            // the node reports it); until then a request would still find it and not dial.
+            let closed = async {
+                while node.is_connected(&peer) {
+                    // Missed events (lag) only mean checking again.
+                    if let Err(RecvError::Closed) = events.recv().await {
+                        bail!("the node stopped");
+                    }
+                }
+                Ok("DISCONNECTED".to_owned())
+            };
+            match tokio::time::timeout(DISCONNECT_TIMEOUT, closed).await {
+                Ok(answer) => answer?,
+                Err(_) => bail!("still connected to {peer} after {DISCONNECT_TIMEOUT:?}"),
+            }
+        }
+        "connected" => {
+            let ids: Vec<String> = node
+                .connected_peers()
+                .iter()
+                .map(ToString::to_string)
+                .collect();
+            format!("CONNECTED {}", ids.join(" "))
         }
         "table" => {
             let ids: Vec<String> = dht
