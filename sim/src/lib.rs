@@ -1,7 +1,8 @@
 //! hyphae-sim: a deterministic discrete-event simulator that runs the same sans-IO protocol
 //! cores a hyphae node runs (today the Kademlia core, `hyphae_kad::Dht`) for thousands of
 //! nodes on one machine, in virtual time, on a network model of eight regions
-//! (libp2p/test-plans `gossipsub-interop/network_graph.py`).
+//! (libp2p/test-plans `gossipsub-interop/network_graph.py`) or a region table the scenario
+//! gives (`[network.regions]`, as `sim/CALIBRATION.md` uses).
 //!
 //! - [`scheduler`]: the event queue in virtual time, ordered by `(time, sequence)`.
 //! - [`network`]: latency between regions, bandwidth with queueing, loss, NAT, connections.

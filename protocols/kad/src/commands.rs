@@ -11,13 +11,16 @@ use crate::dht::Purpose;
 use crate::event::{Event, Outcome, PeerAddrs, Progress, QueryId};
 use crate::key::random_peer_bytes_with_cpl;
 use crate::message::{ConnectionType, Message, PeerInfo, Record};
-use crate::netsize::surely_closest_fraction;
+use crate::netsize::{expected_mean_closest_fraction, surely_closest_fraction};
 use crate::queries::{Kind, Phase};
 use crate::store::{ProviderRecord, StoredRecord};
 use crate::{Dht, Error, Key};
 
 /// How sure optimistic provide must be that a peer is among the k closest (go-libp2p: 90 %).
 const OPTIMISTIC_CONFIDENCE: f64 = 0.9;
+/// The share of the k storing requests an optimistic provide waits for before it reports;
+/// the others finish in the background (go-libp2p: 75 %).
+const OPTIMISTIC_RETURN_SHARE: f64 = 0.75;
 /// Records we republish ourselves; `put_value` beyond it fails.
 const MAX_PUBLISHED: usize = 1024;
 /// Keys we provide ourselves; `provide` beyond it fails.
@@ -323,12 +326,12 @@ impl Dht {
 
     /// Moves query `id` on once its lookup or its storing phase is over.
     pub(crate) fn advance(&mut self, id: QueryId, now: Instant) {
-        let Some(query) = self.queries.get_mut(&id) else {
+        let Some(query) = self.queries.get(&id) else {
             return;
         };
         match query.phase {
             Phase::Lookup if !query.lookup.is_finished() => return,
-            Phase::Storing if query.stores.pending > 0 => return,
+            Phase::Storing if query.stores.pending > 0 && !self.has_enough_stores(id) => return,
             Phase::Storing => return self.finish(id, now),
             Phase::Lookup => {}
         }
@@ -339,11 +342,13 @@ impl Dht {
             return;
         };
         query.phase = Phase::Storing;
+        // An optimistic provide has asked some already: the nearest others make up the k.
         let remaining: Vec<PeerId> = query
             .lookup
             .closest()
             .into_iter()
             .filter(|peer| !query.stores.asked.contains(peer))
+            .take(self.config.k.saturating_sub(query.stores.asked.len()))
             .collect();
         for peer in remaining {
             self.store_at(id, peer, message.clone(), expects_response, now);
@@ -355,6 +360,18 @@ impl Dht {
         {
             self.finish(id, now);
         }
+    }
+
+    /// Whether query `id` may report before all its storing requests ended: an optimistic
+    /// provide once 75 % of k peers took the entry.
+    fn has_enough_stores(&self, id: QueryId) -> bool {
+        let Some(query) = self.queries.get(&id) else {
+            return false;
+        };
+        let enough = (self.config.k as f64 * OPTIMISTIC_RETURN_SHARE).ceil() as usize;
+        self.config.optimistic_provide
+            && matches!(query.kind, Kind::Provide)
+            && query.stores.succeeded >= enough
     }
 
     /// The request that stores what query `id` puts or provides; `None` for other queries.
@@ -400,10 +417,12 @@ impl Dht {
         );
     }
 
-    /// Optimistic provide: stores the provider entry at `peer`, which just answered the
-    /// walk of query `id`, if it is almost surely (90 %) among the k closest to the key given
-    /// the estimated network size; the walk ends once k such peers have it.
-    pub(crate) fn store_optimistically(&mut self, id: QueryId, peer: PeerId, now: Instant) {
+    /// Optimistic provide (the idea of go-libp2p-kad-dht's `lookup_optim.go`): after each
+    /// answer of a `provide` walk, stores the provider entry at once at every peer known to
+    /// the walk that is almost surely (90 %) among the k closest to the key given the
+    /// estimated network size, and ends the walk when k peers have been asked or when the k
+    /// nearest peers it knows are on average as near as the true k closest are expected to be.
+    pub(crate) fn store_optimistically(&mut self, id: QueryId, now: Instant) {
         let (Some(size), true) = (self.network_size.get(), self.config.optimistic_provide) else {
             return;
         };
@@ -411,23 +430,40 @@ impl Dht {
         let Some(query) = self.queries.get(&id) else {
             return;
         };
-        let is_close = Key::for_peer(&peer).distance(&query.target).as_fraction()
-            < surely_closest_fraction(k, OPTIMISTIC_CONFIDENCE, size);
-        if !matches!(query.kind, Kind::Provide)
-            || query.phase != Phase::Lookup
-            || !is_close
-            || query.stores.asked.contains(&peer)
-            || query.stores.asked.len() >= k
-        {
+        if !matches!(query.kind, Kind::Provide) || query.phase != Phase::Lookup {
             return;
         }
+        let surely_closest = surely_closest_fraction(k, OPTIMISTIC_CONFIDENCE, size);
+        let nearest: Vec<(PeerId, f64)> = query
+            .lookup
+            .nearest_alive(k)
+            .into_iter()
+            .map(|(peer, distance)| (peer, distance.as_fraction()))
+            .collect();
+        let to_ask: Vec<PeerId> = nearest
+            .iter()
+            .filter(|(peer, fraction)| {
+                *fraction < surely_closest && !query.stores.asked.contains(peer)
+            })
+            .map(|(peer, _)| *peer)
+            .take(k.saturating_sub(query.stores.asked.len()))
+            .collect();
+        let mean = nearest.iter().map(|(_, fraction)| fraction).sum::<f64>() / k as f64;
+        let is_near_enough = nearest.len() == k && mean < expected_mean_closest_fraction(k, size);
         let Some((message, expects_response)) = self.store_message(id) else {
             return;
         };
-        self.store_at(id, peer, message, expects_response, now);
+        for peer in to_ask {
+            self.store_at(id, peer, message.clone(), expects_response, now);
+        }
         if let Some(query) = self.queries.get_mut(&id)
-            && query.stores.asked.len() >= k
+            && (query.stores.asked.len() >= k || is_near_enough)
         {
+            debug!(
+                ?id,
+                asked = query.stores.asked.len(),
+                "optimistic provide ends its walk"
+            );
             query.lookup.finish();
         }
     }

@@ -85,9 +85,10 @@ pub struct Config {
     pub max_queries: usize,
     /// Optimistic provide: during a `provide` walk, store the provider entry at once at each
     /// peer that is 90 % sure to be among the k closest (judged by the estimated network
-    /// size), and end the walk when k peers have it. Fewer round trips, at the risk of
-    /// storing at a peer just outside the k closest. Off by default, as in go-libp2p's
-    /// library (Kubo turns it on).
+    /// size); end the walk when k peers were asked or the nearest peers known are as near as
+    /// the true k closest are expected to be; report once 75 % of k took the entry, the rest
+    /// finishing in the background. Fewer round trips, at the risk of storing at a peer just
+    /// outside the k closest. Off by default, as in go-libp2p's library (Kubo turns it on).
     pub optimistic_provide: bool,
 }
 

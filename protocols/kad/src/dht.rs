@@ -421,7 +421,7 @@ impl Dht {
                 // A peer that answered is a server: it may enter the table.
                 self.insert(peer, addrs, now);
                 self.on_lookup_response(id, peer, response, now);
-                self.store_optimistically(id, peer, now);
+                self.store_optimistically(id, now);
                 self.drive(id, now);
             }
             Purpose::Store(id) => {

@@ -68,6 +68,12 @@ pub(crate) fn surely_closest_fraction(k: usize, confidence: f64, size: f64) -> f
     low / size.max(1.0)
 }
 
+/// The mean keyspace fraction of the `k` closest peers to a key in a DHT of `size` peers:
+/// the i-th closest lies at i / (size + 1) on average.
+pub(crate) fn expected_mean_closest_fraction(k: usize, size: f64) -> f64 {
+    (k as f64 + 1.0) / 2.0 / (size.max(1.0) + 1.0)
+}
+
 /// P(X ≤ n) for X ~ Poisson(λ).
 fn poisson_cdf(n: usize, lambda: f64) -> f64 {
     let mut term = (-lambda).exp();

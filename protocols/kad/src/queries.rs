@@ -53,7 +53,7 @@ pub(crate) enum Phase {
 /// The storing requests of a `put_value` or `provide`.
 #[derive(Debug, Default)]
 pub(crate) struct Stores {
-    /// Peers asked to store, in the order asked (at most k, or 2k with optimistic provide).
+    /// Peers asked to store, in the order asked (at most k).
     pub(crate) asked: Vec<PeerId>,
     pub(crate) pending: usize,
     pub(crate) succeeded: usize,

@@ -319,6 +319,17 @@ impl Lookup {
             .collect()
     }
 
+    /// The up-to-`n` nearest peers not known to have failed (heard of, asked or answered),
+    /// nearest first, with their distances: how near the walk has come so far.
+    pub fn nearest_alive(&self, n: usize) -> Vec<(PeerId, Distance)> {
+        self.candidates
+            .iter()
+            .filter(|(_, candidate)| candidate.state != State::Failed)
+            .take(n)
+            .map(|(distance, candidate)| (candidate.peer, *distance))
+            .collect()
+    }
+
     /// What the lookup has done so far.
     pub fn stats(&self) -> LookupStats {
         let hops = self
