@@ -23,7 +23,8 @@ pub struct LookupConfig {
     /// twice the mean answer time it has seen, if longer, so a node on a slow link still
     /// waits for its answers. 1 s by default: in the simulator's 8-region network, 10 %
     /// silent servers raise the median FIND_NODE by 26 % (1,000 nodes) to 39 % (10,000) with
-    /// it; 2 s doubled the rise, and honest lookups are no faster with it (sim/RESULTS.md).
+    /// it, by 101 % with 2 s. Where a new connection costs 3 round trips over intercontinental
+    /// links, 1.5 s is better: 1 s then cuts far first contacts short (sim/RESULTS.md).
     pub slow_after: Duration,
     /// Peers known at once, asked or not (default 16 k = 320, about 40 KiB). Also the most
     /// requests one lookup sends. At least `k`.
