@@ -248,7 +248,11 @@ impl Dht {
             return;
         };
         let mut closer = Vec::with_capacity(response.closer_peers.len());
-        for info in response.closer_peers {
+        for info in response
+            .closer_peers
+            .into_iter()
+            .map(PeerInfo::with_plain_addrs)
+        {
             if info.id == local {
                 continue;
             }
@@ -291,7 +295,11 @@ impl Dht {
                 }
             }
             Kind::FindProviders { limit, seen } => {
-                for provider in response.provider_peers {
+                for provider in response
+                    .provider_peers
+                    .into_iter()
+                    .map(PeerInfo::with_plain_addrs)
+                {
                     if seen.len() >= *limit {
                         break;
                     }

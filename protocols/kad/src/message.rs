@@ -165,6 +165,22 @@ impl PeerInfo {
             connection: ConnectionType::NotConnected,
         }
     }
+
+    /// The entry with a trailing `/p2p/<id>` of this peer taken off its addresses (js-libp2p
+    /// sends some so; the id is known already) and addresses that end in another peer's id
+    /// dropped, so that every address of a peer reads the same whoever reported it.
+    pub fn with_plain_addrs(mut self) -> PeerInfo {
+        let id = self.id;
+        self.addrs.retain_mut(|addr| match addr.peer_id() {
+            Some(named) if named == id => {
+                addr.pop();
+                true
+            }
+            Some(_) => false,
+            None => true,
+        });
+        self
+    }
 }
 
 /// A key and value stored in the DHT (the protobuf `Record`).

@@ -80,7 +80,11 @@ impl Dht {
             }
             MessageType::AddProvider => {
                 // Only the sender may announce itself (spec: "ADD_PROVIDER").
-                for provider in request.provider_peers.into_iter().filter(|p| p.id == from) {
+                let providers = request.provider_peers.into_iter();
+                for provider in providers
+                    .filter(|p| p.id == from)
+                    .map(PeerInfo::with_plain_addrs)
+                {
                     self.store.add_provider(ProviderRecord {
                         key: request.key.clone(),
                         provider: from,

@@ -650,3 +650,35 @@ proptest! {
         prop_assert_eq!(model.record.is_some(), message.record.is_some());
     }
 }
+
+#[test]
+fn a_peers_addresses_lose_its_own_trailing_id_and_those_naming_another_peer_go() {
+    let (peer, other) = (PeerId::random(), PeerId::random());
+    let info = PeerInfo::new(
+        peer,
+        vec![
+            addr(&format!("/ip4/127.0.0.1/tcp/4001/p2p/{peer}")),
+            addr("/ip4/10.0.0.1/udp/4001/quic-v1"),
+            addr(&format!("/ip4/10.0.0.2/tcp/4001/p2p/{other}")),
+            addr(&format!("/ip4/10.0.0.3/tcp/4001/p2p/{other}/p2p-circuit")),
+            addr(&format!(
+                "/ip4/10.0.0.3/tcp/4001/p2p/{other}/p2p-circuit/p2p/{peer}"
+            )),
+        ],
+    );
+    let plain: Vec<String> = info
+        .with_plain_addrs()
+        .addrs
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        plain,
+        [
+            "/ip4/127.0.0.1/tcp/4001".to_owned(),
+            "/ip4/10.0.0.1/udp/4001/quic-v1".to_owned(),
+            format!("/ip4/10.0.0.3/tcp/4001/p2p/{other}/p2p-circuit"),
+            format!("/ip4/10.0.0.3/tcp/4001/p2p/{other}/p2p-circuit"),
+        ]
+    );
+}
