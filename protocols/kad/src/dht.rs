@@ -13,7 +13,7 @@ use hyphae_multiaddr::Multiaddr;
 use tracing::debug;
 
 use crate::event::{Event, PeerAddrs, QueryId, RequestId, Transmit};
-use crate::message::{Message, MessageType};
+use crate::message::{Message, MessageType, plain_addrs};
 use crate::netsize::NetworkSize;
 use crate::queries::{Kind, Query};
 use crate::routing_table::{Insert, RoutingConfig, RoutingTable};
@@ -295,6 +295,7 @@ impl Dht {
         if peer == self.local {
             return;
         }
+        let addrs = plain_addrs(&peer, addrs);
         if !is_server {
             if self.table.remove(&peer).is_some() {
                 self.events.push_back(Event::PeerRemoved(peer));

@@ -166,21 +166,27 @@ impl PeerInfo {
         }
     }
 
-    /// The entry with a trailing `/p2p/<id>` of this peer taken off its addresses (js-libp2p
-    /// sends some so; the id is known already) and addresses that end in another peer's id
-    /// dropped, so that every address of a peer reads the same whoever reported it.
+    /// The entry without a trailing `/p2p/<id>` of this peer on its addresses, and without
+    /// the addresses that end in another peer's id.
     pub fn with_plain_addrs(mut self) -> PeerInfo {
-        let id = self.id;
-        self.addrs.retain_mut(|addr| match addr.peer_id() {
-            Some(named) if named == id => {
-                addr.pop();
-                true
-            }
-            Some(_) => false,
-            None => true,
-        });
+        self.addrs = plain_addrs(&self.id, self.addrs);
         self
     }
+}
+
+/// `peer`'s addresses with a trailing `/p2p/<peer>` taken off (js-libp2p sends some so; the
+/// id is known already) and those ending in another peer's id dropped, so that every address
+/// of a peer reads the same whoever reported it.
+pub(crate) fn plain_addrs(peer: &PeerId, mut addrs: Vec<Multiaddr>) -> Vec<Multiaddr> {
+    addrs.retain_mut(|addr| match addr.peer_id() {
+        Some(named) if named == *peer => {
+            addr.pop();
+            true
+        }
+        Some(_) => false,
+        None => true,
+    });
+    addrs
 }
 
 /// A key and value stored in the DHT (the protobuf `Record`).
