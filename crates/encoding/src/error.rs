@@ -10,6 +10,23 @@ pub enum Error {
     /// The varint has trailing zero groups; the spec requires the shortest encoding.
     #[error("varint is not minimally encoded")]
     VarintNotMinimal,
+    /// A protobuf message ends inside a field.
+    #[error("protobuf message ends inside a field")]
+    ProtobufTruncated,
+    /// A protobuf field number is 0 or past the largest protobuf allows.
+    #[error("invalid protobuf field number {0}")]
+    ProtobufFieldNumber(u64),
+    /// A protobuf field uses the deprecated group wire types or one protobuf does not define.
+    #[error("unsupported protobuf wire type {0}")]
+    ProtobufWireType(u8),
+    /// A known protobuf field has a wire type its schema does not give it.
+    #[error("protobuf field {field} has wire type {wire_type}, not the one its schema gives it")]
+    ProtobufUnexpectedWireType {
+        /// The field number.
+        field: u32,
+        /// The wire type found.
+        wire_type: u8,
+    },
     /// The text is empty, so it has no multibase prefix.
     #[error("multibase text is empty")]
     MultibaseEmpty,

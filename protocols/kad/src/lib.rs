@@ -26,7 +26,6 @@ mod ipns;
 mod key;
 mod message;
 mod netsize;
-mod protobuf;
 mod queries;
 mod query;
 mod results;

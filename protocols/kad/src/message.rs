@@ -25,7 +25,7 @@ use hyphae_identity::PeerId;
 use hyphae_multiaddr::Multiaddr;
 use prost::Message as _;
 
-use crate::protobuf::{Fields, Value};
+use hyphae_encoding::protobuf::{Fields, Value};
 
 /// Largest encoded peer entry (id, addresses, connection) we send or keep, in bytes.
 /// Addresses past it are dropped from the end; the id is always kept. go-libp2p-kad-dht
@@ -355,7 +355,7 @@ impl Message {
                 }
                 (8, Value::Bytes(bytes)) => push_peer(&mut closer_peers, bytes, limits)?,
                 (9, Value::Bytes(bytes)) => push_peer(&mut provider_peers, bytes, limits)?,
-                (field @ (1 | 2 | 3 | 8 | 9), value) => return Err(value.wrong_type(field)),
+                (field @ (1 | 2 | 3 | 8 | 9), value) => return Err(value.wrong_type(field).into()),
                 _ => {}
             }
         }
@@ -451,26 +451,9 @@ pub enum DecodeError {
     /// The length prefix is longer than 64 bits or not minimally encoded.
     #[error("malformed length prefix")]
     LengthPrefix,
-    /// The body ends inside a field.
-    #[error("protobuf body ends inside a field")]
-    Truncated,
-    /// A varint inside the body is longer than 64 bits.
-    #[error("protobuf varint overflows 64 bits")]
-    VarintOverflow,
-    /// A field has number 0 or one past the protobuf maximum.
-    #[error("invalid protobuf field number {0}")]
-    FieldNumber(u64),
-    /// A field uses the deprecated group wire types, or a wire type protobuf does not define.
-    #[error("unsupported protobuf wire type {0}")]
-    UnsupportedWireType(u8),
-    /// A known field has a wire type its schema does not allow.
-    #[error("field {field} has wire type {wire_type}, not the one the schema gives it")]
-    WireType {
-        /// The field number.
-        field: u32,
-        /// The wire type found.
-        wire_type: u8,
-    },
+    /// The body is not valid protobuf, or a known field has the wrong wire type.
+    #[error("malformed protobuf: {0}")]
+    Protobuf(#[from] hyphae_encoding::Error),
     /// The `type` field holds a value that is no message type.
     #[error("unknown message type {0}")]
     UnknownMessageType(i32),
@@ -566,7 +549,7 @@ fn merge_record(record: &mut Record, bytes: &[u8]) -> Result<(), DecodeError> {
                     .filter(|time| !time.is_empty() && time.len() <= MAX_TIME_RECEIVED_LEN)
                     .and_then(|time| String::from_utf8(time.to_vec()).ok());
             }
-            (field @ (1 | 2 | 5), value) => return Err(value.wrong_type(field)),
+            (field @ (1 | 2 | 5), value) => return Err(value.wrong_type(field).into()),
             _ => {}
         }
     }
@@ -594,7 +577,7 @@ fn push_peer(peers: &mut Vec<PeerInfo>, bytes: &[u8], limits: &Limits) -> Result
                 }
             }
             (3, Value::Varint(value)) => connection = value as i32,
-            (field @ (1..=3), value) => return Err(value.wrong_type(field)),
+            (field @ (1..=3), value) => return Err(value.wrong_type(field).into()),
             _ => {}
         }
     }

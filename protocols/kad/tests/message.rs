@@ -2,6 +2,7 @@
 //! vectors, limits, framing, and properties checked against an independent protobuf model
 //! of the spec's schema (with rust-libp2p's two extra record fields).
 
+use hyphae_encoding::Error;
 use hyphae_identity::{Keypair, PeerId};
 use hyphae_kad::{
     ConnectionType, DecodeError, EncodeError, Limits, MAX_PEER_ENTRY_LEN, Message, MessageType,
@@ -183,21 +184,28 @@ fn unknown_fields_of_every_wire_type_are_ignored() {
 
 #[test]
 fn malformed_protobuf_is_an_error() {
-    assert_eq!(decode(&[0x12, 0x05, b'k']), Err(DecodeError::Truncated));
-    assert_eq!(decode(&[0x08]), Err(DecodeError::Truncated));
-    assert_eq!(decode(&[0x00, 0x00]), Err(DecodeError::FieldNumber(0)));
-    assert_eq!(decode(&[0x0b]), Err(DecodeError::UnsupportedWireType(3)));
+    let protobuf = |error| Err(DecodeError::Protobuf(error));
+    assert_eq!(
+        decode(&[0x12, 0x05, b'k']),
+        protobuf(Error::ProtobufTruncated)
+    );
+    assert_eq!(decode(&[0x08]), protobuf(Error::ProtobufTruncated));
+    assert_eq!(
+        decode(&[0x00, 0x00]),
+        protobuf(Error::ProtobufFieldNumber(0))
+    );
+    assert_eq!(decode(&[0x0b]), protobuf(Error::ProtobufWireType(3)));
     // The key as a varint.
-    let wrong_type = DecodeError::WireType {
+    let wrong_type = Error::ProtobufUnexpectedWireType {
         field: 2,
         wire_type: 0,
     };
-    assert_eq!(decode(&[0x10, 0x01]), Err(wrong_type));
+    assert_eq!(decode(&[0x10, 0x01]), protobuf(wrong_type));
     assert_eq!(
         decode(&[
             0x08, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x02
         ]),
-        Err(DecodeError::VarintOverflow)
+        protobuf(Error::VarintOverflow)
     );
 }
 

@@ -1,0 +1,52 @@
+//! libp2p gossipsub, spec pubsub/gossipsub/gossipsub-v1.0.md to -v1.3.md in libp2p/specs, on
+//! the pubsub RPC of pubsub/README.md. Protocol ids: [`PROTOCOL_V1_3`], [`PROTOCOL_V1_2`],
+//! [`PROTOCOL_V1_1`], [`PROTOCOL_V1_0`].
+//!
+//! This crate holds the wire layer so far: the RPC and its parts ([`Rpc`]), their protobuf
+//! encoding with field numbers exactly as the specs' schemas give them (the contract with
+//! go-libp2p, rust-libp2p and js-libp2p), bounded decoding ([`Limits`]) and the
+//! length-prefixed framing of pubsub streams ([`encode_frame`], [`decode_frame`]).
+//!
+//! ```
+//! use hyphae_gossipsub::{Limits, Rpc, SubOpts, decode_frame, encode_frame};
+//!
+//! let rpc = Rpc {
+//!     subscriptions: vec![SubOpts { subscribe: true, topic: "blocks".into() }],
+//!     ..Rpc::default()
+//! };
+//! let limits = Limits::default();
+//! let frame = encode_frame(&rpc, &limits)?;
+//! let (decoded, consumed) = decode_frame(&frame, &limits)?.expect("a whole frame");
+//! assert_eq!((decoded.rpc, decoded.skipped, consumed), (rpc, 0, frame.len()));
+//! # Ok::<(), hyphae_gossipsub::Error>(())
+//! ```
+
+#![forbid(unsafe_code)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
+mod decode;
+mod encode;
+mod error;
+mod frame;
+mod limits;
+mod rpc;
+mod schema;
+
+pub use decode::DecodedRpc;
+pub use error::Error;
+pub use frame::{decode_frame, encode_frame};
+pub use limits::Limits;
+pub use rpc::{
+    ControlExtensions, ControlGraft, ControlIDontWant, ControlIHave, ControlIWant, ControlMessage,
+    ControlPrune, Message, MessageId, PeerInfo, Rpc, SubOpts,
+};
+
+/// Gossipsub v1.3 with the extensions control message (gossipsub-v1.3.md, "Protocol ID").
+pub const PROTOCOL_V1_3: &str = "/meshsub/1.3.0";
+/// Gossipsub v1.2 with IDONTWANT (gossipsub-v1.2.md, "Protocol Id").
+pub const PROTOCOL_V1_2: &str = "/meshsub/1.2.0";
+/// Gossipsub v1.1 with peer exchange, backoff and scoring (gossipsub-v1.1.md).
+pub const PROTOCOL_V1_1: &str = "/meshsub/1.1.0";
+/// Gossipsub v1.0 (gossipsub-v1.0.md). The spec does not name its id; this is the one
+/// go-libp2p, rust-libp2p and js-libp2p advertise.
+pub const PROTOCOL_V1_0: &str = "/meshsub/1.0.0";
