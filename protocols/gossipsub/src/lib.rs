@@ -24,13 +24,20 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+mod backoff;
 mod decode;
 mod encode;
 mod error;
 mod frame;
+mod gossip_promises;
+mod ihave_budget;
 mod limits;
+mod mcache;
+pub mod params;
 mod rpc;
 mod schema;
+mod seen;
+mod time;
 
 pub use decode::DecodedRpc;
 pub use error::Error;
@@ -40,6 +47,13 @@ pub use rpc::{
     ControlExtensions, ControlGraft, ControlIDontWant, ControlIHave, ControlIWant, ControlMessage,
     ControlPrune, Message, MessageId, PeerInfo, Rpc, SubOpts,
 };
+
+// The router's bookkeeping, public so that simulations and custom routers can use it.
+pub use backoff::BackoffTable;
+pub use gossip_promises::GossipPromises;
+pub use ihave_budget::IHaveBudget;
+pub use mcache::MessageCache;
+pub use seen::SeenCache;
 
 /// Gossipsub v1.3 with the extensions control message (gossipsub-v1.3.md, "Protocol ID").
 pub const PROTOCOL_V1_3: &str = "/meshsub/1.3.0";
