@@ -2,10 +2,15 @@
 //! the pubsub RPC of pubsub/README.md. Protocol ids: [`PROTOCOL_V1_3`], [`PROTOCOL_V1_2`],
 //! [`PROTOCOL_V1_1`], [`PROTOCOL_V1_0`].
 //!
-//! This crate holds the wire layer so far: the RPC and its parts ([`Rpc`]), their protobuf
-//! encoding with field numbers exactly as the specs' schemas give them (the contract with
-//! go-libp2p, rust-libp2p and js-libp2p), bounded decoding ([`Limits`]) and the
-//! length-prefixed framing of pubsub streams ([`encode_frame`], [`decode_frame`]).
+//! This crate holds, so far, the wire layer and the router's bookkeeping (the router, mesh and
+//! service come next):
+//! - the RPC and its parts ([`Rpc`]), their protobuf encoding with field numbers exactly as
+//!   the specs' schemas give them (the contract with go-libp2p, rust-libp2p and js-libp2p),
+//!   bounded decoding ([`Limits`]) and the length-prefixed framing of pubsub streams
+//!   ([`encode_frame`], [`decode_frame`]);
+//! - sans-IO bookkeeping, each piece bounded: the message cache ([`MessageCache`]), duplicate
+//!   detection ([`SeenCache`]), PRUNE backoffs ([`BackoffTable`]), the per-heartbeat IHAVE
+//!   budget ([`IHaveBudget`]) and gossip promises ([`GossipPromises`]); defaults in [`params`].
 //!
 //! ```
 //! use hyphae_gossipsub::{Limits, Rpc, SubOpts, decode_frame, encode_frame};
