@@ -29,13 +29,20 @@ mod encode;
 mod error;
 mod frame;
 mod limits;
+mod message_id;
+mod policy;
+mod publisher;
 mod rpc;
 mod schema;
+mod signing;
 
 pub use decode::DecodedRpc;
-pub use error::Error;
+pub use error::{Error, MessageField};
 pub use frame::{decode_frame, encode_frame};
 pub use limits::Limits;
+pub use message_id::{MessageIdFn, author_seqno_id, author_seqno_text_id, data_sha256_id};
+pub use policy::{Origin, SignaturePolicy};
+pub use publisher::{Publisher, initial_seqno};
 pub use rpc::{
     ControlExtensions, ControlGraft, ControlIDontWant, ControlIHave, ControlIWant, ControlMessage,
     ControlPrune, Message, MessageId, PeerInfo, Rpc, SubOpts,
