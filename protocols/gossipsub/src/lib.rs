@@ -8,6 +8,8 @@
 //!   the specs' schemas give them (the contract with go-libp2p, rust-libp2p and js-libp2p),
 //!   bounded decoding ([`Limits`]) and the length-prefixed framing of pubsub streams
 //!   ([`encode_frame`], [`decode_frame`]);
+//! - message authenticity: signing and the StrictSign / StrictNoSign policies
+//!   ([`Publisher`], [`SignaturePolicy`]) and message ids ([`MessageIdFn`]);
 //! - sans-IO bookkeeping, each piece bounded: the message cache ([`MessageCache`]), duplicate
 //!   detection ([`SeenCache`]), PRUNE backoffs ([`BackoffTable`]), the per-heartbeat IHAVE
 //!   budget ([`IHaveBudget`]) and gossip promises ([`GossipPromises`]); defaults in [`params`].
@@ -38,16 +40,23 @@ mod gossip_promises;
 mod ihave_budget;
 mod limits;
 mod mcache;
+mod message_id;
 pub mod params;
+mod policy;
+mod publisher;
 mod rpc;
 mod schema;
 mod seen;
+mod signing;
 mod time;
 
 pub use decode::DecodedRpc;
-pub use error::Error;
+pub use error::{Error, MessageField};
 pub use frame::{decode_frame, encode_frame};
 pub use limits::Limits;
+pub use message_id::{MessageIdFn, author_seqno_id, author_seqno_text_id, data_sha256_id};
+pub use policy::{Origin, SignaturePolicy};
+pub use publisher::{Publisher, initial_seqno};
 pub use rpc::{
     ControlExtensions, ControlGraft, ControlIDontWant, ControlIHave, ControlIWant, ControlMessage,
     ControlPrune, Message, MessageId, PeerInfo, Rpc, SubOpts,
