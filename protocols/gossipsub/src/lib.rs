@@ -12,7 +12,10 @@
 //!   ([`Publisher`], [`SignaturePolicy`]) and message ids ([`MessageIdFn`]);
 //! - sans-IO bookkeeping, each piece bounded: the message cache ([`MessageCache`]), duplicate
 //!   detection ([`SeenCache`]), PRUNE backoffs ([`BackoffTable`]), the per-heartbeat IHAVE
-//!   budget ([`IHaveBudget`]) and gossip promises ([`GossipPromises`]); defaults in [`params`].
+//!   budget ([`IHaveBudget`]) and gossip promises ([`GossipPromises`]); defaults in [`params`];
+//! - peer scoring (v1.1 "Peer Scoring"): the score of each peer from the router's events
+//!   ([`PeerScore`]), its parameters ([`PeerScoreParams`], [`TopicScoreParams`]) and the
+//!   thresholds the router acts on ([`PeerScoreThresholds`]).
 //!
 //! ```
 //! use hyphae_gossipsub::{Limits, Rpc, SubOpts, decode_frame, encode_frame};
@@ -46,6 +49,7 @@ mod policy;
 mod publisher;
 mod rpc;
 mod schema;
+mod score;
 mod seen;
 mod signing;
 mod time;
@@ -68,6 +72,12 @@ pub use gossip_promises::GossipPromises;
 pub use ihave_budget::IHaveBudget;
 pub use mcache::MessageCache;
 pub use seen::SeenCache;
+
+// Peer scoring.
+pub use score::{
+    Constraint, InvalidIpNetwork, IpNetwork, PeerScore, PeerScoreParams, PeerScoreThresholds,
+    RejectReason, ScoreParamsError, TopicScoreParams,
+};
 
 /// Gossipsub v1.3 with the extensions control message (gossipsub-v1.3.md, "Protocol ID").
 pub const PROTOCOL_V1_3: &str = "/meshsub/1.3.0";
