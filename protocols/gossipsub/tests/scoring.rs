@@ -728,3 +728,44 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn removing_a_retained_peer_again_does_not_extend_its_retention() {
+    let start = Instant::now();
+    let mut scores = scores_with(params_with(invalid_topic()), start);
+    scores.reject_message(start, &1, &id(0), TOPIC, RejectReason::Unauthentic);
+    scores.remove_peer(start, &1);
+    scores.remove_peer(start + 30 * SECOND, &1);
+    scores.refresh_scores(start + 60 * SECOND);
+    assert!(!scores.is_known(&1));
+}
+
+#[test]
+fn retained_peers_are_capped_forgetting_the_first_to_expire() {
+    let start = Instant::now();
+    let params = PeerScoreParams {
+        app_specific_weight: 1.0,
+        ..params_with(silent_topic())
+    };
+    let mut scores = PeerScore::<u32>::new(params, start).expect("valid params");
+    let max = PeerScore::<u32>::MAX_RETAINED_PEERS as u32;
+    for peer in 0..max + 10 {
+        scores.add_peer(peer);
+        scores.set_application_score(&peer, -1.0);
+        scores.remove_peer(start + Duration::from_millis(peer.into()), &peer);
+    }
+    assert_eq!(scores.known_peers(), max as usize);
+    assert!(!scores.is_known(&9));
+    assert!(scores.is_known(&10));
+    assert_close(scores.score(&(max + 9)), -1.0);
+
+    // A reconnected peer no longer counts as retained: room for one more.
+    scores.add_peer(10);
+    for (peer, is_first_kept) in [(max + 20, true), (max + 21, false)] {
+        scores.add_peer(peer);
+        scores.set_application_score(&peer, -1.0);
+        scores.remove_peer(start + 100 * SECOND, &peer);
+        assert_eq!(scores.is_known(&11), is_first_kept);
+    }
+    assert!(scores.is_known(&10));
+}

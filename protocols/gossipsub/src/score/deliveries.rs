@@ -2,6 +2,7 @@
 //! or soon after, are credited or blamed once we decide (gossipsub-v1.1.md, "P₃ and P₃b:
 //! Mesh Message Delivery" and "P₄: Invalid Messages").
 
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::hash::Hash;
 use std::time::{Duration, Instant};
@@ -30,6 +31,8 @@ pub(crate) enum DeliveryStatus {
 #[derive(Debug, Clone)]
 pub(crate) struct DeliveryRecord<P> {
     pub(crate) status: DeliveryStatus,
+    /// When the record is forgotten.
+    expires: Instant,
     /// Peers that forwarded the message, besides the first, while it was validated, or
     /// after; each is credited or blamed at most once. Only known peers are added.
     pub(crate) peers: HashSet<P>,
@@ -61,31 +64,48 @@ impl<P: Eq + Hash> DeliveryRecords<P> {
         if !self.records.contains_key(id) {
             self.expire(now);
             while self.records.len() >= self.max_records.max(1) {
-                match self.expiries.pop_front() {
-                    Some((_, oldest)) => self.records.remove(&oldest),
-                    None => break,
+                let Some((expires, oldest)) = self.expiries.pop_front() else {
+                    break;
                 };
+                self.remove_if_expires(&oldest, expires);
             }
-            self.expiries
-                .push_back((saturating_add(now, self.ttl), id.clone()));
         }
-        self.records
-            .entry(id.clone())
-            .or_insert_with(|| DeliveryRecord {
-                status: DeliveryStatus::Unknown,
-                peers: HashSet::new(),
-            })
+        match self.records.entry(id.clone()) {
+            Entry::Occupied(entry) => entry.into_mut(),
+            Entry::Vacant(entry) => {
+                let expires = saturating_add(now, self.ttl);
+                self.expiries.push_back((expires, id.clone()));
+                entry.insert(DeliveryRecord {
+                    status: DeliveryStatus::Unknown,
+                    expires,
+                    peers: HashSet::new(),
+                })
+            }
+        }
     }
 
     /// Forgets the records whose time is over at `now`.
     pub(crate) fn expire(&mut self, now: Instant) {
-        while let Some((expires, _)) = self.expiries.front() {
-            if *expires > now {
+        while let Some(&(expires, _)) = self.expiries.front() {
+            if expires > now {
                 break;
             }
-            if let Some((_, id)) = self.expiries.pop_front() {
-                self.records.remove(&id);
+            if let Some((expires, id)) = self.expiries.pop_front() {
+                self.remove_if_expires(&id, expires);
             }
+        }
+    }
+
+    /// Removes the record of `id` if it is the one expiring at `expires`: an id evicted
+    /// early and recorded again has a second, later entry in `expiries`, and only that one
+    /// may remove the new record.
+    fn remove_if_expires(&mut self, id: &MessageId, expires: Instant) {
+        if self
+            .records
+            .get(id)
+            .is_some_and(|record| record.expires == expires)
+        {
+            self.records.remove(id);
         }
     }
 
@@ -134,5 +154,23 @@ mod tests {
             records.record(&MessageId::new(vec![0]), start).status,
             DeliveryStatus::Unknown
         );
+    }
+
+    #[test]
+    fn a_record_evicted_and_made_again_lives_its_full_time() {
+        let start = Instant::now();
+        let mut records = DeliveryRecords::<u32>::new(Duration::from_secs(10), 1);
+        records.record(&MessageId::new(vec![1]), start);
+        records.record(&MessageId::new(vec![2]), start);
+        let later = start + Duration::from_secs(5);
+        records.record(&MessageId::new(vec![1]), later).status = DeliveryStatus::Ignored;
+        records.expire(start + Duration::from_secs(10));
+        assert_eq!(records.len(), 1);
+        assert_eq!(
+            records.record(&MessageId::new(vec![1]), later).status,
+            DeliveryStatus::Ignored
+        );
+        records.expire(later + Duration::from_secs(10));
+        assert_eq!(records.len(), 0);
     }
 }

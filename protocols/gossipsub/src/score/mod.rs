@@ -7,6 +7,11 @@
 //! - [`PeerScoreThresholds`] says at which scores the router stops gossiping, publishing,
 //!   listening or taking peer exchange;
 //! - [`PeerScore`] keeps the counters from the router's events, in virtual time.
+//!
+//! With the `serde` feature the parameters and thresholds serialize with go-libp2p-pubsub's
+//! field names in snake case (`time_in_mesh_quantum`, ...); missing fields take their
+//! defaults, durations are serde's `{ "secs", "nanos" }` (go's JSON gives nanoseconds), and
+//! whitelisted networks are CIDR text.
 
 mod deliveries;
 mod error;
