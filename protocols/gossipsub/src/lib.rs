@@ -76,7 +76,7 @@ pub use seen::SeenCache;
 // Peer scoring.
 pub use score::{
     Constraint, InvalidIpNetwork, IpNetwork, PeerScore, PeerScoreParams, PeerScoreThresholds,
-    RejectReason, ScoreParamsError, TopicScoreParams,
+    RejectReason, ScoreParamsError, TopicScoreParams, decay_factor,
 };
 
 /// Gossipsub v1.3 with the extensions control message (gossipsub-v1.3.md, "Protocol ID").

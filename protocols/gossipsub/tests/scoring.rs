@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use hyphae_gossipsub::{
     Constraint, IpNetwork, MessageId, PeerScore, PeerScoreParams, PeerScoreThresholds,
-    RejectReason, TopicScoreParams,
+    RejectReason, TopicScoreParams, decay_factor,
 };
 use proptest::prelude::*;
 
@@ -446,6 +446,12 @@ fn default_params_and_thresholds_are_valid() {
 }
 
 #[test]
+fn decay_factor_reaches_decay_to_zero_after_the_lifetime() {
+    let factor = decay_factor(Duration::from_secs(60), Duration::from_secs(12), 0.01);
+    assert_close(factor.powi(5), 0.01);
+}
+
+#[test]
 fn params_with_wrong_signs_or_decays_are_refused_naming_the_parameter() {
     let refused = |params: PeerScoreParams| params.validate().expect_err("refused");
     let error = refused(PeerScoreParams {
@@ -678,17 +684,98 @@ fn topic_of(is_scored: bool) -> &'static str {
     if is_scored { TOPIC } else { "unscored" }
 }
 
+/// A weight of `sign`, or zero (the part switched off), with a decay factor that is valid
+/// when the weight is not zero and may be anything when it is, as validation allows.
+fn weight_and_decay(sign: f64) -> impl Strategy<Value = (f64, f64)> {
+    prop_oneof![
+        (0.001..100.0f64, 0.01..0.99f64).prop_map(move |(w, d)| (sign * w, d)),
+        (-5.0..5.0f64).prop_map(|d| (0.0, d)),
+    ]
+}
+
+/// Topic parameters that pass validation, over a wide range.
+fn topic_params() -> impl Strategy<Value = TopicScoreParams> {
+    (
+        (
+            0.0..10.0f64,
+            weight_and_decay(1.0),
+            1u64..5_000,
+            1.0..1e6f64,
+        ),
+        (weight_and_decay(1.0), 1.0..1e6f64),
+        (
+            weight_and_decay(-1.0),
+            1.0..100.0f64,
+            0.0..50.0f64,
+            0u64..100,
+            1u64..10,
+        ),
+        weight_and_decay(-1.0),
+        ((-100.0..0.0f64), 0.01..0.99f64),
+    )
+        .prop_map(|(p1, p2, p3, p3b, p4)| {
+            let (topic_weight, (time_weight, _), quantum_ms, time_cap) = p1;
+            let ((first_weight, first_decay), first_cap) = p2;
+            let ((mesh_weight, mesh_decay), threshold, extra_cap, window_ms, activation_s) = p3;
+            TopicScoreParams {
+                topic_weight,
+                time_in_mesh_weight: time_weight,
+                time_in_mesh_quantum: Duration::from_millis(quantum_ms),
+                time_in_mesh_cap: time_cap,
+                first_message_deliveries_weight: first_weight,
+                first_message_deliveries_decay: first_decay,
+                first_message_deliveries_cap: first_cap,
+                mesh_message_deliveries_weight: mesh_weight,
+                mesh_message_deliveries_decay: mesh_decay,
+                mesh_message_deliveries_cap: threshold + extra_cap,
+                mesh_message_deliveries_threshold: threshold,
+                mesh_message_deliveries_window: Duration::from_millis(window_ms),
+                mesh_message_deliveries_activation: Duration::from_secs(activation_s),
+                mesh_failure_penalty_weight: p3b.0,
+                mesh_failure_penalty_decay: p3b.1,
+                invalid_message_deliveries_weight: p4.0,
+                invalid_message_deliveries_decay: p4.1,
+            }
+        })
+}
+
+/// Global parameters that pass validation, over a wide range.
+fn score_params() -> impl Strategy<Value = PeerScoreParams> {
+    (
+        topic_params(),
+        0.0..1e4f64,
+        0.0..100.0f64,
+        (-100.0..=0.0f64, 1usize..4),
+        (weight_and_decay(-1.0), 0.0..10.0f64),
+        (1u64..5, 0.001..0.5f64, 0u64..600),
+    )
+        .prop_map(|(topic, cap, app_weight, ip, behaviour, decay)| {
+            let mut params = PeerScoreParams {
+                topic_score_cap: cap,
+                app_specific_weight: app_weight,
+                ip_colocation_factor_weight: ip.0,
+                ip_colocation_factor_threshold: ip.1,
+                behaviour_penalty_weight: behaviour.0.0,
+                behaviour_penalty_decay: behaviour.0.1,
+                behaviour_penalty_threshold: behaviour.1,
+                decay_interval: Duration::from_secs(decay.0),
+                decay_to_zero: decay.1,
+                retain_score: Duration::from_secs(decay.2),
+                ..PeerScoreParams::default()
+            };
+            params.topics.insert(TOPIC.into(), topic);
+            params
+        })
+}
+
 proptest! {
     #[test]
     fn random_events_never_panic_and_scores_stay_finite(
+        params in score_params(),
         events in prop::collection::vec(event(), 0..200),
     ) {
         let start = Instant::now();
-        let mut params = PeerScoreParams {
-            ip_colocation_factor_threshold: 1,
-            ..PeerScoreParams::default()
-        };
-        params.topics.insert(TOPIC.into(), TopicScoreParams::default());
+        prop_assert_eq!(params.validate(), Ok(()));
         let mut scores = PeerScore::<u8>::new(params, start).expect("valid params");
         let mut now = start;
         let reasons = [

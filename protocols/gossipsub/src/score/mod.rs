@@ -23,6 +23,6 @@ mod thresholds;
 
 pub use error::{Constraint, ScoreParamsError};
 pub use ip_network::{InvalidIpNetwork, IpNetwork};
-pub use params::{PeerScoreParams, TopicScoreParams};
+pub use params::{PeerScoreParams, TopicScoreParams, decay_factor};
 pub use peer_score::{PeerScore, RejectReason};
 pub use thresholds::PeerScoreThresholds;

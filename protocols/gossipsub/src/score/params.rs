@@ -208,8 +208,8 @@ impl Default for TopicScoreParams {
 impl TopicScoreParams {
     /// Refuses parameters the way go-libp2p-pubsub does: P₁ and P₂ weights positive or
     /// zero, P₃, P₃b and P₄ weights negative or zero, and, for each part with a weight,
-    /// decay factors in (0, 1), positive caps and thresholds, and a P₃ activation of at
-    /// least one second. Beyond go, numbers must be finite and the P₃ cap at least its
+    /// decay factors in (0, 1) (P₄'s always), positive caps and thresholds, and a P₃
+    /// activation of at least one second. Beyond go, numbers must be finite and the P₃ cap at least its
     /// threshold, which the spec's table requires.
     pub fn validate(&self) -> Result<(), ScoreParamsError> {
         self.validate_for(None)
@@ -314,13 +314,28 @@ impl TopicScoreParams {
             self.invalid_message_deliveries_weight,
             Constraint::NonPositive,
         )?;
-        if self.invalid_message_deliveries_weight != 0.0 {
-            check.number(
-                "invalid_message_deliveries_decay",
-                self.invalid_message_deliveries_decay,
-                Constraint::DecayFactor,
-            )?;
-        }
-        Ok(())
+        // go checks this decay even when P₄ has no weight.
+        check.number(
+            "invalid_message_deliveries_decay",
+            self.invalid_message_deliveries_decay,
+            Constraint::DecayFactor,
+        )
     }
+}
+
+/// The decay factor that takes a counter from 1 to `decay_to_zero` in `lifetime`, decaying
+/// once every `decay_interval`: how go-libp2p-pubsub's `ScoreParameterDecayWithBase` turns
+/// "forget this within an hour" into the `*_decay` parameters.
+///
+/// ```
+/// use std::time::Duration;
+/// use hyphae_gossipsub::decay_factor;
+///
+/// let factor = decay_factor(Duration::from_secs(10), Duration::from_secs(1), 0.01);
+/// assert!((factor.powi(10) - 0.01).abs() < 1e-12);
+/// ```
+pub fn decay_factor(lifetime: Duration, decay_interval: Duration, decay_to_zero: f64) -> f64 {
+    // Whole intervals, as go counts them; a lifetime under one interval decays at once.
+    let intervals = (lifetime.as_nanos() / decay_interval.as_nanos().max(1)) as f64;
+    decay_to_zero.powf(1.0 / intervals)
 }

@@ -128,15 +128,20 @@ impl TopicStats {
         if self.is_in_mesh() {
             let quanta = self.mesh_time.as_secs_f64() / params.time_in_mesh_quantum.as_secs_f64();
             let p1 = quanta.floor().min(params.time_in_mesh_cap);
-            score += p1 * params.time_in_mesh_weight;
+            score += weighted(p1, params.time_in_mesh_weight);
         }
-        score += self.first_message_deliveries * params.first_message_deliveries_weight;
+        score += weighted(
+            self.first_message_deliveries,
+            params.first_message_deliveries_weight,
+        );
         let deficit = self.mesh_delivery_deficit(params);
-        score += deficit * deficit * params.mesh_message_deliveries_weight;
-        score += self.mesh_failure_penalty * params.mesh_failure_penalty_weight;
-        score += self.invalid_message_deliveries
-            * self.invalid_message_deliveries
-            * params.invalid_message_deliveries_weight;
+        score += weighted(deficit * deficit, params.mesh_message_deliveries_weight);
+        score += weighted(
+            self.mesh_failure_penalty,
+            params.mesh_failure_penalty_weight,
+        );
+        let invalid = self.invalid_message_deliveries;
+        score += weighted(invalid * invalid, params.invalid_message_deliveries_weight);
         score
     }
 }
@@ -163,18 +168,25 @@ impl PeerStats {
         let mut topics_score = 0.0;
         for (topic, stats) in &self.topics {
             if let Some(topic_params) = params.topics.get(topic) {
-                topics_score += stats.score(topic_params) * topic_params.topic_weight;
+                topics_score += weighted(stats.score(topic_params), topic_params.topic_weight);
             }
         }
         if params.topic_score_cap > 0.0 {
             topics_score = topics_score.min(params.topic_score_cap);
         }
         let mut score = topics_score;
-        score += self.application_score * params.app_specific_weight;
+        score += weighted(self.application_score, params.app_specific_weight);
         if self.behaviour_penalty > params.behaviour_penalty_threshold {
             let excess = self.behaviour_penalty - params.behaviour_penalty_threshold;
-            score += excess * excess * params.behaviour_penalty_weight;
+            score += weighted(excess * excess, params.behaviour_penalty_weight);
         }
         score
     }
+}
+
+/// `value * weight`, but 0 for a part switched off with a zero weight whatever its value:
+/// validation, like go's, does not check the decay of a part without weight, so its counter
+/// may have grown to infinity, and infinity times zero is NaN.
+fn weighted(value: f64, weight: f64) -> f64 {
+    if weight == 0.0 { 0.0 } else { value * weight }
 }
