@@ -374,6 +374,19 @@ fn a_disconnected_peer_keeps_a_negative_score_until_retain_score_passes() {
 }
 
 #[test]
+fn a_zero_retain_score_retains_nothing() {
+    let start = Instant::now();
+    let params = PeerScoreParams {
+        retain_score: Duration::ZERO,
+        ..params_with(invalid_topic())
+    };
+    let mut scores = scores_with(params, start);
+    scores.reject_message(start, &1, &id(0), TOPIC, RejectReason::Unauthentic);
+    scores.remove_peer(start, &1);
+    assert!(!scores.is_known(&1));
+}
+
+#[test]
 fn a_disconnected_peer_with_a_positive_score_is_forgotten_at_once() {
     let start = Instant::now();
     let params = params_with(TopicScoreParams {

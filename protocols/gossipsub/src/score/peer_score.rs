@@ -46,13 +46,13 @@ pub enum RejectReason {
 /// Bounds: stats are kept for peers added with [`add_peer`](PeerScore::add_peer) only, and
 /// per topic only for the topics in the parameters; a disconnected peer with a non-positive
 /// score is kept for `retain_score`, so that reconnecting does not clear its penalties.
-/// At most [`MAX_RETAINED_PEERS`](PeerScore::MAX_RETAINED_PEERS) are retained at once: beyond it, the one whose time ends
-/// first is forgotten early, so that peers cycling through fresh ids cannot grow the table
-/// for `retain_score`. Delivery records last `seen_msg_ttl`, and at most
-/// [`MAX_SEEN_MESSAGES`] are kept.
+/// At most [`MAX_RETAINED_PEERS`](PeerScore::MAX_RETAINED_PEERS) are retained at once:
+/// beyond it, the one whose time ends first is forgotten early, so that peers cycling
+/// through fresh ids cannot grow the table for `retain_score`. Delivery records last
+/// `seen_msg_ttl`, and at most [`MAX_SEEN_MESSAGES`] are kept.
 ///
 /// ```
-/// use std::time::{Duration, Instant};
+/// use std::time::Instant;
 /// use hyphae_gossipsub::{MessageId, PeerScore, PeerScoreParams, RejectReason, TopicScoreParams};
 ///
 /// let mut params = PeerScoreParams::default();
@@ -60,10 +60,17 @@ pub enum RejectReason {
 /// let start = Instant::now();
 /// let mut scores = PeerScore::new(params, start)?;
 /// scores.add_peer("alice");
+///
+/// // Alice sends a message the validator rejects: P₄ makes her score negative.
 /// let id = MessageId::new(b"msg-1".to_vec());
 /// scores.validate_message(start, &id);
 /// scores.reject_message(start, &"alice", &id, "blocks", RejectReason::Invalid);
-/// assert!(scores.score(&"alice") < 0.0);
+/// let penalised = scores.score(&"alice");
+/// assert!(penalised < 0.0);
+///
+/// // The penalty decays at each decay interval.
+/// scores.refresh_scores(scores.poll_timeout());
+/// assert!(penalised < scores.score(&"alice"));
 /// # Ok::<(), hyphae_gossipsub::ScoreParamsError>(())
 /// ```
 ///
@@ -151,12 +158,12 @@ impl<P: Eq + Hash + Clone> PeerScore<P> {
         if !stats.is_connected {
             stats.is_connected = true;
             stats.expires = None;
-            self.retained -= 1;
+            self.retained = self.retained.saturating_sub(1);
         }
     }
 
     /// `peer` disconnected at `now`. A peer with a positive score is forgotten; any other
-    /// is kept, frozen, for `retain_score`, so that reconnecting does not clear its
+    /// is kept, frozen, for `retain_score` (if not zero), so that reconnecting does not clear its
     /// penalties. Leaving with a delivery deficit in a mesh counts as a prune (P₃b), and
     /// first deliveries (P₂) are dropped, so that a retained peer keeps no credit. A peer
     /// already retained keeps its original expiry.
@@ -164,7 +171,9 @@ impl<P: Eq + Hash + Clone> PeerScore<P> {
         if !self.peers.get(peer).is_some_and(|stats| stats.is_connected) {
             return;
         }
-        if self.score(peer) > 0.0 {
+        // Retaining only non-positive scores, as go does, leaves nothing to gain by
+        // disconnecting; a zero retain_score retains nothing.
+        if self.score(peer) > 0.0 || self.params.retain_score.is_zero() {
             self.forget_peer(peer);
             return;
         }
@@ -426,7 +435,7 @@ impl<P: Eq + Hash + Clone> PeerScore<P> {
     fn forget_peer(&mut self, peer: &P) {
         if let Some(stats) = self.peers.remove(peer) {
             if !stats.is_connected {
-                self.retained -= 1;
+                self.retained = self.retained.saturating_sub(1);
             }
             unmark_ips(&mut self.peers_by_ip, peer, &stats.ips);
             self.deliveries.forget_peer(peer);
