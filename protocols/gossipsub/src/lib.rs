@@ -12,7 +12,9 @@
 //!   ([`Publisher`], [`SignaturePolicy`]) and message ids ([`MessageIdFn`]);
 //! - sans-IO bookkeeping, each piece bounded: the message cache ([`MessageCache`]), duplicate
 //!   detection ([`SeenCache`]), PRUNE backoffs ([`BackoffTable`]), the per-heartbeat IHAVE
-//!   budget ([`IHaveBudget`]) and gossip promises ([`GossipPromises`]); defaults in [`params`].
+//!   budget ([`IHaveBudget`]) and gossip promises ([`GossipPromises`]); defaults in [`params`];
+//! - the router's configuration ([`Config`]): mesh degrees, timings and score thresholds, with
+//!   the constraints the specs put between them checked by [`Config::validate`].
 //!
 //! ```
 //! use hyphae_gossipsub::{Limits, Rpc, SubOpts, decode_frame, encode_frame};
@@ -44,6 +46,7 @@ mod message_id;
 pub mod params;
 mod policy;
 mod publisher;
+mod router;
 mod rpc;
 mod schema;
 mod seen;
@@ -57,6 +60,7 @@ pub use limits::Limits;
 pub use message_id::{MessageIdFn, author_seqno_id, author_seqno_text_id, data_sha256_id};
 pub use policy::{Origin, SignaturePolicy};
 pub use publisher::{Publisher, initial_seqno};
+pub use router::{Config, ConfigError};
 pub use rpc::{
     ControlExtensions, ControlGraft, ControlIDontWant, ControlIHave, ControlIWant, ControlMessage,
     ControlPrune, Message, MessageId, PeerInfo, Rpc, SubOpts,
