@@ -173,6 +173,8 @@ fn run(steps: Vec<Step>) {
         // tables (subscriptions, meshes, fanouts).
         assert!(router.topics_tracked() <= 3 * (TOPICS.len() + 3 * config.max_topics_per_peer));
     }
+    let events = std::iter::from_fn(|| router.poll_event()).count();
+    assert!(events <= config.max_queued_events);
     router.remove_peer(&ATTACKER);
     assert_eq!(router.dont_want_len(&ATTACKER), 0);
     assert!(!router.mesh_peers("blocks").any(|peer| *peer == ATTACKER));

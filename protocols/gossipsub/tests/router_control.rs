@@ -313,3 +313,36 @@ fn publishing_without_peers_fails_and_a_duplicate_is_refused() {
     ));
     let _ = MessageId::new([0]);
 }
+
+#[test]
+fn idontwant_beyond_max_idontwant_messages_per_heartbeat_is_ignored() {
+    let now = Instant::now();
+    let config = Config {
+        max_idontwant_messages: 2,
+        ..Config::default()
+    };
+    let mut router = router_with_peers(config, 1, Protocol::MeshsubV1_2, now);
+    let idontwant = |byte: u8| ControlIDontWant {
+        message_ids: vec![MessageId::new([byte])],
+    };
+    let rpc = control(ControlMessage {
+        idontwant: vec![idontwant(1), idontwant(2), idontwant(3)],
+        ..ControlMessage::default()
+    });
+    router.handle_rpc(&1, rpc, now);
+    assert_eq!(router.dont_want_len(&1), 2);
+    router.heartbeat(now + Duration::from_secs(1));
+    router.handle_rpc(
+        &1,
+        control(ControlMessage {
+            idontwant: vec![idontwant(4)],
+            ..ControlMessage::default()
+        }),
+        now,
+    );
+    assert_eq!(
+        router.dont_want_len(&1),
+        3,
+        "a new heartbeat, a new allowance"
+    );
+}

@@ -50,6 +50,10 @@ pub struct Config {
     pub idontwant_message_size_threshold: usize,
     /// Most IDONTWANT ids kept per peer; older ones leave first. Default 10 000.
     pub max_idontwant_per_peer: usize,
+    /// Most IDONTWANT control messages taken from one peer per heartbeat; more are ignored
+    /// (v1.2 "Parameters", `max_idontwant_messages`, which the spec leaves open; go-libp2p
+    /// takes 10). Default 10.
+    pub max_idontwant_messages: usize,
     /// Heartbeats an IDONTWANT id is honoured for (go-libp2p: 3). Default 3.
     pub idontwant_heartbeats: u64,
     /// Largest message we publish, in encoded bytes. Default 65 536 (rust-libp2p's).
@@ -107,6 +111,7 @@ impl Default for Config {
             flood_publish: true,
             idontwant_message_size_threshold: 1000,
             max_idontwant_per_peer: 10_000,
+            max_idontwant_messages: 10,
             idontwant_heartbeats: 3,
             max_transmit_size: 65_536,
             gossip_retransmission: params::GOSSIP_RETRANSMISSION,
@@ -147,7 +152,7 @@ pub enum ConfigError {
     /// The heartbeat interval must not be zero.
     #[error("heartbeat_interval must not be zero")]
     HeartbeatInterval,
-    /// Thresholds must satisfy graylist <= publish <= gossip <= 0 and
+    /// Thresholds must satisfy graylist < publish <= gossip <= 0 and
     /// opportunistic graft >= 0 (v1.1 "Score Thresholds").
     #[error("score thresholds out of order")]
     Thresholds,
@@ -177,7 +182,7 @@ impl Config {
         if self.heartbeat_interval.is_zero() {
             return Err(ConfigError::HeartbeatInterval);
         }
-        let ordered = self.graylist_threshold <= self.publish_threshold
+        let ordered = self.graylist_threshold < self.publish_threshold
             && self.publish_threshold <= self.gossip_threshold
             && self.gossip_threshold <= 0.0
             && self.opportunistic_graft_threshold >= 0.0;
@@ -232,6 +237,12 @@ mod tests {
         let config = Config {
             publish_threshold: 0.0,
             gossip_threshold: -1.0,
+            ..Config::default()
+        };
+        assert_eq!(config.validate(), Err(ConfigError::Thresholds));
+        // The graylist threshold must be strictly below the publish threshold.
+        let config = Config {
+            graylist_threshold: -50.0,
             ..Config::default()
         };
         assert_eq!(config.validate(), Err(ConfigError::Thresholds));

@@ -153,16 +153,19 @@ impl<P: Clone + Eq + Hash + Ord> Router<P> {
         }
     }
 
-    /// IDONTWANT: remember the ids for a few heartbeats, from meshsub 1.2 peers only.
+    /// IDONTWANT: remember the ids for a few heartbeats, from meshsub 1.2 peers only and at
+    /// most `max_idontwant_messages` per heartbeat.
     fn handle_idontwant(&mut self, peer: &P, ids: Vec<MessageId>) {
         let max = self.config.max_idontwant_per_peer;
+        let max_messages = self.config.max_idontwant_messages;
         let heartbeat = self.heartbeats;
         let Some(state) = self.peers.get_mut(peer) else {
             return;
         };
-        if !state.protocol.supports_idontwant() {
+        if !state.protocol.supports_idontwant() || state.idontwant_messages >= max_messages {
             return;
         }
+        state.idontwant_messages += 1;
         for id in ids {
             state.dont_want.insert(id, heartbeat, max);
         }

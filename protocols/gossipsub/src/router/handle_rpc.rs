@@ -83,7 +83,7 @@ impl<P: Clone + Eq + Hash + Ord> Router<P> {
             self.score.duplicate(source, &id, &message.topic);
             return;
         }
-        // v1.2 "IDONTWANT": tell mesh peers before validating, so they skip sending it.
+        // v1.2 "IDONTWANT Message": tell mesh peers before validating, so they skip sending it.
         let is_large = message
             .data
             .as_ref()
@@ -143,7 +143,7 @@ impl<P: Clone + Eq + Hash + Ord> Router<P> {
 
     /// Sends `message` to our mesh peers of its topic and to floodsub peers subscribed to
     /// it, except `source` and peers that sent IDONTWANT for it (v1.0 "Message Processing",
-    /// v1.2 "IDONTWANT").
+    /// v1.2 "IDONTWANT Message").
     pub(crate) fn forward(&mut self, source: Option<&P>, id: &MessageId, message: &Message) {
         let topic = &message.topic;
         let floodsub = self.topic_peers(topic).filter(|peer| {

@@ -25,6 +25,7 @@ impl<P: Clone + Eq + Hash + Ord> Router<P> {
         let (heartbeat, ttl) = (self.heartbeats, self.config.idontwant_heartbeats);
         for state in self.peers.values_mut() {
             state.dont_want.expire(heartbeat, ttl);
+            state.idontwant_messages = 0;
         }
 
         let mut outgoing: Outgoing<P> = BTreeMap::new();

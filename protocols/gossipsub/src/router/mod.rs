@@ -73,6 +73,9 @@ use crate::{
 use peer::PeerState;
 use rng::Rng;
 
+/// Floodsub's protocol id (pubsub/README.md).
+const FLOODSUB_PROTOCOL: &str = "/floodsub/1.0.0";
+
 /// The protocol a peer negotiated on its pubsub stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Protocol {
@@ -87,6 +90,28 @@ pub enum Protocol {
 }
 
 impl Protocol {
+    /// The protocol with this id, as multistream-select negotiated it; `None` for ids the
+    /// router does not speak (`/meshsub/1.3.0` needs the extensions message, not sent yet).
+    pub fn from_id(id: &str) -> Option<Protocol> {
+        match id {
+            FLOODSUB_PROTOCOL => Some(Protocol::Floodsub),
+            crate::PROTOCOL_V1_0 => Some(Protocol::MeshsubV1_0),
+            crate::PROTOCOL_V1_1 => Some(Protocol::MeshsubV1_1),
+            crate::PROTOCOL_V1_2 => Some(Protocol::MeshsubV1_2),
+            _ => None,
+        }
+    }
+
+    /// The protocol's id.
+    pub fn id(self) -> &'static str {
+        match self {
+            Protocol::Floodsub => FLOODSUB_PROTOCOL,
+            Protocol::MeshsubV1_0 => crate::PROTOCOL_V1_0,
+            Protocol::MeshsubV1_1 => crate::PROTOCOL_V1_1,
+            Protocol::MeshsubV1_2 => crate::PROTOCOL_V1_2,
+        }
+    }
+
     /// Whether the peer speaks gossipsub (takes part in meshes and gossip).
     pub fn is_gossipsub(self) -> bool {
         self != Protocol::Floodsub
@@ -258,7 +283,8 @@ impl<P: Clone + Eq + Hash + Ord> Router<P> {
         &self.config
     }
 
-    /// A peer opened a pubsub stream with `protocol`; we tell it our subscriptions.
+    /// A peer opened a pubsub stream with `protocol` ([`Protocol::from_id`]); we tell it our
+    /// subscriptions. A peer already known keeps its first protocol and direction.
     pub fn add_peer(&mut self, peer: P, protocol: Protocol, direction: Direction) {
         if self.peers.contains_key(&peer) {
             return;
@@ -284,7 +310,9 @@ impl<P: Clone + Eq + Hash + Ord> Router<P> {
         }
     }
 
-    /// A peer disconnected: everything held for it, except its backoffs, is freed.
+    /// A peer disconnected: everything held for it is freed, except its backoffs (so that
+    /// reconnecting does not reset them) and its open IHAVE promises, which expire by
+    /// themselves within `iwant_followup_time`.
     pub fn remove_peer(&mut self, peer: &P) {
         let Some(state) = self.peers.remove(peer) else {
             return;
@@ -408,4 +436,22 @@ fn remove_from<P: Ord>(map: &mut BTreeMap<String, BTreeSet<P>>, topic: &str, pee
         map.remove(topic);
     }
     removed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn protocol_ids_round_trip_and_1_3_is_not_spoken() {
+        for protocol in [
+            Protocol::Floodsub,
+            Protocol::MeshsubV1_0,
+            Protocol::MeshsubV1_1,
+            Protocol::MeshsubV1_2,
+        ] {
+            assert_eq!(Protocol::from_id(protocol.id()), Some(protocol));
+        }
+        assert_eq!(Protocol::from_id(crate::PROTOCOL_V1_3), None);
+    }
 }

@@ -14,6 +14,8 @@ pub(crate) struct PeerState {
     pub(crate) topics: BTreeSet<String>,
     /// Ids it told us by IDONTWANT not to send (v1.2).
     pub(crate) dont_want: DontWant,
+    /// IDONTWANT control messages taken from it in this heartbeat.
+    pub(crate) idontwant_messages: usize,
     /// RPCs queued for it in the router's outbound queue.
     pub(crate) queued: usize,
 }
@@ -25,6 +27,7 @@ impl PeerState {
             direction,
             topics: BTreeSet::new(),
             dont_want: DontWant::default(),
+            idontwant_messages: 0,
             queued: 0,
         }
     }
