@@ -346,3 +346,51 @@ fn idontwant_beyond_max_idontwant_messages_per_heartbeat_is_ignored() {
         "a new heartbeat, a new allowance"
     );
 }
+
+#[test]
+fn a_message_whose_signature_does_not_verify_is_neither_delivered_nor_forwarded() {
+    let now = Instant::now();
+    let signer = |secret: u8| {
+        Publisher::signing(
+            hyphae_identity::Keypair::ed25519_from_secret(&[secret; 32]),
+            1,
+        )
+    };
+    let mut router = Router::new(Config::default(), signer(1), 7).expect("valid config");
+    for peer in 1..=2 {
+        router.add_peer(peer, Protocol::MeshsubV1_2, Direction::Outbound);
+        router.handle_rpc(&peer, subscribe(TOPIC), now);
+    }
+    router.join(TOPIC, now);
+    drain(&mut router);
+    let mut author = signer(2);
+    let genuine = author
+        .build_message(TOPIC, &b"genuine"[..])
+        .expect("signed");
+    let mut forged = author
+        .build_message(TOPIC, &b"original"[..])
+        .expect("signed");
+    forged.data = Some(b"forged".to_vec().into());
+    router.handle_rpc(
+        &1,
+        Rpc {
+            publish: vec![forged, genuine.clone()],
+            ..Rpc::default()
+        },
+        now,
+    );
+    let sent = drain(&mut router);
+    let forwarded: Vec<&Message> = sent
+        .iter()
+        .filter(|(to, _)| *to == 2)
+        .flat_map(|(_, rpc)| &rpc.publish)
+        .collect();
+    assert_eq!(forwarded, vec![&genuine]);
+    let delivered: Vec<Message> = std::iter::from_fn(|| router.poll_event())
+        .filter_map(|event| match event {
+            hyphae_gossipsub::Event::Message { message, .. } => Some(message),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(delivered, vec![genuine]);
+}

@@ -50,6 +50,40 @@ fn the_mesh_alone_reaches_every_subscriber_without_flood_publishing() {
 }
 
 #[test]
+fn messages_cross_links_of_every_protocol_version() {
+    let protocols = [
+        Protocol::Floodsub,
+        Protocol::MeshsubV1_0,
+        Protocol::MeshsubV1_1,
+        Protocol::MeshsubV1_2,
+    ];
+    for flood_publish in [true, false] {
+        let config = Config {
+            flood_publish,
+            ..Config::default()
+        };
+        let mut network = Network::random_mixed(30, 4, 6, &config, &protocols);
+        network.join_all(TOPIC);
+        for _ in 0..3 {
+            network.heartbeat();
+        }
+        publish_ten_and_check(&mut network);
+    }
+}
+
+#[test]
+fn signed_messages_reach_every_subscriber() {
+    let mut network = Network::empty_signed(12, 7, &Config::default());
+    for node in 0..12u32 {
+        network.connect(node, (node + 1) % 12, Protocol::MeshsubV1_2);
+        network.connect(node, (node + 5) % 12, Protocol::MeshsubV1_1);
+    }
+    network.join_all(TOPIC);
+    network.heartbeat();
+    publish_ten_and_check(&mut network);
+}
+
+#[test]
 fn mesh_degrees_stay_within_d_lo_and_d_hi_after_heartbeats() {
     let config = Config::default();
     let mut network = Network::random(30, 6, 3, &config);

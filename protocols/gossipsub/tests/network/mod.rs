@@ -11,6 +11,7 @@ use hyphae_gossipsub::{
     Config, Direction, Event, Limits, MessageId, Protocol, Publisher, Router, decode_frame,
     encode_frame,
 };
+use hyphae_identity::Keypair;
 
 /// A tiny seeded generator for building topologies (xorshift64*).
 pub struct TestRng(u64);
@@ -60,16 +61,55 @@ impl Network {
         network
     }
 
-    /// `n` routers with no links.
+    /// Like [`Network::random`], each link's protocol drawn from `protocols`.
+    pub fn random_mixed(
+        n: usize,
+        dials: usize,
+        seed: u64,
+        config: &Config,
+        protocols: &[Protocol],
+    ) -> Network {
+        let mut network = Network::empty(n, seed, config);
+        let mut rng = TestRng::new(seed);
+        for from in 0..n {
+            let mut dialled = 0;
+            while dialled < dials {
+                let to = rng.below(n);
+                let (a, b) = (from as u32, to as u32);
+                if a == b || network.links.contains(&(a.min(b), a.max(b))) {
+                    continue;
+                }
+                let protocol = protocols[rng.below(protocols.len())];
+                network.connect(a, b, protocol);
+                dialled += 1;
+            }
+        }
+        network
+    }
+
+    /// `n` routers with no links, publishing anonymously (StrictNoSign).
     pub fn empty(n: usize, seed: u64, config: &Config) -> Network {
+        Network::with_publishers(n, seed, config, |_| Publisher::anonymous())
+    }
+
+    /// `n` routers with no links, each signing with its own Ed25519 key (StrictSign).
+    pub fn empty_signed(n: usize, seed: u64, config: &Config) -> Network {
+        Network::with_publishers(n, seed, config, |node| {
+            let secret = [u8::try_from(node + 1).expect("few nodes"); 32];
+            Publisher::signing(Keypair::ed25519_from_secret(&secret), 1)
+        })
+    }
+
+    fn with_publishers(
+        n: usize,
+        seed: u64,
+        config: &Config,
+        publisher: impl Fn(usize) -> Publisher,
+    ) -> Network {
         let routers = (0..n)
             .map(|i| {
-                Router::new(
-                    config.clone(),
-                    Publisher::anonymous(),
-                    seed ^ (i as u64 + 1),
-                )
-                .expect("valid config")
+                Router::new(config.clone(), publisher(i), seed ^ (i as u64 + 1))
+                    .expect("valid config")
             })
             .collect();
         Network {
