@@ -175,7 +175,7 @@ fn run(steps: Vec<Step>) {
     }
     let events = std::iter::from_fn(|| router.poll_event()).count();
     assert!(events <= config.max_queued_events);
-    router.remove_peer(&ATTACKER);
+    router.remove_peer(&ATTACKER, now);
     assert_eq!(router.dont_want_len(&ATTACKER), 0);
     assert!(!router.mesh_peers("blocks").any(|peer| *peer == ATTACKER));
     assert!(!router.topic_peers("blocks").any(|peer| *peer == ATTACKER));

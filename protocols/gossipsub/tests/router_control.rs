@@ -281,7 +281,7 @@ fn removing_every_peer_frees_their_state() {
     let mut router = router_with_peers(Config::default(), 4, Protocol::MeshsubV1_2, now);
     router.join(TOPIC, now);
     for peer in 1..=4 {
-        router.remove_peer(&peer);
+        router.remove_peer(&peer, now);
     }
     assert_eq!(router.peers().count(), 0);
     assert_eq!(router.mesh_peers(TOPIC).count(), 0);

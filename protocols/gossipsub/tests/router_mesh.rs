@@ -42,23 +42,32 @@ impl ScoreSource<u32> for Scores {
             .copied()
             .unwrap_or(0.0)
     }
-    fn graft(&mut self, peer: &u32, topic: &str) {
+    fn graft(&mut self, peer: &u32, topic: &str, _now: Instant) {
         self.record(format!("graft {peer} {topic}"));
     }
-    fn prune(&mut self, peer: &u32, topic: &str) {
+    fn prune(&mut self, peer: &u32, topic: &str, _now: Instant) {
         self.record(format!("prune {peer} {topic}"));
     }
-    fn deliver(&mut self, peer: &u32, _id: &MessageId, _topic: &str) {
+    fn deliver(&mut self, peer: &u32, _id: &MessageId, _topic: &str, _now: Instant) {
         self.record(format!("deliver {peer}"));
     }
-    fn duplicate(&mut self, peer: &u32, _id: &MessageId, _topic: &str) {
+    fn duplicate(&mut self, peer: &u32, _id: &MessageId, _topic: &str, _now: Instant) {
         self.record(format!("duplicate {peer}"));
     }
-    fn reject(&mut self, peer: &u32, _id: &MessageId, _topic: &str) {
+    fn reject(&mut self, peer: &u32, _id: &MessageId, _topic: &str, _now: Instant) {
         self.record(format!("reject {peer}"));
     }
     fn broken_promises(&mut self, peer: &u32, count: usize) {
         self.record(format!("broken {peer} {count}"));
+    }
+    fn peer_connected(&mut self, peer: &u32) {
+        self.record(format!("connected {peer}"));
+    }
+    fn peer_disconnected(&mut self, peer: &u32, _now: Instant) {
+        self.record(format!("disconnected {peer}"));
+    }
+    fn heartbeat(&mut self, _now: Instant) {
+        self.record("heartbeat".to_owned());
     }
 }
 
@@ -315,4 +324,23 @@ fn publishing_to_a_topic_not_joined_uses_a_fanout_that_expires() {
     let mesh: Vec<u32> = router.mesh_peers(TOPIC).copied().collect();
     assert_eq!(mesh, fanout);
     assert_eq!(router.fanout_peers(TOPIC).count(), 0);
+}
+
+#[test]
+fn the_score_source_hears_of_connections_mesh_changes_and_heartbeats_in_order() {
+    let now = Instant::now();
+    let (mut router, scores) = scored_router(Config::default(), 1, &[], now);
+    router.join(TOPIC, now);
+    router.heartbeat(now + Duration::from_secs(1));
+    router.remove_peer(&1, now + Duration::from_secs(2));
+    assert_eq!(
+        scores.log(),
+        [
+            "connected 1",
+            "graft 1 blocks",
+            "heartbeat",
+            "disconnected 1",
+            "prune 1 blocks"
+        ]
+    );
 }

@@ -66,7 +66,7 @@ impl<P: Clone + Eq + Hash + Ord> Router<P> {
         if let Some(mesh) = self.mesh.get_mut(&topic) {
             mesh.insert(peer.clone());
         }
-        self.score.graft(peer, &topic);
+        self.score.graft(peer, &topic, now);
     }
 
     /// PRUNE: leave `peer` out of our mesh and do not graft it again until its backoff ends.
@@ -75,7 +75,7 @@ impl<P: Clone + Eq + Hash + Ord> Router<P> {
         if let Some(mesh) = self.mesh.get_mut(&prune.topic)
             && mesh.remove(peer)
         {
-            self.score.prune(peer, &prune.topic);
+            self.score.prune(peer, &prune.topic, now);
         }
         // Backoffs only for topics we joined, so that PRUNEs for made-up topics cost nothing.
         if self.joined.contains(&prune.topic) {

@@ -18,7 +18,7 @@ impl<P: Clone + Eq + Hash + Ord> Router<P> {
             return;
         }
         for subscription in rpc.subscriptions {
-            self.handle_subscription(peer, subscription);
+            self.handle_subscription(peer, subscription, now);
         }
         for message in rpc.publish {
             self.handle_message(peer, message, now);
@@ -34,7 +34,7 @@ impl<P: Clone + Eq + Hash + Ord> Router<P> {
         }
     }
 
-    fn handle_subscription(&mut self, peer: &P, subscription: SubOpts) {
+    fn handle_subscription(&mut self, peer: &P, subscription: SubOpts, now: Instant) {
         let max_topics = self.config.max_topics_per_peer;
         let Some(state) = self.peers.get_mut(peer) else {
             return;
@@ -61,7 +61,7 @@ impl<P: Clone + Eq + Hash + Ord> Router<P> {
             if let Some(mesh) = self.mesh.get_mut(&topic)
                 && mesh.remove(peer)
             {
-                self.score.prune(peer, &topic);
+                self.score.prune(peer, &topic, now);
             }
             if let Some(fanout) = self.fanout.get_mut(&topic) {
                 fanout.remove(peer);
@@ -80,7 +80,7 @@ impl<P: Clone + Eq + Hash + Ord> Router<P> {
         }
         let id = self.message_id_fn.message_id(&message);
         if !self.seen.insert(id.clone(), now) {
-            self.score.duplicate(source, &id, &message.topic);
+            self.score.duplicate(source, &id, &message.topic, now);
             return;
         }
         // v1.2 "IDONTWANT Message": tell mesh peers before validating, so they skip sending it.
@@ -92,7 +92,7 @@ impl<P: Clone + Eq + Hash + Ord> Router<P> {
             self.send_idontwant(source, &message.topic, &id);
         }
         if self.publisher.policy().validate(&message).is_err() {
-            self.score.reject(source, &id, &message.topic);
+            self.score.reject(source, &id, &message.topic, now);
             return;
         }
         self.promises.message_received(&id);
@@ -103,12 +103,12 @@ impl<P: Clone + Eq + Hash + Ord> Router<P> {
         match verdict {
             Validation::Accept => {}
             Validation::Reject => {
-                self.score.reject(source, &id, &message.topic);
+                self.score.reject(source, &id, &message.topic, now);
                 return;
             }
             Validation::Ignore => return,
         }
-        self.score.deliver(source, &id, &message.topic);
+        self.score.deliver(source, &id, &message.topic, now);
         self.mcache.put(id.clone(), message.clone());
         self.forward(Some(source), &id, &message);
         self.emit(Event::Message {

@@ -20,6 +20,7 @@ impl<P: Clone + Eq + Hash + Ord> Router<P> {
         for (peer, count) in self.promises.take_broken(now) {
             self.score.broken_promises(&peer, count);
         }
+        self.score.heartbeat(now);
         self.seen.expire(now);
         self.backoff.expire(now);
         let (heartbeat, ttl) = (self.heartbeats, self.config.idontwant_heartbeats);
@@ -68,7 +69,7 @@ impl<P: Clone + Eq + Hash + Ord> Router<P> {
                 router.is_graft_candidate(topic, peer, now)
             });
             for peer in picked {
-                self.graft_peer(topic, &peer, outgoing);
+                self.graft_peer(topic, &peer, now, outgoing);
             }
         }
 
@@ -90,7 +91,7 @@ impl<P: Clone + Eq + Hash + Ord> Router<P> {
                         .is_some_and(|state| state.is_outbound())
             });
             for peer in picked {
-                self.graft_peer(topic, &peer, outgoing);
+                self.graft_peer(topic, &peer, now, outgoing);
             }
         }
 
@@ -167,7 +168,7 @@ impl<P: Clone + Eq + Hash + Ord> Router<P> {
             },
         );
         for peer in picked {
-            self.graft_peer(topic, &peer, outgoing);
+            self.graft_peer(topic, &peer, now, outgoing);
         }
     }
 
@@ -260,8 +261,8 @@ impl<P: Clone + Eq + Hash + Ord> Router<P> {
             && self.score_of(peer) >= 0.0
     }
 
-    fn graft_peer(&mut self, topic: &str, peer: &P, outgoing: &mut Outgoing<P>) {
-        self.graft(peer, topic);
+    fn graft_peer(&mut self, topic: &str, peer: &P, now: Instant, outgoing: &mut Outgoing<P>) {
+        self.graft(peer, topic, now);
         outgoing
             .entry(peer.clone())
             .or_default()
@@ -275,7 +276,7 @@ impl<P: Clone + Eq + Hash + Ord> Router<P> {
         if let Some(mesh) = self.mesh.get_mut(topic)
             && mesh.remove(peer)
         {
-            self.score.prune(peer, topic);
+            self.score.prune(peer, topic, now);
         }
         self.backoff
             .add(topic, peer, self.config.prune_backoff, now);

@@ -291,6 +291,7 @@ impl<P: Clone + Eq + Hash + Ord> Router<P> {
         }
         self.peers
             .insert(peer.clone(), PeerState::new(protocol, direction));
+        self.score.peer_connected(&peer);
         if !self.joined.is_empty() {
             let subscriptions = self
                 .joined
@@ -310,13 +311,14 @@ impl<P: Clone + Eq + Hash + Ord> Router<P> {
         }
     }
 
-    /// A peer disconnected: everything held for it is freed, except its backoffs (so that
+    /// A peer disconnected at `now`: everything held for it is freed, except its backoffs (so that
     /// reconnecting does not reset them) and its open IHAVE promises, which expire by
     /// themselves within `iwant_followup_time`.
-    pub fn remove_peer(&mut self, peer: &P) {
+    pub fn remove_peer(&mut self, peer: &P, now: Instant) {
         let Some(state) = self.peers.remove(peer) else {
             return;
         };
+        self.score.peer_disconnected(peer, now);
         for topic in &state.topics {
             remove_from(&mut self.topic_peers, topic, peer);
         }
@@ -324,7 +326,7 @@ impl<P: Clone + Eq + Hash + Ord> Router<P> {
         // that they only hold subscribed peers.
         for (topic, mesh) in &mut self.mesh {
             if mesh.remove(peer) {
-                self.score.prune(peer, topic);
+                self.score.prune(peer, topic, now);
             }
         }
         for fanout in self.fanout.values_mut() {

@@ -137,7 +137,7 @@ impl<P: Clone + Eq + Hash + Ord> Router<P> {
         mesh.extend(more);
         self.mesh.insert(topic.to_owned(), BTreeSet::new());
         for peer in mesh {
-            self.graft(&peer, topic);
+            self.graft(&peer, topic, now);
             self.send_control(
                 &peer,
                 ControlMessage {
@@ -160,7 +160,7 @@ impl<P: Clone + Eq + Hash + Ord> Router<P> {
         let mesh = self.mesh.remove(topic).unwrap_or_default();
         let backoff = self.config.unsubscribe_backoff;
         for peer in mesh {
-            self.score.prune(&peer, topic);
+            self.score.prune(&peer, topic, now);
             self.backoff.add(topic, &peer, backoff, now);
             let prune = self.prune_for(&peer, topic.to_owned(), backoff);
             self.send_control(
@@ -191,11 +191,11 @@ impl<P: Clone + Eq + Hash + Ord> Router<P> {
     }
 
     /// Adds `peer` to our mesh of `topic` and tells the score source.
-    pub(crate) fn graft(&mut self, peer: &P, topic: &str) {
+    pub(crate) fn graft(&mut self, peer: &P, topic: &str, now: Instant) {
         if let Some(mesh) = self.mesh.get_mut(topic)
             && mesh.insert(peer.clone())
         {
-            self.score.graft(peer, topic);
+            self.score.graft(peer, topic, now);
         }
     }
 
