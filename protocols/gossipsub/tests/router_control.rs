@@ -394,3 +394,68 @@ fn a_message_whose_signature_does_not_verify_is_neither_delivered_nor_forwarded(
         .collect();
     assert_eq!(delivered, vec![genuine]);
 }
+
+#[test]
+fn a_full_queue_keeps_room_for_control_messages() {
+    let now = Instant::now();
+    let config = Config {
+        max_queued_rpcs_per_peer: 8,
+        ..Config::default()
+    };
+    let mut router = router_with_peers(config, 1, Protocol::MeshsubV1_1, now);
+    router.join(TOPIC, now);
+    drain(&mut router);
+    for i in 0..20u8 {
+        // Publishing never fails for a full queue: the copies are dropped and counted.
+        router.publish(TOPIC, vec![i], now).expect("published");
+    }
+    assert_eq!(router.queued_rpcs(&1), 6, "messages take three quarters");
+    assert_eq!(router.dropped_rpcs(), 14);
+    router.leave(TOPIC, now);
+    let sent = drain(&mut router);
+    assert_eq!(prunes_to(&sent, 1).len(), 1, "the PRUNE still fits");
+}
+
+#[test]
+fn gossip_leaves_out_ids_the_peer_said_it_does_not_want() {
+    let now = Instant::now();
+    let config = Config {
+        mesh_n: 1,
+        mesh_n_low: 1,
+        mesh_n_score: 1,
+        mesh_outbound_min: 0,
+        ..Config::default()
+    };
+    let mut router = router_with_peers(config, 2, Protocol::MeshsubV1_2, now);
+    router.join(TOPIC, now);
+    drain(&mut router);
+    let mesh_peer = *router.mesh_peers(TOPIC).next().expect("one mesh peer");
+    let other = 3 - mesh_peer;
+    let id_fn = MessageIdFn::default_for(Publisher::anonymous().policy());
+    let (unwanted, wanted) = (message(b"unwanted"), message(b"wanted"));
+    let idontwant = ControlMessage {
+        idontwant: vec![ControlIDontWant {
+            message_ids: vec![id_fn.message_id(&unwanted)],
+        }],
+        ..ControlMessage::default()
+    };
+    router.handle_rpc(&other, control(idontwant), now);
+    router.handle_rpc(
+        &mesh_peer,
+        Rpc {
+            publish: vec![unwanted, wanted.clone()],
+            ..Rpc::default()
+        },
+        now,
+    );
+    drain(&mut router);
+    router.heartbeat(now + Duration::from_secs(1));
+    let advertised: Vec<MessageId> = drain(&mut router)
+        .into_iter()
+        .filter(|(to, _)| *to == other)
+        .filter_map(|(_, rpc)| rpc.control)
+        .flat_map(|control| control.ihave)
+        .flat_map(|ihave| ihave.message_ids)
+        .collect();
+    assert_eq!(advertised, vec![id_fn.message_id(&wanted)]);
+}

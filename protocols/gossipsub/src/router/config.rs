@@ -71,7 +71,8 @@ pub struct Config {
     /// Most topics one peer may be subscribed to in our view; further subscriptions are
     /// ignored. Bounds what a peer makes us store. Default 1000.
     pub max_topics_per_peer: usize,
-    /// Most RPCs queued for one peer; more are dropped and counted. Default 1024.
+    /// Most RPCs queued for one peer; more are dropped and counted. RPCs with messages may
+    /// take three quarters of it, the rest is kept for control. Default 1024.
     pub max_queued_rpcs_per_peer: usize,
     /// Most application events queued; more are dropped and counted. Default 10 000.
     pub max_queued_events: usize,

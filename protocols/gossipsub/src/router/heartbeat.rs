@@ -247,9 +247,21 @@ impl<P: Clone + Eq + Hash + Ord> Router<P> {
         self.rng.shuffle(&mut candidates);
         candidates.truncate(count);
         for peer in candidates {
+            // Ids the peer told us by IDONTWANT it has are not advertised to it.
+            let message_ids: Vec<MessageId> = match self.peers.get(&peer) {
+                Some(state) => ids
+                    .iter()
+                    .filter(|id| !state.dont_want.contains(id))
+                    .cloned()
+                    .collect(),
+                None => continue,
+            };
+            if message_ids.is_empty() {
+                continue;
+            }
             outgoing.entry(peer).or_default().ihave.push(ControlIHave {
                 topic: topic.to_owned(),
-                message_ids: ids.clone(),
+                message_ids,
             });
         }
     }
