@@ -63,7 +63,7 @@ pub use policy::{Origin, SignaturePolicy};
 pub use publisher::{Publisher, initial_seqno};
 pub use router::{
     Config, ConfigError, Direction, Event, NoScore, Protocol, PublishError, Router, ScoreSource,
-    Validation, Validator,
+    Validation,
 };
 pub use rpc::{
     ControlExtensions, ControlGraft, ControlIDontWant, ControlIHave, ControlIWant, ControlMessage,

@@ -6,13 +6,16 @@
 //! draws randomness from a generator seeded at construction, so a run replays exactly.
 //!
 //! Validation is synchronous: an optional validator closure ([`Router::set_validator`])
-//! judges each new message before it is delivered and forwarded. An asynchronous validator
-//! can be built on top by accepting in the closure only what it already checked.
+//! judges each new message, after the signature policy, before it is delivered and
+//! forwarded. Asynchronous validation (a verdict reported later) is not offered yet.
 //!
 //! Bounds: per peer, at most [`Config::max_topics_per_peer`] subscriptions,
-//! [`Config::max_idontwant_per_peer`] IDONTWANT ids and [`Config::max_queued_rpcs_per_peer`]
-//! queued RPCs (more are dropped and counted); at most [`Config::max_queued_events`] events.
-//! Meshes and fanouts hold only connected peers of topics we joined or published to.
+//! [`Config::max_idontwant_per_peer`] IDONTWANT ids (taken from at most
+//! [`Config::max_idontwant_messages`] IDONTWANTs a heartbeat) and
+//! [`Config::max_queued_rpcs_per_peer`] queued RPCs (more are dropped and counted); at most
+//! [`Config::max_queued_events`] events; the message and seen caches, backoffs, IHAVE budgets
+//! and promises keep the bounds of their own types ([`params`](crate::params)). Meshes and
+//! fanouts hold only connected peers of topics we joined or published to.
 //!
 //! Deliberate omissions: peer exchange (PRUNE's `peers` are neither sent nor followed: the
 //! router dials no one), direct peers, and the v1.3 extensions message.
@@ -177,7 +180,7 @@ pub enum Event<P> {
 }
 
 /// Judges each new message before it is delivered and forwarded.
-pub type Validator<P> = Box<dyn FnMut(&P, &MessageId, &Message) -> Validation + Send>;
+type Validator<P> = Box<dyn FnMut(&P, &MessageId, &Message) -> Validation + Send>;
 
 /// The gossipsub router for peers keyed by `P` (`PeerId` in a node, an integer in a
 /// simulation).
