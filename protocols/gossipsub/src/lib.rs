@@ -2,8 +2,8 @@
 //! the pubsub RPC of pubsub/README.md. Protocol ids: [`PROTOCOL_V1_3`], [`PROTOCOL_V1_2`],
 //! [`PROTOCOL_V1_1`], [`PROTOCOL_V1_0`].
 //!
-//! This crate holds, so far, the wire layer and the router's bookkeeping (the router, mesh and
-//! service come next):
+//! This crate holds, so far, the wire layer, the router's bookkeeping and the router (the
+//! service that drives it comes next):
 //! - the RPC and its parts ([`Rpc`]), their protobuf encoding with field numbers exactly as
 //!   the specs' schemas give them (the contract with go-libp2p, rust-libp2p and js-libp2p),
 //!   bounded decoding ([`Limits`]) and the length-prefixed framing of pubsub streams
@@ -15,7 +15,11 @@
 //!   budget ([`IHaveBudget`]) and gossip promises ([`GossipPromises`]); defaults in [`params`];
 //! - peer scoring (v1.1 "Peer Scoring"): the score of each peer from the router's events
 //!   ([`PeerScore`]), its parameters ([`PeerScoreParams`], [`TopicScoreParams`]) and the
-//!   thresholds the router acts on ([`PeerScoreThresholds`]).
+//!   thresholds the router acts on ([`PeerScoreThresholds`]);
+//! - the router ([`Router`]) as a sans-IO state machine: subscriptions, meshes with GRAFT,
+//!   PRUNE and backoff, IHAVE/IWANT gossip with promises, IDONTWANT, flood publishing, fanout
+//!   and the heartbeat, configured by [`Config`], its peers scored through [`ScoreSource`]
+//!   (wiring [`PeerScore`] into it comes with the service).
 //!
 //! ```
 //! use hyphae_gossipsub::{Limits, Rpc, SubOpts, decode_frame, encode_frame};
@@ -47,6 +51,7 @@ mod message_id;
 pub mod params;
 mod policy;
 mod publisher;
+mod router;
 mod rpc;
 mod schema;
 mod score;
@@ -61,6 +66,10 @@ pub use limits::Limits;
 pub use message_id::{MessageIdFn, author_seqno_id, author_seqno_text_id, data_sha256_id};
 pub use policy::{Origin, SignaturePolicy};
 pub use publisher::{Publisher, initial_seqno};
+pub use router::{
+    Config, ConfigError, Direction, Event, NoScore, Protocol, PublishError, Router, ScoreSource,
+    Validation,
+};
 pub use rpc::{
     ControlExtensions, ControlGraft, ControlIDontWant, ControlIHave, ControlIWant, ControlMessage,
     ControlPrune, Message, MessageId, PeerInfo, Rpc, SubOpts,
