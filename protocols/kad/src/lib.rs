@@ -29,7 +29,6 @@ mod netsize;
 mod queries;
 mod query;
 mod results;
-mod rng;
 mod routing_table;
 mod serve;
 mod service;
@@ -44,6 +43,7 @@ pub use diversity::IpGroup;
 pub use error::Error;
 pub use event::{Event, Outcome, PeerAddrs, Progress, QueryId, RequestId, Transmit};
 pub use handle::Handle;
+pub use hyphae_core::rng::Rng;
 pub use ipns::{CborError, Ipns, IpnsRecord, MAX_IPNS_RECORD_LEN, ipns_key};
 pub use key::{Distance, Key, MAX_REFRESH_CPL, random_peer_bytes_with_cpl};
 pub use message::{
@@ -52,7 +52,6 @@ pub use message::{
 };
 pub use query::{Lookup, LookupConfig, LookupPhase, LookupStats};
 pub use results::{Providers, QueryResults, Records};
-pub use rng::Rng;
 pub use routing_table::{
     Entry, Insert, RoutingConfig, RoutingTable, USEFULNESS_THRESHOLD, usefulness_threshold,
 };

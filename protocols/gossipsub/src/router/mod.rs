@@ -57,7 +57,6 @@ mod heartbeat;
 mod outbound;
 mod peer;
 mod publish;
-mod rng;
 mod score_source;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -73,8 +72,8 @@ use crate::{
     BackoffTable, GossipPromises, IHaveBudget, Message, MessageCache, MessageId, MessageIdFn,
     Publisher, SeenCache, params,
 };
+use hyphae_core::rng::Rng;
 use peer::PeerState;
-use rng::Rng;
 
 /// Floodsub's protocol id (pubsub/README.md).
 const FLOODSUB_PROTOCOL: &str = "/floodsub/1.0.0";

@@ -1,8 +1,9 @@
-//! A small seeded random number generator, so that the sans-IO core is deterministic: the
-//! simulator replays a run bit for bit from one seed.
+//! A small seeded random number generator, so that sans-IO protocol cores (Kademlia's
+//! queries, gossipsub's router) are deterministic: the simulator replays a run bit for bit
+//! from one seed.
 
 /// xoshiro256++ (Blackman and Vigna): fast, small, and good enough for choosing refresh
-/// targets and shuffling peers. Not for keys or nonces.
+/// targets, peers to graft or gossip to, and shuffling. Not for keys or nonces.
 #[derive(Debug, Clone)]
 pub struct Rng {
     state: [u64; 4],
@@ -52,6 +53,14 @@ impl Rng {
     pub fn below(&mut self, bound: u64) -> u64 {
         ((u128::from(self.next_u64()) * u128::from(bound)) >> 64) as u64
     }
+
+    /// Shuffles `items` in place (Fisher-Yates).
+    pub fn shuffle<T>(&mut self, items: &mut [T]) {
+        for i in (1..items.len()).rev() {
+            let j = self.below(i as u64 + 1) as usize;
+            items.swap(i, j);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -68,6 +77,18 @@ mod tests {
         let zs: Vec<u64> = (0..4).map(|_| c.next_u64()).collect();
         assert_eq!(xs, ys);
         assert_ne!(xs, zs);
+    }
+
+    #[test]
+    fn the_same_seed_shuffles_the_same_way_into_a_permutation() {
+        let mut a: Vec<u32> = (0..20).collect();
+        let mut b = a.clone();
+        Rng::from_seed(3).shuffle(&mut a);
+        Rng::from_seed(3).shuffle(&mut b);
+        assert_eq!(a, b);
+        let mut sorted = a.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, (0..20).collect::<Vec<_>>());
     }
 
     #[test]
