@@ -7,27 +7,12 @@
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
+use hyphae_core::rng::Rng;
 use hyphae_gossipsub::{
     Config, Direction, Event, Limits, MessageId, Protocol, Publisher, Router, decode_frame,
     encode_frame,
 };
 use hyphae_identity::Keypair;
-
-/// A tiny seeded generator for building topologies (xorshift64*).
-pub struct TestRng(u64);
-
-impl TestRng {
-    pub fn new(seed: u64) -> TestRng {
-        TestRng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1)
-    }
-
-    pub fn below(&mut self, bound: usize) -> usize {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        (self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) % bound as u64) as usize
-    }
-}
 
 /// Routers keyed 0..n, the links between them, and what each delivered.
 pub struct Network {
@@ -44,21 +29,7 @@ pub struct Network {
 impl Network {
     /// `n` routers, each dialling `dials` random others, all speaking meshsub 1.2.
     pub fn random(n: usize, dials: usize, seed: u64, config: &Config) -> Network {
-        let mut network = Network::empty(n, seed, config);
-        let mut rng = TestRng::new(seed);
-        for from in 0..n {
-            let mut dialled = 0;
-            while dialled < dials {
-                let to = rng.below(n);
-                let (a, b) = (from as u32, to as u32);
-                if a == b || network.links.contains(&(a.min(b), a.max(b))) {
-                    continue;
-                }
-                network.connect(a, b, Protocol::MeshsubV1_2);
-                dialled += 1;
-            }
-        }
-        network
+        Network::random_mixed(n, dials, seed, config, &[Protocol::MeshsubV1_2])
     }
 
     /// Like [`Network::random`], each link's protocol drawn from `protocols`.
@@ -70,16 +41,16 @@ impl Network {
         protocols: &[Protocol],
     ) -> Network {
         let mut network = Network::empty(n, seed, config);
-        let mut rng = TestRng::new(seed);
+        let mut rng = Rng::from_seed(seed);
         for from in 0..n {
             let mut dialled = 0;
             while dialled < dials {
-                let to = rng.below(n);
+                let to = rng.below(n as u64) as usize;
                 let (a, b) = (from as u32, to as u32);
                 if a == b || network.links.contains(&(a.min(b), a.max(b))) {
                     continue;
                 }
-                let protocol = protocols[rng.below(protocols.len())];
+                let protocol = protocols[rng.below(protocols.len() as u64) as usize];
                 network.connect(a, b, protocol);
                 dialled += 1;
             }
