@@ -5,13 +5,15 @@
 //! of js-libp2p, wrapped by the scripts in `js/` (install them with `npm ci --prefix interop/js`).
 //! This library holds what the tests share: finding the `hyphae` binary, finding the js
 //! scripts, and running a command; and what the transport-interop binaries share: the Redis
-//! client ([`redis`]) and the checks every dialer makes after its ping ([`checks`]); and the
-//! line contract of the Kademlia peer programs ([`kad`]).
+//! client ([`redis`]) and the checks every dialer makes after its ping ([`checks`]); the
+//! line contract of the Kademlia peer programs ([`kad`]); and what the gossipsub peer programs
+//! share ([`gossip`]).
 //!
 //! The test helpers at the top level panic with a message saying what went wrong: they only
 //! run inside tests. The modules return errors.
 
 pub mod checks;
+pub mod gossip;
 pub mod kad;
 pub mod redis;
 
