@@ -52,6 +52,10 @@ pub use {
     hyphae_websocket as websocket, hyphae_yamux as yamux,
 };
 
+/// Publish/subscribe with gossipsub (`/meshsub/1.2.0` to `1.0.0`, `/floodsub/1.0.0`):
+/// the [`Gossipsub`](hyphae_gossipsub::Gossipsub) service, its handle and its router.
+#[cfg(feature = "gossipsub")]
+pub use hyphae_gossipsub as gossipsub;
 /// The Kademlia DHT (`/ipfs/kad/1.0.0`): find peers and providers, store records.
 #[cfg(feature = "kad")]
 pub use hyphae_kad as kad;

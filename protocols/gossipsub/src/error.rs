@@ -8,6 +8,9 @@ use hyphae_identity::PeerId;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
+    /// The gossipsub service has stopped (its node shut down, or it was misconfigured).
+    #[error("the gossipsub service has stopped")]
+    Stopped,
     /// The RPC, or the length its prefix announces, is over [`Limits::max_rpc_len`].
     ///
     /// [`Limits::max_rpc_len`]: crate::Limits::max_rpc_len

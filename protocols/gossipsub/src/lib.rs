@@ -56,6 +56,7 @@ mod rpc;
 mod schema;
 mod score;
 mod seen;
+mod service;
 mod signing;
 mod time;
 
@@ -73,6 +74,9 @@ pub use router::{
 pub use rpc::{
     ControlExtensions, ControlGraft, ControlIDontWant, ControlIHave, ControlIWant, ControlMessage,
     ControlPrune, Message, MessageId, PeerInfo, Rpc, SubOpts,
+};
+pub use service::{
+    Gossipsub, Handle, QueueLimits, Received, SetupError, Stats, Subscription, Validator,
 };
 
 // The router's bookkeeping, public so that simulations and custom routers can use it.

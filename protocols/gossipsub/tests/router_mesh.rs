@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use hyphae_gossipsub::{
     Config, ControlGraft, ControlIHave, ControlMessage, Direction, Message, MessageId, Protocol,
-    Publisher, Router, Rpc, ScoreSource, SubOpts, Validation,
+    Publisher, RejectReason, Router, Rpc, ScoreSource, SubOpts, Validation,
 };
 
 const TOPIC: &str = "blocks";
@@ -54,7 +54,14 @@ impl ScoreSource<u32> for Scores {
     fn duplicate(&mut self, peer: &u32, _id: &MessageId, _topic: &str, _now: Instant) {
         self.record(format!("duplicate {peer}"));
     }
-    fn reject(&mut self, peer: &u32, _id: &MessageId, _topic: &str, _now: Instant) {
+    fn reject(
+        &mut self,
+        peer: &u32,
+        _id: &MessageId,
+        _topic: &str,
+        _reason: RejectReason,
+        _now: Instant,
+    ) {
         self.record(format!("reject {peer}"));
     }
     fn broken_promises(&mut self, peer: &u32, count: usize) {

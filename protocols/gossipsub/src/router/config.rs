@@ -56,7 +56,8 @@ pub struct Config {
     pub max_idontwant_messages: usize,
     /// Heartbeats an IDONTWANT id is honoured for (go-libp2p: 3). Default 3.
     pub idontwant_heartbeats: u64,
-    /// Largest message we publish, in encoded bytes. Default 65 536 (rust-libp2p's).
+    /// Largest message we publish, in encoded bytes. Default 1 MiB (go-libp2p's, and the
+    /// largest RPC [`Limits`](crate::Limits) reads by default; rust-libp2p's is 64 KiB).
     pub max_transmit_size: usize,
     /// Most IWANT answers per message and peer. Default 3.
     pub gossip_retransmission: u32,
@@ -76,6 +77,15 @@ pub struct Config {
     pub max_queued_rpcs_per_peer: usize,
     /// Most application events queued; more are dropped and counted. Default 10 000.
     pub max_queued_events: usize,
+    /// Hold new messages for a verdict the application reports later
+    /// ([`Router::report_validation`](super::Router::report_validation)) instead of judging
+    /// them at once. Default false.
+    pub async_validation: bool,
+    /// Most messages waiting for a verdict; more are dropped unjudged. Default 1024.
+    pub max_pending_validations: usize,
+    /// How long a message waits for its verdict before it counts as ignored (checked at
+    /// each heartbeat). Default 10 s.
+    pub validation_timeout: Duration,
     /// Heartbeats between opportunistic grafting rounds (v1.1 "Opportunistic Grafting").
     /// Default 60.
     pub opportunistic_graft_ticks: u64,
@@ -114,7 +124,7 @@ impl Default for Config {
             max_idontwant_per_peer: 10_000,
             max_idontwant_messages: 10,
             idontwant_heartbeats: 3,
-            max_transmit_size: 65_536,
+            max_transmit_size: 1024 * 1024,
             gossip_retransmission: params::GOSSIP_RETRANSMISSION,
             max_ihave_messages: params::MAX_IHAVE_MESSAGES,
             max_ihave_length: params::MAX_IHAVE_LENGTH,
@@ -122,6 +132,9 @@ impl Default for Config {
             max_topics_per_peer: 1000,
             max_queued_rpcs_per_peer: 1024,
             max_queued_events: 10_000,
+            async_validation: false,
+            max_pending_validations: 1024,
+            validation_timeout: Duration::from_secs(10),
             opportunistic_graft_ticks: 60,
             opportunistic_graft_peers: 2,
             gossip_threshold: -10.0,
@@ -192,6 +205,7 @@ impl Config {
         }
         if self.max_queued_rpcs_per_peer == 0
             || self.max_queued_events == 0
+            || self.max_pending_validations == 0
             || self.max_topics_per_peer == 0
             || self.opportunistic_graft_ticks == 0
         {

@@ -5,7 +5,7 @@ use std::hash::Hash;
 use std::time::Instant;
 
 use super::{Event, Router, Validation};
-use crate::{ControlIDontWant, ControlMessage, Message, MessageId, Rpc, SubOpts};
+use crate::{ControlIDontWant, ControlMessage, Message, MessageId, RejectReason, Rpc, SubOpts};
 
 impl<P: Clone + Eq + Hash + Ord> Router<P> {
     /// Handles an RPC `peer` sent at `now`. RPCs from unknown peers and, per v1.1 "Score
@@ -92,21 +92,110 @@ impl<P: Clone + Eq + Hash + Ord> Router<P> {
             self.send_idontwant(source, &message.topic, &id);
         }
         if self.publisher.policy().validate(&message).is_err() {
-            self.score.reject(source, &id, &message.topic, now);
+            let reason = RejectReason::Unauthentic;
+            self.score.reject(source, &id, &message.topic, reason, now);
             return;
         }
         self.promises.message_received(&id);
+        self.score.validating(&id, now);
+        if self.config.async_validation {
+            self.await_verdict(source, id, message, now);
+            return;
+        }
         let verdict = match self.validator.as_mut() {
             Some(validator) => validator(source, &id, &message),
             None => Validation::Accept,
         };
+        self.apply_verdict(source, id, message, verdict, now);
+    }
+
+    /// Holds a message until the application reports its verdict
+    /// ([`Router::report_validation`]); when `max_pending_validations` wait already, it is
+    /// dropped unjudged.
+    fn await_verdict(&mut self, source: &P, id: MessageId, message: Message, now: Instant) {
+        if self.pending.len() >= self.config.max_pending_validations {
+            self.unvalidated = self.unvalidated.saturating_add(1);
+            let reason = RejectReason::NotValidated;
+            self.score.reject(source, &id, &message.topic, reason, now);
+            return;
+        }
+        let deadline = crate::time::saturating_add(now, self.config.validation_timeout);
+        self.pending_order.push_back((deadline, id.clone()));
+        self.pending.insert(
+            id.clone(),
+            super::PendingValidation {
+                source: source.clone(),
+                message: message.clone(),
+            },
+        );
+        self.emit(Event::Validate {
+            source: source.clone(),
+            id,
+            message,
+        });
+    }
+
+    /// The application judged the message with `id` at `now`: an accepted message is
+    /// delivered and forwarded, a rejected one penalises its sender. Returns false if the
+    /// message was not waiting (unknown, judged already, or timed out).
+    pub fn report_validation(&mut self, id: &MessageId, verdict: Validation, now: Instant) -> bool {
+        let Some(pending) = self.pending.remove(id) else {
+            return false;
+        };
+        if !self.peers.contains_key(&pending.source) && verdict == Validation::Accept {
+            // The sender left meanwhile: the message is still good for everyone else.
+            self.mcache.put(id.clone(), pending.message.clone());
+            self.forward(None, id, &pending.message);
+            self.emit(Event::Message {
+                source: pending.source,
+                id: id.clone(),
+                message: pending.message,
+            });
+            return true;
+        }
+        self.apply_verdict(&pending.source, id.clone(), pending.message, verdict, now);
+        true
+    }
+
+    /// Verdicts not reported by their deadline count as Ignore, so that a validator that
+    /// never answers cannot hold memory.
+    pub(crate) fn expire_pending(&mut self, now: Instant) {
+        while let Some((deadline, _)) = self.pending_order.front() {
+            if *deadline > now {
+                break;
+            }
+            let Some((_, id)) = self.pending_order.pop_front() else {
+                break;
+            };
+            if let Some(pending) = self.pending.remove(&id) {
+                self.unvalidated = self.unvalidated.saturating_add(1);
+                let (source, topic) = (&pending.source, &pending.message.topic);
+                self.score
+                    .reject(source, &id, topic, RejectReason::Ignored, now);
+            }
+        }
+    }
+
+    fn apply_verdict(
+        &mut self,
+        source: &P,
+        id: MessageId,
+        message: Message,
+        verdict: Validation,
+        now: Instant,
+    ) {
         match verdict {
             Validation::Accept => {}
             Validation::Reject => {
-                self.score.reject(source, &id, &message.topic, now);
+                let reason = RejectReason::Invalid;
+                self.score.reject(source, &id, &message.topic, reason, now);
                 return;
             }
-            Validation::Ignore => return,
+            Validation::Ignore => {
+                let reason = RejectReason::Ignored;
+                self.score.reject(source, &id, &message.topic, reason, now);
+                return;
+            }
         }
         self.score.deliver(source, &id, &message.topic, now);
         self.mcache.put(id.clone(), message.clone());

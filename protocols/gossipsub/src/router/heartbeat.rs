@@ -20,6 +20,7 @@ impl<P: Clone + Eq + Hash + Ord> Router<P> {
         for (peer, count) in self.promises.take_broken(now) {
             self.score.broken_promises(&peer, count);
         }
+        self.expire_pending(now);
         self.score.heartbeat(now);
         self.seen.expire(now);
         self.backoff.expire(now);

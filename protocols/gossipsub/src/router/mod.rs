@@ -5,9 +5,12 @@
 //! events for the application ([`Router::poll_event`]). It does no I/O, reads no clock and
 //! draws randomness from a generator seeded at construction, so a run replays exactly.
 //!
-//! Validation is synchronous: an optional validator closure ([`Router::set_validator`])
-//! judges each new message, after the signature policy, before it is delivered and
-//! forwarded. Asynchronous validation (a verdict reported later) is not offered yet.
+//! Each new message that passes the signature policy is judged before it is delivered and
+//! forwarded: at once by an optional validator closure ([`Router::set_validator`]), or, with
+//! [`Config::async_validation`], later: the router emits [`Event::Validate`] and holds the
+//! message (at most [`Config::max_pending_validations`], each for at most
+//! [`Config::validation_timeout`], after which it counts as ignored) until the application
+//! calls [`Router::report_validation`].
 //!
 //! Bounds: per peer, at most [`Config::max_topics_per_peer`] subscriptions,
 //! [`Config::max_idontwant_per_peer`] IDONTWANT ids (taken from at most
@@ -162,6 +165,16 @@ pub enum Event<P> {
         /// The message.
         message: Message,
     },
+    /// A new message awaits the application's verdict ([`Router::report_validation`]);
+    /// only with [`Config::async_validation`].
+    Validate {
+        /// The peer that sent it to us.
+        source: P,
+        /// Its id under the message-id function.
+        id: MessageId,
+        /// The message.
+        message: Message,
+    },
     /// A peer subscribed to a topic.
     Subscribed {
         /// The peer.
@@ -180,6 +193,12 @@ pub enum Event<P> {
 
 /// Judges each new message before it is delivered and forwarded.
 type Validator<P> = Box<dyn FnMut(&P, &MessageId, &Message) -> Validation + Send>;
+
+/// A message waiting for the application's verdict.
+struct PendingValidation<P> {
+    source: P,
+    message: Message,
+}
 
 /// The gossipsub router for peers keyed by `P` (`PeerId` in a node, an integer in a
 /// simulation).
@@ -207,6 +226,11 @@ pub struct Router<P> {
     ihave_budget: IHaveBudget<P>,
     promises: GossipPromises<P>,
     heartbeats: u64,
+    /// Messages waiting for a verdict, and their deadlines in order.
+    pending: BTreeMap<MessageId, PendingValidation<P>>,
+    pending_order: VecDeque<(Instant, MessageId)>,
+    /// Messages dropped unjudged: the pending bound was reached or the verdict came late.
+    unvalidated: u64,
     outbound: VecDeque<(P, crate::Rpc)>,
     events: VecDeque<Event<P>>,
     dropped_rpcs: u64,
@@ -253,6 +277,9 @@ impl<P: Clone + Eq + Hash + Ord> Router<P> {
             ihave_budget: IHaveBudget::new(config.max_ihave_messages, config.max_ihave_length),
             promises: GossipPromises::new(config.iwant_followup_time, config.max_ihave_length),
             heartbeats: 0,
+            pending: BTreeMap::new(),
+            pending_order: VecDeque::new(),
+            unvalidated: 0,
             outbound: VecDeque::new(),
             events: VecDeque::new(),
             dropped_rpcs: 0,
@@ -337,6 +364,26 @@ impl<P: Clone + Eq + Hash + Ord> Router<P> {
         self.outbound.retain(|(to, _)| to != peer);
     }
 
+    /// The IPs `peer`'s connections come from, for the score's IP colocation factor (P6).
+    pub fn set_peer_ips(&mut self, peer: &P, ips: &[std::net::IpAddr]) {
+        if self.peers.contains_key(peer) {
+            self.score.set_peer_ips(peer, ips);
+        }
+    }
+
+    /// Penalises `peer` for misbehaviour the driver sees and the router cannot (a peer too
+    /// slow to take what we send it): `count` is added to its behaviour penalty (P7).
+    pub fn penalize(&mut self, peer: &P, count: usize) {
+        if self.peers.contains_key(peer) {
+            self.score.behaviour_penalty(peer, count);
+        }
+    }
+
+    /// `peer`'s score, from the score source (0 without scoring).
+    pub fn peer_score(&self, peer: &P) -> f64 {
+        self.score_of(peer)
+    }
+
     /// The next RPC to send, and to whom.
     pub fn poll_outbound(&mut self) -> Option<(P, crate::Rpc)> {
         let (peer, rpc) = self.outbound.pop_front()?;
@@ -409,6 +456,16 @@ impl<P: Clone + Eq + Hash + Ord> Router<P> {
     /// Events dropped because the application did not poll them.
     pub fn dropped_events(&self) -> u64 {
         self.dropped_events
+    }
+
+    /// Messages waiting for a verdict.
+    pub fn pending_validations(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Messages dropped unjudged: too many waited, or no verdict came in time.
+    pub fn unvalidated(&self) -> u64 {
+        self.unvalidated
     }
 
     /// Topics any state (subscriptions, mesh, fanout) is held for.

@@ -30,6 +30,9 @@ pub enum PublishError {
     /// No peer to send it to.
     #[error("no peers to publish to")]
     NoPeers,
+    /// The gossipsub service has stopped.
+    #[error("the gossipsub service has stopped")]
+    Stopped,
 }
 
 impl<P: Clone + Eq + Hash + Ord> Router<P> {

@@ -1,0 +1,277 @@
+//! The gossipsub service on real nodes (memory transport): meshes forming over streams,
+//! delivery to every subscriber, asynchronous validation with scoring that prunes a peer
+//! sending invalid messages, IDONTWANT for large messages, and state freed when
+//! subscriptions and peers go.
+
+#![cfg(feature = "gossipsub")]
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use hyphae::gossipsub::{
+    Config, Gossipsub, Handle, PeerScoreParams, PeerScoreThresholds, PublishError,
+    TopicScoreParams, Validation,
+};
+use hyphae::{Node, PeerId};
+
+const TOPIC: &str = "news";
+
+async fn soon<T>(future: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(30), future)
+        .await
+        .expect("within 30 s")
+}
+
+/// Heartbeats every 50 ms, so that meshes form and scores act quickly.
+fn fast_config() -> Config {
+    Config {
+        heartbeat_interval: Duration::from_millis(50),
+        ..Config::default()
+    }
+}
+
+async fn node_with(service: Gossipsub) -> (Node, Handle) {
+    let node = Node::builder()
+        .listen("/memory/0".parse().unwrap())
+        .service(service)
+        .start()
+        .await
+        .unwrap();
+    let handle = node.service::<Gossipsub>().unwrap();
+    (node, handle)
+}
+
+/// `count` nodes, each dialling every earlier one.
+async fn full_network(count: usize, service: impl Fn(usize) -> Gossipsub) -> Vec<(Node, Handle)> {
+    let mut nodes: Vec<(Node, Handle)> = Vec::new();
+    for index in 0..count {
+        let (node, handle) = node_with(service(index)).await;
+        for (earlier, _) in &nodes {
+            node.dial(&earlier.listen_addrs()[0]).await.unwrap();
+        }
+        nodes.push((node, handle));
+    }
+    nodes
+}
+
+async fn wait_for_mesh(handle: &Handle, at_least: usize) -> Vec<PeerId> {
+    soon(handle.wait_for(
+        |handle| async move { handle.mesh_peers(TOPIC).await },
+        |mesh| mesh.len() >= at_least,
+    ))
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_subscriber_receives_every_message_once() {
+    let nodes = full_network(4, |_| Gossipsub::new(fast_config())).await;
+    let mut subscriptions = Vec::new();
+    for (_, handle) in &nodes {
+        subscriptions.push(handle.subscribe(TOPIC).await.unwrap());
+    }
+    for (_, handle) in &nodes {
+        wait_for_mesh(handle, 3).await;
+    }
+    for (index, (_, handle)) in nodes.iter().enumerate() {
+        handle
+            .publish(TOPIC, format!("from {index}"))
+            .await
+            .unwrap();
+    }
+    for (index, subscription) in subscriptions.iter_mut().enumerate() {
+        let mut received = BTreeSet::new();
+        while received.len() < 3 {
+            let message = soon(subscription.next()).await.unwrap();
+            assert_eq!(message.message.topic, TOPIC);
+            let author = message.author().unwrap();
+            assert_ne!(
+                author,
+                nodes[index].0.peer_id(),
+                "our own message came back"
+            );
+            assert!(
+                received.insert(String::from_utf8(message.data().to_vec()).unwrap()),
+                "a duplicate was delivered"
+            );
+        }
+        let expected: BTreeSet<String> = (0..4)
+            .filter(|&from| from != index)
+            .map(|from| format!("from {from}"))
+            .collect();
+        assert_eq!(received, expected);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_sending_invalid_messages_is_pruned_and_valid_ones_still_flow() {
+    let mut params = PeerScoreParams::default();
+    params.topics.insert(
+        TOPIC.into(),
+        TopicScoreParams {
+            invalid_message_deliveries_weight: -100.0,
+            invalid_message_deliveries_decay: 0.9,
+            // Three nodes deliver too little for P3's default threshold: off.
+            mesh_message_deliveries_weight: 0.0,
+            mesh_failure_penalty_weight: 0.0,
+            ..TopicScoreParams::default()
+        },
+    );
+    // Nodes 0 and 1 judge; node 2 accepts all. (A peer that forwards an invalid message is
+    // penalised as its author is, so an honest node must validate too.)
+    let nodes = full_network(3, |index| {
+        let service = Gossipsub::new(fast_config());
+        if index == 2 {
+            return service;
+        }
+        service
+            .scoring(params.clone(), PeerScoreThresholds::default())
+            .validator(
+                |_source: PeerId, message: hyphae::gossipsub::Message| async move {
+                    if message
+                        .data
+                        .as_deref()
+                        .unwrap_or_default()
+                        .starts_with(b"invalid")
+                    {
+                        Validation::Reject
+                    } else {
+                        Validation::Accept
+                    }
+                },
+            )
+    })
+    .await;
+    let mut subscriptions = Vec::new();
+    for (_, handle) in &nodes {
+        subscriptions.push(handle.subscribe(TOPIC).await.unwrap());
+    }
+    let judge = &nodes[0].1;
+    let offender = nodes[2].0.peer_id();
+    let honest = nodes[1].0.peer_id();
+    wait_for_mesh(judge, 2).await;
+
+    nodes[2].1.publish(TOPIC, "invalid spam").await.unwrap();
+    // The judge rejects it, scores the offender below zero and prunes it at a heartbeat.
+    let mesh = soon(judge.wait_for(
+        |handle| async move { handle.mesh_peers(TOPIC).await },
+        |mesh| !mesh.contains(&offender),
+    ))
+    .await;
+    assert_eq!(mesh, vec![honest]);
+    let scores = judge.scores().await;
+    let score_of = |peer| scores.iter().find(|(p, _)| *p == peer).unwrap().1;
+    assert!(score_of(offender) < 0.0, "{scores:?}");
+    assert!(score_of(honest) >= 0.0, "{scores:?}");
+
+    // Neither judge delivered the spam; valid messages still flow between them.
+    nodes[1].1.publish(TOPIC, "good news").await.unwrap();
+    let delivered = soon(subscriptions[0].next()).await.unwrap();
+    assert_eq!(delivered.data(), b"good news");
+    nodes[0].1.publish(TOPIC, "more news").await.unwrap();
+    let delivered = soon(subscriptions[1].next()).await.unwrap();
+    assert_eq!(delivered.data(), b"more news");
+    assert_eq!(judge.stats().await.unvalidated, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_messages_make_mesh_peers_send_idontwant() {
+    let nodes = full_network(3, |_| Gossipsub::new(fast_config())).await;
+    let mut subscriptions = Vec::new();
+    for (_, handle) in &nodes {
+        subscriptions.push(handle.subscribe(TOPIC).await.unwrap());
+    }
+    for (_, handle) in &nodes {
+        wait_for_mesh(handle, 2).await;
+    }
+    // 2 KiB, over the 1000-byte threshold: each receiver tells its other mesh peer.
+    nodes[0].1.publish(TOPIC, vec![7u8; 2048]).await.unwrap();
+    for subscription in &mut subscriptions[1..] {
+        assert_eq!(soon(subscription.next()).await.unwrap().data().len(), 2048);
+    }
+    let sent: u64 = futures_sum(nodes.iter().map(|(_, handle)| handle.clone()), true).await;
+    let received: u64 = futures_sum(nodes.iter().map(|(_, handle)| handle.clone()), false).await;
+    assert!(sent >= 2, "IDONTWANT ids sent: {sent}");
+    assert!(received >= 1, "IDONTWANT ids received: {received}");
+    // A small message makes none.
+    nodes[0].1.publish(TOPIC, "small").await.unwrap();
+    for subscription in &mut subscriptions[1..] {
+        assert_eq!(soon(subscription.next()).await.unwrap().data(), b"small");
+    }
+    let after: u64 = futures_sum(nodes.iter().map(|(_, handle)| handle.clone()), true).await;
+    assert_eq!(after, sent);
+}
+
+/// IDONTWANT ids sent (or received) by all of `handles`.
+async fn futures_sum(handles: impl Iterator<Item = Handle>, sent: bool) -> u64 {
+    let mut total = 0;
+    for handle in handles {
+        let stats = handle.stats().await;
+        total += if sent {
+            stats.idontwant_sent
+        } else {
+            stats.idontwant_received
+        };
+    }
+    total
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropping_a_subscription_leaves_the_topic_and_a_closed_peer_is_forgotten() {
+    let nodes = full_network(2, |_| Gossipsub::new(fast_config())).await;
+    let (first, second) = (&nodes[0].1, &nodes[1].1);
+    let subscription = first.subscribe(TOPIC).await.unwrap();
+    let _other = second.subscribe(TOPIC).await.unwrap();
+    let first_id = nodes[0].0.peer_id();
+    soon(second.wait_for(
+        |handle| async move { handle.topic_peers(TOPIC).await },
+        |peers| peers.contains(&first_id),
+    ))
+    .await;
+
+    drop(subscription);
+    soon(second.wait_for(
+        |handle| async move { handle.topic_peers(TOPIC).await },
+        |peers| peers.is_empty(),
+    ))
+    .await;
+    assert_eq!(first.stats().await.topics, 0);
+
+    nodes[0].0.shutdown().await;
+    soon(second.wait_for(
+        |handle| async move { handle.stats().await },
+        |stats| stats.peers == 0,
+    ))
+    .await;
+    assert!(second.scores().await.is_empty());
+    // Our stopped node's handle says so.
+    assert!(matches!(
+        first.publish(TOPIC, "late").await,
+        Err(PublishError::Stopped)
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn publishing_without_peers_fails_and_fanout_reaches_subscribers() {
+    let (_alone, handle) = node_with(Gossipsub::new(fast_config())).await;
+    assert!(matches!(
+        handle.publish(TOPIC, "anyone?").await,
+        Err(PublishError::NoPeers)
+    ));
+
+    // A publisher that never subscribes reaches subscribers through its fanout.
+    let nodes = full_network(3, |_| Gossipsub::new(fast_config())).await;
+    let mut subscription = nodes[1].1.subscribe(TOPIC).await.unwrap();
+    let mut other = nodes[2].1.subscribe(TOPIC).await.unwrap();
+    let publisher = &nodes[0].1;
+    soon(publisher.wait_for(
+        |handle| async move { handle.topic_peers(TOPIC).await },
+        |peers| peers.len() == 2,
+    ))
+    .await;
+    publisher.publish(TOPIC, "from outside").await.unwrap();
+    assert_eq!(
+        soon(subscription.next()).await.unwrap().data(),
+        b"from outside"
+    );
+    assert_eq!(soon(other.next()).await.unwrap().data(), b"from outside");
+}

@@ -1,0 +1,79 @@
+//! What the driver knows of each connected peer: its connections, its streams and its
+//! outbound queue.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use hyphae_multiaddr::Protocol as AddrPart;
+use hyphae_service::{ConnectionId, ConnectionInfo};
+use tokio::task::AbortHandle;
+
+use super::queue::{OutboundQueue, QueueLimits};
+use crate::Protocol;
+
+/// Outbound stream attempts per peer before we stop trying (until a new identify says the
+/// peer speaks pubsub).
+pub(crate) const MAX_OPEN_ATTEMPTS: u32 = 3;
+
+/// The state of our stream to the peer.
+#[derive(Debug)]
+pub(crate) enum Outbound {
+    /// None yet; `attempts` failed so far.
+    Closed { attempts: u32 },
+    /// Being negotiated on a connection.
+    Opening { attempts: u32 },
+    /// Open, numbered `stream`, written by a task draining the link's queue.
+    Open { stream: u64 },
+}
+
+/// One connected peer.
+#[derive(Debug)]
+pub(crate) struct Link {
+    pub(crate) connections: BTreeMap<ConnectionId, ConnectionInfo>,
+    pub(crate) outbound: Outbound,
+    /// What we send the peer; it fills while our stream is being opened, so that nothing
+    /// the router sends as soon as it knows the peer (our subscriptions) is lost.
+    pub(crate) queue: OutboundQueue,
+    /// The inbound stream we read, by number, and its reader task.
+    pub(crate) inbound: Option<(u64, AbortHandle)>,
+    /// The protocol the router knows the peer by, once it has a stream.
+    pub(crate) protocol: Option<Protocol>,
+}
+
+impl Link {
+    pub(crate) fn new(limits: QueueLimits) -> Link {
+        Link {
+            connections: BTreeMap::new(),
+            outbound: Outbound::Closed { attempts: 0 },
+            queue: OutboundQueue::new(limits),
+            inbound: None,
+            protocol: None,
+        }
+    }
+
+    /// The IPs the peer's connections come from.
+    pub(crate) fn ips(&self) -> Vec<IpAddr> {
+        let mut ips: Vec<IpAddr> = self
+            .connections
+            .values()
+            .filter_map(|info| {
+                info.remote_addr.iter().find_map(|part| match part {
+                    AddrPart::Ip4(ip) => Some(IpAddr::V4(ip)),
+                    AddrPart::Ip6(ip) => Some(IpAddr::V6(ip)),
+                    _ => None,
+                })
+            })
+            .collect();
+        ips.sort_unstable();
+        ips.dedup();
+        ips
+    }
+
+    /// Stops the peer's stream tasks.
+    pub(crate) fn close(&mut self) {
+        self.queue.close();
+        if let Some((_, reader)) = self.inbound.take() {
+            reader.abort();
+        }
+    }
+}
