@@ -282,6 +282,7 @@ async function runCommand (node, options, counts, line) {
       emit({
         event: 'idontwant',
         received: { messages: null, ids: total(counts.receivedFrom) },
+        sent: { ids: total(counts.sentTo) },
         received_from: Object.fromEntries(counts.receivedFrom),
         sent_to: Object.fromEntries(counts.sentTo)
       })

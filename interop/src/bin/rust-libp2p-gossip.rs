@@ -8,6 +8,12 @@
 //! gossipsub with its defaults, except:
 //! - message ids: the author's peer id bytes followed by the 8 seqno bytes (go-libp2p's
 //!   default, hyphae's for StrictSign) instead of rust-libp2p's base58-and-decimal text;
+//! - messages of our own that come back are dropped as duplicates (`allow_self_origin`):
+//!   rust-libp2p's default rejects them as invalid and charges the peer that forwarded them
+//!   (P4, `SelfOrigin`), but hyphae and js-libp2p forward to every mesh peer except the one
+//!   they received from, the author included, so with the default every honest hyphae and js
+//!   peer loses score at the rust-libp2p peers it echoes a message to, and in a test whose
+//!   scoring counts only invalid messages that is not what is being measured;
 //! - `--validate`: messages wait for our verdict (`validate_messages`) and those whose data
 //!   starts with `invalid` are rejected (P4 for whoever sent them); without it, every message
 //!   is accepted as it arrives;
@@ -135,7 +141,8 @@ fn new_swarm(options: &Options, registry: &mut Registry) -> anyhow::Result<Swarm
     let mut config = gossipsub::ConfigBuilder::default();
     config
         .validation_mode(ValidationMode::Strict)
-        .message_id_fn(message_id);
+        .message_id_fn(message_id)
+        .allow_self_origin(true);
     if options.validate {
         config.validate_messages();
     }
@@ -283,6 +290,7 @@ fn run_command(
             Ok((messages, ids)) => emit(&json!({
                 "event": "idontwant",
                 "received": { "messages": messages, "ids": ids },
+                "sent": { "ids": null },
                 "received_from": null,
                 "sent_to": null,
             })),
@@ -331,10 +339,11 @@ fn handle_event(
     event: SwarmEvent<BehaviourEvent>,
 ) {
     match event {
-        SwarmEvent::ConnectionEstablished { peer_id, .. } => {
-            if dialling.remove(&peer_id).is_some() {
-                emit(&json!({ "event": "dial", "peer": peer_id.to_string() }));
-            }
+        // Answers a dial (the guard takes it off the list).
+        SwarmEvent::ConnectionEstablished { peer_id, .. }
+            if dialling.remove(&peer_id).is_some() =>
+        {
+            emit(&json!({ "event": "dial", "peer": peer_id.to_string() }));
         }
         SwarmEvent::OutgoingConnectionError {
             peer_id: Some(peer),
