@@ -104,7 +104,10 @@ const INVALID_MESSAGES: usize = 3;
 
 /// A backstop for the whole test; it takes some 7 s on an idle machine.
 const TEST_TIMEOUT: Duration = Duration::from_secs(180);
-/// How long a peer may take to start, or to answer a command.
+/// How long a peer may take to start: node loads some hundred modules, and
+/// start at once (nine of them).
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a peer may take to answer a command.
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long the meshes may take to form: a few heartbeats (1 s each) after the dials.
 const MESH_TIMEOUT: Duration = Duration::from_secs(30);
@@ -162,13 +165,13 @@ impl Peer {
         let stdout = child.stdout.take().expect("piped stdout");
         let (answer_tx, answers) = mpsc::unbounded_channel();
         let (message_tx, messages) = mpsc::unbounded_channel();
-        let reader_name = name.to_owned();
         tokio::spawn(async move {
             let mut lines = BufReader::new(stdout).lines();
             while let Ok(Some(line)) = lines.next_line().await {
-                let value: Value = serde_json::from_str(&line).unwrap_or_else(|error| {
-                    panic!("{reader_name}: not a JSON line ({error}): {line:?}")
-                });
+                // A line that is not JSON is passed on as an answer that fails the next ask.
+                let value: Value = serde_json::from_str(&line).unwrap_or_else(
+                    |error| serde_json::json!({ "event": "unparsable", "line": line, "error": error.to_string() }),
+                );
                 let channel = if value["event"] == "message" {
                     &message_tx
                 } else {
@@ -188,7 +191,7 @@ impl Peer {
             messages,
             delivered: Vec::new(),
         };
-        let listening = peer.answer("listening").await;
+        let listening = peer.answer_within("listening", START_TIMEOUT).await;
         peer.id = string(&listening["peer"]);
         peer.addr = string(&listening["addr"]);
         peer
@@ -201,11 +204,14 @@ impl Peer {
 
     /// The next answer, which must be the `event` one.
     async fn answer(&mut self, event: &str) -> Value {
-        let answer = tokio::time::timeout(ANSWER_TIMEOUT, self.answers.recv())
+        self.answer_within(event, ANSWER_TIMEOUT).await
+    }
+
+    /// The next answer, which must be the `event` one and come within `timeout`.
+    async fn answer_within(&mut self, event: &str, timeout: Duration) -> Value {
+        let answer = tokio::time::timeout(timeout, self.answers.recv())
             .await
-            .unwrap_or_else(|_| {
-                panic!("{}: no {event} answer within {ANSWER_TIMEOUT:?}", self.name)
-            })
+            .unwrap_or_else(|_| panic!("{}: no {event} answer within {timeout:?}", self.name))
             .unwrap_or_else(|| panic!("{}: exited before its {event} answer", self.name));
         assert_eq!(answer["event"], event, "{}: {answer}", self.name);
         answer
