@@ -104,8 +104,8 @@ const INVALID_MESSAGES: usize = 3;
 
 /// A backstop for the whole test; it takes some 7 s on an idle machine.
 const TEST_TIMEOUT: Duration = Duration::from_secs(180);
-/// How long a peer may take to start: node loads some hundred modules, and
-/// start at once (nine of them).
+/// How long a peer may take to start: node loads some hundred modules, and nine programs
+/// start at once.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long a peer may take to answer a command.
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(30);
