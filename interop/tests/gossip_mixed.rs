@@ -68,8 +68,9 @@
 //!    everywhere (the one its publisher announced), the author as source.
 //! 2. IDONTWANT: every link between honest peers negotiated /meshsub/1.2.0 or later; every
 //!    honest peer received IDONTWANTs and, where it counts them, sent some; and IDONTWANTs
-//!    went from each implementation to each other one, as js-libp2p's counts per peer show
-//!    for the pairs with js (hyphae and rust-libp2p count only totals).
+//!    went from each implementation to each other one, all six ways: js-libp2p's counts per
+//!    peer show the pairs with js, and what hyphae and rust-libp2p peers received in all,
+//!    less what js peers sent them, shows hyphae → rust-libp2p and rust-libp2p → hyphae.
 //! 3. The offender publishes three `invalid` messages. Its five neighbours reject them, score
 //!    it below 0 and prune it: it leaves their meshes, and its own mesh empties. No honest
 //!    peer scores another honest one below 0 (only invalid messages count).
@@ -607,13 +608,12 @@ async fn every_implementation_delivers_gossips_idontwant_and_prunes_an_invalid_s
 /// - every link between honest peers negotiated /meshsub/1.2.0 or later, as one side at
 ///   least reports (rust-libp2p and js-libp2p do; every link has one of them);
 /// - every honest peer received IDONTWANTs, and every one that counts what it sends sent some;
-/// - IDONTWANTs went from each implementation to each other one, wherever one side of that
-///   pair counts them per peer (js-libp2p, both ways).
+/// - IDONTWANTs went from each implementation to each other one. js-libp2p counts them per
+///   peer, both ways, which covers every pair with js. hyphae and rust-libp2p count only what
+///   they received in all; of that, what js peers did not send them came from their other
+///   neighbours, and where those are all of one implementation (a hyphae peer's are rust-libp2p
+///   peers; rust-2's and rust-3's are hyphae peers), that pair is measured too.
 async fn check_idontwant(peers: &mut [Peer], honest: &[usize], links: &[(usize, usize)]) {
-    let implementation_of: HashMap<String, Implementation> = peers
-        .iter()
-        .map(|peer| (peer.id.clone(), peer.implementation))
-        .collect();
     let index_of: HashMap<String, usize> = peers
         .iter()
         .enumerate()
@@ -621,10 +621,12 @@ async fn check_idontwant(peers: &mut [Peer], honest: &[usize], links: &[(usize, 
         .collect();
     // (reporter, other) → the protocol the reporter says they speak.
     let mut protocols: HashMap<(usize, usize), String> = HashMap::new();
-    // (from, to) → ids counted, by whichever side counted; and who counts per peer.
-    let mut flows: HashMap<(Implementation, Implementation), u64> = HashMap::new();
-    let mut counts_received: HashSet<Implementation> = HashSet::new();
-    let mut counts_sent: HashSet<Implementation> = HashSet::new();
+    // (from, to) → IDONTWANT ids, as a side that counts per peer counted them.
+    let mut by_link: HashMap<(usize, usize), u64> = HashMap::new();
+    // The peers that count per peer what they receive and send, and each one's total received.
+    let mut counts_received_per_peer: HashSet<usize> = HashSet::new();
+    let mut counts_sent_per_peer: HashSet<usize> = HashSet::new();
+    let mut received_in_all: HashMap<usize, u64> = HashMap::new();
     for &index in honest {
         let peer = &mut peers[index];
         let answer = peer.ask("peers").await;
@@ -644,25 +646,31 @@ async fn check_idontwant(peers: &mut [Peer], honest: &[usize], links: &[(usize, 
                 assert!(ids > 0, "{} {direction} no IDONTWANT: {counts}", peer.name);
             }
         }
+        if let Some(ids) = counts["received"]["ids"].as_u64() {
+            received_in_all.insert(index, ids);
+        }
         for (field, is_incoming) in [("received_from", true), ("sent_to", false)] {
             let Some(by_peer) = counts[field].as_object() else {
                 continue;
             };
             if is_incoming {
-                counts_received.insert(peer.implementation);
+                counts_received_per_peer.insert(index);
             } else {
-                counts_sent.insert(peer.implementation);
+                counts_sent_per_peer.insert(index);
             }
             for (other, count) in by_peer {
-                let Some(&other_implementation) = implementation_of.get(other) else {
+                let Some(&other) = index_of.get(other) else {
                     continue;
                 };
                 let key = if is_incoming {
-                    (other_implementation, peer.implementation)
+                    (other, index)
                 } else {
-                    (peer.implementation, other_implementation)
+                    (index, other)
                 };
-                *flows.entry(key).or_default() += count.as_u64().unwrap_or(0);
+                let count = count.as_u64().unwrap_or(0);
+                // Both sides may count one link (js to js): keep one count.
+                let entry = by_link.entry(key).or_default();
+                *entry = (*entry).max(count);
             }
         }
     }
@@ -688,17 +696,56 @@ async fn check_idontwant(peers: &mut [Peer], honest: &[usize], links: &[(usize, 
         }
     }
 
+    // (from, to) → ids, and the pairs measured at all.
+    let implementation = |index: usize| peers[index].implementation;
+    let mut flows: HashMap<(Implementation, Implementation), u64> = HashMap::new();
+    for (&(from, to), &count) in &by_link {
+        *flows
+            .entry((implementation(from), implementation(to)))
+            .or_default() += count;
+    }
+    let mut measured: HashSet<(Implementation, Implementation)> = flows.keys().copied().collect();
+    for (&index, &received) in &received_in_all {
+        if counts_received_per_peer.contains(&index) {
+            continue;
+        }
+        let counted: u64 = by_link
+            .iter()
+            .filter(|&(&(from, to), _)| to == index && counts_sent_per_peer.contains(&from))
+            .map(|(_, count)| count)
+            .sum();
+        let others: HashSet<Implementation> = links
+            .iter()
+            .filter_map(|&(a, b)| match (a == index, b == index) {
+                (true, _) => Some(b),
+                (_, true) => Some(a),
+                _ => None,
+            })
+            .filter(|neighbour| !counts_sent_per_peer.contains(neighbour))
+            .map(implementation)
+            .collect();
+        if let [other] = others.iter().copied().collect::<Vec<_>>()[..] {
+            let pair = (other, implementation(index));
+            *flows.entry(pair).or_default() += received.saturating_sub(counted);
+            measured.insert(pair);
+        }
+    }
     println!("IDONTWANT ids counted between implementations: {flows:?}");
-    let present: HashSet<Implementation> =
-        honest.iter().map(|&i| peers[i].implementation).collect();
+
+    let present: HashSet<Implementation> = honest.iter().map(|&i| implementation(i)).collect();
     for &from in &present {
         for &to in &present {
-            if from != to && (counts_sent.contains(&from) || counts_received.contains(&to)) {
-                assert!(
-                    flows.get(&(from, to)).copied().unwrap_or(0) > 0,
-                    "no IDONTWANT counted from {from:?} to {to:?}: {flows:?}"
-                );
+            if from == to {
+                continue;
             }
+            assert!(
+                measured.contains(&(from, to)),
+                "nothing measures IDONTWANT from {from:?} to {to:?}"
+            );
+            assert!(
+                flows.get(&(from, to)).copied().unwrap_or(0) > 0,
+                "no IDONTWANT counted from {from:?} to {to:?}: {flows:?}"
+            );
         }
     }
 }
