@@ -217,7 +217,7 @@ impl Driver {
         stats.topics = self.router.joined().count();
         stats.unvalidated = self.router.unvalidated();
         for link in self.links.values() {
-            stats.queued_bytes += link.queue.queued_bytes();
+            stats.unsent_bytes += link.queue.unsent_bytes();
             let dropped = link.queue.take_dropped();
             self.stats.dropped_frames += dropped;
             stats.dropped_frames += dropped;
