@@ -81,6 +81,13 @@ impl<P: Clone + Eq + Hash + Ord> Router<P> {
         let id = self.message_id_fn.message_id(&message);
         if !self.seen.insert(id.clone(), now) {
             self.score.duplicate(source, &id, &message.topic, now);
+            if self.config.report_duplicates {
+                self.emit(Event::Duplicate {
+                    source: source.clone(),
+                    id,
+                    message,
+                });
+            }
             return;
         }
         // v1.2 "IDONTWANT Message": tell mesh peers before validating, so they skip sending it.

@@ -165,6 +165,16 @@ pub enum Event<P> {
         /// The message.
         message: Message,
     },
+    /// A copy of a message already seen, of a topic we joined; only with
+    /// [`Config::report_duplicates`].
+    Duplicate {
+        /// The peer that sent the copy.
+        source: P,
+        /// Its id under the message-id function.
+        id: MessageId,
+        /// The copy.
+        message: Message,
+    },
     /// A new message awaits the application's verdict ([`Router::report_validation`]);
     /// only with [`Config::async_validation`].
     Validate {

@@ -25,6 +25,10 @@ pub struct Received {
     pub id: MessageId,
     /// The message.
     pub message: Message,
+    /// Whether this is a copy of a message already delivered: only subscriptions of a
+    /// service built with [`Gossipsub::deliver_duplicates`](super::Gossipsub::deliver_duplicates)
+    /// see copies.
+    pub is_duplicate: bool,
 }
 
 impl Received {

@@ -1,0 +1,73 @@
+//! Copies of seen messages are reported as events only when the configuration asks.
+
+use std::time::Instant;
+
+use hyphae_gossipsub::{
+    Config, Direction, Event, Message, Protocol, Publisher, Router, Rpc, SubOpts,
+};
+
+const TOPIC: &str = "blocks";
+
+fn router(report_duplicates: bool, now: Instant) -> Router<u32> {
+    let config = Config {
+        report_duplicates,
+        ..Config::default()
+    };
+    let mut router = Router::new(config, Publisher::anonymous(), 5).expect("valid config");
+    for peer in [1, 2] {
+        router.add_peer(peer, Protocol::MeshsubV1_2, Direction::Inbound);
+        let subscribe = Rpc {
+            subscriptions: vec![SubOpts {
+                subscribe: true,
+                topic: TOPIC.into(),
+            }],
+            ..Rpc::default()
+        };
+        router.handle_rpc(&peer, subscribe, now);
+    }
+    router.join(TOPIC, now);
+    while router.poll_event().is_some() {}
+    router
+}
+
+fn copy() -> Rpc {
+    Rpc {
+        publish: vec![Message {
+            data: Some(b"twice".to_vec().into()),
+            topic: TOPIC.into(),
+            ..Message::default()
+        }],
+        ..Rpc::default()
+    }
+}
+
+fn events(router: &mut Router<u32>) -> Vec<Event<u32>> {
+    std::iter::from_fn(|| router.poll_event()).collect()
+}
+
+#[test]
+fn a_second_copy_is_an_event_only_when_asked() {
+    let now = Instant::now();
+    for report in [false, true] {
+        let mut router = router(report, now);
+        router.handle_rpc(&1, copy(), now);
+        router.handle_rpc(&2, copy(), now);
+        let events = events(&mut router);
+        assert!(matches!(events[0], Event::Message { source: 1, .. }));
+        if report {
+            assert_eq!(events.len(), 2);
+            let Event::Duplicate {
+                source,
+                id,
+                message,
+            } = &events[1]
+            else {
+                panic!("expected a duplicate, got {:?}", events[1]);
+            };
+            assert_eq!((*source, message.topic.as_str()), (2, TOPIC));
+            assert!(matches!(&events[0], Event::Message { id: first, .. } if first == id));
+        } else {
+            assert_eq!(events.len(), 1);
+        }
+    }
+}
