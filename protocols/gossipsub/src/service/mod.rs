@@ -237,6 +237,7 @@ impl Gossipsub {
         self.config.async_validation = self.validator.is_some();
         let seed = self.seed.unwrap_or_else(|| seed_from(cx));
         let mut router = Router::new(self.config, publisher, seed)?;
+        router.set_author_fn(|from| PeerId::from_bytes(from).ok());
         if let Some(function) = self.message_id_fn {
             router.set_message_id_fn(function);
         }
