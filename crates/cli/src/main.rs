@@ -5,6 +5,7 @@ mod id;
 mod node;
 mod perf;
 mod ping;
+mod pubsub;
 
 use clap::{Parser, Subcommand};
 
@@ -25,6 +26,8 @@ enum Command {
     Node(node::Args),
     /// Dial a peer and ping it.
     Ping(ping::Args),
+    /// Subscribe to a gossipsub topic, or publish a message to one.
+    Pubsub(pubsub::Args),
     /// Measure throughput with the libp2p perf protocol, or serve it.
     Perf(perf::Args),
 }
@@ -37,6 +40,7 @@ fn main() -> std::process::ExitCode {
         Command::Node(args) => with_runtime(node::run(args)),
         Command::Ping(args) => with_runtime(ping::run(args)),
         Command::Perf(args) => with_runtime(perf::run(args)),
+        Command::Pubsub(args) => with_runtime(pubsub::run(args)),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

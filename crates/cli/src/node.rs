@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
+use hyphae::gossipsub::Gossipsub;
 use hyphae::kad::{DiskStore, Kademlia, Mode, ModeSetting, StoreLimits};
 use hyphae::{Multiaddr, Node, Protocol};
 
@@ -30,6 +31,10 @@ pub(crate) struct Args {
     /// Accept DHT records of any namespace without validation (test networks).
     #[arg(long, value_name = "VALIDATOR", value_parser = ["accept-all"])]
     validator: Option<String>,
+    /// Join this gossipsub topic and relay its messages; may be repeated. (The node speaks
+    /// gossipsub either way, but relays only the topics it joined.)
+    #[arg(long, value_name = "TOPIC")]
+    topic: Vec<String>,
 }
 
 /// Any free TCP port and any free UDP port for QUIC, on every IPv4 interface.
@@ -71,7 +76,16 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
         }
         builder = builder.service(dht);
     }
-    let node = builder.start().await?;
+    let node = builder.service(Gossipsub::default()).start().await?;
+    let gossip = node
+        .service::<Gossipsub>()
+        .context("the gossipsub service is not running")?;
+    // Joined topics are relayed; their messages are read and dropped here (a dropped
+    // subscription would leave its topic).
+    for topic in args.topic {
+        let mut subscription = gossip.subscribe(topic).await?;
+        tokio::spawn(async move { while subscription.next().await.is_some() {} });
+    }
     println!("PeerId: {}", node.peer_id());
     for addr in node.listen_addrs() {
         println!("Listening on {addr}");

@@ -77,6 +77,10 @@ pub struct Config {
     pub max_queued_rpcs_per_peer: usize,
     /// Most application events queued; more are dropped and counted. Default 10 000.
     pub max_queued_events: usize,
+    /// Emit [`Event::Duplicate`](super::Event::Duplicate) for every copy of a message
+    /// already seen (for measurements such as the test-plans gossipsub-interop logs).
+    /// Default false.
+    pub report_duplicates: bool,
     /// Hold new messages for a verdict the application reports later
     /// ([`Router::report_validation`](super::Router::report_validation)) instead of judging
     /// them at once. Default false.
@@ -132,6 +136,7 @@ impl Default for Config {
             max_topics_per_peer: 1000,
             max_queued_rpcs_per_peer: 1024,
             max_queued_events: 10_000,
+            report_duplicates: false,
             async_validation: false,
             max_pending_validations: 1024,
             validation_timeout: Duration::from_secs(10),

@@ -81,6 +81,13 @@ impl<P: Clone + Eq + Hash + Ord> Router<P> {
         let id = self.message_id_fn.message_id(&message);
         if !self.seen.insert(id.clone(), now) {
             self.score.duplicate(source, &id, &message.topic, now);
+            if self.config.report_duplicates {
+                self.emit(Event::Duplicate {
+                    source: source.clone(),
+                    id,
+                    message,
+                });
+            }
             return;
         }
         // v1.2 "IDONTWANT Message": tell mesh peers before validating, so they skip sending it.
@@ -231,10 +238,14 @@ impl<P: Clone + Eq + Hash + Ord> Router<P> {
     }
 
     /// Sends `message` to our mesh peers of its topic and to floodsub peers subscribed to
-    /// it, except `source` and peers that sent IDONTWANT for it (v1.0 "Message Processing",
-    /// v1.2 "IDONTWANT Message").
+    /// it, except `source`, its author and peers that sent IDONTWANT for it (v1.0 "Message
+    /// Processing", v1.2 "IDONTWANT Message").
     pub(crate) fn forward(&mut self, source: Option<&P>, id: &MessageId, message: &Message) {
         let topic = &message.topic;
+        let author = match (&self.author_of, message.from.as_deref()) {
+            (Some(author_of), Some(from)) => author_of(from),
+            _ => None,
+        };
         let floodsub = self.topic_peers(topic).filter(|peer| {
             self.peers
                 .get(*peer)
@@ -243,7 +254,7 @@ impl<P: Clone + Eq + Hash + Ord> Router<P> {
         let targets: Vec<P> = self
             .mesh_peers(topic)
             .chain(floodsub)
-            .filter(|peer| Some(*peer) != source)
+            .filter(|peer| Some(*peer) != source && Some(*peer) != author.as_ref())
             .filter(|peer| {
                 self.peers
                     .get(*peer)

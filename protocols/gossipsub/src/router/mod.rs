@@ -165,6 +165,16 @@ pub enum Event<P> {
         /// The message.
         message: Message,
     },
+    /// A copy of a message already seen, of a topic we joined; only with
+    /// [`Config::report_duplicates`].
+    Duplicate {
+        /// The peer that sent the copy.
+        source: P,
+        /// Its id under the message-id function.
+        id: MessageId,
+        /// The copy.
+        message: Message,
+    },
     /// A new message awaits the application's verdict ([`Router::report_validation`]);
     /// only with [`Config::async_validation`].
     Validate {
@@ -194,6 +204,9 @@ pub enum Event<P> {
 /// Judges each new message before it is delivered and forwarded.
 type Validator<P> = Box<dyn FnMut(&P, &MessageId, &Message) -> Validation + Send>;
 
+/// Maps a message's `from` bytes to the peer key of its author.
+type AuthorFn<P> = Box<dyn Fn(&[u8]) -> Option<P> + Send>;
+
 /// A message waiting for the application's verdict.
 struct PendingValidation<P> {
     source: P,
@@ -207,6 +220,7 @@ pub struct Router<P> {
     publisher: Publisher,
     message_id_fn: MessageIdFn,
     validator: Option<Validator<P>>,
+    author_of: Option<AuthorFn<P>>,
     score: Box<dyn ScoreSource<P> + Send>,
     rng: Rng,
     /// Connected peers and what we know of each.
@@ -261,6 +275,7 @@ impl<P: Clone + Eq + Hash + Ord> Router<P> {
             message_id_fn: MessageIdFn::default_for(publisher.policy()),
             publisher,
             validator: None,
+            author_of: None,
             score: Box::new(NoScore),
             rng: Rng::from_seed(seed),
             peers: BTreeMap::new(),
@@ -300,6 +315,14 @@ impl<P: Clone + Eq + Hash + Ord> Router<P> {
         validator: impl FnMut(&P, &MessageId, &Message) -> Validation + Send + 'static,
     ) {
         self.validator = Some(Box::new(validator));
+    }
+
+    /// Tells the router which peer wrote a message, from its `from` field (for peer ids:
+    /// `PeerId::from_bytes`), so that a message is never forwarded back to its author, as
+    /// go-libp2p and rust-libp2p do not (rust-libp2p penalises a peer that echoes a peer's
+    /// own message to it).
+    pub fn set_author_fn(&mut self, author_of: impl Fn(&[u8]) -> Option<P> + Send + 'static) {
+        self.author_of = Some(Box::new(author_of));
     }
 
     /// Takes scores from `source` and reports peers' behaviour to it.

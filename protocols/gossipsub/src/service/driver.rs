@@ -32,6 +32,7 @@ const OPENED_QUEUE: usize = 64;
 pub(crate) struct Setup {
     pub(crate) validator: Option<Arc<dyn Validator>>,
     pub(crate) queue: QueueLimits,
+    pub(crate) limits: Limits,
     pub(crate) protocols: Vec<Protocol>,
 }
 
@@ -74,11 +75,12 @@ impl Driver {
         let (stream_events, stream_events_rx) = mpsc::channel(STREAM_EVENTS);
         let (opened, opened_rx) = mpsc::channel(OPENED_QUEUE);
         let (verdicts, verdicts_rx) = mpsc::unbounded_channel();
+        let limits = setup.limits;
         let driver = Driver {
             cx,
             router,
             setup,
-            limits: Limits::default(),
+            limits,
             links: HashMap::new(),
             subscriptions: BTreeMap::new(),
             changes,
@@ -217,7 +219,7 @@ impl Driver {
         stats.topics = self.router.joined().count();
         stats.unvalidated = self.router.unvalidated();
         for link in self.links.values() {
-            stats.queued_bytes += link.queue.queued_bytes();
+            stats.unsent_bytes += link.queue.unsent_bytes();
             let dropped = link.queue.take_dropped();
             self.stats.dropped_frames += dropped;
             stats.dropped_frames += dropped;
@@ -554,6 +556,17 @@ impl Driver {
                 source,
                 id,
                 message,
+                is_duplicate: false,
+            }),
+            Event::Duplicate {
+                source,
+                id,
+                message,
+            } => self.deliver(Received {
+                source,
+                id,
+                message,
+                is_duplicate: true,
             }),
             Event::Validate {
                 source,

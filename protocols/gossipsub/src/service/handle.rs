@@ -14,7 +14,7 @@ use crate::{Error, Message, MessageId, PublishError};
 pub(crate) const COMMAND_QUEUE: usize = 256;
 /// Messages buffered per subscription; beyond this, messages for a subscriber that does not
 /// read are dropped (and counted in [`Stats::dropped_deliveries`]).
-pub(crate) const SUBSCRIPTION_BUFFER: usize = 1024;
+pub(crate) const SUBSCRIPTION_BUFFER: usize = 256;
 
 /// A message delivered to a subscription.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,6 +25,10 @@ pub struct Received {
     pub id: MessageId,
     /// The message.
     pub message: Message,
+    /// Whether this is a copy of a message already delivered: only subscriptions of a
+    /// service built with [`Gossipsub::deliver_duplicates`](super::Gossipsub::deliver_duplicates)
+    /// see copies.
+    pub is_duplicate: bool,
 }
 
 impl Received {
@@ -50,8 +54,9 @@ pub struct Stats {
     pub peers: usize,
     /// Topics we joined.
     pub topics: usize,
-    /// Bytes waiting in the peers' outbound queues.
-    pub queued_bytes: usize,
+    /// Bytes queued for peers and not yet written to their streams; zero once everything
+    /// published has left (to the transport's buffers).
+    pub unsent_bytes: usize,
     /// Frames dropped from outbound queues (full, or waited too long).
     pub dropped_frames: u64,
     /// Messages dropped because a subscriber did not read them.

@@ -37,8 +37,9 @@ pub use handle::{Handle, Received, Stats, Subscription};
 pub use queue::QueueLimits;
 
 use crate::{
-    Config, ConfigError, Message, MessageIdFn, PeerScore, PeerScoreParams, PeerScoreThresholds,
-    Protocol, Publisher, Router, ScoreParamsError, SignaturePolicy, Validation, initial_seqno,
+    Config, ConfigError, Limits, Message, MessageIdFn, PeerScore, PeerScoreParams,
+    PeerScoreThresholds, Protocol, Publisher, Router, ScoreParamsError, SignaturePolicy,
+    Validation, initial_seqno,
 };
 
 /// The application's judge of received messages: it answers [`Validation::Accept`],
@@ -95,6 +96,7 @@ pub struct Gossipsub {
     scoring: Option<PeerScoreParams>,
     validator: Option<Arc<dyn Validator>>,
     queue: QueueLimits,
+    limits: Limits,
     protocols: Vec<Protocol>,
     seed: Option<u64>,
 }
@@ -126,6 +128,7 @@ impl Gossipsub {
             scoring: None,
             validator: None,
             queue: QueueLimits::default(),
+            limits: Limits::default(),
             protocols: vec![
                 Protocol::MeshsubV1_2,
                 Protocol::MeshsubV1_1,
@@ -171,9 +174,23 @@ impl Gossipsub {
         self
     }
 
+    /// Delivers copies of messages already delivered to the subscriptions too, marked
+    /// [`Received::is_duplicate`] (for measurements; applications want each message once).
+    pub fn deliver_duplicates(mut self) -> Gossipsub {
+        self.config.report_duplicates = true;
+        self
+    }
+
     /// Bounds each peer's outbound queue.
     pub fn queue_limits(mut self, limits: QueueLimits) -> Gossipsub {
         self.queue = limits;
+        self
+    }
+
+    /// Reads and writes RPCs within `limits` (by default at most 1 MiB each, as go-libp2p;
+    /// raise [`Limits::max_rpc_len`] with [`Config::max_transmit_size`] for larger messages).
+    pub fn limits(mut self, limits: Limits) -> Gossipsub {
+        self.limits = limits;
         self
     }
 
@@ -220,6 +237,7 @@ impl Gossipsub {
         self.config.async_validation = self.validator.is_some();
         let seed = self.seed.unwrap_or_else(|| seed_from(cx));
         let mut router = Router::new(self.config, publisher, seed)?;
+        router.set_author_fn(|from| PeerId::from_bytes(from).ok());
         if let Some(function) = self.message_id_fn {
             router.set_message_id_fn(function);
         }
@@ -229,6 +247,7 @@ impl Gossipsub {
         let setup = driver::Setup {
             validator: self.validator,
             queue: self.queue,
+            limits: self.limits,
             protocols: self.protocols,
         };
         Ok((router, setup))

@@ -73,6 +73,8 @@ struct State {
     forward: VecDeque<(Instant, Bytes)>,
     control_bytes: usize,
     message_bytes: usize,
+    /// Bytes the writer took and has not yet reported written.
+    writing_bytes: usize,
     /// Whether a forwarded message goes next when both message classes wait.
     forward_turn: bool,
     /// Frames refused or shed since the driver last asked.
@@ -137,10 +139,15 @@ impl OutboundQueue {
         std::mem::take(&mut lock(&self.shared.state).dropped)
     }
 
-    /// Bytes waiting.
-    pub(crate) fn queued_bytes(&self) -> usize {
+    /// Bytes not yet written to the peer's stream: waiting, or taken by the writer.
+    pub(crate) fn unsent_bytes(&self) -> usize {
         let state = lock(&self.shared.state);
-        state.control_bytes + state.message_bytes
+        state.control_bytes + state.message_bytes + state.writing_bytes
+    }
+
+    /// The writer wrote (and flushed) all it took.
+    pub(crate) fn written(&self) {
+        lock(&self.shared.state).writing_bytes = 0;
     }
 
     /// Ends the queue: the writer finishes and later pushes are refused.
@@ -152,6 +159,7 @@ impl OutboundQueue {
         state.forward.clear();
         state.control_bytes = 0;
         state.message_bytes = 0;
+        state.writing_bytes = 0;
         drop(state);
         self.shared.ready.notify_one();
     }
@@ -170,6 +178,7 @@ impl OutboundQueue {
                 while out.len() < budget {
                     match state.pop(&self.shared.limits, now) {
                         Some(frame) => {
+                            state.writing_bytes += frame.len();
                             out.extend_from_slice(&frame);
                             taken = true;
                         }
@@ -253,7 +262,10 @@ mod tests {
             order.push(pop_one(&queue).await);
         }
         assert_eq!(order, [20, 10, 1, 11, 2, 3]);
-        assert_eq!(queue.queued_bytes(), 0);
+        // Taken by the writer, not yet written.
+        assert_eq!(queue.unsent_bytes(), 60);
+        queue.written();
+        assert_eq!(queue.unsent_bytes(), 0);
     }
 
     #[tokio::test(start_paused = true)]
@@ -286,7 +298,8 @@ mod tests {
         assert_eq!(pop_one(&queue).await, 2);
         assert_eq!(pop_one(&queue).await, 3);
         assert_eq!(queue.take_dropped(), 1);
-        assert_eq!(queue.queued_bytes(), 0);
+        queue.written();
+        assert_eq!(queue.unsent_bytes(), 0);
     }
 
     #[tokio::test(start_paused = true)]
@@ -294,7 +307,7 @@ mod tests {
         let queue = OutboundQueue::new(QueueLimits::default());
         assert!(queue.push(Class::Forward, frame(1, 10), Instant::now()));
         queue.close();
-        assert_eq!(queue.queued_bytes(), 0);
+        assert_eq!(queue.unsent_bytes(), 0);
         assert!(queue.pop_into(&mut Vec::new(), 1).await.is_none());
         assert!(!queue.push(Class::Control, frame(2, 10), Instant::now()));
     }

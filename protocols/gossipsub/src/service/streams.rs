@@ -117,6 +117,7 @@ pub(crate) async fn write(
                 .await;
             return;
         }
+        queue.written();
         batch.clear();
         if batch.capacity() > 4 * WRITE_BATCH {
             batch = Vec::with_capacity(WRITE_BATCH);
