@@ -24,11 +24,8 @@
 //!   decay: `hyphae_interop::gossip::score`), so one invalid message puts a peer below 0 and
 //!   three below the graylist threshold (-80);
 //! - everything else is left at each implementation's defaults (mesh degrees 6/5(4)/12,
-//!   heartbeat 1 s, flood publishing, their IDONTWANT thresholds), but for one: rust-libp2p
-//!   drops its own messages coming back as duplicates (`allow_self_origin`) instead of
-//!   charging whoever echoed them with an invalid message, as it does by default; hyphae and
-//!   js-libp2p forward a message to its author too, so honest peers would lose score
-//!   (`src/bin/rust-libp2p-gossip.rs` says more).
+//!   heartbeat 1 s, flood publishing, their IDONTWANT thresholds, and rust-libp2p charging a
+//!   peer that sends it one of its own messages with an invalid delivery).
 //!
 //! Every line on stdout is one JSON object with an `"event"`. First, once:
 //! `{"event":"listening","peer":"<id>","addr":"<multiaddr without /p2p>"}`. Then, whenever a
@@ -73,7 +70,9 @@
 //!    less what js peers sent them, shows hyphae → rust-libp2p and rust-libp2p → hyphae.
 //! 3. The offender publishes three `invalid` messages. Its five neighbours reject them, score
 //!    it below 0 and prune it: it leaves their meshes, and its own mesh empties. No honest
-//!    peer scores another honest one below 0 (only invalid messages count).
+//!    peer scores another honest one below 0 (only invalid messages count), but for one
+//!    known case: js-libp2p echoes a message to its author, which rust-libp2p counts as
+//!    invalid (one echo, -10, is allowed there).
 //! 4. The honest peers publish again; each delivers exactly the eight others. In all, each
 //!    honest peer delivered each valid message once, and no invalid one.
 //!
@@ -86,7 +85,7 @@ use std::time::Duration;
 
 use futures::future::join_all;
 use hyphae::PeerId;
-use hyphae_interop::gossip::to_hex;
+use hyphae_interop::gossip::{score, to_hex};
 use hyphae_interop::js_dir;
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -545,14 +544,27 @@ async fn every_implementation_delivers_gossips_idontwant_and_prunes_an_invalid_s
                 HashSet::is_empty,
             )
             .await;
-        // Only invalid messages count, so an honest peer below 0 would mean that one
-        // implementation rejected what another sent in good faith.
+        // Only invalid messages count, so an honest peer below 0 means that one
+        // implementation rejected what another sent in good faith. One such case is known:
+        // js-libp2p forwards a message to every mesh peer but the one it came from, its
+        // author included, and rust-libp2p charges a peer that sends it its own message as
+        // one invalid delivery (`SelfOrigin`). So far (one round) each rust-libp2p peer
+        // published one message: a js-libp2p peer may be one invalid delivery down there
+        // (-10), never more. hyphae does not echo (as go and rust-libp2p, it leaves a
+        // message's author out when forwarding), and must stay at 0 or above everywhere.
         for &(a, b) in links.iter().filter(|&&(a, _)| a != offender) {
             for (judge, judged) in [(a, b), (b, a)] {
                 let score = peers[judge].score(&ids[judged]).await;
+                let echoes = peers[judge].implementation == Implementation::Rust
+                    && peers[judged].implementation == Implementation::Js;
+                let floor = if echoes {
+                    score::INVALID_MESSAGE_DELIVERIES_WEIGHT * score::TOPIC_WEIGHT
+                } else {
+                    0.0
+                };
                 assert!(
-                    score.is_some_and(|score| score >= 0.0),
-                    "{} scores {} {score:?}",
+                    score.is_some_and(|score| score >= floor),
+                    "{} scores {} {score:?} (the least expected: {floor})",
                     peers[judge].name,
                     peers[judged].name
                 );

@@ -8,12 +8,6 @@
 //! gossipsub with its defaults, except:
 //! - message ids: the author's peer id bytes followed by the 8 seqno bytes (go-libp2p's
 //!   default, hyphae's for StrictSign) instead of rust-libp2p's base58-and-decimal text;
-//! - messages of our own that come back are dropped as duplicates (`allow_self_origin`):
-//!   rust-libp2p's default rejects them as invalid and charges the peer that forwarded them
-//!   (P4, `SelfOrigin`), but hyphae and js-libp2p forward to every mesh peer except the one
-//!   they received from, the author included, so with the default every honest hyphae and js
-//!   peer loses score at the rust-libp2p peers it echoes a message to, and in a test whose
-//!   scoring counts only invalid messages that is not what is being measured;
 //! - `--validate`: messages wait for our verdict (`validate_messages`) and those whose data
 //!   starts with `invalid` are rejected (P4 for whoever sent them); without it, every message
 //!   is accepted as it arrives;
@@ -26,7 +20,10 @@
 //! in all, from its metrics (`idontwant_msgs`, `idontwant_msgs_ids`): it neither counts per
 //! peer nor counts what it sends. It sends IDONTWANT for a message whose whole protobuf is
 //! longer than `idontwant_message_size_threshold` (1000 bytes by default) to its mesh peers
-//! of v1.2 or later, before validating it.
+//! of v1.2 or later, before validating it. It leaves a message's author out when forwarding,
+//! and by default (kept here) rejects one of its own messages that a peer sends it as
+//! invalid, charging that peer (P4, `SelfOrigin`): js-libp2p peers, which do forward to the
+//! author, lose score at rust-libp2p peers that way.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -141,8 +138,7 @@ fn new_swarm(options: &Options, registry: &mut Registry) -> anyhow::Result<Swarm
     let mut config = gossipsub::ConfigBuilder::default();
     config
         .validation_mode(ValidationMode::Strict)
-        .message_id_fn(message_id)
-        .allow_self_origin(true);
+        .message_id_fn(message_id);
     if options.validate {
         config.validate_messages();
     }
