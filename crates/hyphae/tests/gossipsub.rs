@@ -275,3 +275,52 @@ async fn publishing_without_peers_fails_and_fanout_reaches_subscribers() {
     );
     assert_eq!(soon(other.next()).await.unwrap().data(), b"from outside");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn peers_pruned_from_a_full_mesh_find_each_other_through_peer_exchange() {
+    // A hub with room for two mesh peers, and four leaves that know only the hub.
+    let small_mesh = Config {
+        mesh_n: 2,
+        mesh_n_low: 1,
+        mesh_n_high: 2,
+        mesh_n_score: 1,
+        mesh_outbound_min: 0,
+        // Without scoring every peer scores 0: take offers from any peer.
+        accept_px_threshold: 0.0,
+        ..fast_config()
+    };
+    let px = |enabled| Gossipsub::new(small_mesh.clone()).peer_exchange(enabled);
+    let (hub, hub_gossip) = node_with(px(true)).await;
+    let _hub_subscription = hub_gossip.subscribe(TOPIC).await.unwrap();
+    let mut leaves = Vec::new();
+    for _ in 0..4 {
+        let (leaf, gossip) = node_with(px(true)).await;
+        leaf.dial(&hub.listen_addrs()[0]).await.unwrap();
+        let subscription = gossip.subscribe(TOPIC).await.unwrap();
+        leaves.push((leaf, gossip, subscription));
+    }
+    let leaf_ids: Vec<PeerId> = leaves.iter().map(|(leaf, _, _)| leaf.peer_id()).collect();
+    // The hub prunes two of them, offering the others; they dial who they were offered.
+    soon(async {
+        loop {
+            let linked = leaves.iter().any(|(leaf, _, _)| {
+                leaf.connected_peers()
+                    .iter()
+                    .any(|peer| leaf_ids.contains(peer))
+            });
+            if linked {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    // And a message from one leaf reaches every other over the grown mesh.
+    leaves[0].1.publish(TOPIC, "hello leaves").await.unwrap();
+    for (_, _, subscription) in &mut leaves[1..] {
+        assert_eq!(
+            soon(subscription.next()).await.unwrap().data(),
+            b"hello leaves"
+        );
+    }
+}

@@ -32,6 +32,9 @@ pub struct PeerInfo {
     pub protocol_version: Option<String>,
     /// Sequence number of the newest signed peer record applied.
     pub peer_record_seq: Option<u64>,
+    /// That record's signed envelope, as received: passed on to others (gossipsub's peer
+    /// exchange) who verify it themselves.
+    pub signed_peer_record: Option<Vec<u8>>,
     /// The last measured ping round-trip time.
     pub rtt: Option<Duration>,
 }
@@ -52,6 +55,8 @@ pub struct PeerUpdate {
     pub listen_addrs: Vec<Multiaddr>,
     /// Addresses from a verified signed peer record, with the record's sequence number.
     pub certified_addrs: Option<(u64, Vec<Multiaddr>)>,
+    /// The signed envelope those addresses came in (kept with them).
+    pub signed_peer_record: Option<Vec<u8>>,
 }
 
 #[derive(Debug, Default)]
@@ -184,6 +189,9 @@ impl Peerstore {
         match &info.certified_addrs {
             Some((seq, addrs)) if known.peer_record_seq.is_none_or(|known| *seq > known) => {
                 known.peer_record_seq = Some(*seq);
+                known
+                    .signed_peer_record
+                    .clone_from(&info.signed_peer_record);
                 known.addrs.clear();
                 add_addrs(&mut known.addrs, addrs.iter().cloned());
             }

@@ -255,6 +255,10 @@ fn record(
                 .signed_peer_record
                 .as_ref()
                 .map(|record| (record.seq(), record.addresses().to_vec())),
+            signed_peer_record: info
+                .signed_peer_record
+                .as_ref()
+                .map(|record| record.encode()),
         },
     );
     // The services' `Identified` takes its fields from the answer; only subscribers to our

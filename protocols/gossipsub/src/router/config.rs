@@ -77,6 +77,14 @@ pub struct Config {
     pub max_queued_rpcs_per_peer: usize,
     /// Most application events queued; more are dropped and counted. Default 10 000.
     pub max_queued_events: usize,
+    /// Peer exchange (v1.1 "PRUNE Backoff and Peer Exchange"): offer peers in the PRUNEs
+    /// we send for want of room, and pass on offers received. Default false, as in
+    /// go-libp2p and rust-libp2p; turn it on for bootstrappers and well-connected nodes.
+    pub do_px: bool,
+    /// Most peers offered in, or taken from, one PRUNE. Default 16 (go-libp2p's).
+    pub prune_peers: usize,
+    /// Below this score, a peer's offered peers are ignored. Default 10.
+    pub accept_px_threshold: f64,
     /// Emit [`Event::Duplicate`](super::Event::Duplicate) for every copy of a message
     /// already seen (for measurements such as the test-plans gossipsub-interop logs).
     /// Default false.
@@ -136,6 +144,9 @@ impl Default for Config {
             max_topics_per_peer: 1000,
             max_queued_rpcs_per_peer: 1024,
             max_queued_events: 10_000,
+            do_px: false,
+            prune_peers: 16,
+            accept_px_threshold: 10.0,
             report_duplicates: false,
             async_validation: false,
             max_pending_validations: 1024,
@@ -171,8 +182,8 @@ pub enum ConfigError {
     /// The heartbeat interval must not be zero.
     #[error("heartbeat_interval must not be zero")]
     HeartbeatInterval,
-    /// Thresholds must satisfy graylist < publish <= gossip <= 0 and
-    /// opportunistic graft >= 0 (v1.1 "Score Thresholds").
+    /// Thresholds must satisfy graylist < publish <= gossip <= 0, and opportunistic graft
+    /// and accept PX >= 0 (v1.1 "Score Thresholds").
     #[error("score thresholds out of order")]
     Thresholds,
     /// A queue or table bound is zero.
@@ -204,7 +215,8 @@ impl Config {
         let ordered = self.graylist_threshold < self.publish_threshold
             && self.publish_threshold <= self.gossip_threshold
             && self.gossip_threshold <= 0.0
-            && self.opportunistic_graft_threshold >= 0.0;
+            && self.opportunistic_graft_threshold >= 0.0
+            && self.accept_px_threshold >= 0.0;
         if !ordered {
             return Err(ConfigError::Thresholds);
         }

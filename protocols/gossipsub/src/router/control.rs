@@ -6,8 +6,9 @@ use std::collections::HashSet;
 use std::hash::Hash;
 use std::time::Instant;
 
+use super::Event;
 use super::Router;
-use crate::{ControlIWant, ControlMessage, ControlPrune, MessageId, Rpc};
+use crate::{ControlIWant, ControlMessage, ControlPrune, MessageId, PeerInfo, Rpc};
 
 impl<P: Clone + Eq + Hash + Ord> Router<P> {
     /// Handles the control messages of one RPC and sends one merged reply.
@@ -55,12 +56,14 @@ impl<P: Clone + Eq + Hash + Ord> Router<P> {
             // v1.1: a GRAFT during backoff is penalised and the backoff extended.
             self.score.behaviour_penalty(peer, 1);
         }
-        if backing_off || !is_subscribed || self.score_of(peer) < 0.0 || (is_full && !is_outbound) {
-            self.backoff
-                .add(&topic, peer, self.config.prune_backoff, now);
-            reply
-                .prune
-                .push(self.prune_for(peer, topic, self.config.prune_backoff));
+        let is_negative = self.score_of(peer) < 0.0;
+        if backing_off || !is_subscribed || is_negative || (is_full && !is_outbound) {
+            let backoff = self.config.prune_backoff;
+            self.backoff.add(&topic, peer, backoff, now);
+            // Peers are offered only to a well-behaved peer turned away for want of room.
+            let with_px = !backing_off && is_subscribed && !is_negative;
+            let prune = self.prune_for(peer, topic, backoff, with_px);
+            reply.prune.push(prune);
             return;
         }
         if let Some(mesh) = self.mesh.get_mut(&topic) {
@@ -70,17 +73,30 @@ impl<P: Clone + Eq + Hash + Ord> Router<P> {
     }
 
     /// PRUNE: leave `peer` out of our mesh and do not graft it again until its backoff ends.
-    /// Peer exchange records are ignored: the router dials no one.
-    fn handle_prune(&mut self, peer: &P, prune: ControlPrune, now: Instant) {
+    /// With peer exchange on, the peers it offers are passed on ([`Event::PeerExchange`])
+    /// if its score reaches `accept_px_threshold` (v1.1 "PRUNE Backoff and Peer Exchange").
+    fn handle_prune(&mut self, peer: &P, mut prune: ControlPrune, now: Instant) {
         if let Some(mesh) = self.mesh.get_mut(&prune.topic)
             && mesh.remove(peer)
         {
             self.score.prune(peer, &prune.topic, now);
         }
         // Backoffs only for topics we joined, so that PRUNEs for made-up topics cost nothing.
-        if self.joined.contains(&prune.topic) {
-            self.backoff
-                .apply_prune(&prune.topic, peer, prune.backoff, now);
+        if !self.joined.contains(&prune.topic) {
+            return;
+        }
+        self.backoff
+            .apply_prune(&prune.topic, peer, prune.backoff, now);
+        let takes_px = self.config.do_px
+            && !prune.peers.is_empty()
+            && self.score_of(peer) >= self.config.accept_px_threshold;
+        if takes_px {
+            prune.peers.truncate(self.config.prune_peers);
+            self.emit(Event::PeerExchange {
+                source: peer.clone(),
+                topic: prune.topic,
+                peers: prune.peers,
+            });
         }
     }
 
@@ -172,21 +188,48 @@ impl<P: Clone + Eq + Hash + Ord> Router<P> {
     }
 
     /// A PRUNE for `topic` asking `peer` to back off for `backoff` (v1.1 peers only read
-    /// the backoff).
+    /// the backoff), offering it up to `prune_peers` other peers of the topic when
+    /// `with_px` and peer exchange is on (v1.1 "PRUNE Backoff and Peer Exchange").
     pub(crate) fn prune_for(
-        &self,
+        &mut self,
         peer: &P,
         topic: String,
         backoff: std::time::Duration,
+        with_px: bool,
     ) -> ControlPrune {
         let supports_backoff = self
             .peers
             .get(peer)
             .is_some_and(|state| state.protocol.supports_backoff());
+        let peers = if with_px && supports_backoff && self.config.do_px {
+            self.exchange_peers(peer, &topic)
+        } else {
+            Vec::new()
+        };
         ControlPrune {
             topic,
-            peers: Vec::new(),
+            peers,
             backoff: supports_backoff.then_some(backoff.as_secs()),
         }
+    }
+
+    /// Up to `prune_peers` gossipsub peers of `topic` other than `pruned`, scoring at least
+    /// 0, in random order, as the peer-info function describes them.
+    fn exchange_peers(&mut self, pruned: &P, topic: &str) -> Vec<PeerInfo> {
+        let Some(describe) = &self.peer_info_of else {
+            return Vec::new();
+        };
+        let mut candidates: Vec<P> = self
+            .topic_peers(topic)
+            .filter(|candidate| *candidate != pruned)
+            .filter(|candidate| self.is_gossipsub(candidate) && self.score_of(candidate) >= 0.0)
+            .cloned()
+            .collect();
+        self.rng.shuffle(&mut candidates);
+        candidates
+            .iter()
+            .filter_map(describe)
+            .take(self.config.prune_peers)
+            .collect()
     }
 }

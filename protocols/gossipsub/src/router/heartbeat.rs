@@ -60,7 +60,7 @@ impl<P: Clone + Eq + Hash + Ord> Router<P> {
             .cloned()
             .collect();
         for peer in negative {
-            self.prune_peer(topic, &peer, now, outgoing);
+            self.prune_peer(topic, &peer, false, now, outgoing);
         }
 
         let len = self.mesh_len(topic);
@@ -138,7 +138,7 @@ impl<P: Clone + Eq + Hash + Ord> Router<P> {
             outbound += 1;
         }
         for peer in pruned {
-            self.prune_peer(topic, &peer, now, outgoing);
+            self.prune_peer(topic, &peer, true, now, outgoing);
         }
     }
 
@@ -285,7 +285,16 @@ impl<P: Clone + Eq + Hash + Ord> Router<P> {
             });
     }
 
-    fn prune_peer(&mut self, topic: &str, peer: &P, now: Instant, outgoing: &mut Outgoing<P>) {
+    /// Prunes `peer` from `topic`'s mesh, offering it other peers (`with_px`) when it is
+    /// pruned for room, not for its score.
+    fn prune_peer(
+        &mut self,
+        topic: &str,
+        peer: &P,
+        with_px: bool,
+        now: Instant,
+        outgoing: &mut Outgoing<P>,
+    ) {
         if let Some(mesh) = self.mesh.get_mut(topic)
             && mesh.remove(peer)
         {
@@ -293,7 +302,8 @@ impl<P: Clone + Eq + Hash + Ord> Router<P> {
         }
         self.backoff
             .add(topic, peer, self.config.prune_backoff, now);
-        let prune = self.prune_for(peer, topic.to_owned(), self.config.prune_backoff);
+        let backoff = self.config.prune_backoff;
+        let prune = self.prune_for(peer, topic.to_owned(), backoff, with_px);
         outgoing.entry(peer.clone()).or_default().prune.push(prune);
     }
 

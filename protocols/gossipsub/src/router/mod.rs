@@ -20,8 +20,10 @@
 //! and promises keep the bounds of their own types ([`params`](crate::params)). Meshes and
 //! fanouts hold only connected peers of topics we joined or published to.
 //!
-//! Deliberate omissions: peer exchange (PRUNE's `peers` are neither sent nor followed: the
-//! router dials no one), direct peers, and the v1.3 extensions message.
+//! Peer exchange is off by default, as in go-libp2p and rust-libp2p: with [`Config::do_px`]
+//! a PRUNE for want of room offers other peers ([`Router::set_peer_info_fn`] describes
+//! them), and offers from well-scored peers are passed on as [`Event::PeerExchange`] for
+//! the driver to dial. Deliberate omissions: direct peers and the v1.3 extensions message.
 //!
 //! ```
 //! use std::time::Instant;
@@ -185,6 +187,17 @@ pub enum Event<P> {
         /// The message.
         message: Message,
     },
+    /// A peer that pruned us offered other peers of a topic (peer exchange, only with
+    /// [`Config::do_px`], from peers scoring at least `accept_px_threshold`): the driver
+    /// may connect to them. The router itself dials no one.
+    PeerExchange {
+        /// The peer that pruned us.
+        source: P,
+        /// The topic.
+        topic: String,
+        /// The peers offered (at most `prune_peers`), unverified.
+        peers: Vec<crate::PeerInfo>,
+    },
     /// A peer subscribed to a topic.
     Subscribed {
         /// The peer.
@@ -204,6 +217,9 @@ pub enum Event<P> {
 /// Judges each new message before it is delivered and forwarded.
 type Validator<P> = Box<dyn FnMut(&P, &MessageId, &Message) -> Validation + Send>;
 
+/// Describes a peer for peer exchange: its id and, if known, its signed peer record.
+type PeerInfoFn<P> = Box<dyn Fn(&P) -> Option<crate::PeerInfo> + Send>;
+
 /// Maps a message's `from` bytes to the peer key of its author.
 type AuthorFn<P> = Box<dyn Fn(&[u8]) -> Option<P> + Send>;
 
@@ -221,6 +237,7 @@ pub struct Router<P> {
     message_id_fn: MessageIdFn,
     validator: Option<Validator<P>>,
     author_of: Option<AuthorFn<P>>,
+    peer_info_of: Option<PeerInfoFn<P>>,
     score: Box<dyn ScoreSource<P> + Send>,
     rng: Rng,
     /// Connected peers and what we know of each.
@@ -276,6 +293,7 @@ impl<P: Clone + Eq + Hash + Ord> Router<P> {
             publisher,
             validator: None,
             author_of: None,
+            peer_info_of: None,
             score: Box::new(NoScore),
             rng: Rng::from_seed(seed),
             peers: BTreeMap::new(),
@@ -323,6 +341,15 @@ impl<P: Clone + Eq + Hash + Ord> Router<P> {
     /// own message to it).
     pub fn set_author_fn(&mut self, author_of: impl Fn(&[u8]) -> Option<P> + Send + 'static) {
         self.author_of = Some(Box::new(author_of));
+    }
+
+    /// Tells the router how to describe a peer in the PRUNEs it sends with peer exchange
+    /// ([`Config::do_px`]); without it no peers are offered.
+    pub fn set_peer_info_fn(
+        &mut self,
+        peer_info_of: impl Fn(&P) -> Option<crate::PeerInfo> + Send + 'static,
+    ) {
+        self.peer_info_of = Some(Box::new(peer_info_of));
     }
 
     /// Takes scores from `source` and reports peers' behaviour to it.

@@ -165,7 +165,7 @@ impl<P: Clone + Eq + Hash + Ord> Router<P> {
         for peer in mesh {
             self.score.prune(&peer, topic, now);
             self.backoff.add(topic, &peer, backoff, now);
-            let prune = self.prune_for(&peer, topic.to_owned(), backoff);
+            let prune = self.prune_for(&peer, topic.to_owned(), backoff, false);
             self.send_control(
                 &peer,
                 ControlMessage {

@@ -4,10 +4,15 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use bytes::Bytes;
+use hyphae_core::peer_record::PeerRecord;
 use hyphae_identity::PeerId;
-use hyphae_service::{ConnectionEvent, ConnectionId, ConnectionInfo, Context, Incoming, Stream};
+use hyphae_service::{
+    ConnectionEvent, ConnectionId, ConnectionInfo, Context, Incoming, PeerUpdate, Stream,
+};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 use tracing::debug;
@@ -27,6 +32,11 @@ const STREAM_EVENTS: usize = 256;
 const CONNECTION_EVENTS: usize = 1024;
 /// Outbound stream attempts finished and waiting for the driver.
 const OPENED_QUEUE: usize = 64;
+/// Peer-exchange dials in flight at once; offers beyond are ignored (go-libp2p runs 8
+/// connectors).
+const MAX_PX_DIALS: usize = 8;
+/// How long a peer-exchange dial may take.
+const PX_DIAL_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What the service was configured with besides the router.
 pub(crate) struct Setup {
@@ -54,6 +64,8 @@ pub(crate) struct Driver {
     opened: mpsc::Sender<Opened>,
     verdicts: mpsc::UnboundedSender<(MessageId, Validation)>,
     next_stream: u64,
+    /// Peer-exchange dials in flight.
+    px_dials: Arc<AtomicUsize>,
     stats: Stats,
 }
 
@@ -88,6 +100,7 @@ impl Driver {
             opened,
             verdicts,
             next_stream: 0,
+            px_dials: Arc::new(AtomicUsize::new(0)),
             stats: Stats::default(),
         };
         let inputs = Inputs {
@@ -294,19 +307,10 @@ impl Driver {
         let Some(protocol) = Protocol::from_id(stream.protocol()) else {
             return;
         };
-        let connection = stream.connection();
-        let is_known = self
-            .links
-            .get(&peer)
-            .is_some_and(|link| link.connections.contains_key(&connection));
-        if !is_known {
-            // The stream can come before the connection's event does.
-            let open = self.cx.open_connections();
-            match open.into_iter().find(|info| info.id == connection) {
-                Some(info) => self.connected(info),
-                // Its connection closed meanwhile.
-                None => return,
-            }
+        // The stream can come before the connection's event does; if its connection closed
+        // meanwhile, it is dropped.
+        if !self.ensure_link(peer, stream.connection()) {
+            return;
         }
         let Some(link) = self.links.get_mut(&peer) else {
             return;
@@ -346,19 +350,27 @@ impl Driver {
 
     fn opened(&mut self, opened: Opened) {
         let Opened { peer, result } = opened;
+        if let Ok(stream) = &result {
+            // A stream a peer-exchange dial opened can come before its connection's event.
+            self.ensure_link(peer, stream.connection());
+        }
         let Some(link) = self.links.get_mut(&peer) else {
             return;
         };
-        let Outbound::Opening { attempts } = link.outbound else {
-            return;
+        let attempts = match link.outbound {
+            Outbound::Opening { attempts } | Outbound::Closed { attempts } => attempts,
+            // One stream is enough; a second (from a peer-exchange dial) is dropped.
+            Outbound::Open { .. } => return,
         };
         let stream = match result {
             Ok(stream) => stream,
             Err(error) => {
                 debug!(%peer, %error, "gossipsub: no pubsub stream to the peer");
-                link.outbound = Outbound::Closed {
-                    attempts: attempts + 1,
-                };
+                if matches!(link.outbound, Outbound::Opening { .. }) {
+                    link.outbound = Outbound::Closed {
+                        attempts: attempts + 1,
+                    };
+                }
                 return;
             }
         };
@@ -381,6 +393,78 @@ impl Driver {
             return;
         }
         self.add_to_router(peer, protocol);
+    }
+
+    /// Makes sure the link of `peer` knows `connection`, learning it from the node if its
+    /// event has not arrived yet; false if the connection is gone.
+    fn ensure_link(&mut self, peer: PeerId, connection: ConnectionId) -> bool {
+        let is_known = self
+            .links
+            .get(&peer)
+            .is_some_and(|link| link.connections.contains_key(&connection));
+        if is_known {
+            return true;
+        }
+        let open = self.cx.open_connections();
+        match open.into_iter().find(|info| info.id == connection) {
+            Some(info) => {
+                self.connected(info);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Dials peers offered by peer exchange, a few at a time: each dial opens our pubsub
+    /// stream to the peer, which makes it a peer like any other.
+    fn exchange(&mut self, peers: Vec<crate::PeerInfo>) {
+        let local = self.cx.local_peer_id();
+        for info in peers {
+            if self.px_dials.load(Ordering::Relaxed) >= MAX_PX_DIALS {
+                return;
+            }
+            let Some(peer) = info.peer_id.and_then(|id| PeerId::from_bytes(&id).ok()) else {
+                continue;
+            };
+            if peer == local || self.links.contains_key(&peer) {
+                continue;
+            }
+            if let Some(envelope) = info.signed_peer_record {
+                // Only a record the peer itself signed may tell us where it is.
+                match PeerRecord::decode(&envelope) {
+                    Ok(record) if record.peer_id() == peer => {
+                        let update = PeerUpdate {
+                            certified_addrs: Some((record.seq(), record.addresses().to_vec())),
+                            signed_peer_record: Some(envelope),
+                            ..PeerUpdate::default()
+                        };
+                        self.cx.peerstore().apply(peer, &update);
+                    }
+                    _ => {
+                        debug!(%peer, "gossipsub: peer exchange record invalid: peer skipped");
+                        continue;
+                    }
+                }
+            }
+            if self.cx.peerstore().addrs(&peer).is_empty() {
+                continue;
+            }
+            let protocols: Vec<String> = self
+                .setup
+                .protocols
+                .iter()
+                .map(|protocol| protocol.id().to_owned())
+                .collect();
+            let (cx, opened, dials) = (self.cx.clone(), self.opened.clone(), self.px_dials.clone());
+            dials.fetch_add(1, Ordering::Relaxed);
+            self.cx.spawn(async move {
+                let dial = tokio::time::timeout(PX_DIAL_TIMEOUT, cx.open_stream(peer, protocols));
+                if let Ok(result) = dial.await {
+                    let _ = opened.send(Opened { peer, result }).await;
+                }
+                dials.fetch_sub(1, Ordering::Relaxed);
+            });
+        }
     }
 
     /// Opens our stream to `peer` on one of its connections, unless one is open, being
@@ -584,6 +668,10 @@ impl Driver {
                     let verdict = judged.await.unwrap_or(Validation::Ignore);
                     let _ = verdicts.send((id, verdict));
                 });
+            }
+            Event::PeerExchange { source, peers, .. } => {
+                debug!(%source, offered = peers.len(), "gossipsub: peer exchange");
+                self.exchange(peers);
             }
             Event::Subscribed { .. } | Event::Unsubscribed { .. } => self.changed(),
         }

@@ -164,6 +164,7 @@ impl Gossipsub {
         self.config.publish_threshold = thresholds.publish_threshold;
         self.config.graylist_threshold = thresholds.graylist_threshold;
         self.config.opportunistic_graft_threshold = thresholds.opportunistic_graft_threshold;
+        self.config.accept_px_threshold = thresholds.accept_px_threshold;
         self.scoring = Some(params);
         self
     }
@@ -171,6 +172,15 @@ impl Gossipsub {
     /// Judges every new message with `validator` before it is delivered and forwarded.
     pub fn validator(mut self, validator: impl Validator) -> Gossipsub {
         self.validator = Some(Arc::new(validator));
+        self
+    }
+
+    /// Turns on peer exchange ([`Config::do_px`]): PRUNEs for want of room offer other peers
+    /// of the topic (with their signed peer records where identify gave us one), and the
+    /// peers offered by a peer scoring at least `accept_px_threshold` are dialled, a few at
+    /// a time. Off by default, as in go-libp2p and rust-libp2p.
+    pub fn peer_exchange(mut self, enabled: bool) -> Gossipsub {
+        self.config.do_px = enabled;
         self
     }
 
@@ -219,7 +229,7 @@ impl Gossipsub {
             publish_threshold: self.config.publish_threshold,
             graylist_threshold: self.config.graylist_threshold,
             opportunistic_graft_threshold: self.config.opportunistic_graft_threshold,
-            ..PeerScoreThresholds::default()
+            accept_px_threshold: self.config.accept_px_threshold,
         };
         thresholds.validate()?;
         Ok(())
@@ -238,6 +248,16 @@ impl Gossipsub {
         let seed = self.seed.unwrap_or_else(|| seed_from(cx));
         let mut router = Router::new(self.config, publisher, seed)?;
         router.set_author_fn(|from| PeerId::from_bytes(from).ok());
+        let peerstore = cx.clone();
+        router.set_peer_info_fn(move |peer: &PeerId| {
+            Some(crate::PeerInfo {
+                peer_id: Some(peer.to_bytes()),
+                signed_peer_record: peerstore
+                    .peerstore()
+                    .get(peer)
+                    .and_then(|known| known.signed_peer_record),
+            })
+        });
         if let Some(function) = self.message_id_fn {
             router.set_message_id_fn(function);
         }
