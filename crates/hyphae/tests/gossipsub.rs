@@ -1,7 +1,7 @@
 //! The gossipsub service on real nodes (memory transport): meshes forming over streams,
 //! delivery to every subscriber, asynchronous validation with scoring that prunes a peer
-//! sending invalid messages, IDONTWANT for large messages, and state freed when
-//! subscriptions and peers go.
+//! sending invalid messages, IDONTWANT for large messages, peer exchange, a peer that never
+//! reads costing a bounded queue, and state freed when subscriptions and peers go.
 
 #![cfg(feature = "gossipsub")]
 
@@ -9,10 +9,12 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use hyphae::gossipsub::{
-    Config, Gossipsub, Handle, PeerScoreParams, PeerScoreThresholds, PublishError,
-    TopicScoreParams, Validation,
+    Config, ControlGraft, ControlMessage, Gossipsub, Handle, Limits, PROTOCOL_V1_1,
+    PeerScoreParams, PeerScoreThresholds, PublishError, QueueLimits, Rpc, SubOpts,
+    TopicScoreParams, Validation, encode_frame,
 };
 use hyphae::{Node, PeerId};
+use tokio::io::AsyncWriteExt;
 
 const TOPIC: &str = "news";
 
@@ -323,4 +325,86 @@ async fn peers_pruned_from_a_full_mesh_find_each_other_through_peer_exchange() {
             b"hello leaves"
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_that_never_reads_costs_a_bounded_queue_and_loses_its_place() {
+    let mut params = PeerScoreParams::default();
+    params.topics.insert(
+        TOPIC.into(),
+        TopicScoreParams {
+            mesh_message_deliveries_weight: 0.0,
+            mesh_failure_penalty_weight: 0.0,
+            ..TopicScoreParams::default()
+        },
+    );
+    let limits = QueueLimits::default();
+    let service = Gossipsub::new(fast_config())
+        .scoring(params, PeerScoreThresholds::default())
+        .queue_limits(limits);
+    let (victim, gossip) = node_with(service).await;
+    let _subscription = gossip.subscribe(TOPIC).await.unwrap();
+
+    // A peer that takes our stream and never reads it, and grafts itself onto our mesh.
+    let slow = Node::builder()
+        .listen("/memory/0".parse().unwrap())
+        .start()
+        .await
+        .unwrap();
+    slow.handle(PROTOCOL_V1_1, |stream| async move {
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+        drop(stream);
+    });
+    slow.dial(&victim.listen_addrs()[0]).await.unwrap();
+    let mut stream = slow
+        .open_stream(victim.peer_id(), PROTOCOL_V1_1)
+        .await
+        .unwrap();
+    let join = Rpc {
+        subscriptions: vec![SubOpts {
+            subscribe: true,
+            topic: TOPIC.into(),
+        }],
+        control: Some(ControlMessage {
+            graft: vec![ControlGraft {
+                topic: TOPIC.into(),
+            }],
+            ..ControlMessage::default()
+        }),
+        ..Rpc::default()
+    };
+    let frame = encode_frame(&join, &Limits::default()).unwrap();
+    stream.write_all(&frame).await.unwrap();
+    stream.flush().await.unwrap();
+    let slow_id = slow.peer_id();
+    soon(gossip.wait_for(
+        |handle| async move { handle.mesh_peers(TOPIC).await },
+        |mesh| mesh.contains(&slow_id),
+    ))
+    .await;
+
+    // 16 MiB of messages for a peer that takes none of it.
+    for index in 0..256u32 {
+        let mut data = vec![0u8; 64 * 1024];
+        data[..4].copy_from_slice(&index.to_be_bytes());
+        gossip.publish(TOPIC, data).await.unwrap();
+    }
+    let stats = gossip.stats().await;
+    // Queued: at most the bound and one oversized frame; in the writer's hands, one batch.
+    let bound = limits.max_message_bytes + limits.max_control_bytes + 2 * 70 * 1024;
+    assert!(stats.unsent_bytes <= bound, "{stats:?}");
+    assert!(
+        stats.dropped_frames > 0 || stats.unsent_bytes > 0,
+        "{stats:?}"
+    );
+    // At the next heartbeats the drops cost it score, and its place in the mesh.
+    soon(gossip.wait_for(
+        |handle| async move { handle.mesh_peers(TOPIC).await },
+        |mesh| !mesh.contains(&slow_id),
+    ))
+    .await;
+    let scores = gossip.scores().await;
+    let score = scores.iter().find(|(peer, _)| *peer == slow_id).unwrap().1;
+    assert!(score < 0.0, "{scores:?}");
+    assert!(gossip.stats().await.dropped_frames > 0);
 }
