@@ -2,8 +2,9 @@
 //! the pubsub RPC of pubsub/README.md. Protocol ids: [`PROTOCOL_V1_3`], [`PROTOCOL_V1_2`],
 //! [`PROTOCOL_V1_1`], [`PROTOCOL_V1_0`].
 //!
-//! This crate holds, so far, the wire layer, the router's bookkeeping and the router (the
-//! service that drives it comes next):
+//! Most applications use the node service, [`Gossipsub`] (its [`Handle`] subscribes,
+//! publishes and inspects; [`Subscription`]s stream messages; a [`Validator`] judges them),
+//! through the `hyphae` crate as `hyphae::gossipsub`. Beneath it, in layers usable alone:
 //! - the RPC and its parts ([`Rpc`]), their protobuf encoding with field numbers exactly as
 //!   the specs' schemas give them (the contract with go-libp2p, rust-libp2p and js-libp2p),
 //!   bounded decoding ([`Limits`]) and the length-prefixed framing of pubsub streams
@@ -17,9 +18,12 @@
 //!   ([`PeerScore`]), its parameters ([`PeerScoreParams`], [`TopicScoreParams`]) and the
 //!   thresholds the router acts on ([`PeerScoreThresholds`]);
 //! - the router ([`Router`]) as a sans-IO state machine: subscriptions, meshes with GRAFT,
-//!   PRUNE and backoff, IHAVE/IWANT gossip with promises, IDONTWANT, flood publishing, fanout
-//!   and the heartbeat, configured by [`Config`], its peers scored through [`ScoreSource`]
-//!   (wiring [`PeerScore`] into it comes with the service).
+//!   PRUNE, backoff and peer exchange, IHAVE/IWANT gossip with promises, IDONTWANT, flood
+//!   publishing, fanout, asynchronous validation and the heartbeat, configured by
+//!   [`Config`], its peers scored through [`ScoreSource`] ([`PeerScore`] is one);
+//! - the service ([`Gossipsub`]): one task owning the router, a reader and a writer task per
+//!   peer, and per-peer outbound queues that are bounded, prioritised (control, then our
+//!   messages and forwarded ones in turn) and shed what waited too long ([`QueueLimits`]).
 //!
 //! ```
 //! use hyphae_gossipsub::{Limits, Rpc, SubOpts, decode_frame, encode_frame};
