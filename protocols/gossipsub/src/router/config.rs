@@ -51,8 +51,10 @@ pub struct Config {
     /// Most IDONTWANT ids kept per peer; older ones leave first. Default 10 000.
     pub max_idontwant_per_peer: usize,
     /// Most IDONTWANT control messages taken from one peer per heartbeat; more are ignored
-    /// (v1.2 "Parameters", `max_idontwant_messages`, which the spec leaves open; go-libp2p
-    /// takes 10). Default 10.
+    /// (v1.2 "Parameters", `max_idontwant_messages`, which the spec leaves open). rust-libp2p
+    /// and js-libp2p send one IDONTWANT per message, so this bounds the large messages a
+    /// peer can tell us about each heartbeat. Default 1000 (go-libp2p's; its 10 is the
+    /// bound on ids per IDONTWANT).
     pub max_idontwant_messages: usize,
     /// Heartbeats an IDONTWANT id is honoured for (go-libp2p: 3). Default 3.
     pub idontwant_heartbeats: u64,
@@ -134,7 +136,7 @@ impl Default for Config {
             flood_publish: true,
             idontwant_message_size_threshold: 1000,
             max_idontwant_per_peer: 10_000,
-            max_idontwant_messages: 10,
+            max_idontwant_messages: 1000,
             idontwant_heartbeats: 3,
             max_transmit_size: 1024 * 1024,
             gossip_retransmission: params::GOSSIP_RETRANSMISSION,

@@ -65,7 +65,8 @@ pub struct Stats {
     pub unvalidated: u64,
     /// Message ids we sent in IDONTWANT.
     pub idontwant_sent: u64,
-    /// Message ids peers sent us in IDONTWANT.
+    /// Message ids peers sent us in IDONTWANT (counted as received, before the router's
+    /// per-heartbeat bound).
     pub idontwant_received: u64,
     /// RPCs from peers that did not decode (their stream was closed).
     pub malformed_rpcs: u64,
