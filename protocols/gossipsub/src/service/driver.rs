@@ -168,10 +168,11 @@ impl Driver {
         self.router.heartbeat(now());
         // A peer whose queue dropped frames since the last heartbeat is slow (or not
         // reading): it loses score, as misbehaviour does.
-        for (peer, link) in &self.links {
-            let dropped = link.queue.take_dropped();
-            if dropped > 0 {
-                self.stats.dropped_frames += dropped;
+        for (peer, link) in &mut self.links {
+            let dropped = link.queue.dropped();
+            if dropped > link.dropped_seen {
+                self.stats.dropped_frames += dropped - link.dropped_seen;
+                link.dropped_seen = dropped;
                 self.router.penalize(peer, 1);
             }
         }
@@ -226,16 +227,14 @@ impl Driver {
         }
     }
 
-    fn report_stats(&mut self, reply: oneshot::Sender<Stats>) {
+    fn report_stats(&self, reply: oneshot::Sender<Stats>) {
         let mut stats = self.stats.clone();
         stats.peers = self.router.peers().count();
         stats.topics = self.router.joined().count();
         stats.unvalidated = self.router.unvalidated();
         for link in self.links.values() {
             stats.unsent_bytes += link.queue.unsent_bytes();
-            let dropped = link.queue.take_dropped();
-            self.stats.dropped_frames += dropped;
-            stats.dropped_frames += dropped;
+            stats.dropped_frames += link.queue.dropped() - link.dropped_seen;
         }
         let _ = reply.send(stats);
     }
@@ -569,6 +568,7 @@ impl Driver {
             return;
         }
         if let Some(mut link) = self.links.remove(&peer) {
+            self.stats.dropped_frames += link.queue.dropped() - link.dropped_seen;
             link.close();
         }
         self.router.remove_peer(&peer, now());

@@ -34,6 +34,8 @@ pub(crate) struct Link {
     /// What we send the peer; it fills while our stream is being opened, so that nothing
     /// the router sends as soon as it knows the peer (our subscriptions) is lost.
     pub(crate) queue: OutboundQueue,
+    /// The queue's drop count at the last heartbeat.
+    pub(crate) dropped_seen: u64,
     /// The inbound stream we read, by number, and its reader task.
     pub(crate) inbound: Option<(u64, AbortHandle)>,
     /// The protocol the router knows the peer by, once it has a stream.
@@ -46,6 +48,7 @@ impl Link {
             connections: BTreeMap::new(),
             outbound: Outbound::Closed { attempts: 0 },
             queue: OutboundQueue::new(limits),
+            dropped_seen: 0,
             inbound: None,
             protocol: None,
         }

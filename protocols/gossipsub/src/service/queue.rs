@@ -77,7 +77,7 @@ struct State {
     writing_bytes: usize,
     /// Whether a forwarded message goes next when both message classes wait.
     forward_turn: bool,
-    /// Frames refused or shed since the driver last asked.
+    /// Frames refused or shed, ever.
     dropped: u64,
     is_closed: bool,
 }
@@ -134,9 +134,9 @@ impl OutboundQueue {
         true
     }
 
-    /// Frames dropped since the last call.
-    pub(crate) fn take_dropped(&self) -> u64 {
-        std::mem::take(&mut lock(&self.shared.state).dropped)
+    /// Frames dropped since the queue was made.
+    pub(crate) fn dropped(&self) -> u64 {
+        lock(&self.shared.state).dropped
     }
 
     /// Bytes not yet written to the peer's stream: waiting, or taken by the writer.
@@ -279,8 +279,7 @@ mod tests {
         assert!(queue.push(Class::Forward, frame(1, 300), now));
         assert!(!queue.push(Class::Forward, frame(2, 10), now));
         assert!(!queue.push(Class::Publish, frame(3, 10), now));
-        assert_eq!(queue.take_dropped(), 2);
-        assert_eq!(queue.take_dropped(), 0);
+        assert_eq!(queue.dropped(), 2);
         assert_eq!(pop_one(&queue).await, 1);
         assert!(queue.push(Class::Forward, frame(4, 60), now));
         assert!(!queue.push(Class::Forward, frame(5, 60), now));
@@ -297,7 +296,7 @@ mod tests {
         // The forward of 2 s ago is shed; the publication of 2 s ago is still in time.
         assert_eq!(pop_one(&queue).await, 2);
         assert_eq!(pop_one(&queue).await, 3);
-        assert_eq!(queue.take_dropped(), 1);
+        assert_eq!(queue.dropped(), 1);
         queue.written();
         assert_eq!(queue.unsent_bytes(), 0);
     }
