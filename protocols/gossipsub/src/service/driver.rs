@@ -289,10 +289,15 @@ impl Driver {
                 let Some(link) = self.links.get_mut(&peer) else {
                     return;
                 };
-                if let Outbound::Open { stream: open } = link.outbound
+                if let Outbound::Open {
+                    stream: open,
+                    attempts,
+                } = link.outbound
                     && open == stream
                 {
-                    link.outbound = Outbound::Closed { attempts: 1 };
+                    link.outbound = Outbound::Closed {
+                        attempts: attempts + 1,
+                    };
                     self.open_outbound(peer);
                 }
             }
@@ -387,7 +392,10 @@ impl Driver {
             link.queue.clone(),
             self.stream_events.clone(),
         ));
-        link.outbound = Outbound::Open { stream: number };
+        link.outbound = Outbound::Open {
+            stream: number,
+            attempts,
+        };
         if link.protocol.is_some() {
             return;
         }

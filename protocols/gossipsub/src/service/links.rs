@@ -22,8 +22,9 @@ pub(crate) enum Outbound {
     Closed { attempts: u32 },
     /// Being negotiated on a connection.
     Opening { attempts: u32 },
-    /// Open, numbered `stream`, written by a task draining the link's queue.
-    Open { stream: u64 },
+    /// Open, numbered `stream`, written by a task draining the link's queue; `attempts`
+    /// failed before it, so that a peer resetting our streams gets only a few more.
+    Open { stream: u64, attempts: u32 },
 }
 
 /// One connected peer.
