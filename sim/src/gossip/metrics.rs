@@ -52,6 +52,10 @@ pub struct Totals {
     pub grafts: u64,
     /// PRUNEs sent.
     pub prunes: u64,
+    /// Queued copies dropped, unsent, because their receiver said IDONTWANT.
+    pub cancelled_copies: u64,
+    /// Their bytes.
+    pub cancelled_bytes: u64,
 }
 
 /// The counting of one run.
@@ -92,7 +96,7 @@ impl Accounting {
         });
     }
 
-    /// `node` sent `rpc`, `bytes` long.
+    /// A node sent `rpc`, `bytes` long.
     pub fn sent(&mut self, rpc: &Rpc, bytes: usize) {
         if !self.is_measuring || !rpc.publish.is_empty() {
             return;
@@ -107,6 +111,14 @@ impl Accounting {
             totals.iwant_ids += ids(&mut control.iwant.iter().map(|c| c.message_ids.len()));
             totals.grafts += control.graft.len() as u64;
             totals.prunes += control.prune.len() as u64;
+        }
+    }
+
+    /// `copies` queued copies, `bytes` in all, were dropped after an IDONTWANT.
+    pub fn cancelled(&mut self, copies: u64, bytes: u64) {
+        if self.is_measuring {
+            self.totals.cancelled_copies += copies;
+            self.totals.cancelled_bytes += bytes;
         }
     }
 

@@ -19,4 +19,4 @@ pub mod simulation;
 pub use report::{AttackSummary, GossipSummary};
 pub use run::{GossipRun, run};
 pub use scenario::{GossipScenario, is_gossip_scenario};
-pub use simulation::{GossipConfig, GossipSimulation, SetupError, TOPIC};
+pub use simulation::{GossipConfig, GossipSimulation, SendQueue, SetupError, TOPIC};

@@ -54,10 +54,13 @@ impl Header {
 
 /// Message ids: the payload's header (see the module docs).
 pub fn message_id_fn() -> MessageIdFn {
-    MessageIdFn::new(|message: &Message| {
-        let data = message.data.as_deref().unwrap_or_default();
-        MessageId::new(data[..data.len().min(HEADER_LEN)].to_vec())
-    })
+    MessageIdFn::new(|message: &Message| MessageId::new(message_id(message).to_vec()))
+}
+
+/// The id of `message` under [`message_id_fn`], borrowed.
+pub fn message_id(message: &Message) -> &[u8] {
+    let data = message.data.as_deref().unwrap_or_default();
+    &data[..data.len().min(HEADER_LEN)]
 }
 
 /// An honest node's validator: accepts what the header calls valid, rejects the rest.

@@ -42,6 +42,7 @@ pub fn run(
         dials_per_node: scenario.topology.dials_per_node,
         attacker_share: scenario.attack.share,
         scoring,
+        send_queue: scenario.send_queue,
     })?;
     let messages = &scenario.messages;
     let heartbeat = sim.heartbeat_interval();

@@ -8,6 +8,7 @@ use hyphae_gossipsub::Config;
 use serde::{Deserialize, Serialize};
 
 use super::score::ScoringSettings;
+use super::simulation::SendQueue;
 use crate::network::NetworkConfig;
 
 /// The `protocol` a scenario file names to be a gossipsub scenario (files without one are
@@ -36,6 +37,8 @@ pub struct GossipScenario {
     pub attack: Attack,
     /// Peer scoring of honest nodes (off by default).
     pub scoring: ScoringSettings,
+    /// How nodes queue RPCs for their uplinks.
+    pub send_queue: SendQueue,
     /// The network model. Its loss, NAT share, connection set-up and connection limit do
     /// not apply: pubsub streams run over reliable connections, all opened before the
     /// warm-up.
@@ -54,6 +57,7 @@ impl Default for GossipScenario {
             messages: Messages::default(),
             attack: Attack::default(),
             scoring: ScoringSettings::default(),
+            send_queue: SendQueue::default(),
             network: NetworkConfig::default(),
         }
     }

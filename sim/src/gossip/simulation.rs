@@ -1,21 +1,27 @@
 //! [`GossipSimulation`]: thousands of gossipsub routers (`hyphae_gossipsub::Router`) on one
 //! scheduler and the network model, exchanging encoded-size RPCs.
 //!
-//! Every RPC a router queues leaves through its node's uplink (queued behind what the node
-//! sent before), crosses the one-way latency, then is taken in by the receiver's downlink in
-//! the order RPCs reach it ([`Links::upload`], [`Links::download`]), so a 128 KiB message
-//! costs what its size costs on both ends. The connections are opened before anything else
-//! and stay open: there is no loss (pubsub runs on reliable streams) and no set-up cost.
+//! Every RPC a router queues waits in its node's send queue until the uplink is free, then
+//! spends `size / upload` on the uplink, crosses the one-way latency, and is taken in by
+//! the receiver's downlink in the order RPCs reach it ([`Links::upload`],
+//! [`Links::download`]), so a 128 KiB message costs what its size costs on both ends. The
+//! connections are opened before anything else and stay open: there is no loss (pubsub
+//! runs on reliable streams) and no set-up cost.
+//!
+//! The send queue is what a node's driver would keep ([`SendQueue`]): by default control
+//! RPCs (subscriptions, GRAFT, PRUNE, IHAVE, IWANT, IDONTWANT) go before messages, and an
+//! IDONTWANT that arrives drops the copies of that message still queued for its sender, as
+//! rust-libp2p's connection handler does. Both can be turned off, which leaves one FIFO
+//! where a copy is committed once the router queues it.
 //!
 //! One seed decides placements, attackers, the topology and every router's own seed; nodes
 //! are visited in index order and events at one instant in the order they were scheduled,
 //! so one seed gives one run ([`GossipSimulation::trace_hash`]).
 //!
-//! Not modelled: TCP's per-connection fairness (a node's uplink is one FIFO for all its
-//! peers), and cancelling a copy already handed to the uplink when an IDONTWANT arrives
-//! (the router checks IDONTWANT when it queues a message, as go-libp2p does).
+//! Not modelled: TCP's per-connection fairness (a node's uplink sends one RPC at a time,
+//! to whichever peer is next in its queue), and stopping a copy already on the wire.
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::time::{Duration, Instant};
 
 use hyphae_gossipsub::{
@@ -25,7 +31,7 @@ use hyphae_gossipsub::{
 use hyphae_kad::Rng;
 
 use super::metrics::Accounting;
-use super::payload::{Header, honest_verdict, message_id_fn};
+use super::payload::{Header, honest_verdict, message_id, message_id_fn};
 use super::score::Scorer;
 use crate::network::{Links, NetworkConfig, Placement, weighted_index};
 use crate::scheduler::{Scheduler, Time};
@@ -52,6 +58,37 @@ pub struct GossipConfig {
     pub attacker_share: f64,
     /// Honest nodes' scoring parameters; `None`: no scoring.
     pub scoring: Option<PeerScoreParams>,
+    /// How each node's send queue orders and drops RPCs.
+    pub send_queue: SendQueue,
+}
+
+/// How a node's driver queues RPCs for its uplink.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SendQueue {
+    /// Control RPCs leave before queued messages (rust-libp2p's priority queue), so an
+    /// IDONTWANT is not held up behind 128 KiB copies to other peers.
+    pub control_first: bool,
+    /// An IDONTWANT received drops the queued, not yet sent copies of its messages to the
+    /// peer that sent it (rust-libp2p's handler does; the router itself checks only when
+    /// it queues).
+    pub idontwant_cancels_queued: bool,
+}
+
+impl Default for SendQueue {
+    fn default() -> SendQueue {
+        SendQueue {
+            control_first: true,
+            idontwant_cancels_queued: true,
+        }
+    }
+}
+
+/// An RPC waiting for its node's uplink.
+struct Queued {
+    to: u32,
+    bytes: usize,
+    rpc: Box<Rpc>,
 }
 
 /// Why a simulation could not be built.
@@ -71,10 +108,18 @@ pub struct GossipNode {
     pub router: Router<u32>,
     /// Whether it attacks.
     pub is_attacker: bool,
+    /// Control RPCs waiting for the uplink (empty unless control goes first).
+    control: VecDeque<Queued>,
+    /// Other RPCs waiting for the uplink.
+    messages: VecDeque<Queued>,
+    /// Whether the uplink is sending an RPC (a `Sent` event will follow).
+    is_sending: bool,
 }
 
 enum Event {
     Heartbeat(u32),
+    /// The node's uplink finished sending an RPC: the next may go.
+    Sent(u32),
     /// An RPC's last byte reached the receiver's downlink.
     Reached {
         from: u32,
@@ -102,6 +147,7 @@ pub struct GossipSimulation {
     heartbeat_interval: Duration,
     /// Nodes whose outbound RPCs and events must be collected before the next event.
     dirty: Vec<u32>,
+    send_queue: SendQueue,
     trace: TraceHash,
     rpcs: u64,
 }
@@ -143,6 +189,9 @@ impl GossipSimulation {
             nodes.push(GossipNode {
                 router,
                 is_attacker,
+                control: VecDeque::new(),
+                messages: VecDeque::new(),
+                is_sending: false,
             });
         }
         connect_at_random(&mut nodes, config.dials_per_node, &mut rng);
@@ -156,6 +205,7 @@ impl GossipSimulation {
             accounting: Accounting::new(is_attacker),
             heartbeat_interval: config.router.heartbeat_interval,
             dirty: Vec::new(),
+            send_queue: config.send_queue,
             trace: TraceHash::default(),
             rpcs: 0,
         };
@@ -269,6 +319,10 @@ impl GossipSimulation {
         let now = self.scheduler.instant(at);
         match event {
             Event::Wake(tag) => return Some(Some(tag)),
+            Event::Sent(node) => {
+                self.nodes[node as usize].is_sending = false;
+                self.send_next(node as usize);
+            }
             Event::Heartbeat(node) => {
                 self.trace.add(&[at.0, 2, u64::from(node)]);
                 self.nodes[node as usize].router.heartbeat(now);
@@ -300,6 +354,9 @@ impl GossipSimulation {
                 let words = [at.0, 1, u64::from(from), u64::from(to), bytes as u64];
                 self.trace.add(&words);
                 self.accounting.received(to, &rpc, bytes);
+                if self.send_queue.idontwant_cancels_queued {
+                    self.cancel_unwanted(to as usize, from, &rpc);
+                }
                 self.nodes[to as usize].router.handle_rpc(&from, *rpc, now);
                 self.dirty.push(to);
             }
@@ -315,26 +372,25 @@ impl GossipSimulation {
         self.flush();
     }
 
-    /// Sends what changed nodes queued and records what their routers delivered.
+    /// Queues what changed nodes' routers want sent, starts their uplinks and records
+    /// what their routers delivered.
     fn flush(&mut self) {
         let now = self.scheduler.now();
         while let Some(node) = self.dirty.pop() {
             let index = node as usize;
-            while let Some((to, rpc)) = self.nodes[index].router.poll_outbound() {
+            let control_first = self.send_queue.control_first;
+            let state = &mut self.nodes[index];
+            while let Some((to, rpc)) = state.router.poll_outbound() {
                 let bytes = framed_len(&rpc);
-                self.rpcs += 1;
-                self.accounting.sent(&rpc, bytes);
-                let sent = self.links.upload(index, bytes, now);
-                let reached = sent.after(self.links.latency(index, to as usize));
-                let rpc = Box::new(rpc);
-                let event = Event::Reached {
-                    from: node,
-                    to,
-                    bytes,
-                    rpc,
+                let queue = if control_first && rpc.publish.is_empty() {
+                    &mut state.control
+                } else {
+                    &mut state.messages
                 };
-                self.scheduler.schedule(reached, event);
+                let rpc = Box::new(rpc);
+                queue.push_back(Queued { to, bytes, rpc });
             }
+            self.send_next(index);
             while let Some(event) = self.nodes[index].router.poll_event() {
                 let RouterEvent::Message { message, .. } = event else {
                     continue;
@@ -344,6 +400,70 @@ impl GossipSimulation {
                     self.accounting.delivered(node, header.number, now);
                 }
             }
+        }
+    }
+
+    /// Starts sending `node`'s next queued RPC, if its uplink is free.
+    fn send_next(&mut self, node: usize) {
+        let state = &mut self.nodes[node];
+        if state.is_sending {
+            return;
+        }
+        let Some(Queued { to, bytes, rpc }) = state
+            .control
+            .pop_front()
+            .or_else(|| state.messages.pop_front())
+        else {
+            return;
+        };
+        state.is_sending = true;
+        let now = self.scheduler.now();
+        self.rpcs += 1;
+        self.accounting.sent(&rpc, bytes);
+        let sent = self.links.upload(node, bytes, now);
+        let reached = sent.after(self.links.latency(node, to as usize));
+        self.scheduler.schedule(sent, Event::Sent(node as u32));
+        let event = Event::Reached {
+            from: node as u32,
+            to,
+            bytes,
+            rpc,
+        };
+        self.scheduler.schedule(reached, event);
+    }
+
+    /// `node` received `rpc` from `peer`: copies of the messages it says IDONTWANT to,
+    /// still queued for `peer`, are dropped.
+    fn cancel_unwanted(&mut self, node: usize, peer: u32, rpc: &Rpc) {
+        let Some(control) = &rpc.control else { return };
+        let unwanted: HashSet<&[u8]> = control
+            .idontwant
+            .iter()
+            .flat_map(|idontwant| &idontwant.message_ids)
+            .map(|id| id.as_bytes())
+            .collect();
+        if unwanted.is_empty() {
+            return;
+        }
+        let queue = &mut self.nodes[node].messages;
+        let before = queue.len();
+        let mut dropped_bytes = 0u64;
+        queue.retain(|queued| {
+            let is_unwanted = queued.to == peer
+                && queued.rpc.publish.len() == 1
+                && queued
+                    .rpc
+                    .publish
+                    .iter()
+                    .all(|message| unwanted.contains(message_id(message)));
+            if is_unwanted {
+                dropped_bytes += queued.bytes as u64;
+            }
+            !is_unwanted
+        });
+        let dropped = before - queue.len();
+        if dropped > 0 {
+            self.accounting.cancelled(dropped as u64, dropped_bytes);
         }
     }
 }
