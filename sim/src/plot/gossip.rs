@@ -5,7 +5,9 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::figures::cdf_steps;
-use super::{Entry, Figure, Sample, draw_legend, milliseconds, share, split_for_legend, text};
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+use super::{Entry, Figure, LEGEND_ROW, Sample, milliseconds, share, text};
 use crate::gossip::GossipSummary;
 
 const MARGIN: u32 = 20;
@@ -15,6 +17,33 @@ const GRID: RGBColor = RGBColor(220, 220, 220);
 const CURVE: RGBColor = RGBColor(31, 119, 180);
 /// The 1 s target and the 4 s Ethereum anchor, drawn as upright lines.
 const MARKS: RGBColor = RGBColor(214, 39, 40);
+
+/// Splits `root` into the chart above and a legend of one entry a row below it: these
+/// figures' labels are sentences, too long for the two columns of the other figures.
+fn split_for_rows<B: DrawingBackend>(
+    root: &DrawingArea<B, Shift>,
+    entries: &[Entry],
+) -> (DrawingArea<B, Shift>, DrawingArea<B, Shift>) {
+    let height = root.dim_in_pixel().1;
+    root.split_vertically(height.saturating_sub(entries.len() as u32 * LEGEND_ROW + 16))
+}
+
+/// Draws `entries` one a row, aligned with the plotting area (`left` pixels in).
+fn draw_rows<B: DrawingBackend>(
+    area: &DrawingArea<B, Shift>,
+    entries: &[Entry],
+    left: i32,
+) -> DrawResult<(), B> {
+    for (index, entry) in entries.iter().enumerate() {
+        let y = index as i32 * LEGEND_ROW as i32 + LEGEND_ROW as i32 / 2;
+        if let Sample::Line(style) = entry.sample {
+            area.draw(&PathElement::new([(left, y), (left + 36, y)], style))?;
+        }
+        let style = text(17).pos(Pos::new(HPos::Left, VPos::Center));
+        area.draw(&Text::new(entry.label.as_str(), (left + 46, y), style))?;
+    }
+    Ok(())
+}
 
 fn chart_builder<'a, 'b, B: DrawingBackend>(
     area: &'a DrawingArea<B, Shift>,
@@ -86,7 +115,7 @@ impl Figure for DeliveryCdf {
                 sample: Sample::Line(marks),
             },
         ];
-        let (upper, lower) = split_for_legend(root, &entries);
+        let (upper, lower) = split_for_rows(root, &entries);
         let mut chart =
             chart_builder(&upper, &self.title).build_cartesian_2d(0.0..self.high, 0.0..1.02)?;
         chart
@@ -107,7 +136,7 @@ impl Figure for DeliveryCdf {
             }
         }
         chart.draw_series(LineSeries::new(self.points.iter().copied(), style))?;
-        draw_legend(&lower, &entries, (MARGIN + Y_LABELS) as i32)
+        draw_rows(&lower, &entries, (MARGIN + Y_LABELS) as i32)
     }
 }
 
@@ -125,7 +154,7 @@ impl AttackerLinks {
         let attack = summary.attack.as_ref()?;
         let label = match (attack.time_to_prune_ms, attack.heartbeats_to_prune) {
             (Some(times), Some(heartbeats)) => format!(
-                "{} attackers; each out of honest meshes within {} ({heartbeats} heartbeats) of its first invalid message, median {}",
+                "{} attackers; each out of every honest mesh within {} ({heartbeats} heartbeats) of its own first invalid message (median {})",
                 summary.attackers,
                 milliseconds(times.max),
                 milliseconds(times.p50)
@@ -167,7 +196,7 @@ impl Figure for AttackerLinks {
                 sample: Sample::Line(marks),
             },
         ];
-        let (upper, lower) = split_for_legend(root, &entries);
+        let (upper, lower) = split_for_rows(root, &entries);
         let (first, last, top) = self.points.iter().fold(
             (f64::INFINITY, 0.0f64, 0.0f64),
             |(first, last, top), &(x, y)| (first.min(x), last.max(x), top.max(y)),
@@ -183,6 +212,8 @@ impl Figure for AttackerLinks {
             .y_desc("mesh links from honest nodes to attackers")
             .axis_desc_style(text(20))
             .label_style(text(16))
+            .x_label_formatter(&|x| format!("{x:.0}"))
+            .y_label_formatter(&|y| format!("{y:.0}"))
             .light_line_style(TRANSPARENT)
             .bold_line_style(GRID)
             .draw()?;
@@ -190,6 +221,6 @@ impl Figure for AttackerLinks {
             chart.draw_series(LineSeries::new([(at, 0.0), (at, top)], marks))?;
         }
         chart.draw_series(LineSeries::new(self.points.iter().copied(), style))?;
-        draw_legend(&lower, &entries, (MARGIN + Y_LABELS) as i32)
+        draw_rows(&lower, &entries, (MARGIN + Y_LABELS) as i32)
     }
 }
