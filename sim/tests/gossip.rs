@@ -2,7 +2,8 @@
 //! gives one trace, copies and bytes add up, IDONTWANT saves copies, and attackers that
 //! publish invalid messages leave the honest meshes.
 
-use hyphae_sim::gossip::{GossipRun, GossipScenario, run};
+use hyphae_sim::gossip::{GossipRun, GossipScenario, is_gossip_scenario, run};
+use hyphae_sim::plot::write_gossip;
 
 /// gossip-delivery (Ethereum's tuning, 128 KiB messages) shrunk to 100 nodes and a few
 /// messages.
@@ -127,4 +128,47 @@ fn attackers_leave_honest_meshes_and_honest_delivery_holds() {
     );
     assert_eq!(summary.delivery_ratio, 1.0);
     assert!(summary.totals.invalid_copies > 0);
+}
+
+#[test]
+fn a_received_idontwant_drops_copies_still_queued_for_its_sender() {
+    let dropping = run_it(&honest(6));
+    let mut scenario = honest(6);
+    scenario.send_queue.idontwant_cancels_queued = false;
+    let keeping = run_it(&scenario);
+    assert!(dropping.summary.totals.cancelled_copies > 0);
+    assert_eq!(keeping.summary.totals.cancelled_copies, 0);
+    assert!(dropping.summary.totals.duplicate_copies < keeping.summary.totals.duplicate_copies);
+    assert_eq!(dropping.summary.delivery_ratio, 1.0);
+}
+
+#[test]
+fn the_scenario_files_are_read_as_their_protocol_says() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    let mut gossip = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let name = path.file_name().unwrap().to_str().unwrap();
+        let is_gossip = is_gossip_scenario(&text);
+        assert_eq!(is_gossip, name.starts_with("gossip-"), "{name}");
+        if is_gossip {
+            let scenario = GossipScenario::from_file(&path).unwrap();
+            assert_eq!(scenario.messages.size, 131_072, "{name}");
+            gossip += 1;
+        }
+    }
+    assert!(gossip >= 3);
+}
+
+#[test]
+fn the_gossip_figures_are_written() {
+    let result = run_it(&under_attack(7));
+    let dir = tempfile::tempdir().unwrap();
+    let written = write_gossip(dir.path(), &result.summary, &result.latencies_ms).unwrap();
+    for stem in ["delivery-cdf", "attacker-links"] {
+        let svg = dir.path().join(format!("{stem}.svg"));
+        assert!(written.files.contains(&svg), "{stem}");
+        assert!(std::fs::read_to_string(&svg).unwrap().contains("<svg"));
+    }
 }
