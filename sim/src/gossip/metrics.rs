@@ -5,6 +5,8 @@
 //! experience the targets are about); control messages where they leave, at every node.
 //! Bytes are encoded RPCs with their length prefix, as they cross the wire.
 
+use std::collections::HashMap;
+
 use serde::Serialize;
 
 use hyphae_gossipsub::Rpc;
@@ -65,6 +67,9 @@ pub struct Accounting {
     is_measuring: bool,
     valid: Vec<Tracked>,
     totals: Totals,
+    /// When each honest node first received an invalid message from each peer, by
+    /// `(honest node, peer)`.
+    offences: HashMap<(u32, u32), Time>,
 }
 
 impl Accounting {
@@ -75,6 +80,7 @@ impl Accounting {
             is_measuring: false,
             valid: Vec::new(),
             totals: Totals::default(),
+            offences: HashMap::new(),
         }
     }
 
@@ -122,8 +128,9 @@ impl Accounting {
         }
     }
 
-    /// `node` received `rpc`, `bytes` long (before its router handles it).
-    pub fn received(&mut self, node: u32, rpc: &Rpc, bytes: usize) {
+    /// `node` received `rpc`, `bytes` long, from `from` at `at` (before its router handles
+    /// it).
+    pub fn received(&mut self, from: u32, node: u32, rpc: &Rpc, bytes: usize, at: Time) {
         let index = node as usize;
         if rpc.publish.is_empty() || self.is_attacker[index] {
             return;
@@ -135,6 +142,7 @@ impl Accounting {
                 continue;
             };
             if !header.is_valid {
+                self.offences.entry((node, from)).or_insert(at);
                 self.totals.invalid_copies += 1;
                 self.totals.invalid_bytes += share;
                 continue;
@@ -160,6 +168,22 @@ impl Accounting {
                 *first = Some(at);
             }
         }
+    }
+
+    /// When honest node `node` first received an invalid message from `peer`, if it did.
+    pub fn offence(&self, node: u32, peer: u32) -> Option<Time> {
+        self.offences.get(&(node, peer)).copied()
+    }
+
+    /// Every `(honest node, peer, time)` of a first invalid message, in node order.
+    pub fn offences(&self) -> Vec<(u32, u32, Time)> {
+        let mut all: Vec<(u32, u32, Time)> = self
+            .offences
+            .iter()
+            .map(|(&(node, peer), &at)| (node, peer, at))
+            .collect();
+        all.sort_unstable();
+        all
     }
 
     /// The counters so far.

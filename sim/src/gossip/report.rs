@@ -75,11 +75,24 @@ pub struct AttackSummary {
     /// Attackers that published.
     pub attackers_published: usize,
     /// Per attacker, from its first invalid publication until no honest mesh held it (and
-    /// none did again), ms: sampled every quarter heartbeat interval, so good to that.
+    /// none did again), ms: sampled every quarter heartbeat interval, so good to that. An
+    /// honest node that got the message from someone else first (and so told the attacker
+    /// IDONTWANT) has seen nothing wrong of it and may keep it.
     pub time_to_prune_ms: Option<Distribution>,
     /// The slowest of those in heartbeat intervals, rounded up; `None` if an attacker was
     /// never pruned.
     pub heartbeats_to_prune: Option<u64>,
+    /// Honest mesh links to attackers in place when the attacker sent that honest node an
+    /// invalid message (or formed after).
+    pub offended_links: usize,
+    /// Of those, links still in place at the end.
+    pub offended_links_kept: usize,
+    /// Per such link, from the attacker's first invalid message to that honest node until
+    /// the node dropped it from its mesh for good, ms (quarter-heartbeat samples): how fast
+    /// a node acts on what it saw.
+    pub offended_prune_ms: Option<Distribution>,
+    /// The slowest of those in heartbeat intervals, rounded up; `None` if a link was kept.
+    pub offended_heartbeats_to_prune: Option<u64>,
     /// Mesh links from honest nodes to attackers over time: `(s, links)`, one sample every
     /// quarter heartbeat interval from the start of publishing.
     pub mesh_links_over_time: Vec<(f64, usize)>,

@@ -1,6 +1,7 @@
 //! Running a gossip scenario: warm up, publish the valid messages (and the attackers'
 //! invalid ones), let the stragglers arrive, and summarise.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use super::metrics::Accounting;
@@ -114,6 +115,8 @@ pub fn run(
             tag if tag >= SAMPLE_TAG => {
                 let links = sim.honest_mesh_links_to_attackers();
                 pruning.sample(sim.now(), &links);
+                let pairs = sim.honest_mesh_pairs_with_attackers();
+                pruning.sample_pairs(sim.now(), &pairs, sim.accounting());
             }
             number => {
                 let publisher = pick_honest(&mut sim);
@@ -137,7 +140,7 @@ pub fn run(
     let attack = (!attackers.is_empty()).then(|| {
         let first = invalid.first().map_or(start, |(at, _)| *at);
         let last = invalid.last().map_or(start, |(at, _)| *at);
-        pruning.summary(invalid.len(), (first, last), heartbeat)
+        pruning.summary(invalid.len(), (first, last), heartbeat, sim.accounting())
     });
     let summary = summarise(
         scenario,
@@ -174,6 +177,9 @@ struct Pruning {
     last_in_mesh: Vec<Option<Time>>,
     /// `(time, links)` per sample, all attackers together.
     links: Vec<(Time, usize)>,
+    /// For each `(honest node, attacker)`, the last sample with the attacker in the honest
+    /// node's mesh after it had sent that node an invalid message.
+    pair_last_in_mesh: HashMap<(u32, u32), Time>,
 }
 
 impl Pruning {
@@ -182,6 +188,19 @@ impl Pruning {
             published: vec![None; nodes],
             last_in_mesh: vec![None; nodes],
             links: Vec::new(),
+            pair_last_in_mesh: HashMap::new(),
+        }
+    }
+
+    /// `pairs`: the `(honest node, attacker)` mesh links at `at`.
+    fn sample_pairs(&mut self, at: Time, pairs: &[(u32, u32)], accounting: &Accounting) {
+        for &(node, attacker) in pairs {
+            if accounting
+                .offence(node, attacker)
+                .is_some_and(|offence| offence <= at)
+            {
+                self.pair_last_in_mesh.insert((node, attacker), at);
+            }
         }
     }
 
@@ -205,6 +224,7 @@ impl Pruning {
         invalid_published: usize,
         (first, last): (Time, Time),
         heartbeat: Duration,
+        accounting: &Accounting,
     ) -> AttackSummary {
         let samples: Vec<Time> = self.links.iter().map(|(at, _)| *at).collect();
         let mut times = Vec::new();
@@ -222,6 +242,20 @@ impl Pruning {
             }
         }
         let time_to_prune_ms = Distribution::of(times.iter().copied());
+        // Per offended honest node: from the attacker's first invalid message to it until
+        // it left that node's mesh for good (only links that held at an offence count).
+        let mut pair_times = Vec::new();
+        let mut pairs_never = 0usize;
+        for (node, attacker, offence) in accounting.offences() {
+            let Some(held) = self.pair_last_in_mesh.get(&(node, attacker)) else {
+                continue;
+            };
+            match samples.iter().find(|at| *at > held) {
+                Some(at) => pair_times.push(at.0.saturating_sub(offence.0) as f64 / 1e6),
+                None => pairs_never += 1,
+            }
+        }
+        let offended_prune_ms = Distribution::of(pair_times.iter().copied());
         let heartbeat_ms = heartbeat.as_secs_f64() * 1000.0;
         let seconds = |at: Time| at.as_millis_f64() / 1000.0;
         AttackSummary {
@@ -235,6 +269,12 @@ impl Pruning {
                 .filter(|_| never == 0)
                 .map(|ms| (ms.max / heartbeat_ms).ceil() as u64),
             time_to_prune_ms,
+            offended_links: pair_times.len() + pairs_never,
+            offended_links_kept: pairs_never,
+            offended_heartbeats_to_prune: offended_prune_ms
+                .filter(|_| pairs_never == 0)
+                .map(|ms| (ms.max / heartbeat_ms).ceil() as u64),
+            offended_prune_ms,
             mesh_links_over_time: self
                 .links
                 .iter()

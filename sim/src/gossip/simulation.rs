@@ -303,6 +303,23 @@ impl GossipSimulation {
         links
     }
 
+    /// Every `(honest node, attacker)` pair where the honest node holds the attacker in its
+    /// mesh, in node order.
+    pub fn honest_mesh_pairs_with_attackers(&self) -> Vec<(u32, u32)> {
+        let mut pairs = Vec::new();
+        for (index, node) in self.nodes.iter().enumerate() {
+            if node.is_attacker {
+                continue;
+            }
+            for peer in node.router.mesh_peers(TOPIC) {
+                if self.nodes[*peer as usize].is_attacker {
+                    pairs.push((index as u32, *peer));
+                }
+            }
+        }
+        pairs
+    }
+
     /// RPCs routers dropped because a peer's queue was full.
     pub fn dropped_rpcs(&self) -> u64 {
         self.nodes
@@ -353,7 +370,7 @@ impl GossipSimulation {
             } => {
                 let words = [at.0, 1, u64::from(from), u64::from(to), bytes as u64];
                 self.trace.add(&words);
-                self.accounting.received(to, &rpc, bytes);
+                self.accounting.received(from, to, &rpc, bytes, at);
                 if self.send_queue.idontwant_cancels_queued {
                     self.cancel_unwanted(to as usize, from, &rpc);
                 }
