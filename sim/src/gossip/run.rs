@@ -47,14 +47,14 @@ pub fn run(
     })?;
     let messages = &scenario.messages;
     let heartbeat = sim.heartbeat_interval();
-    let start = Time::ZERO.after(heartbeat * messages.warmup_heartbeats);
+    let start = Time::ZERO.after(heartbeat.saturating_mul(messages.warmup_heartbeats));
     let interval = Duration::from_millis(messages.interval_ms);
-    let publishing = interval * u32::try_from(messages.count).unwrap_or(u32::MAX);
+    let publishing = interval.saturating_mul(u32::try_from(messages.count).unwrap_or(u32::MAX));
     let end = start.after(publishing + Duration::from_millis(messages.drain_ms));
 
     sim.wake_at(start, MEASURE_TAG);
     for i in 0..messages.count {
-        sim.wake_at(start.after(interval * i as u32), i as u64);
+        sim.wake_at(start.after(interval.saturating_mul(i as u32)), i as u64);
     }
     let attackers: Vec<usize> = (0..sim.nodes().len())
         .filter(|&node| sim.nodes()[node].is_attacker)
@@ -80,7 +80,10 @@ pub fn run(
     let sample_nanos = u64::try_from(sample_every.as_nanos()).unwrap_or(1).max(1);
     if !attackers.is_empty() {
         for k in 0..=(end.0 - start.0) / sample_nanos {
-            sim.wake_at(start.after(sample_every * k as u32), SAMPLE_TAG + k);
+            sim.wake_at(
+                start.after(sample_every.saturating_mul(k as u32)),
+                SAMPLE_TAG + k,
+            );
         }
     }
 
