@@ -513,16 +513,35 @@ impl Links {
 
     /// Sends `bytes` from `from` to `to`, leaving no earlier than `ready`: queues on the
     /// sender's uplink, crosses the latency, queues on the receiver's downlink.
+    ///
+    /// The receiver's downlink is booked now, when the message is sent, so a message sent
+    /// later but arriving sooner still waits behind it. Few, scattered flows (the DHT's)
+    /// hardly notice; many crossing flows (gossip) should use [`Links::upload`] and
+    /// [`Links::download`] instead, which book the downlink in arrival order.
     pub fn send(&mut self, from: usize, to: usize, bytes: usize, ready: Time) -> Delivery {
-        let (sender, receiver) = (self.placements[from], self.placements[to]);
-        let start = ready.max(self.upload_free[from]);
-        let sent = start.after(transmission_time(bytes, sender.upload_mbit));
-        self.upload_free[from] = sent;
+        let sent = self.upload(from, bytes, ready);
         let reached = sent.after(self.latency(from, to));
-        let taking = reached.max(self.download_free[to]);
-        let arrives = taking.after(transmission_time(bytes, receiver.download_mbit));
-        self.download_free[to] = arrives;
+        let arrives = self.download(to, bytes, reached);
         Delivery { sent, arrives }
+    }
+
+    /// Queues `bytes` on `from`'s uplink, leaving no earlier than `ready`; returns when the
+    /// last byte has left (add [`Links::latency`] for when it reaches the receiver).
+    pub fn upload(&mut self, from: usize, bytes: usize, ready: Time) -> Time {
+        let start = ready.max(self.upload_free[from]);
+        let sent = start.after(transmission_time(bytes, self.placements[from].upload_mbit));
+        self.upload_free[from] = sent;
+        sent
+    }
+
+    /// Queues `bytes` that reached `to` at `reached` on its downlink; returns when the
+    /// receiver has them all. Called in the order messages reach the receiver, this serves
+    /// them first come, first served.
+    pub fn download(&mut self, to: usize, bytes: usize, reached: Time) -> Time {
+        let taking = reached.max(self.download_free[to]);
+        let arrives = taking.after(transmission_time(bytes, self.placements[to].download_mbit));
+        self.download_free[to] = arrives;
+        arrives
     }
 }
 

@@ -6,6 +6,7 @@
 //! without a font the PNGs are skipped and [`Written::png_skipped`] says why.
 
 mod figures;
+mod gossip;
 mod svg;
 
 use std::error::Error;
@@ -16,6 +17,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
+use crate::gossip::GossipSummary;
 use crate::report::{OperationRecord, Summary};
 use figures::{HopShares, LatencyCdf, SuccessOverTime};
 use svg::TextMeasuringSvg;
@@ -120,6 +122,28 @@ pub fn write_all(
     files.extend(render(dir, &LatencyCdf::new(&title, records), is_png)?);
     files.extend(render(dir, &HopShares::new(&title, records), is_png)?);
     files.extend(render(dir, &SuccessOverTime::new(&title, records), is_png)?);
+    Ok(Written { files, png_skipped })
+}
+
+/// Writes the figures of a gossip run into `dir` (which must exist): `delivery-cdf` and,
+/// under attack, `attacker-links`, each as `.svg` and, if a font is found, `.png`.
+pub fn write_gossip(
+    dir: &Path,
+    summary: &GossipSummary,
+    latencies_ms: &[f64],
+) -> Result<Written, PlotError> {
+    let title = format!(
+        "{}, {} nodes, seed {}",
+        summary.scenario, summary.nodes, summary.seed
+    );
+    let png_skipped = register_font().err();
+    let is_png = png_skipped.is_none();
+    let mut files = Vec::new();
+    let delivery = gossip::DeliveryCdf::new(&title, summary, latencies_ms);
+    files.extend(render(dir, &delivery, is_png)?);
+    if let Some(links) = gossip::AttackerLinks::new(&title, summary) {
+        files.extend(render(dir, &links, is_png)?);
+    }
     Ok(Written { files, png_skipped })
 }
 
