@@ -55,6 +55,9 @@ struct Args {
     /// Run only these benchmarks (repeat the flag; default: all).
     #[arg(long = "bench", value_enum)]
     benches: Vec<Bench>,
+    /// Topics of the per-topic benchmark (default 1000, 20 with --quick).
+    #[arg(long)]
+    topics: Option<usize>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -338,14 +341,14 @@ impl Plan {
                 reps: args.reps.unwrap_or(1),
                 relay: vec![(300, 1024, 64), (30, 64 * 1024, 8)],
                 peer_counts: vec![10],
-                topic_count: 20,
+                topic_count: args.topics.unwrap_or(20),
             }
         } else {
             Plan {
                 reps: args.reps.unwrap_or(3),
                 relay: vec![(20_000, 1024, 128), (2_000, 64 * 1024, 32)],
                 peer_counts: vec![200, 1000],
-                topic_count: 1000,
+                topic_count: args.topics.unwrap_or(1000),
             }
         }
     }
