@@ -298,8 +298,10 @@ impl Tested {
                 return Ok(counts);
             }
             if Instant::now() > deadline {
+                let first = self.ask("peers 0").await?;
                 bail!(
-                    "topic {index}: {counts:?} peers and mesh, waited for {subscribed} and {mesh}"
+                    "topic {index}: {counts:?} peers and mesh, waited for {subscribed} and \
+                     {mesh} (topic 0: {first})"
                 );
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
