@@ -4,11 +4,13 @@
 #   2. the same across a 60 ms emulated path (linkem; needs root for the namespaces),
 #   3. the connection benchmarks (establishment in RTTs, handshakes/s, RTT, 1000 streams,
 #      memory per idle connection, RTT while another stream uploads),
+#   4. the gossipsub benchmarks (messages/s through one relay, memory per peer and per topic),
 # prints their markdown tables and writes them with the JSON of each part to OUT:
-# results.md, results.json (all parts), loopback.json, wan.json, connections.json.
+# results.md, results.json (all parts), loopback.json, wan.json, connections.json,
+# gossip.json.
 #
 # Usage: benches/run.sh [--quick] [OUT]      (OUT defaults to target/bench-results)
-# --quick: 64 MiB transfers, one repetition, the connection benchmarks' smoke sizes.
+# --quick: 64 MiB transfers, one repetition, the connection and gossip benchmarks' smoke sizes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,9 +28,9 @@ cargo build --release -p hyphae-benches --bins
 bin=$target/release
 
 if ((quick)); then
-    bytes=$((64 << 20)) loopback_reps=1 wan_reps=1 connections_args=(--quick)
+    bytes=$((64 << 20)) loopback_reps=1 wan_reps=1 connections_args=(--quick) gossip_args=(--quick)
 else
-    bytes=$((1 << 30)) loopback_reps=5 wan_reps=3 connections_args=()
+    bytes=$((1 << 30)) loopback_reps=5 wan_reps=3 connections_args=() gossip_args=()
 fi
 
 {
@@ -48,12 +50,16 @@ fi
     echo "## 3. Connections"
     echo
     "$bin/connections" "${connections_args[@]}" --json "$out/connections.json"
+    echo
+    echo "## 4. Gossipsub"
+    echo
+    "$bin/gossip" "${gossip_args[@]}" --json "$out/gossip.json"
 } | tee "$out/results.md"
 
 python3 - "$out" <<'EOF'
 import json, pathlib, sys
 out = pathlib.Path(sys.argv[1])
-parts = {name: json.loads((out / f"{name}.json").read_text()) for name in ("loopback", "wan", "connections")}
+parts = {name: json.loads((out / f"{name}.json").read_text()) for name in ("loopback", "wan", "connections", "gossip")}
 (out / "results.json").write_text(json.dumps(parts, indent=2) + "\n")
 EOF
 echo "results: $out/results.md, $out/results.json" >&2

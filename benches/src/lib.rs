@@ -14,6 +14,9 @@
 //!
 //! [`conn_hyphae`] and [`conn_libp2p`] are the nodes of the `connections` binary: connection
 //! establishment, handshakes per second, ping RTT, many streams, memory per connection.
+//!
+//! [`gossip_hyphae`] and [`gossip_libp2p`] are the gossipsub nodes of the `gossip` binary:
+//! messages per second relayed by one node, memory per peer and per topic.
 
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
@@ -23,7 +26,10 @@ pub mod conn_hyphae;
 pub mod conn_libp2p;
 pub mod crypto;
 mod end_thread;
+pub mod gossip_hyphae;
+pub mod gossip_libp2p;
 mod hyphae_pair;
+pub mod process;
 mod raw_tcp;
 mod rust_libp2p;
 pub mod stats;

@@ -101,7 +101,9 @@ pub(crate) async fn write(
     events: mpsc::Sender<StreamEvent>,
 ) {
     let peer = stream.peer();
-    let mut batch = Vec::with_capacity(WRITE_BATCH);
+    // Grown on demand: most peers of a node are idle, and a batch reserved up front would
+    // cost each of them WRITE_BATCH bytes for life.
+    let mut batch = Vec::new();
     while queue.pop_into(&mut batch, WRITE_BATCH).await.is_some() {
         let written = async {
             stream.write_all(&batch).await?;
@@ -120,7 +122,7 @@ pub(crate) async fn write(
         queue.written();
         batch.clear();
         if batch.capacity() > 4 * WRITE_BATCH {
-            batch = Vec::with_capacity(WRITE_BATCH);
+            batch = Vec::new();
         }
     }
     let _ = stream.shutdown().await;
