@@ -76,6 +76,12 @@
 //! 4. The honest peers publish again; each delivers exactly the eight others. In all, each
 //!    honest peer delivered each valid message once, and no invalid one.
 //!
+//! A second test checks hyphae's lazy push (`--lazy-push 1`) against the others: a hyphae
+//! relay whose only neighbours are a hyphae publisher, a rust-libp2p and a js-libp2p peer
+//! sends each large message in full to one of them and an IHAVE to the other, which must
+//! fetch it with IWANT (no other path leads to it). 16 messages from the publisher, then 8
+//! from the rust-libp2p peer, must all reach everyone.
+//!
 //! Waiting is on events or on polling a peer's state with a deadline, never on a sleep.
 
 use std::collections::{HashMap, HashSet};
@@ -760,4 +766,63 @@ async fn check_idontwant(peers: &mut [Peer], honest: &[usize], links: &[(usize, 
             );
         }
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rust_and_js_peers_fetch_what_a_lazy_hyphae_relay_announces() {
+    bounded(async {
+        let mut peers = join_all([
+            Peer::start("publisher", Implementation::Hyphae, &[]),
+            Peer::start("relay", Implementation::Hyphae, &["--lazy-push", "1"]),
+            Peer::start("rust", Implementation::Rust, &[]),
+            Peer::start("js", Implementation::Js, &[]),
+        ])
+        .await;
+        let (publisher, relay, rust, js) = (0, 1, 2, 3);
+        join_all(peers.iter_mut().map(|peer| async move {
+            peer.ask(&format!("subscribe {TOPIC}")).await;
+        }))
+        .await;
+        // A star: the relay is every other peer's only neighbour.
+        for other in [publisher, rust, js] {
+            let addr = peers[other].full_addr();
+            peers[relay].ask(&format!("dial {addr}")).await;
+        }
+        let relay_id = peers[relay].id.clone();
+        let leaves: HashSet<String> = [publisher, rust, js]
+            .iter()
+            .map(|&index| peers[index].id.clone())
+            .collect();
+        let deadline = Instant::now() + MESH_TIMEOUT;
+        peers[relay]
+            .await_mesh("the relay's mesh lacks a leaf", deadline, |mesh| {
+                leaves.is_subset(mesh)
+            })
+            .await;
+        for leaf in [publisher, rust, js] {
+            let relay_id = relay_id.clone();
+            peers[leaf]
+                .await_mesh("the relay is not in the mesh", deadline, move |mesh| {
+                    mesh.contains(&relay_id)
+                })
+                .await;
+        }
+
+        // Each message reaches one leaf in full and the other through IHAVE and IWANT; over
+        // 16 messages, each leaf takes the second path about 8 times (the relay draws anew
+        // each time; the chance that one leaf never does is 2 in 65 536).
+        for k in 1..=16 {
+            let name = format!("lazy-{k}");
+            round(&mut peers, &name, &[publisher], &[relay, rust, js]).await;
+        }
+        for k in 1..=8 {
+            let name = format!("lazy-rust-{k}");
+            round(&mut peers, &name, &[rust], &[relay, publisher, js]).await;
+        }
+        for peer in peers {
+            let name = peer.name.clone();
+            assert!(peer.quit().await, "{name} did not exit cleanly");
+        }
+    })
+    .await;
 }

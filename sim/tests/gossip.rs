@@ -143,6 +143,46 @@ fn a_received_idontwant_drops_copies_still_queued_for_its_sender() {
 }
 
 #[test]
+fn lazy_push_saves_copies_and_still_reaches_everyone() {
+    let eager = run_it(&honest(7));
+    let mut scenario = honest(7);
+    scenario.router.large_message_push_n = Some(1);
+    let lazy = run_it(&scenario);
+    assert_eq!(lazy.summary.delivery_ratio, 1.0);
+    assert_eq!(lazy.latencies_ms.len(), eager.latencies_ms.len());
+    let (lazy_dups, eager_dups) = (
+        lazy.summary.totals.duplicate_copies,
+        eager.summary.totals.duplicate_copies,
+    );
+    assert!(
+        lazy_dups * 2 < eager_dups,
+        "lazy {lazy_dups} duplicates, eager {eager_dups}"
+    );
+    // What lazy push saves in copies it spends in (much smaller) IHAVEs and IWANTs.
+    assert!(lazy.summary.totals.control_bytes > eager.summary.totals.control_bytes);
+}
+
+#[test]
+fn validation_time_delays_forwarding_but_not_idontwant() {
+    let at_once = run_it(&honest(8));
+    let mut scenario = honest(8);
+    scenario.messages.validation_ms = 50;
+    let slow = run_it(&scenario);
+    assert_eq!(slow.summary.delivery_ratio, 1.0);
+    // Every hop past the publisher's waits 50 ms for the verdict.
+    let slowest = |run: &GossipRun| run.latencies_ms.iter().copied().fold(0.0, f64::max);
+    assert!(slowest(&slow) > slowest(&at_once) + 50.0);
+    // IDONTWANT leaves on receipt, so it has the validation time to arrive before the
+    // peers that received the message later forward it.
+    assert!(
+        slow.summary.totals.duplicate_copies < at_once.summary.totals.duplicate_copies,
+        "with 50 ms validation {} duplicates, at once {}",
+        slow.summary.totals.duplicate_copies,
+        at_once.summary.totals.duplicate_copies
+    );
+}
+
+#[test]
 fn the_scenario_files_are_read_as_their_protocol_says() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
     let mut gossip = 0;

@@ -2,12 +2,14 @@
 //! the top of `tests/gossip_mixed.rs` (shared values in [`hyphae_interop::gossip`]), so a
 //! test treats it like `rust-libp2p-gossip` and `js/gossip-peer.mjs`:
 //!
-//! `hyphae-gossip-peer [--listen <multiaddr>] [--validate] [--score <topic>]`
+//! `hyphae-gossip-peer [--listen <multiaddr>] [--validate] [--score <topic>] [--lazy-push <n>]`
 //!
 //! The node's defaults (TCP, Noise, Yamux, identify) and the [`Gossipsub`] service with its
 //! defaults, except: message ids set explicitly to [`author_seqno_id`] (already its default
 //! for StrictSign); `--validate` installs a validator rejecting data that starts with
-//! `invalid`; `--score <topic>` turns scoring on with [`hyphae_interop::gossip::score`].
+//! `invalid`; `--score <topic>` turns scoring on with [`hyphae_interop::gossip::score`];
+//! `--lazy-push <n>` relays large messages in full to `n` mesh peers and as IHAVE to the
+//! others ([`Config::large_message_push_n`]).
 //!
 //! What the service's [`Handle`] exposes and the contract asks for: `mesh` (`mesh_peers`),
 //! `score` (from `scores`, every peer with a pubsub stream), `peers` (the same peers; the
@@ -27,8 +29,7 @@ use hyphae_interop::gossip::{Command, emit, emit_error, is_invalid, score, to_he
 use serde_json::json;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
-const USAGE: &str =
-    "usage: hyphae-gossip-peer [--listen <multiaddr>] [--validate] [--score <topic>]";
+const USAGE: &str = "usage: hyphae-gossip-peer [--listen <multiaddr>] [--validate] [--score <topic>] [--lazy-push <n>]";
 
 /// The scoring of [`hyphae_interop::gossip::score`], for `topic`.
 fn score_params(topic: &str) -> (PeerScoreParams, PeerScoreThresholds) {
@@ -67,18 +68,21 @@ async fn main() -> anyhow::Result<()> {
     let mut listen: Multiaddr = "/ip4/127.0.0.1/tcp/0".parse()?;
     let mut validate = false;
     let mut score_topic = None;
+    let mut config = Config::default();
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         match flag.as_str() {
             "--validate" => validate = true,
             "--listen" => listen = args.next().context(USAGE)?.parse()?,
             "--score" => score_topic = Some(args.next().context(USAGE)?),
+            "--lazy-push" => {
+                config.large_message_push_n = Some(args.next().context(USAGE)?.parse()?);
+            }
             _ => bail!("unknown argument {flag}\n{USAGE}"),
         }
     }
 
-    let mut service =
-        Gossipsub::new(Config::default()).message_id_fn(MessageIdFn::new(author_seqno_id));
+    let mut service = Gossipsub::new(config).message_id_fn(MessageIdFn::new(author_seqno_id));
     if validate {
         service = service.validator(|_source: PeerId, message: Message| async move {
             if is_invalid(message.data.as_deref().unwrap_or_default()) {

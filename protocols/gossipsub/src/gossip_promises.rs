@@ -98,6 +98,12 @@ impl<P: Eq + Hash + Clone> GossipPromises<P> {
         broken
     }
 
+    /// Whether some peer owes us `id` already, so that asking another would only fetch
+    /// a second copy.
+    pub fn is_awaited(&self, id: &MessageId) -> bool {
+        self.deadlines.contains_key(id)
+    }
+
     /// How many promises `peer` has open.
     pub fn open(&self, peer: &P) -> usize {
         self.open_per_peer.get(peer).copied().unwrap_or(0)

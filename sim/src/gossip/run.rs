@@ -44,6 +44,7 @@ pub fn run(
         attacker_share: scenario.attack.share,
         scoring,
         send_queue: scenario.send_queue,
+        validation_delay: Duration::from_millis(scenario.messages.validation_ms),
     })?;
     let messages = &scenario.messages;
     let heartbeat = sim.heartbeat_interval();

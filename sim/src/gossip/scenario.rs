@@ -116,6 +116,9 @@ pub struct RouterSettings {
     /// Largest message published, encoded bytes. The router's default (64 KiB) is below
     /// the scenarios' 128 KiB messages, so the default here is Ethereum's 10 MiB.
     pub max_transmit_size: usize,
+    /// Lazy push: a relayed message of IDONTWANT size goes in full to this many mesh peers
+    /// and as an IHAVE to the others ([`Config::large_message_push_n`]). Absent: to all.
+    pub large_message_push_n: Option<usize>,
 }
 
 impl Default for RouterSettings {
@@ -130,6 +133,7 @@ impl Default for RouterSettings {
             idontwant_threshold: config.idontwant_message_size_threshold,
             flood_publish: config.flood_publish,
             max_transmit_size: 10 << 20,
+            large_message_push_n: config.large_message_push_n,
         }
     }
 }
@@ -146,6 +150,7 @@ impl RouterSettings {
             idontwant_message_size_threshold: self.idontwant_threshold,
             flood_publish: self.flood_publish,
             max_transmit_size: self.max_transmit_size,
+            large_message_push_n: self.large_message_push_n,
             ..Config::default()
         }
     }
@@ -166,6 +171,10 @@ pub struct Messages {
     pub warmup_heartbeats: u32,
     /// Virtual time after the last publication for stragglers (gossip, IWANT), ms.
     pub drain_ms: u64,
+    /// How long an honest node's application takes to validate a message, ms. The router
+    /// sends IDONTWANT on receipt and forwards after the verdict, as a node that checks a
+    /// block's signatures and state does. 0: judged at once.
+    pub validation_ms: u64,
 }
 
 impl Default for Messages {
@@ -176,6 +185,7 @@ impl Default for Messages {
             interval_ms: 1000,
             warmup_heartbeats: 10,
             drain_ms: 10_000,
+            validation_ms: 0,
         }
     }
 }

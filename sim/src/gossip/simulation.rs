@@ -14,6 +14,10 @@
 //! rust-libp2p's connection handler does. Both can be turned off, which leaves one FIFO
 //! where a copy is committed once the router queues it.
 //!
+//! Honest nodes judge a message at once, or after [`GossipConfig::validation_delay`] with
+//! the router's asynchronous validation: the router sends IDONTWANT on receipt and
+//! forwards after the verdict.
+//!
 //! One seed decides placements, attackers, the topology and every router's own seed; nodes
 //! are visited in index order and events at one instant in the order they were scheduled,
 //! so one seed gives one run ([`GossipSimulation::trace_hash`]).
@@ -25,8 +29,8 @@ use std::collections::{HashSet, VecDeque};
 use std::time::{Duration, Instant};
 
 use hyphae_gossipsub::{
-    Config, ConfigError, Direction, Event as RouterEvent, PeerScoreParams, Protocol, PublishError,
-    Publisher, Router, Rpc, ScoreParamsError,
+    Config, ConfigError, Direction, Event as RouterEvent, MessageId, PeerScoreParams, Protocol,
+    PublishError, Publisher, Router, Rpc, ScoreParamsError, Validation,
 };
 use hyphae_kad::Rng;
 
@@ -60,6 +64,9 @@ pub struct GossipConfig {
     pub scoring: Option<PeerScoreParams>,
     /// How each node's send queue orders and drops RPCs.
     pub send_queue: SendQueue,
+    /// How long honest nodes take to validate a message (zero: at once). IDONTWANT leaves
+    /// on receipt, the forwards after the verdict.
+    pub validation_delay: Duration,
 }
 
 /// How a node's driver queues RPCs for its uplink.
@@ -135,6 +142,12 @@ enum Event {
         rpc: Box<Rpc>,
     },
     Wake(u64),
+    /// The node's application judged a message it was validating.
+    Validated {
+        node: u32,
+        id: MessageId,
+        verdict: Validation,
+    },
 }
 
 /// The simulated gossipsub network.
@@ -148,6 +161,7 @@ pub struct GossipSimulation {
     /// Nodes whose outbound RPCs and events must be collected before the next event.
     dirty: Vec<u32>,
     send_queue: SendQueue,
+    validation_delay: Duration,
     trace: TraceHash,
     rpcs: u64,
 }
@@ -174,11 +188,11 @@ impl GossipSimulation {
                 is_reachable: true,
             });
             let is_attacker = unit(&mut rng) < config.attacker_share;
-            let mut router = Router::new(
-                config.router.clone(),
-                Publisher::anonymous(),
-                rng.next_u64(),
-            )?;
+            let router_config = Config {
+                async_validation: !is_attacker && !config.validation_delay.is_zero(),
+                ..config.router.clone()
+            };
+            let mut router = Router::new(router_config, Publisher::anonymous(), rng.next_u64())?;
             router.set_message_id_fn(message_id_fn());
             if !is_attacker {
                 router.set_validator(|_, _, message| honest_verdict(message));
@@ -206,6 +220,7 @@ impl GossipSimulation {
             heartbeat_interval: config.router.heartbeat_interval,
             dirty: Vec::new(),
             send_queue: config.send_queue,
+            validation_delay: config.validation_delay,
             trace: TraceHash::default(),
             rpcs: 0,
         };
@@ -336,6 +351,12 @@ impl GossipSimulation {
         let now = self.scheduler.instant(at);
         match event {
             Event::Wake(tag) => return Some(Some(tag)),
+            Event::Validated { node, id, verdict } => {
+                self.trace.add(&[at.0, 5, u64::from(node)]);
+                let router = &mut self.nodes[node as usize].router;
+                router.report_validation(&id, verdict, now);
+                self.dirty.push(node);
+            }
             Event::Sent(node) => {
                 self.nodes[node as usize].is_sending = false;
                 self.send_next(node as usize);
@@ -409,8 +430,16 @@ impl GossipSimulation {
             }
             self.send_next(index);
             while let Some(event) = self.nodes[index].router.poll_event() {
-                let RouterEvent::Message { message, .. } = event else {
-                    continue;
+                let message = match event {
+                    RouterEvent::Message { message, .. } => message,
+                    RouterEvent::Validate { id, message, .. } => {
+                        let verdict = honest_verdict(&message);
+                        let at = now.after(self.validation_delay);
+                        let event = Event::Validated { node, id, verdict };
+                        self.scheduler.schedule(at, event);
+                        continue;
+                    }
+                    _ => continue,
                 };
                 if let Some(header) = Header::of(&message).filter(|header| header.is_valid) {
                     self.trace.add(&[now.0, 3, u64::from(node), header.number]);

@@ -48,6 +48,14 @@ pub struct Config {
     /// Send IDONTWANT for received messages whose data is at least this long, to meshsub
     /// 1.2 mesh peers (v1.2; the spec leaves it open, rust-libp2p uses 1000). Default 1000.
     pub idontwant_message_size_threshold: usize,
+    /// Lazy push of large messages: a message we relay whose data is at least
+    /// `idontwant_message_size_threshold` goes in full to at most this many mesh peers,
+    /// drawn at random each time, and the other mesh peers get an IHAVE for it at once and
+    /// fetch it with IWANT if they still lack it. Every peer keeps its mesh of `D`; only the
+    /// copies that would arrive as duplicates are saved (the IHAVE is some 50 bytes). Our
+    /// own publications are not affected. Default `None`: every mesh peer gets the message,
+    /// as the specs describe.
+    pub large_message_push_n: Option<usize>,
     /// Most IDONTWANT ids kept per peer; older ones leave first. Default 10 000.
     pub max_idontwant_per_peer: usize,
     /// Most IDONTWANT control messages taken from one peer per heartbeat; more are ignored
@@ -135,6 +143,7 @@ impl Default for Config {
             backoff_slack: params::BACKOFF_SLACK,
             flood_publish: true,
             idontwant_message_size_threshold: 1000,
+            large_message_push_n: None,
             max_idontwant_per_peer: 10_000,
             max_idontwant_messages: 1000,
             idontwant_heartbeats: 3,
@@ -227,6 +236,7 @@ impl Config {
             || self.max_pending_validations == 0
             || self.max_topics_per_peer == 0
             || self.opportunistic_graft_ticks == 0
+            || self.large_message_push_n == Some(0)
         {
             return Err(ConfigError::ZeroBound);
         }

@@ -124,7 +124,10 @@ impl<P: Clone + Eq + Hash + Ord> Router<P> {
             .collect();
         let mut wanted: Vec<MessageId> = Vec::new();
         for id in &ids {
-            if !self.seen.contains(id, now) && asked.insert(id) {
+            // An id another peer owes us already is not asked twice (rust-libp2p does
+            // likewise); if that peer breaks its promise, later gossip asks again.
+            let is_new = !self.seen.contains(id, now) && !self.promises.is_awaited(id);
+            if is_new && asked.insert(id) {
                 wanted.push(id.clone());
             }
         }

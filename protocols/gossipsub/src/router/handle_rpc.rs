@@ -5,7 +5,9 @@ use std::hash::Hash;
 use std::time::Instant;
 
 use super::{Event, Router, Validation};
-use crate::{ControlIDontWant, ControlMessage, Message, MessageId, RejectReason, Rpc, SubOpts};
+use crate::{
+    ControlIDontWant, ControlIHave, ControlMessage, Message, MessageId, RejectReason, Rpc, SubOpts,
+};
 
 impl<P: Clone + Eq + Hash + Ord> Router<P> {
     /// Handles an RPC `peer` sent at `now`. RPCs from unknown peers and, per v1.1 "Score
@@ -91,11 +93,7 @@ impl<P: Clone + Eq + Hash + Ord> Router<P> {
             return;
         }
         // v1.2 "IDONTWANT Message": tell mesh peers before validating, so they skip sending it.
-        let is_large = message
-            .data
-            .as_ref()
-            .is_some_and(|data| data.len() >= self.config.idontwant_message_size_threshold);
-        if is_large {
+        if self.is_large(&message) {
             self.send_idontwant(source, &message.topic, &id);
         }
         if self.publisher.policy().validate(&message).is_err() {
@@ -239,30 +237,67 @@ impl<P: Clone + Eq + Hash + Ord> Router<P> {
 
     /// Sends `message` to our mesh peers of its topic and to floodsub peers subscribed to
     /// it, except `source`, its author and peers that sent IDONTWANT for it (v1.0 "Message
-    /// Processing", v1.2 "IDONTWANT Message").
+    /// Processing", v1.2 "IDONTWANT Message"). With [`Config::large_message_push_n`], a
+    /// large message goes in full to only that many mesh peers, drawn at random, and the
+    /// others are told of it at once with an IHAVE.
+    ///
+    /// [`Config::large_message_push_n`]: super::Config::large_message_push_n
     pub(crate) fn forward(&mut self, source: Option<&P>, id: &MessageId, message: &Message) {
         let topic = &message.topic;
         let author = match (&self.author_of, message.from.as_deref()) {
             (Some(author_of), Some(from)) => author_of(from),
             _ => None,
         };
-        let floodsub = self.topic_peers(topic).filter(|peer| {
-            self.peers
-                .get(*peer)
-                .is_some_and(|state| !state.protocol.is_gossipsub())
-        });
-        let targets: Vec<P> = self
+        let wants = |peer: &P| {
+            Some(peer) != source
+                && Some(peer) != author.as_ref()
+                && self
+                    .peers
+                    .get(peer)
+                    .is_some_and(|state| !state.dont_want.contains(id))
+        };
+        let mut mesh: Vec<P> = self
             .mesh_peers(topic)
-            .chain(floodsub)
-            .filter(|peer| Some(*peer) != source && Some(*peer) != author.as_ref())
+            .filter(|peer| wants(peer))
+            .cloned()
+            .collect();
+        let floodsub: Vec<P> = self
+            .topic_peers(topic)
             .filter(|peer| {
                 self.peers
                     .get(*peer)
-                    .is_some_and(|state| !state.dont_want.contains(id))
+                    .is_some_and(|state| !state.protocol.is_gossipsub())
             })
+            .filter(|peer| wants(peer))
             .cloned()
             .collect();
-        self.send_message_to(targets, message);
+        let announced = match self.config.large_message_push_n {
+            Some(push_n) if self.is_large(message) && mesh.len() > push_n => {
+                self.rng.shuffle(&mut mesh);
+                mesh.split_off(push_n)
+            }
+            _ => Vec::new(),
+        };
+        mesh.extend(floodsub);
+        self.send_message_to(mesh, message);
+        for peer in announced {
+            let control = ControlMessage {
+                ihave: vec![ControlIHave {
+                    topic: topic.clone(),
+                    message_ids: vec![id.clone()],
+                }],
+                ..ControlMessage::default()
+            };
+            self.send_control(&peer, control);
+        }
+    }
+
+    /// Whether `message` is large enough for IDONTWANT (and lazy push).
+    fn is_large(&self, message: &Message) -> bool {
+        message
+            .data
+            .as_ref()
+            .is_some_and(|data| data.len() >= self.config.idontwant_message_size_threshold)
     }
 
     /// Queues `message` once for each of `targets`.

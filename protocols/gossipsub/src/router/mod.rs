@@ -12,6 +12,14 @@
 //! [`Config::validation_timeout`], after which it counts as ignored) until the application
 //! calls [`Router::report_validation`].
 //!
+//! Duplicates: IDONTWANT goes to mesh peers on receipt, before validation (v1.2); an id
+//! another peer already owes us after its IHAVE is not asked of a second peer; and with
+//! [`Config::large_message_push_n`] (off by default) a large message is relayed in full to
+//! only a few mesh peers and announced to the rest with an IHAVE, which they answer with
+//! IWANT only if they still lack it. That last is hyphae's own policy, built only of what
+//! every implementation speaks, and the one that brings the simulator's duplicates below one
+//! per message (sim/RESULTS.md).
+//!
 //! Bounds: per peer, at most [`Config::max_topics_per_peer`] subscriptions,
 //! [`Config::max_idontwant_per_peer`] IDONTWANT ids (taken from at most
 //! [`Config::max_idontwant_messages`] IDONTWANTs a heartbeat) and

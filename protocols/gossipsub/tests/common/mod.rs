@@ -111,3 +111,31 @@ pub fn rpc() -> impl Strategy<Value = Rpc> {
             test_extension,
         })
 }
+
+/// A router with `config` whose `peers` (meshsub 1.2, inbound) are subscribed to `topic`,
+/// joined to `topic` (so they are in its mesh, up to `D`), with its events and the RPCs of
+/// the set-up drained.
+pub fn subscribed_router(
+    config: hyphae_gossipsub::Config,
+    peers: impl IntoIterator<Item = u32>,
+    topic: &str,
+    now: std::time::Instant,
+) -> hyphae_gossipsub::Router<u32> {
+    use hyphae_gossipsub::{Direction, Protocol, Publisher, Router};
+    let mut router = Router::new(config, Publisher::anonymous(), 5).expect("valid config");
+    for peer in peers {
+        router.add_peer(peer, Protocol::MeshsubV1_2, Direction::Inbound);
+        let subscribe = Rpc {
+            subscriptions: vec![SubOpts {
+                subscribe: true,
+                topic: topic.into(),
+            }],
+            ..Rpc::default()
+        };
+        router.handle_rpc(&peer, subscribe, now);
+    }
+    router.join(topic, now);
+    while router.poll_event().is_some() {}
+    while router.poll_outbound().is_some() {}
+    router
+}
