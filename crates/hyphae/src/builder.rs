@@ -217,6 +217,7 @@ impl Builder {
             router: Default::default(),
             pool: Default::default(),
             peerstore: Default::default(),
+            tags: Default::default(),
             events: broadcast::channel(crate::node::EVENT_BUFFER).0,
             connection_hub: ConnectionHub::default(),
             local_changes: watch::channel(()).0,
@@ -230,6 +231,7 @@ impl Builder {
             host,
             Arc::new(inner.keypair.clone()),
             Arc::clone(&inner.peerstore),
+            Arc::clone(&inner.tags),
             inner.shutdown.clone(),
         );
         let services: Services = self

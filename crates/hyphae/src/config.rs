@@ -4,8 +4,19 @@ use std::time::Duration;
 /// us spend without limit; hitting one refuses the new connection or stream cleanly.
 #[derive(Debug, Clone)]
 pub struct Limits {
-    /// Established connections in total.
+    /// Established connections in total. At this limit a new connection still gets in if
+    /// the connection manager can close a less valued one for it: one from the address
+    /// holding more than its share, or one past the grace period (least valued, idle and
+    /// oldest first; never a protected peer's, see [`Node::tags`](crate::Node::tags)).
     pub max_connections: usize,
+    /// Past this many connections, the connection manager closes the least valued ones
+    /// that are older than the grace period, down to [`low_watermark`](Self::low_watermark).
+    /// `None` (the default): 15/16 of `max_connections`.
+    pub high_watermark: Option<usize>,
+    /// Where trimming stops. `None` (the default): 7/8 of `max_connections`.
+    pub low_watermark: Option<usize>,
+    /// How long a new connection is spared from trimming, for its services to tag it.
+    pub grace_period: Duration,
     /// Established connections to one peer (simultaneous dials can briefly make two).
     pub max_connections_per_peer: usize,
     /// Inbound connections still in their security and muxer handshakes; when all are
@@ -26,10 +37,29 @@ pub struct Limits {
     pub stream_negotiation_timeout: Duration,
 }
 
+impl Limits {
+    /// The high watermark in effect (never above `max_connections`).
+    pub fn effective_high_watermark(&self) -> usize {
+        self.high_watermark
+            .unwrap_or(self.max_connections - self.max_connections / 16)
+            .min(self.max_connections)
+    }
+
+    /// The low watermark in effect (never above the high one).
+    pub fn effective_low_watermark(&self) -> usize {
+        self.low_watermark
+            .unwrap_or(self.max_connections - self.max_connections / 8)
+            .min(self.effective_high_watermark())
+    }
+}
+
 impl Default for Limits {
     fn default() -> Limits {
         Limits {
             max_connections: 1024,
+            high_watermark: None,
+            low_watermark: None,
+            grace_period: Duration::from_secs(20),
             max_connections_per_peer: 2,
             max_pending_inbound: 128,
             max_pending_inbound_per_ip: 16,

@@ -1,20 +1,20 @@
 //! The life of a connection: accepting it, registering it, routing its inbound streams to
 //! handlers and services, and cleaning up when it closes.
 
-use std::net::IpAddr;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use hyphae_core::negotiated;
 use hyphae_identity::PeerId;
-use hyphae_multiaddr::{Multiaddr, Protocol};
+use hyphae_multiaddr::Multiaddr;
 use hyphae_service::{ConnectionEvent, Timeout};
 use tracing::{Instrument, debug, info, warn};
 
 use crate::muxer::{Muxer, RawStream};
 use crate::node::Inner;
+use crate::open_streams::Counted;
 use crate::pending::Admission;
-use crate::pool::Connection;
+use crate::pool::{Connection, Inserted, remote_ip};
 use crate::router::Route;
 use crate::transport::Accept;
 use crate::upgrade::Upgraded;
@@ -59,15 +59,6 @@ impl Established {
             direction,
         }
     }
-}
-
-/// The IP address of a connection's remote address, if it has one.
-fn remote_ip(addr: &Multiaddr) -> Option<IpAddr> {
-    addr.iter().find_map(|component| match component {
-        Protocol::Ip4(ip) => Some(IpAddr::V4(ip)),
-        Protocol::Ip6(ip) => Some(IpAddr::V6(ip)),
-        _ => None,
-    })
 }
 
 /// Accepts connections until the node is gone, upgrading each on its own task.
@@ -148,17 +139,37 @@ pub(crate) fn establish(inner: &Arc<Inner>, established: Established) -> Result<
         remote_addr,
         direction,
     } = established;
-    let connection =
-        match inner
-            .pool
-            .insert(peer, muxer.clone(), remote_addr, direction, &inner.limits)
-        {
-            Ok(connection) => connection,
-            Err(error) => {
-                tokio::spawn(async move { muxer.close().await });
-                return Err(error);
-            }
-        };
+    let inserted = inner.pool.insert(
+        peer,
+        muxer.clone(),
+        remote_addr,
+        direction,
+        &inner.limits,
+        &inner.tags,
+    );
+    let Inserted {
+        connection,
+        evicted,
+    } = match inserted {
+        Ok(inserted) => inserted,
+        Err(error) => {
+            tokio::spawn(async move { muxer.close().await });
+            return Err(error);
+        }
+    };
+    if !evicted.is_empty() {
+        info!(
+            closed = evicted.len(),
+            total = inner.pool.len(),
+            "connection manager: closed the least valued connections"
+        );
+    }
+    for old in evicted {
+        debug!(peer = %old.peer, connection = %old.id, remote = %old.remote_addr, "closing to make room");
+        let muxer = old.muxer.clone();
+        tokio::spawn(async move { muxer.close().await });
+        report_closed(inner, &old);
+    }
     // A handshake can finish after `shutdown` took its snapshot of the pool (shutdown sets
     // the flag first, so checking after inserting cannot miss it): close such a connection.
     if inner.is_shut_down() {
@@ -202,15 +213,20 @@ async fn serve(connection: Connection, node: Weak<Inner>) {
     if let Some(inner) = node.upgrade()
         && inner.pool.remove(&connection.peer, connection.id)
     {
-        info!("disconnected");
-        inner
-            .connection_hub
-            .publish(ConnectionEvent::Closed(connection.info()));
-        let _ = inner.events.send(Event::ConnectionClosed {
-            peer: connection.peer,
-            connection: connection.id,
-        });
+        report_closed(&inner, &connection);
     }
+}
+
+/// Tells services and users that `connection`, out of the pool now, closed.
+fn report_closed(inner: &Inner, connection: &Connection) {
+    info!(peer = %connection.peer, connection = %connection.id, "disconnected");
+    inner
+        .connection_hub
+        .publish(ConnectionEvent::Closed(connection.info()));
+    let _ = inner.events.send(Event::ConnectionClosed {
+        peer: connection.peer,
+        connection: connection.id,
+    });
 }
 
 /// Negotiates an inbound stream's protocol and hands it to its handler or service.
@@ -234,7 +250,7 @@ async fn serve_stream(
     let protocol = negotiated.protocol().to_owned();
     debug!(%protocol, "inbound stream");
     let stream = Stream::new(
-        negotiated,
+        Counted::new(negotiated, &protocol, &connection.open_streams),
         protocol,
         connection.peer,
         connection.id,

@@ -23,10 +23,12 @@ mod event;
 mod host;
 mod muxer;
 mod node;
+mod open_streams;
 mod pending;
 mod pool;
 mod router;
 mod transport;
+mod trim;
 mod upgrade;
 
 pub use builder::Builder;
@@ -38,7 +40,8 @@ pub use transport::Transport;
 pub use hyphae_service::{
     ConnectionEvent, ConnectionEvents, ConnectionId, ConnectionInfo, Context, Direction, Error,
     Identified, Incoming, Limit, LocalChanges, MAX_ADDRS_PER_PEER, MAX_PEERS,
-    MAX_PROTOCOLS_PER_PEER, PeerInfo, PeerUpdate, Peerstore, Protocols, Service, Stream, Timeout,
+    MAX_PROTOCOLS_PER_PEER, PeerInfo, PeerTags, PeerUpdate, Peerstore, Protocols, Service, Stream,
+    Timeout,
 };
 
 pub use hyphae_dns::Resolver as DnsResolver;

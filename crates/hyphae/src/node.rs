@@ -8,7 +8,7 @@ use std::time::Duration;
 use hyphae_core::negotiated;
 use hyphae_identity::{Keypair, PeerId};
 use hyphae_multiaddr::{Multiaddr, Protocol};
-use hyphae_service::{ConnectionHub, Service, Timeout};
+use hyphae_service::{ConnectionHub, PeerTags, Service, Timeout};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{broadcast, watch};
 use tokio::task::JoinHandle;
@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, debug, info};
 
 use crate::connection::{self, Established};
+use crate::open_streams::Counted;
 use crate::pending::PendingHandshakes;
 use crate::pool::{Connection, DialSlot, Pool};
 use crate::router::{Handler, Router};
@@ -75,6 +76,8 @@ pub(crate) struct Inner {
     pub(crate) router: Router,
     pub(crate) pool: Pool,
     pub(crate) peerstore: Arc<Peerstore>,
+    /// What services and the user value, for the connection manager.
+    pub(crate) tags: Arc<PeerTags>,
     /// Lifecycle events for users ([`Node::events`]): lossy past [`EVENT_BUFFER`].
     pub(crate) events: broadcast::Sender<Event>,
     /// Connection events for services: lossless per subscriber (resync on lag).
@@ -168,6 +171,25 @@ impl Node {
     /// What the node knows about other peers.
     pub fn peerstore(&self) -> &Peerstore {
         &self.inner.peerstore
+    }
+
+    /// How much the node values its connections to each peer. When it holds more than
+    /// [`Limits::high_watermark`] connections, or a new peer arrives at
+    /// [`Limits::max_connections`], the connection manager closes the least valued first
+    /// and never a protected peer's:
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), hyphae::Error> {
+    /// let node = hyphae::Node::builder().start().await?;
+    /// let friend = hyphae::Keypair::generate_ed25519().peer_id();
+    /// node.tags().protect(friend, "my-app");
+    /// assert!(node.tags().is_protected(&friend));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn tags(&self) -> &PeerTags {
+        &self.inner.tags
     }
 
     /// The handle of the node's service of type `S`, if it runs one.
@@ -565,7 +587,7 @@ impl Node {
         };
         let protocol = negotiated.protocol().to_owned();
         Ok(Stream::new(
-            negotiated,
+            Counted::new(negotiated, &protocol, &connection.open_streams),
             protocol,
             connection.peer,
             connection.id,

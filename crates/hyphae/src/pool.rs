@@ -2,16 +2,23 @@
 //! flight so that concurrent dials of one peer share a single attempt.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
 
 use hyphae_identity::PeerId;
 use hyphae_multiaddr::Multiaddr;
 use tokio::sync::watch;
 
-use hyphae_service::{ConnectionInfo, Limit};
+use hyphae_service::{ConnectionInfo, Limit, PeerTags};
 
 use crate::muxer::Muxer;
+use crate::trim::{self, Candidate};
 use crate::{ConnectionId, Direction, Error, Limits};
+
+/// Least time between two trims down to the low watermark.
+const TRIM_SILENCE: Duration = Duration::from_secs(1);
 
 /// One established connection.
 #[derive(Debug, Clone)]
@@ -21,6 +28,9 @@ pub(crate) struct Connection {
     pub(crate) muxer: Muxer,
     pub(crate) remote_addr: Multiaddr,
     pub(crate) direction: Direction,
+    pub(crate) established: Instant,
+    /// Streams open on it now ([`Counted`](crate::open_streams::Counted) keeps the count).
+    pub(crate) open_streams: Arc<AtomicUsize>,
 }
 
 impl Connection {
@@ -51,6 +61,59 @@ struct State {
     total: usize,
     next_id: u64,
     dialing: HashMap<PeerId, watch::Receiver<DialOutcome>>,
+    last_trim: Option<Instant>,
+}
+
+/// A connection the pool took, and those it let go to make room.
+pub(crate) struct Inserted {
+    pub(crate) connection: Connection,
+    /// Removed from the pool: the caller closes them and reports them closed.
+    pub(crate) evicted: Vec<Connection>,
+}
+
+impl State {
+    /// Every connection as the connection manager weighs it.
+    fn candidates(&self, tags: &PeerTags, now: Instant) -> Vec<Candidate> {
+        let mut candidates = Vec::with_capacity(self.total);
+        for (peer, connections) in &self.by_peer {
+            let (value, is_protected) = (tags.value(peer), tags.is_protected(peer));
+            candidates.extend(connections.iter().map(|connection| Candidate {
+                id: connection.id,
+                ip: remote_ip(&connection.remote_addr),
+                age: now.saturating_duration_since(connection.established),
+                is_idle: connection.open_streams.load(Ordering::Relaxed) == 0,
+                value,
+                is_protected,
+            }));
+        }
+        candidates
+    }
+
+    /// Removes connection `id` and returns it.
+    fn take(&mut self, id: ConnectionId) -> Option<Connection> {
+        let peer = self
+            .by_peer
+            .iter()
+            .find(|(_, connections)| connections.iter().any(|c| c.id == id))
+            .map(|(peer, _)| *peer)?;
+        let connections = self.by_peer.get_mut(&peer)?;
+        let index = connections.iter().position(|c| c.id == id)?;
+        let connection = connections.remove(index);
+        if connections.is_empty() {
+            self.by_peer.remove(&peer);
+        }
+        self.total -= 1;
+        Some(connection)
+    }
+}
+
+/// The IP address of a remote address, if it has one.
+pub(crate) fn remote_ip(addr: &Multiaddr) -> Option<IpAddr> {
+    addr.iter().find_map(|component| match component {
+        hyphae_multiaddr::Protocol::Ip4(ip) => Some(IpAddr::V4(ip)),
+        hyphae_multiaddr::Protocol::Ip6(ip) => Some(IpAddr::V6(ip)),
+        _ => None,
+    })
 }
 
 /// Whether the caller leads a dial or joins one in flight.
@@ -89,6 +152,11 @@ impl Pool {
         self.get(peer).is_some()
     }
 
+    /// How many connections are open.
+    pub(crate) fn len(&self) -> usize {
+        self.lock().total
+    }
+
     /// Every connected peer.
     pub(crate) fn peers(&self) -> Vec<PeerId> {
         self.lock().by_peer.keys().copied().collect()
@@ -99,7 +167,9 @@ impl Pool {
         self.lock().by_peer.values().flatten().cloned().collect()
     }
 
-    /// Adds an established connection, unless a limit refuses it.
+    /// Adds an established connection. At the connection limit a less valued one makes
+    /// room ([`trim::to_evict`]) or the new one is refused; past the high watermark the
+    /// least valued are let go down to the low one ([`trim::to_trim`]).
     pub(crate) fn insert(
         &self,
         peer: PeerId,
@@ -107,18 +177,26 @@ impl Pool {
         remote_addr: Multiaddr,
         direction: Direction,
         limits: &Limits,
-    ) -> Result<Connection, Error> {
+        tags: &PeerTags,
+    ) -> Result<Inserted, Error> {
+        let now = Instant::now();
         let mut state = self.lock();
-        if state.total >= limits.max_connections {
-            return Err(Error::LimitReached(Limit::Connections(
-                limits.max_connections,
-            )));
-        }
         let for_peer = state.by_peer.get(&peer).map_or(0, Vec::len);
         if for_peer >= limits.max_connections_per_peer {
             return Err(Error::LimitReached(Limit::ConnectionsPerPeer(
                 limits.max_connections_per_peer,
             )));
+        }
+        let mut evicted = Vec::new();
+        if state.total >= limits.max_connections {
+            let candidates = state.candidates(tags, now);
+            let ip = remote_ip(&remote_addr);
+            let Some(victim) = trim::to_evict(&candidates, ip, limits.grace_period) else {
+                return Err(Error::LimitReached(Limit::Connections(
+                    limits.max_connections,
+                )));
+            };
+            evicted.extend(state.take(victim));
         }
         state.next_id += 1;
         let connection = Connection {
@@ -127,6 +205,8 @@ impl Pool {
             muxer,
             remote_addr,
             direction,
+            established: now,
+            open_streams: Arc::default(),
         };
         state.total += 1;
         state
@@ -136,7 +216,22 @@ impl Pool {
             // for four.
             .or_insert_with(|| Vec::with_capacity(1))
             .push(connection.clone());
-        Ok(connection)
+        let high = limits.effective_high_watermark();
+        let is_quiet = state
+            .last_trim
+            .is_none_or(|last| now.duration_since(last) >= TRIM_SILENCE);
+        if state.total > high && is_quiet {
+            state.last_trim = Some(now);
+            let excess = state.total.saturating_sub(limits.effective_low_watermark());
+            let candidates = state.candidates(tags, now);
+            for victim in trim::to_trim(&candidates, excess, limits.grace_period) {
+                evicted.extend(state.take(victim));
+            }
+        }
+        Ok(Inserted {
+            connection,
+            evicted,
+        })
     }
 
     /// Removes a closed connection; returns whether it was there.

@@ -71,6 +71,11 @@ async fn nodes_joining_through_one_find_each_other() {
             .await
             .unwrap();
         assert!(table.len() >= 4, "{} peers in a table", table.len());
+        // The connection manager keeps the table's peers before others.
+        for entry in &table {
+            let value = node.tags().value(&entry.peer);
+            assert_eq!(value, hyphae::kad::ROUTING_TABLE_VALUE);
+        }
     }
 }
 

@@ -21,6 +21,7 @@ pub mod incoming;
 mod peerstore;
 mod service;
 mod stream;
+mod tags;
 
 pub use connection::{ConnectionId, ConnectionInfo, Direction, Protocols};
 pub use connection_events::{ConnectionEvent, ConnectionEvents, ConnectionHub, Identified};
@@ -31,6 +32,7 @@ pub use peerstore::{
 };
 pub use service::{BoxFuture, Context, Host, Io, LocalChanges, Service};
 pub use stream::{Stream, StreamIo};
+pub use tags::PeerTags;
 
 pub use hyphae_identity::{Keypair, PeerId, PublicKey};
 pub use hyphae_multiaddr::{Multiaddr, Protocol};

@@ -14,8 +14,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::connection_events::{ConnectionHub, Identified};
 use crate::{
-    ConnectionEvents, ConnectionId, ConnectionInfo, Direction, Error, Incoming, Peerstore,
-    Protocols, Stream, incoming,
+    ConnectionEvents, ConnectionId, ConnectionInfo, Direction, Error, Incoming, PeerTags,
+    Peerstore, Protocols, Stream, incoming,
 };
 
 /// A protocol (or any long-lived feature) plugged into a node: ping, identify, Kademlia, an
@@ -93,6 +93,7 @@ pub struct Context {
     /// Shared: every service task holds a context, and a key is a few hundred bytes.
     keypair: Arc<Keypair>,
     peerstore: Arc<Peerstore>,
+    tags: Arc<PeerTags>,
     shutdown: CancellationToken,
 }
 
@@ -111,12 +112,14 @@ impl Context {
         host: Weak<dyn Host>,
         keypair: Arc<Keypair>,
         peerstore: Arc<Peerstore>,
+        tags: Arc<PeerTags>,
         shutdown: CancellationToken,
     ) -> Context {
         Context {
             host,
             keypair,
             peerstore,
+            tags,
             shutdown,
         }
     }
@@ -141,6 +144,13 @@ impl Context {
     /// What the node knows about other peers.
     pub fn peerstore(&self) -> &Peerstore {
         &self.peerstore
+    }
+
+    /// How much the node values its connections to each peer: tag the peers the service
+    /// depends on, protect those it must keep (the connection manager closes the least
+    /// valued connections first when the node holds too many).
+    pub fn tags(&self) -> &PeerTags {
+        &self.tags
     }
 
     /// The addresses the node listens on (without `/p2p/<id>`); empty once it is gone.

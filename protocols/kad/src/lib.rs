@@ -55,7 +55,7 @@ pub use results::{Providers, QueryResults, Records};
 pub use routing_table::{
     Entry, Insert, RoutingConfig, RoutingTable, USEFULNESS_THRESHOLD, usefulness_threshold,
 };
-pub use service::{Kademlia, ModeSetting};
+pub use service::{Kademlia, ModeSetting, ROUTING_TABLE_TAG, ROUTING_TABLE_VALUE};
 #[cfg(feature = "disk")]
 pub use store::DiskStore;
 pub use store::{

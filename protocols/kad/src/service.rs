@@ -30,6 +30,12 @@ const INBOUND_STREAMS_PER_PEER: usize = 16;
 const INBOUND_QUEUE: usize = 64;
 /// Connection events buffered before the driver is resynchronised.
 const CONNECTION_EVENTS: usize = 1024;
+/// The tag routing table peers carry for the node's connection manager, and its value
+/// (go-libp2p-kad-dht tags them likewise, with 5): a full node keeps the connections its
+/// table relies on before others.
+pub const ROUTING_TABLE_TAG: &str = "kad";
+/// See [`ROUTING_TABLE_TAG`].
+pub const ROUTING_TABLE_VALUE: i64 = 5;
 
 /// How the service picks its [`Mode`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -323,8 +329,16 @@ impl Driver {
                     let _ = sender.send(Update::Finished(outcome, stats));
                 }
             }
-            Event::PeerAdded(peer) => debug!(%peer, "kad routing table: added"),
-            Event::PeerRemoved(peer) => debug!(%peer, "kad routing table: removed"),
+            Event::PeerAdded(peer) => {
+                debug!(%peer, "kad routing table: added");
+                self.cx
+                    .tags()
+                    .tag(peer, ROUTING_TABLE_TAG, ROUTING_TABLE_VALUE);
+            }
+            Event::PeerRemoved(peer) => {
+                debug!(%peer, "kad routing table: removed");
+                self.cx.tags().untag(&peer, ROUTING_TABLE_TAG);
+            }
         }
     }
 
