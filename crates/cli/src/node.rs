@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use hyphae::gossipsub::Gossipsub;
 use hyphae::kad::{DiskStore, Kademlia, Mode, ModeSetting, StoreLimits};
-use hyphae::{Multiaddr, Node, Protocol};
+use hyphae::{Limits, Multiaddr, Node, Protocol};
 
 /// Arguments of `hyphae node`.
 #[derive(clap::Args)]
@@ -35,6 +35,18 @@ pub(crate) struct Args {
     /// gossipsub either way, but relays only the topics it joined.)
     #[arg(long, value_name = "TOPIC")]
     topic: Vec<String>,
+    /// Most connections held at once. At the limit, a new peer still gets in when a less
+    /// valued connection can make room for it.
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_connections)]
+    max_connections: usize,
+    /// Past this many connections, close the least valued down to the low watermark
+    /// (default: 15/16 of --max-connections).
+    #[arg(long, value_name = "N")]
+    high_watermark: Option<usize>,
+    /// Where closing the least valued connections stops (default: 7/8 of
+    /// --max-connections).
+    #[arg(long, value_name = "N")]
+    low_watermark: Option<usize>,
 }
 
 /// Any free TCP port and any free UDP port for QUIC, on every IPv4 interface.
@@ -51,7 +63,13 @@ fn default_listen() -> [Multiaddr; 2] {
 }
 
 pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
-    let mut builder = Node::builder();
+    let limits = Limits {
+        max_connections: args.max_connections,
+        high_watermark: args.high_watermark,
+        low_watermark: args.low_watermark,
+        ..Limits::default()
+    };
+    let mut builder = Node::builder().limits(limits);
     if let Some(path) = &args.key {
         builder = builder.keypair(crate::id::load_or_create(path, None)?);
     }
