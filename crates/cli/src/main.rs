@@ -2,6 +2,7 @@
 
 mod dht;
 mod id;
+mod metrics;
 mod node;
 mod perf;
 mod ping;

@@ -47,6 +47,10 @@ pub(crate) struct Args {
     /// --max-connections).
     #[arg(long, value_name = "N")]
     low_watermark: Option<usize>,
+    /// Serve the node's metrics for Prometheus at http://ADDR/metrics (e.g.
+    /// 127.0.0.1:9090; port 0 for any free port).
+    #[arg(long, value_name = "ADDR")]
+    metrics: Option<std::net::SocketAddr>,
 }
 
 /// Any free TCP port and any free UDP port for QUIC, on every IPv4 interface.
@@ -107,6 +111,12 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
     println!("PeerId: {}", node.peer_id());
     for addr in node.listen_addrs() {
         println!("Listening on {addr}");
+    }
+    if let Some(addr) = args.metrics {
+        let bound = crate::metrics::serve(addr, node.clone())
+            .await
+            .with_context(|| format!("serving metrics on {addr}"))?;
+        println!("Metrics on http://{bound}/metrics");
     }
     tokio::signal::ctrl_c().await?;
     node.shutdown().await;

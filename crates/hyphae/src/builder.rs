@@ -218,6 +218,7 @@ impl Builder {
             pool: Default::default(),
             peerstore: Default::default(),
             tags: Default::default(),
+            metrics: Default::default(),
             events: broadcast::channel(crate::node::EVENT_BUFFER).0,
             connection_hub: ConnectionHub::default(),
             local_changes: watch::channel(()).0,

@@ -2,7 +2,7 @@
 //! handlers and services, and cleaning up when it closes.
 
 use std::sync::{Arc, Weak};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use hyphae_core::negotiated;
 use hyphae_identity::PeerId;
@@ -80,6 +80,7 @@ pub(crate) async fn accept_loop<L: Accept>(listener: L, node: Weak<Inner>) {
             Admission::Admitted(ticket) => ticket,
             Admission::Refused(limit) => {
                 debug!(%remote_addr, %limit, "refusing connection");
+                inner.metrics.connection_refused(&limit);
                 let _ = inner
                     .events
                     .send(Event::IncomingConnectionRefused { remote_addr, limit });
@@ -89,11 +90,15 @@ pub(crate) async fn accept_loop<L: Accept>(listener: L, node: Weak<Inner>) {
         let span = tracing::debug_span!("inbound", remote = %remote_addr);
         tokio::spawn(
             async move {
+                let started = Instant::now();
                 let result = tokio::select! {
                     upgraded = inner.upgrade_inbound(io) => upgraded,
                     limit = ticket.evicted() => Err(Error::LimitReached(limit)),
                 };
                 drop(ticket);
+                inner
+                    .metrics
+                    .handshake_done(Direction::Inbound, started, &result);
                 let result = result.and_then(|upgraded| {
                     establish(
                         &inner,
@@ -153,10 +158,15 @@ pub(crate) fn establish(inner: &Arc<Inner>, established: Established) -> Result<
     } = match inserted {
         Ok(inserted) => inserted,
         Err(error) => {
+            if let Error::LimitReached(limit) = &error {
+                inner.metrics.connection_refused(limit);
+            }
             tokio::spawn(async move { muxer.close().await });
             return Err(error);
         }
     };
+    inner.metrics.connection_established(direction);
+    inner.metrics.connections_trimmed(evicted.len());
     if !evicted.is_empty() {
         info!(
             closed = evicted.len(),
@@ -220,6 +230,7 @@ async fn serve(connection: Connection, node: Weak<Inner>) {
 /// Tells services and users that `connection`, out of the pool now, closed.
 fn report_closed(inner: &Inner, connection: &Connection) {
     info!(peer = %connection.peer, connection = %connection.id, "disconnected");
+    inner.metrics.connection_closed(connection.direction);
     inner
         .connection_hub
         .publish(ConnectionEvent::Closed(connection.info()));
@@ -250,7 +261,12 @@ async fn serve_stream(
     let protocol = negotiated.protocol().to_owned();
     debug!(%protocol, "inbound stream");
     let stream = Stream::new(
-        Counted::new(negotiated, &protocol, &connection.open_streams),
+        Counted::new(
+            negotiated,
+            &protocol,
+            &connection.open_streams,
+            inner.metrics.stream_opened(&protocol, Direction::Inbound),
+        ),
         protocol,
         connection.peer,
         connection.id,

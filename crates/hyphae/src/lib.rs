@@ -21,6 +21,7 @@ mod config;
 mod connection;
 mod event;
 mod host;
+mod metrics;
 mod muxer;
 mod node;
 mod open_streams;

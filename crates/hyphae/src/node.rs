@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, debug, info};
 
 use crate::connection::{self, Established};
+use crate::metrics::Metrics;
 use crate::open_streams::Counted;
 use crate::pending::PendingHandshakes;
 use crate::pool::{Connection, DialSlot, Pool};
@@ -78,6 +79,7 @@ pub(crate) struct Inner {
     pub(crate) peerstore: Arc<Peerstore>,
     /// What services and the user value, for the connection manager.
     pub(crate) tags: Arc<PeerTags>,
+    pub(crate) metrics: Metrics,
     /// Lifecycle events for users ([`Node::events`]): lossy past [`EVENT_BUFFER`].
     pub(crate) events: broadcast::Sender<Event>,
     /// Connection events for services: lossless per subscriber (resync on lag).
@@ -171,6 +173,17 @@ impl Node {
     /// What the node knows about other peers.
     pub fn peerstore(&self) -> &Peerstore {
         &self.inner.peerstore
+    }
+
+    /// The node's metrics in Prometheus' text exposition format: connections open, made,
+    /// closed and refused (by limit), connections the connection manager closed, handshake
+    /// durations and failures, and streams open and opened per protocol. Serve it on an
+    /// HTTP endpoint for Prometheus to scrape (`hyphae node --metrics <addr>` does).
+    pub fn metrics(&self) -> String {
+        let mut text = String::new();
+        // Writing into a String cannot fail.
+        let _ = self.inner.metrics.encode(&mut text);
+        text
     }
 
     /// How much the node values its connections to each peer. When it holds more than
@@ -487,6 +500,28 @@ impl Node {
             remote_addr.pop();
         }
         let outbound = Direction::Outbound;
+        let started = std::time::Instant::now();
+        let established = self.establish_outbound(addr, remote_addr, expected).await;
+        self.inner
+            .metrics
+            .handshake_done(outbound, started, &established);
+        let established = established?;
+        let peer = established.peer;
+        self.inner
+            .peerstore
+            .add_addrs(peer, [established.remote_addr.clone()]);
+        connection::establish(&self.inner, established)?;
+        Ok(peer)
+    }
+
+    /// Dials `addr` and secures and multiplexes the connection.
+    async fn establish_outbound(
+        &self,
+        addr: &Multiaddr,
+        remote_addr: Multiaddr,
+        expected: Option<PeerId>,
+    ) -> Result<Established, Error> {
+        let outbound = Direction::Outbound;
         let established = match Transport::of(addr) {
             Some(Transport::Tcp) => {
                 let tcp = hyphae_tcp::dial(addr, &self.inner.tcp).await?;
@@ -522,12 +557,7 @@ impl Node {
             }
             None => return Err(Error::UnsupportedAddress(addr.clone())),
         };
-        let peer = established.peer;
-        self.inner
-            .peerstore
-            .add_addrs(peer, [established.remote_addr.clone()]);
-        connection::establish(&self.inner, established)?;
-        Ok(peer)
+        Ok(established)
     }
 
     /// Secures and multiplexes a raw connection we dialled, within the handshake timeout.
@@ -587,7 +617,14 @@ impl Node {
         };
         let protocol = negotiated.protocol().to_owned();
         Ok(Stream::new(
-            Counted::new(negotiated, &protocol, &connection.open_streams),
+            Counted::new(
+                negotiated,
+                &protocol,
+                &connection.open_streams,
+                self.inner
+                    .metrics
+                    .stream_opened(&protocol, Direction::Outbound),
+            ),
             protocol,
             connection.peer,
             connection.id,

@@ -8,24 +8,26 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 
+use prometheus_client::metrics::gauge::Gauge;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 /// A stream's I/O that counts itself among its connection's open streams while it lives
-/// (unless it is the ping keepalive).
+/// (unless it is the ping keepalive), and in its protocol's gauge of the node's metrics.
 #[derive(Debug)]
 pub(crate) struct Counted<T> {
     io: T,
     open: Option<Arc<AtomicUsize>>,
+    gauge: Gauge,
 }
 
 impl<T> Counted<T> {
-    /// `io`, a stream of `protocol`, counted in `open`.
-    pub(crate) fn new(io: T, protocol: &str, open: &Arc<AtomicUsize>) -> Counted<T> {
+    /// `io`, a stream of `protocol`, counted in `open` and in `gauge` (raised already).
+    pub(crate) fn new(io: T, protocol: &str, open: &Arc<AtomicUsize>, gauge: Gauge) -> Counted<T> {
         let open = (protocol != hyphae_ping::PROTOCOL).then(|| {
             open.fetch_add(1, Ordering::Relaxed);
             Arc::clone(open)
         });
-        Counted { io, open }
+        Counted { io, open, gauge }
     }
 }
 
@@ -34,6 +36,7 @@ impl<T> Drop for Counted<T> {
         if let Some(open) = &self.open {
             open.fetch_sub(1, Ordering::Relaxed);
         }
+        self.gauge.dec();
     }
 }
 
@@ -84,9 +87,11 @@ mod tests {
     #[test]
     fn a_stream_counts_while_it_lives_unless_it_is_the_ping_keepalive() {
         let open = Arc::new(AtomicUsize::new(0));
-        let first = Counted::new(tokio::io::empty(), "/app/1", &open);
-        let second = Counted::new(tokio::io::empty(), "/app/2", &open);
-        let ping = Counted::new(tokio::io::empty(), hyphae_ping::PROTOCOL, &open);
+        let counted =
+            |protocol| Counted::new(tokio::io::empty(), protocol, &open, Gauge::default());
+        let first = counted("/app/1");
+        let second = counted("/app/2");
+        let ping = counted(hyphae_ping::PROTOCOL);
         assert_eq!(open.load(Ordering::Relaxed), 2);
         drop(ping);
         assert_eq!(open.load(Ordering::Relaxed), 2);

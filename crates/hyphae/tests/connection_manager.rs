@@ -87,6 +87,14 @@ async fn a_full_node_closes_its_least_valued_connection_for_a_new_peer() {
         newcomers.push(newcomer);
     }
     assert!(server.is_connected(&ids[1]), "the protected peer stays");
+    let metrics = server.metrics();
+    for line in [
+        "hyphae_connections_trimmed_total 3",
+        "hyphae_connections{direction=\"inbound\"} 4",
+        "hyphae_connections_established_total{direction=\"inbound\"} 7",
+    ] {
+        assert!(metrics.contains(line), "{line} missing from\n{metrics}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -121,6 +129,11 @@ async fn past_the_high_watermark_the_node_trims_to_the_low_one() {
     }
     let oldest: HashSet<PeerId> = old[..3].iter().map(Node::peer_id).collect();
     assert_eq!(closed, oldest);
+    assert!(
+        server
+            .metrics()
+            .contains("hyphae_connections_trimmed_total 3")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -140,8 +153,20 @@ async fn fresh_connections_from_one_address_keep_their_grace_against_that_addres
         late.dial(&addr).await?;
         late.ping(server.peer_id()).await
     };
-    let refused = tokio::time::timeout(Duration::from_secs(10), outcome).await;
-    assert!(matches!(refused, Ok(Err(_))), "{refused:?}");
+    let outcome = tokio::time::timeout(Duration::from_secs(10), outcome).await;
+    assert!(matches!(outcome, Ok(Err(_))), "{outcome:?}");
     let held: HashSet<PeerId> = clients.iter().map(Node::peer_id).collect();
     wait_for_peers(&server, &held).await;
+    // Refused once or twice: the ping dials again if it finds the connection gone.
+    let metrics = server.metrics();
+    let refused = metrics
+        .lines()
+        .find_map(|line| {
+            line.strip_prefix("hyphae_connections_refused_total{reason=\"connections\"} ")
+        })
+        .and_then(|count| count.parse::<u64>().ok());
+    assert!(
+        refused.is_some_and(|n| n >= 1),
+        "after {outcome:?}:\n{metrics}"
+    );
 }
