@@ -27,13 +27,15 @@ pub const DEFAULT_STREAMS: usize = 512;
 
 /// The limits of every bench node: the defaults, with room for `max_streams` concurrent
 /// streams and for a handshake benchmark whose clients reconnect faster than old
-/// connections close.
+/// connections close, and without per-address caps: every client of a benchmark dials from
+/// one address.
 pub fn limits(max_streams: usize) -> Limits {
     Limits {
         max_streams_per_connection: max_streams,
         max_connections_per_peer: 1024,
         ..Limits::default()
     }
+    .allowing_every_address()
 }
 
 /// Starts a node pinned to Noise and Yamux (default keepalive pings, as rust-libp2p's ping

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use hyphae::gossipsub::Gossipsub;
 use hyphae::kad::{DiskStore, Kademlia, Mode, ModeSetting, StoreLimits};
-use hyphae::{Limits, Multiaddr, Node, Protocol};
+use hyphae::{IpNet, Limits, Multiaddr, Node, Protocol};
 
 /// Arguments of `hyphae node`.
 #[derive(clap::Args)]
@@ -51,6 +51,10 @@ pub(crate) struct Args {
     /// 127.0.0.1:9090; port 0 for any free port).
     #[arg(long, value_name = "ADDR")]
     metrics: Option<std::net::SocketAddr>,
+    /// A network exempt from the per-address caps and rates of inbound connections (as
+    /// 10.0.0.0/8), besides loopback; may be repeated.
+    #[arg(long, value_name = "CIDR")]
+    allow: Vec<IpNet>,
 }
 
 /// Any free TCP port and any free UDP port for QUIC, on every IPv4 interface.
@@ -67,12 +71,13 @@ fn default_listen() -> [Multiaddr; 2] {
 }
 
 pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
-    let limits = Limits {
+    let mut limits = Limits {
         max_connections: args.max_connections,
         high_watermark: args.high_watermark,
         low_watermark: args.low_watermark,
         ..Limits::default()
     };
+    limits.allow.extend(args.allow);
     let mut builder = Node::builder().limits(limits);
     if let Some(path) = &args.key {
         builder = builder.keypair(crate::id::load_or_create(path, None)?);

@@ -101,7 +101,11 @@ fn node_builder(
     security: Option<Security>,
     muxer: Option<Muxer>,
 ) -> anyhow::Result<hyphae::Builder> {
-    let mut builder = Node::builder().service(hyphae::ping::Ping::without_keepalive());
+    // A measurement endpoint: per-address caps would cut short repeated runs from one
+    // client host.
+    let mut builder = Node::builder()
+        .limits(hyphae::Limits::default().allowing_every_address())
+        .service(hyphae::ping::Ping::without_keepalive());
     if transport == Transport::QuicV1 {
         if let Some(security @ Security::Noise) = security {
             bail!("{transport} is always secured by tls; it cannot run with {security}");

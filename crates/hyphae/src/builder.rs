@@ -9,6 +9,7 @@ use hyphae_service::{ConnectionHub, Context, Host, Service};
 use tokio::sync::{broadcast, watch};
 use tokio_util::sync::CancellationToken;
 
+use crate::inbound_gate::InboundGate;
 use crate::node::{Inner, Services};
 use crate::pending::PendingHandshakes;
 use crate::upgrade::Upgrader;
@@ -208,6 +209,7 @@ impl Builder {
                 self.limits.max_pending_inbound,
                 self.limits.max_pending_inbound_per_ip,
             ),
+            gate: InboundGate::new(&self.limits),
             limits: self.limits,
             tcp: self.tcp,
             dns: self.dns.unwrap_or_else(hyphae_dns::Resolver::from_system),

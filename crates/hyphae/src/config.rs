@@ -1,5 +1,9 @@
 use std::time::Duration;
 
+use ipnet::{IpNet, Ipv4Net, Ipv6Net};
+
+use crate::RateLimit;
+
 /// Resource limits of a node. Every one bounds something a remote peer could otherwise make
 /// us spend without limit; hitting one refuses the new connection or stream cleanly.
 #[derive(Debug, Clone)]
@@ -24,6 +28,17 @@ pub struct Limits {
     pub max_pending_inbound: usize,
     /// Inbound connections from one IP address still in their handshakes; more are refused.
     pub max_pending_inbound_per_ip: usize,
+    /// Inbound connections (in their handshakes or established) from one address group at
+    /// once: an IPv4 address, or an IPv6 /56. More are refused. Default 8 (go-libp2p's).
+    pub max_inbound_per_ip: usize,
+    /// How fast one address group may open inbound connections; `None`: no rate limit.
+    /// Default a burst of 16, then one every 5 s (go-libp2p's).
+    pub inbound_rate_per_ip: Option<RateLimit>,
+    /// Networks exempt from the per-address caps and rates (`max_inbound_per_ip`,
+    /// `inbound_rate_per_ip`, `max_pending_inbound_per_ip`). Default: the loopback
+    /// networks, so that local peers are not capped; clear it to cap them too, or add the
+    /// networks of a trusted cluster.
+    pub allow: Vec<IpNet>,
     /// Streams open at once on one connection in each direction (Yamux, QUIC; mplex counts
     /// both directions together).
     pub max_streams_per_connection: usize,
@@ -38,6 +53,18 @@ pub struct Limits {
 }
 
 impl Limits {
+    /// These limits with every address allowed: no per-address caps or rates. For test
+    /// networks and benchmarks where many peers share one address.
+    pub fn allowing_every_address(self) -> Limits {
+        Limits {
+            allow: vec![
+                IpNet::V4(Ipv4Net::new_assert(std::net::Ipv4Addr::UNSPECIFIED, 0)),
+                IpNet::V6(Ipv6Net::new_assert(std::net::Ipv6Addr::UNSPECIFIED, 0)),
+            ],
+            ..self
+        }
+    }
+
     /// The high watermark in effect (never above `max_connections`).
     pub fn effective_high_watermark(&self) -> usize {
         self.high_watermark
@@ -63,6 +90,15 @@ impl Default for Limits {
             max_connections_per_peer: 2,
             max_pending_inbound: 128,
             max_pending_inbound_per_ip: 16,
+            max_inbound_per_ip: 8,
+            inbound_rate_per_ip: Some(RateLimit {
+                per_second: 0.2,
+                burst: 16,
+            }),
+            allow: vec![
+                IpNet::V4(Ipv4Net::new_assert(std::net::Ipv4Addr::LOCALHOST, 8)),
+                IpNet::V6(Ipv6Net::new_assert(std::net::Ipv6Addr::LOCALHOST, 128)),
+            ],
             max_streams_per_connection: 512,
             handshake_timeout: Duration::from_secs(10),
             first_bytes_timeout: Duration::from_secs(3),

@@ -10,6 +10,7 @@ use hyphae_multiaddr::Multiaddr;
 use hyphae_service::{ConnectionEvent, Timeout};
 use tracing::{Instrument, debug, info, warn};
 
+use crate::inbound_gate::InboundSlot;
 use crate::muxer::{Muxer, RawStream};
 use crate::node::Inner;
 use crate::open_streams::Counted;
@@ -18,7 +19,7 @@ use crate::pool::{Connection, Inserted, remote_ip};
 use crate::router::Route;
 use crate::transport::Accept;
 use crate::upgrade::Upgraded;
-use crate::{Direction, Error, Event, Security, Stream};
+use crate::{Direction, Error, Event, Limit, Security, Stream};
 
 /// Pause after a failed `accept` (e.g. out of file descriptors) before trying again.
 const ACCEPT_ERROR_BACKOFF: Duration = Duration::from_millis(100);
@@ -31,9 +32,19 @@ pub(crate) struct Established {
     pub(crate) muxer: Muxer,
     pub(crate) remote_addr: Multiaddr,
     pub(crate) direction: Direction,
+    /// Its place in its address's count of inbound connections, if one is kept.
+    pub(crate) inbound_slot: Option<InboundSlot>,
 }
 
 impl Established {
+    /// The connection, holding `slot` for its life.
+    pub(crate) fn holding(self, slot: Option<InboundSlot>) -> Established {
+        Established {
+            inbound_slot: slot,
+            ..self
+        }
+    }
+
     /// A QUIC connection: secured and multiplexed by the transport.
     pub(crate) fn quic(connection: hyphae_quic::Connection, direction: Direction) -> Established {
         Established {
@@ -42,6 +53,7 @@ impl Established {
             remote_addr: connection.remote_addr(),
             muxer: Muxer::Quic(Box::new(connection)),
             direction,
+            inbound_slot: None,
         }
     }
 
@@ -57,6 +69,7 @@ impl Established {
             muxer: upgraded.muxer,
             remote_addr,
             direction,
+            inbound_slot: None,
         }
     }
 }
@@ -76,14 +89,18 @@ pub(crate) async fn accept_loop<L: Accept>(listener: L, node: Weak<Inner>) {
                 continue;
             }
         };
-        let ticket = match inner.pending.admit(remote_ip(&remote_addr)) {
-            Admission::Admitted(ticket) => ticket,
-            Admission::Refused(limit) => {
-                debug!(%remote_addr, %limit, "refusing connection");
-                inner.metrics.connection_refused(&limit);
-                let _ = inner
-                    .events
-                    .send(Event::IncomingConnectionRefused { remote_addr, limit });
+        let ip = remote_ip(&remote_addr);
+        let admitted = inner.gate.admit(ip, Instant::now()).and_then(|slot| {
+            let capped_ip = ip.filter(|ip| !inner.gate.is_allowed(*ip));
+            match inner.pending.admit(capped_ip) {
+                Admission::Admitted(ticket) => Ok((slot, ticket)),
+                Admission::Refused(limit) => Err(limit),
+            }
+        });
+        let (slot, ticket) = match admitted {
+            Ok(admitted) => admitted,
+            Err(limit) => {
+                refuse(&inner, remote_addr, limit);
                 continue;
             }
         };
@@ -100,10 +117,9 @@ pub(crate) async fn accept_loop<L: Accept>(listener: L, node: Weak<Inner>) {
                     .metrics
                     .handshake_done(Direction::Inbound, started, &result);
                 let result = result.and_then(|upgraded| {
-                    establish(
-                        &inner,
-                        Established::upgraded(upgraded, remote_addr.clone(), Direction::Inbound),
-                    )
+                    let established =
+                        Established::upgraded(upgraded, remote_addr.clone(), Direction::Inbound);
+                    establish(&inner, established.holding(slot))
                 });
                 if let Err(error) = result {
                     debug!(%error, "inbound connection failed");
@@ -118,6 +134,15 @@ pub(crate) async fn accept_loop<L: Accept>(listener: L, node: Weak<Inner>) {
     }
 }
 
+/// Logs, counts and reports an inbound connection a limit refused.
+fn refuse(inner: &Inner, remote_addr: Multiaddr, limit: Limit) {
+    debug!(%remote_addr, %limit, "refusing connection");
+    inner.metrics.connection_refused(&limit);
+    let _ = inner
+        .events
+        .send(Event::IncomingConnectionRefused { remote_addr, limit });
+}
+
 /// Takes the QUIC endpoint's authenticated inbound connections until the node is gone.
 pub(crate) async fn accept_quic(endpoint: hyphae_quic::Endpoint, node: Weak<Inner>) {
     while let Some(connection) = endpoint.accept().await {
@@ -125,7 +150,17 @@ pub(crate) async fn accept_quic(endpoint: hyphae_quic::Endpoint, node: Weak<Inne
             return;
         };
         let remote_addr = connection.remote_addr();
-        if let Err(error) = establish(&inner, Established::quic(connection, Direction::Inbound)) {
+        // QUIC finished its handshake inside the endpoint; the caps apply from here.
+        let slot = match inner.gate.admit(remote_ip(&remote_addr), Instant::now()) {
+            Ok(slot) => slot,
+            Err(limit) => {
+                connection.close();
+                refuse(&inner, remote_addr, limit);
+                continue;
+            }
+        };
+        let established = Established::quic(connection, Direction::Inbound).holding(slot);
+        if let Err(error) = establish(&inner, established) {
             debug!(%error, "inbound QUIC connection refused");
             let _ = inner.events.send(Event::IncomingConnectionFailed {
                 remote_addr,
@@ -143,12 +178,12 @@ pub(crate) fn establish(inner: &Arc<Inner>, established: Established) -> Result<
         muxer,
         remote_addr,
         direction,
+        inbound_slot,
     } = established;
     let inserted = inner.pool.insert(
         peer,
         muxer.clone(),
-        remote_addr,
-        direction,
+        (remote_addr, direction, inbound_slot),
         &inner.limits,
         &inner.tags,
     );

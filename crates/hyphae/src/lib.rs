@@ -21,6 +21,7 @@ mod config;
 mod connection;
 mod event;
 mod host;
+mod inbound_gate;
 mod metrics;
 mod muxer;
 mod node;
@@ -35,6 +36,8 @@ mod upgrade;
 pub use builder::Builder;
 pub use config::{Limits, Multiplexer, Security};
 pub use event::Event;
+pub use inbound_gate::RateLimit;
+pub use ipnet::IpNet;
 pub use node::Node;
 pub use transport::Transport;
 

@@ -62,6 +62,8 @@ fn reason(limit: &Limit) -> &'static str {
         Limit::ConnectionsPerPeer(_) => "connections_per_peer",
         Limit::PendingInbound(_) => "pending_inbound",
         Limit::PendingInboundPerIp(_) => "pending_inbound_per_ip",
+        Limit::InboundPerIp(_) => "inbound_per_ip",
+        Limit::InboundRatePerIp(_) => "inbound_rate_per_ip",
         _ => "other",
     }
 }

@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, debug, info};
 
 use crate::connection::{self, Established};
+use crate::inbound_gate::InboundGate;
 use crate::metrics::Metrics;
 use crate::open_streams::Counted;
 use crate::pending::PendingHandshakes;
@@ -89,6 +90,8 @@ pub(crate) struct Inner {
     pub(crate) listen_addrs: RwLock<Vec<Multiaddr>>,
     pub(crate) listeners: Mutex<Vec<JoinHandle<()>>>,
     pub(crate) pending: Arc<PendingHandshakes>,
+    /// Per-address caps and rates of inbound connections.
+    pub(crate) gate: Arc<InboundGate>,
     pub(crate) services: OnceLock<Services>,
     /// Cancelled by shutdown or drop: ends every service task.
     pub(crate) shutdown: CancellationToken,

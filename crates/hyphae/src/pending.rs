@@ -7,8 +7,8 @@
 //! one: an honest handshake finishes in milliseconds, so the oldest is the likeliest to be
 //! idle. A peer that sends nothing at all is dropped after `first_bytes_timeout`.
 //!
-//! Loopback addresses have no per-IP bound: every local peer shares one, and local peers
-//! (tests, benchmarks, sidecars) are not whom the bound guards against.
+//! Addresses on the allow list ([`Limits::allow`](crate::Limits::allow), loopback by
+//! default) come here without their IP and so have no per-IP bound.
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
@@ -80,7 +80,6 @@ impl PendingHandshakes {
     /// Admits a connection from `ip` (`None` for transports without one), evicting the
     /// oldest pending handshake if all slots are taken.
     pub(crate) fn admit(self: &Arc<Self>, ip: Option<IpAddr>) -> Admission {
-        let ip = ip.filter(|ip| !ip.is_loopback());
         if self.max_total == 0 {
             return Admission::Refused(Limit::PendingInbound(0));
         }
@@ -178,10 +177,9 @@ mod tests {
     }
 
     #[test]
-    fn loopback_peers_share_only_the_total_bound() {
+    fn allowed_and_addressless_peers_share_only_the_total_bound() {
         let pending = PendingHandshakes::new(10, 2);
-        let local = Some(IpAddr::V4(std::net::Ipv4Addr::LOCALHOST));
-        let tickets: Vec<_> = (0..10).map(|_| admitted(pending.admit(local))).collect();
+        let tickets: Vec<_> = (0..10).map(|_| admitted(pending.admit(None))).collect();
         assert_eq!(pending.len(), 10);
         drop(tickets);
         assert_eq!(pending.len(), 0);

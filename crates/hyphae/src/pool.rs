@@ -13,6 +13,7 @@ use tokio::sync::watch;
 
 use hyphae_service::{ConnectionInfo, Limit, PeerTags};
 
+use crate::inbound_gate::InboundSlot;
 use crate::muxer::Muxer;
 use crate::trim::{self, Candidate};
 use crate::{ConnectionId, Direction, Error, Limits};
@@ -31,6 +32,8 @@ pub(crate) struct Connection {
     pub(crate) established: Instant,
     /// Streams open on it now ([`Counted`](crate::open_streams::Counted) keeps the count).
     pub(crate) open_streams: Arc<AtomicUsize>,
+    /// Its place in its address's count of inbound connections, freed with the last clone.
+    _inbound_slot: Option<Arc<InboundSlot>>,
 }
 
 impl Connection {
@@ -174,8 +177,7 @@ impl Pool {
         &self,
         peer: PeerId,
         muxer: Muxer,
-        remote_addr: Multiaddr,
-        direction: Direction,
+        (remote_addr, direction, inbound_slot): (Multiaddr, Direction, Option<InboundSlot>),
         limits: &Limits,
         tags: &PeerTags,
     ) -> Result<Inserted, Error> {
@@ -207,6 +209,7 @@ impl Pool {
             direction,
             established: now,
             open_streams: Arc::default(),
+            _inbound_slot: inbound_slot.map(Arc::new),
         };
         state.total += 1;
         state

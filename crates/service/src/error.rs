@@ -171,6 +171,12 @@ pub enum Limit {
     PendingInbound(usize),
     /// Inbound connections in their handshakes from one IP address.
     PendingInboundPerIp(usize),
+    /// Inbound connections (in their handshakes or established) from one address group
+    /// (an IPv4 address, an IPv6 /56).
+    InboundPerIp(usize),
+    /// New inbound connections from one address group faster than its rate (the value is
+    /// the bucket's burst).
+    InboundRatePerIp(u32),
 }
 
 impl fmt::Display for Limit {
@@ -183,6 +189,15 @@ impl fmt::Display for Limit {
             Limit::PendingInbound(max) => write!(f, "pending handshake limit reached ({max})"),
             Limit::PendingInboundPerIp(max) => {
                 write!(f, "per-IP pending handshake limit reached ({max})")
+            }
+            Limit::InboundPerIp(max) => {
+                write!(f, "per-address inbound connection limit reached ({max})")
+            }
+            Limit::InboundRatePerIp(burst) => {
+                write!(
+                    f,
+                    "per-address inbound connection rate exceeded (burst {burst})"
+                )
             }
         }
     }

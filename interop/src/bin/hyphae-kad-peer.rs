@@ -48,7 +48,9 @@ async fn main() -> anyhow::Result<()> {
         .mode(ModeSetting::Fixed(mode))
         .accept_all_records()
         .bootstrap(bootstrap.iter().cloned());
+    // Every peer of a namespace shares its address: no per-address caps.
     let node = Node::builder()
+        .limits(hyphae::Limits::default().allowing_every_address())
         .listen(listen)
         .service(service)
         .start()
