@@ -74,6 +74,20 @@ async fn every_subscriber_receives_every_message_once() {
     for (_, handle) in &nodes {
         wait_for_mesh(handle, 3).await;
     }
+    // Each node's connection manager keeps its mesh peers before others (tagged at the
+    // heartbeat after they joined the mesh).
+    for (node, handle) in &nodes {
+        let mesh = handle.mesh_peers(TOPIC).await;
+        soon(async {
+            while mesh
+                .iter()
+                .any(|peer| node.tags().value(peer) != hyphae::gossipsub::MESH_VALUE)
+            {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+        .await;
+    }
     for (index, (_, handle)) in nodes.iter().enumerate() {
         handle
             .publish(TOPIC, format!("from {index}"))

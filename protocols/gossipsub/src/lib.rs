@@ -80,7 +80,8 @@ pub use rpc::{
     ControlPrune, Message, MessageId, PeerInfo, Rpc, SubOpts,
 };
 pub use service::{
-    Gossipsub, Handle, QueueLimits, Received, SetupError, Stats, Subscription, Validator,
+    Gossipsub, Handle, MESH_TAG, MESH_VALUE, QueueLimits, Received, SetupError, Stats,
+    Subscription, Validator,
 };
 
 // The router's bookkeeping, public so that simulations and custom routers can use it.

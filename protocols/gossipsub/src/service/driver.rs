@@ -2,7 +2,7 @@
 //! into router input, router output into the peers' queues and the application's
 //! subscriptions, and time into heartbeats.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -37,6 +37,11 @@ const OPENED_QUEUE: usize = 64;
 const MAX_PX_DIALS: usize = 8;
 /// How long a peer-exchange dial may take.
 const PX_DIAL_TIMEOUT: Duration = Duration::from_secs(10);
+/// The tag mesh peers carry for the node's connection manager, and its value (above the
+/// Kademlia routing table's 5: a mesh link carries traffic all the time).
+pub const MESH_TAG: &str = "gossipsub-mesh";
+/// See [`MESH_TAG`].
+pub const MESH_VALUE: i64 = 20;
 
 /// What the service was configured with besides the router.
 pub(crate) struct Setup {
@@ -67,6 +72,8 @@ pub(crate) struct Driver {
     /// Peer-exchange dials in flight.
     px_dials: Arc<AtomicUsize>,
     stats: Stats,
+    /// The peers tagged [`MESH_TAG`] for the node's connection manager.
+    mesh_tagged: HashSet<PeerId>,
 }
 
 /// The receiving ends of the driver's channels, kept apart so that `select!` can borrow
@@ -102,6 +109,7 @@ impl Driver {
             next_stream: 0,
             px_dials: Arc::new(AtomicUsize::new(0)),
             stats: Stats::default(),
+            mesh_tagged: HashSet::new(),
         };
         let inputs = Inputs {
             stream_events: stream_events_rx,
@@ -166,6 +174,7 @@ impl Driver {
 
     fn heartbeat(&mut self) {
         self.router.heartbeat(now());
+        self.tag_mesh_peers();
         // A peer whose queue dropped frames since the last heartbeat is slow (or not
         // reading): it loses score, as misbehaviour does.
         for (peer, link) in &mut self.links {
@@ -189,6 +198,25 @@ impl Driver {
             self.leave(&topic);
         }
         self.changed();
+    }
+
+    /// Tags the peers of our meshes for the node's connection manager, and untags those
+    /// that left them, so that a full node keeps the links its topics rely on.
+    fn tag_mesh_peers(&mut self) {
+        let mesh: HashSet<PeerId> = self
+            .subscriptions
+            .keys()
+            .flat_map(|topic| self.router.mesh_peers(topic))
+            .copied()
+            .collect();
+        let tags = self.cx.tags();
+        for peer in mesh.difference(&self.mesh_tagged) {
+            tags.tag(*peer, MESH_TAG, MESH_VALUE);
+        }
+        for peer in self.mesh_tagged.difference(&mesh) {
+            tags.untag(peer, MESH_TAG);
+        }
+        self.mesh_tagged = mesh;
     }
 
     fn command(&mut self, command: Command) {

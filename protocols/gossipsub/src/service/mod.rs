@@ -33,6 +33,7 @@ use hyphae_service::{Context, Service};
 use tokio::sync::{mpsc, watch};
 use tracing::warn;
 
+pub use driver::{MESH_TAG, MESH_VALUE};
 pub use handle::{Handle, Received, Stats, Subscription};
 pub use queue::QueueLimits;
 
