@@ -21,6 +21,7 @@ use super::Validator;
 use super::handle::{Command, Received, SUBSCRIPTION_BUFFER, Stats, Subscription};
 use super::links::{Link, MAX_OPEN_ATTEMPTS, Outbound};
 use super::queue::{Class, OutboundQueue, QueueLimits};
+use super::split;
 use super::streams::{self, StreamEvent};
 use crate::{Direction, Event, Limits, MessageId, Protocol, Router, Rpc, Validation, encode_frame};
 
@@ -595,7 +596,8 @@ impl Driver {
         }
     }
 
-    /// Splits `rpc` into a control frame and one frame per message, and queues them.
+    /// Splits `rpc` into control frames ([`split::split`]) and one frame per message, and
+    /// queues them.
     fn enqueue(&mut self, peer: PeerId, rpc: Rpc, class: Class, now: Instant) {
         let Some(queue) = self.links.get(&peer).map(|link| link.queue.clone()) else {
             return;
@@ -611,13 +613,10 @@ impl Driver {
             self.stats.idontwant_sent += ids as u64;
         }
         if !subscriptions.is_empty() || control.is_some() || test_extension {
-            let rpc = Rpc {
-                subscriptions,
-                publish: Vec::new(),
-                control,
-                test_extension,
-            };
-            self.push(&queue, Class::Control, &rpc, now);
+            // In pieces every peer takes (split.rs): rust-libp2p ignores or refuses large ones.
+            for rpc in split::split(subscriptions, control, test_extension) {
+                self.push(&queue, Class::Control, &rpc, now);
+            }
         }
         for message in publish {
             let rpc = Rpc {
