@@ -18,7 +18,7 @@ use tokio::time::Instant;
 use tracing::debug;
 
 use super::Validator;
-use super::handle::{Command, Received, SUBSCRIPTION_BUFFER, Stats, Subscription};
+use super::handle::{Command, Delivery, Received, SUBSCRIPTION_BUFFER, Stats, Subscription};
 use super::links::{Link, MAX_OPEN_ATTEMPTS, Outbound};
 use super::queue::{Class, OutboundQueue, QueueLimits};
 use super::split;
@@ -59,7 +59,7 @@ pub(crate) struct Driver {
     setup: Setup,
     limits: Limits,
     links: HashMap<PeerId, Link>,
-    subscriptions: BTreeMap<String, Vec<mpsc::Sender<Received>>>,
+    subscriptions: BTreeMap<String, Vec<mpsc::Sender<Delivery>>>,
     changes: watch::Sender<u64>,
     stream_events: mpsc::Sender<StreamEvent>,
     opened: mpsc::Sender<Opened>,
@@ -689,7 +689,7 @@ impl Driver {
             return;
         };
         let mut dropped = 0;
-        senders.retain(|sender| match sender.try_send(received.clone()) {
+        senders.retain(|sender| match sender.try_send(Box::new(received.clone())) {
             Ok(()) => true,
             Err(mpsc::error::TrySendError::Full(_)) => {
                 dropped += 1;
