@@ -1,13 +1,17 @@
 //! The rust-libp2p side of the gossipsub benchmarks: a swarm (TCP + Noise + Yamux, ping and
 //! identify as a hyphae node runs them) with gossipsub configured as the hyphae side is
 //! ([`crate::gossip_hyphae::service`]): the defaults, anonymous messages
-//! (`MessageAuthenticity::Anonymous`), the same message id, no validation, 1 MiB RPCs.
+//! (`MessageAuthenticity::Anonymous`), the same message id, no validation, 1 MiB RPCs, and
+//! hyphae's bounds on the topics a peer may be in (`subscription_filter`).
 
 use std::time::Duration;
 
 use anyhow::{Context, anyhow};
 use futures::StreamExt;
-use libp2p::gossipsub::{self, IdentTopic, MessageAuthenticity, MessageId, ValidationMode};
+use libp2p::gossipsub::{
+    self, AllowAllSubscriptionFilter, IdentTopic, MaxCountSubscriptionFilter, MessageAuthenticity,
+    MessageId, ValidationMode,
+};
 use libp2p::swarm::{NetworkBehaviour, Swarm, SwarmEvent};
 use libp2p::{Multiaddr, identify, noise, ping, tcp, yamux};
 use tokio::sync::{mpsc, oneshot};
@@ -56,7 +60,11 @@ impl RustGossipNode {
             )?
             .with_behaviour(|key| {
                 Ok(Behaviour {
-                    gossipsub: gossipsub::Behaviour::new(MessageAuthenticity::Anonymous, config)?,
+                    gossipsub: gossipsub::Behaviour::new_with_subscription_filter(
+                        MessageAuthenticity::Anonymous,
+                        config,
+                        subscription_filter(),
+                    )?,
                     ping: ping::Behaviour::default(),
                     identify: identify::Behaviour::new(identify::Config::new(
                         "ipfs/0.1.0".to_owned(),
@@ -121,6 +129,20 @@ impl RustGossipNode {
     /// Stops the swarm, dropping its connections.
     pub fn shutdown(self) {
         self.task.abort();
+    }
+}
+
+/// The topics a peer may be in, as hyphae's defaults allow. rust-libp2p's default filter
+/// (`MaxCountSubscriptionFilter::default()`) keeps at most 100 topics per peer and ignores
+/// every subscription of an RPC with more than 100; beside hyphae's 1000 and 1000
+/// (`Config::max_topics_per_peer`, `Limits::max_subscriptions`) that made the per-topic
+/// benchmark with 500 topics never finish: the rust-libp2p node saw its peers in their
+/// first 100 topics only.
+fn subscription_filter() -> MaxCountSubscriptionFilter<AllowAllSubscriptionFilter> {
+    MaxCountSubscriptionFilter {
+        filter: AllowAllSubscriptionFilter {},
+        max_subscribed_topics: hyphae::gossipsub::Config::default().max_topics_per_peer,
+        max_subscriptions_per_request: hyphae::gossipsub::Limits::default().max_subscriptions,
     }
 }
 

@@ -219,6 +219,13 @@ impl TestedNode {
 }
 
 async fn serve(stack: Stack) -> anyhow::Result<()> {
+    // Off unless RUST_LOG asks: the child's stderr is the parent's.
+    if let Ok(filter) = tracing_subscriber::EnvFilter::try_from_default_env() {
+        tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .init();
+    }
     let mut node = TestedNode::start(stack).await?;
     println!("{}", node.addr()?);
     println!("ready");
@@ -510,12 +517,16 @@ async fn relay_once(
     let start = Instant::now();
     let mut sent = 0;
     while sent < count {
-        let room = tokio::time::timeout(
+        // `wait_for` answers with a read guard of the watch: it must go before the publish
+        // below awaits, or the counter's `send_replace` blocks its worker thread on the
+        // lock (a loaded machine hung a run so: the driver task was queued on that worker).
+        let stalled = tokio::time::timeout(
             STALL,
             arrived.wait_for(|&(seen, _)| sent.saturating_sub(seen) < window),
         )
-        .await;
-        if room.is_err() {
+        .await
+        .is_err();
+        if stalled {
             break;
         }
         publish.publish(topic(0), message(sent, size)).await?;

@@ -1,7 +1,8 @@
 //! The gossipsub service on real nodes (memory transport): meshes forming over streams,
 //! delivery to every subscriber, asynchronous validation with scoring that prunes a peer
 //! sending invalid messages, IDONTWANT for large messages, peer exchange, a peer that never
-//! reads costing a bounded queue, and state freed when subscriptions and peers go.
+//! reads costing a bounded queue, state freed when subscriptions and peers go, and a node in
+//! many topics announcing them in RPCs that rust-libp2p's defaults accept.
 
 #![cfg(feature = "gossipsub")]
 
@@ -11,10 +12,10 @@ use std::time::Duration;
 use hyphae::gossipsub::{
     Config, ControlGraft, ControlMessage, Gossipsub, Handle, Limits, PROTOCOL_V1_1,
     PeerScoreParams, PeerScoreThresholds, PublishError, QueueLimits, Rpc, SubOpts,
-    TopicScoreParams, Validation, encode_frame,
+    TopicScoreParams, Validation, decode_frame, encode_frame,
 };
 use hyphae::{Node, PeerId};
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const TOPIC: &str = "news";
 
@@ -426,4 +427,72 @@ async fn a_peer_that_never_reads_costs_a_bounded_queue_and_loses_its_place() {
     let score = scores.iter().find(|(peer, _)| *peer == slow_id).unwrap().1;
     assert!(score < 0.0, "{scores:?}");
     assert!(gossip.stats().await.dropped_frames > 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_in_many_topics_announces_them_in_rpcs_rust_libp2p_takes() {
+    // rust-libp2p 0.50 at its defaults ignores every subscription of an RPC with more than
+    // 100 (`max_subscriptions_per_request`) and drops the stream of an RPC with more than
+    // 16 KiB of subscriptions and control (`max_control_message_size`).
+    const TOPICS: usize = 250;
+    let (node, gossip) = node_with(Gossipsub::new(fast_config())).await;
+    let mut subscriptions = Vec::new();
+    for index in 0..TOPICS {
+        // Long names, so that the byte bound binds before the count does.
+        let topic = format!("{index:0>200}");
+        subscriptions.push(gossip.subscribe(topic).await.unwrap());
+    }
+
+    // A peer that reads the RPCs of the node's stream to it and never writes.
+    let peer = Node::builder()
+        .listen("/memory/0".parse().unwrap())
+        .start()
+        .await
+        .unwrap();
+    let (rpcs, mut received) = tokio::sync::mpsc::unbounded_channel();
+    peer.handle(PROTOCOL_V1_1, move |mut stream| {
+        let rpcs = rpcs.clone();
+        async move {
+            let mut buffer = Vec::new();
+            let mut chunk = vec![0u8; 4096];
+            while let Ok(read @ 1..) = stream.read(&mut chunk).await {
+                buffer.extend_from_slice(&chunk[..read]);
+                while let Some((decoded, consumed)) =
+                    decode_frame(&buffer, &Limits::default()).unwrap()
+                {
+                    buffer.drain(..consumed);
+                    let _ = rpcs.send(decoded.rpc);
+                }
+            }
+        }
+    });
+    peer.dial(&node.listen_addrs()[0]).await.unwrap();
+
+    let mut announced = BTreeSet::new();
+    while announced.len() < TOPICS {
+        let rpc = soon(received.recv()).await.expect("the stream stays open");
+        assert!(
+            rpc.subscriptions.len() <= 100,
+            "{} subscriptions in one RPC",
+            rpc.subscriptions.len()
+        );
+        let control = Rpc {
+            publish: Vec::new(),
+            test_extension: false,
+            ..rpc.clone()
+        };
+        assert!(
+            control.encoded_len() <= 16 * 1024,
+            "{} bytes of subscriptions and control in one RPC",
+            control.encoded_len()
+        );
+        announced.extend(
+            rpc.subscriptions
+                .into_iter()
+                .filter(|subscription| subscription.subscribe)
+                .map(|subscription| subscription.topic),
+        );
+    }
+    let expected: BTreeSet<String> = (0..TOPICS).map(|index| format!("{index:0>200}")).collect();
+    assert_eq!(announced, expected);
 }

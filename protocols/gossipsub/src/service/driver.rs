@@ -18,9 +18,10 @@ use tokio::time::Instant;
 use tracing::debug;
 
 use super::Validator;
-use super::handle::{Command, Received, SUBSCRIPTION_BUFFER, Stats, Subscription};
+use super::handle::{Command, Delivery, Received, SUBSCRIPTION_BUFFER, Stats, Subscription};
 use super::links::{Link, MAX_OPEN_ATTEMPTS, Outbound};
 use super::queue::{Class, OutboundQueue, QueueLimits};
+use super::split;
 use super::streams::{self, StreamEvent};
 use crate::{Direction, Event, Limits, MessageId, Protocol, Router, Rpc, Validation, encode_frame};
 
@@ -63,7 +64,7 @@ pub(crate) struct Driver {
     setup: Setup,
     limits: Limits,
     links: HashMap<PeerId, Link>,
-    subscriptions: BTreeMap<String, Vec<mpsc::Sender<Received>>>,
+    subscriptions: BTreeMap<String, Vec<mpsc::Sender<Delivery>>>,
     changes: watch::Sender<u64>,
     stream_events: mpsc::Sender<StreamEvent>,
     opened: mpsc::Sender<Opened>,
@@ -623,7 +624,8 @@ impl Driver {
         }
     }
 
-    /// Splits `rpc` into a control frame and one frame per message, and queues them.
+    /// Splits `rpc` into control frames ([`split::split`]) and one frame per message, and
+    /// queues them.
     fn enqueue(&mut self, peer: PeerId, rpc: Rpc, class: Class, now: Instant) {
         let Some(queue) = self.links.get(&peer).map(|link| link.queue.clone()) else {
             return;
@@ -639,13 +641,10 @@ impl Driver {
             self.stats.idontwant_sent += ids as u64;
         }
         if !subscriptions.is_empty() || control.is_some() || test_extension {
-            let rpc = Rpc {
-                subscriptions,
-                publish: Vec::new(),
-                control,
-                test_extension,
-            };
-            self.push(&queue, Class::Control, &rpc, now);
+            // In pieces every peer takes (split.rs): rust-libp2p ignores or refuses large ones.
+            for rpc in split::split(subscriptions, control, test_extension) {
+                self.push(&queue, Class::Control, &rpc, now);
+            }
         }
         for message in publish {
             let rpc = Rpc {
@@ -718,7 +717,7 @@ impl Driver {
             return;
         };
         let mut dropped = 0;
-        senders.retain(|sender| match sender.try_send(received.clone()) {
+        senders.retain(|sender| match sender.try_send(Box::new(received.clone())) {
             Ok(()) => true,
             Err(mpsc::error::TrySendError::Full(_)) => {
                 dropped += 1;

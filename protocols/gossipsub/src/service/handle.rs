@@ -16,6 +16,12 @@ pub(crate) const COMMAND_QUEUE: usize = 256;
 /// read are dropped (and counted in [`Stats::dropped_deliveries`]).
 pub(crate) const SUBSCRIPTION_BUFFER: usize = 256;
 
+/// What a subscription's channel carries: boxed, because tokio allocates a channel's first
+/// block of 32 slots when the channel is made, and a slot of [`Received`] itself would make
+/// every joined topic hold 32 of them (about 7 KiB) before a message ever arrives. Boxed,
+/// the block is 32 pointers, for one allocation per delivery.
+pub(crate) type Delivery = Box<Received>;
+
 /// A message delivered to a subscription.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Received {
@@ -199,11 +205,11 @@ impl Handle {
 #[derive(Debug)]
 pub struct Subscription {
     topic: String,
-    messages: mpsc::Receiver<Received>,
+    messages: mpsc::Receiver<Delivery>,
 }
 
 impl Subscription {
-    pub(crate) fn new(topic: String, messages: mpsc::Receiver<Received>) -> Subscription {
+    pub(crate) fn new(topic: String, messages: mpsc::Receiver<Delivery>) -> Subscription {
         Subscription { topic, messages }
     }
 
@@ -214,7 +220,7 @@ impl Subscription {
 
     /// The next message; `None` once unsubscribed or the service stopped.
     pub async fn next(&mut self) -> Option<Received> {
-        self.messages.recv().await
+        self.messages.recv().await.map(|received| *received)
     }
 }
 
@@ -222,6 +228,8 @@ impl futures_core::Stream for Subscription {
     type Item = Received;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Option<Received>> {
-        self.messages.poll_recv(cx)
+        self.messages
+            .poll_recv(cx)
+            .map(|received| received.map(|received| *received))
     }
 }

@@ -21,6 +21,7 @@ mod driver;
 mod handle;
 mod links;
 mod queue;
+mod split;
 mod streams;
 
 use std::future::Future;
