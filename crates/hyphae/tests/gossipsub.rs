@@ -206,9 +206,14 @@ async fn large_messages_make_mesh_peers_send_idontwant() {
         assert_eq!(soon(subscription.next()).await.unwrap().data().len(), 2048);
     }
     let sent: u64 = futures_sum(nodes.iter().map(|(_, handle)| handle.clone()), true).await;
-    let received: u64 = futures_sum(nodes.iter().map(|(_, handle)| handle.clone()), false).await;
     assert!(sent >= 2, "IDONTWANT ids sent: {sent}");
-    assert!(received >= 1, "IDONTWANT ids received: {received}");
+    // The IDONTWANTs may still be on their way when the message is delivered.
+    soon(async {
+        while futures_sum(nodes.iter().map(|(_, handle)| handle.clone()), false).await < 1 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
     // A small message makes none.
     nodes[0].1.publish(TOPIC, "small").await.unwrap();
     for subscription in &mut subscriptions[1..] {
