@@ -82,6 +82,11 @@
 //! fetch it with IWANT (no other path leads to it). 16 messages from the publisher, then 8
 //! from the rust-libp2p peer, must all reach everyone.
 //!
+//! A third checks that a hyphae peer in 120 topics is heard by a rust-libp2p peer with its
+//! default subscription filter, which drops a whole RPC of more than 100 subscriptions:
+//! hyphae announces them in RPCs of at most 100, so a message on the 100th topic it joined
+//! reaches it.
+//!
 //! Waiting is on events or on polling a peer's state with a deadline, never on a sleep.
 
 use std::collections::{HashMap, HashSet};
@@ -228,6 +233,15 @@ impl Peer {
         self.send(command).await;
         let event = command.split(' ').next().unwrap_or_default();
         self.answer(event).await
+    }
+
+    /// Sends `command` and returns its answer, whatever event it is (an error included).
+    async fn send_and_answer(&mut self, command: &str) -> Value {
+        self.send(command).await;
+        tokio::time::timeout(ANSWER_TIMEOUT, self.answers.recv())
+            .await
+            .unwrap_or_else(|_| panic!("{}: no answer to {command:?}", self.name))
+            .unwrap_or_else(|| panic!("{}: exited before answering {command:?}", self.name))
     }
 
     async fn send(&mut self, command: &str) {
@@ -820,6 +834,42 @@ async fn rust_and_js_peers_fetch_what_a_lazy_hyphae_relay_announces() {
             round(&mut peers, &name, &[rust], &[relay, publisher, js]).await;
         }
         for peer in peers {
+            let name = peer.name.clone();
+            assert!(peer.quit().await, "{name} did not exit cleanly");
+        }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rust_libp2p_hears_every_subscription_of_a_peer_in_many_topics() {
+    bounded(async {
+        let mut hyphae = Peer::start("hyphae", Implementation::Hyphae, &[]).await;
+        let mut rust = Peer::start("rust", Implementation::Rust, &[]).await;
+        // Joined before the connection, so that they all go in the first announcement.
+        for k in 1..=120 {
+            hyphae.ask(&format!("subscribe topic-{k}")).await;
+        }
+        rust.ask("subscribe topic-100").await;
+        let addr = rust.full_addr();
+        hyphae.ask(&format!("dial {addr}")).await;
+        // rust-libp2p publishes to the peers it knows in the topic: a lost announcement
+        // would leave it without any (its publish then fails, and is retried here).
+        let deadline = Instant::now() + DELIVERY_TIMEOUT;
+        let data = message_data("many-topics", "rust");
+        loop {
+            let answer = rust
+                .send_and_answer(&format!("publish topic-100 {data}"))
+                .await;
+            if answer["event"] == "publish" {
+                break;
+            }
+            assert!(Instant::now() < deadline, "rust never published: {answer}");
+            tokio::time::sleep(POLL).await;
+        }
+        let expected = HashSet::from([data]);
+        hyphae.await_delivery(&expected, deadline).await;
+        for peer in [hyphae, rust] {
             let name = peer.name.clone();
             assert!(peer.quit().await, "{name} did not exit cleanly");
         }
