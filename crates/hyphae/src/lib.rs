@@ -28,6 +28,7 @@ mod node;
 mod open_streams;
 mod pending;
 mod pool;
+mod refusal_log;
 mod router;
 mod transport;
 mod trim;

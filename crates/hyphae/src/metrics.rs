@@ -1,6 +1,7 @@
 //! What the node counts for its operator, in Prometheus' text format ([`Node::metrics`]):
 //! connections open, made, closed and refused (by the limit that refused them), how long
-//! handshakes take, and streams open and opened per protocol.
+//! handshakes take, and streams open and opened per protocol. Refusals are logged too
+//! ([`RefusalLog`]).
 //!
 //! [`Node::metrics`]: crate::Node::metrics
 
@@ -14,6 +15,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
+use crate::refusal_log::RefusalLog;
 use crate::{Direction, Error, Limit};
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -44,6 +46,8 @@ pub(crate) struct Metrics {
     handshake_failures: Family<DirectionLabels, Counter>,
     streams_open: Family<StreamLabels, Gauge>,
     streams_opened: Family<StreamLabels, Counter>,
+    /// Refusals are also logged, sparingly.
+    refusal_log: RefusalLog,
 }
 
 fn direction(direction: Direction) -> DirectionLabels {
@@ -82,6 +86,7 @@ impl Default for Metrics {
             handshake_failures: Family::default(),
             streams_open: Family::default(),
             streams_opened: Family::default(),
+            refusal_log: RefusalLog::default(),
         };
         let mut registry = metrics.registry;
         registry.register(
@@ -149,7 +154,9 @@ impl Metrics {
         self.connections_open.get_or_create(&labels).dec();
     }
 
+    /// Counts a refusal, and logs it unless a line about its kind was just written.
     pub(crate) fn connection_refused(&self, limit: &Limit) {
+        self.refusal_log.refused(limit, Instant::now());
         let labels = ReasonLabels {
             reason: reason(limit),
         };
