@@ -1023,3 +1023,86 @@ fn a_pending_payload_reaches_the_reader_in_the_buffer_its_caller_supplied() {
     );
     assert_eq!(&chunk[..], &payload[..]);
 }
+
+/// Pings, then SYNs past the stream limits, from a peer that never reads: every one of them
+/// calls for an answer (a pong, a refusal).
+fn answer_flood(pings: u32, syns: u32) -> BytesMut {
+    let mut input = BytesMut::new();
+    for opaque in 0..pings {
+        frame::encode(&Header::ping(Flags::SYN, opaque), &[], &mut input);
+    }
+    for index in 0..syns {
+        let id = StreamId::new(2 * index + 1);
+        frame::encode(&Header::window_update(id, Flags::SYN, 0), &[], &mut input);
+    }
+    input
+}
+
+#[test]
+fn a_peer_that_never_reads_our_answers_is_no_longer_read() {
+    let now = std::time::Instant::now();
+    let mut server = Session::new(Mode::Server, quiet_config());
+    let config = server.config().clone();
+    // What may be queued: a full write buffer, one frame past it, the 64 KiB control
+    // headroom, and the last answer.
+    let bound = config.max_write_buffer
+        + frame::HEADER_LEN
+        + config.max_send_frame_size as usize
+        + 64 * 1024
+        + frame::HEADER_LEN;
+    let mut input = answer_flood(100_000, 100_000);
+    let total = input.len();
+    assert!(total > 4 * bound);
+
+    server.handle_input(now, &mut input).unwrap();
+    assert!(!server.wants_input());
+    let consumed = total - input.len();
+    assert!(
+        consumed <= bound,
+        "{consumed} bytes taken, more than {bound}"
+    );
+    // Until what is queued goes out, nothing more is taken.
+    server.handle_input(now, &mut input).unwrap();
+    assert_eq!(total - input.len(), consumed);
+
+    let mut out = BytesMut::new();
+    server.poll_transmit(now, &mut out);
+    assert!(out.len() <= bound, "{} bytes queued", out.len());
+    // No answer was dropped: one 12-byte pong per 12-byte ping.
+    assert_eq!(out.len(), consumed);
+    assert!(server.wants_input());
+}
+
+#[test]
+fn once_the_peer_reads_every_ping_and_refused_stream_is_answered() {
+    let now = std::time::Instant::now();
+    let mut server = Session::new(Mode::Server, quiet_config());
+    let (pings, syns) = (60_000, 60_000);
+    let mut input = answer_flood(pings, syns);
+    let mut answers = Vec::new();
+    let mut pauses = 0;
+    while !input.is_empty() {
+        server.handle_input(now, &mut input).unwrap();
+        if !server.wants_input() {
+            pauses += 1;
+        }
+        answers.extend(transmitted_headers(&mut server, now));
+    }
+    assert!(pauses > 0, "the flood filled the queue");
+    let pongs: Vec<u32> = answers
+        .iter()
+        .filter(|header| header.frame_type == FrameType::Ping)
+        .map(|header| {
+            assert_eq!(header.flags, Flags::ACK);
+            header.length
+        })
+        .collect();
+    assert_eq!(pongs, (0..pings).collect::<Vec<_>>());
+    let refused = answers
+        .iter()
+        .filter(|header| header.flags == Flags::RST)
+        .count();
+    let kept = server.config().max_pending_inbound_streams;
+    assert_eq!(refused, syns as usize - kept);
+    assert_eq!(server.stream_count(), kept);
+}
