@@ -292,7 +292,8 @@ impl Session {
     ///
     /// Returns how many bytes were used: the caller drops those, keeps the rest and calls
     /// again with more. It stops early at a data frame for a stream whose buffer is full, and
-    /// while the peer is not reading what we send ([`Session::is_read_blocked`]). A protocol violation closes the session.
+    /// while the peer is not reading what we send ([`Session::is_read_blocked`]). A protocol
+    /// violation closes the session.
     pub fn handle_input(&mut self, bytes: &[u8]) -> Result<usize, Error> {
         if self.is_closed {
             return Err(Error::ConnectionClosed);

@@ -3,7 +3,8 @@
 //! A [`Session`] never touches a socket or a clock, and speaks the
 //! [sans-IO verbs](hyphae_core#the-sans-io-verbs) of every hyphae core. Its owner
 //! - feeds it what arrives from the peer with [`Session::handle_input`] (and
-//!   [`Session::handle_eof`] when the connection ends),
+//!   [`Session::handle_eof`] when the connection ends), and stops reading from the peer
+//!   while [`Session::wants_input`] is false (the peer is not reading our answers),
 //! - sends what [`Session::poll_transmit`] hands out,
 //! - calls [`Session::handle_timeout`] at [`Session::poll_timeout`],
 //! - drains [`Session::poll_event`] to learn which streams can make progress,
@@ -14,7 +15,7 @@
 //! Memory is bounded by the configuration: per stream by its receive window (data beyond it
 //! is a protocol error), per session by [`Config::max_connection_receive_window`],
 //! [`Config::max_streams`], [`Config::max_pending_inbound_streams`] and
-//! [`Config::max_write_buffer`].
+//! [`Config::max_write_buffer`] (plus a fixed headroom for the answers we owe the peer).
 
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
