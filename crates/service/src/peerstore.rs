@@ -222,6 +222,28 @@ mod tests {
     }
 
     #[test]
+    fn an_update_listing_thousands_of_protocols_and_addresses_is_bounded() {
+        let store = Peerstore::default();
+        let peer = PeerId::random();
+        let update = PeerUpdate {
+            protocols: (0..5000).map(|i| format!("/p/{i}")).collect(),
+            listen_addrs: (0..5000).map(addr).collect(),
+            ..PeerUpdate::default()
+        };
+        store.apply(peer, &update);
+        let info = store.get(&peer).unwrap();
+        assert_eq!(info.protocols.len(), MAX_PROTOCOLS_PER_PEER);
+        assert_eq!(info.addrs.len(), MAX_ADDRS_PER_PEER);
+
+        let certified = PeerUpdate {
+            certified_addrs: Some((1, (0..5000).map(addr).collect())),
+            ..PeerUpdate::default()
+        };
+        store.apply(peer, &certified);
+        assert_eq!(store.addrs(&peer).len(), MAX_ADDRS_PER_PEER);
+    }
+
+    #[test]
     fn stores_addresses_without_the_peer_id() {
         let store = Peerstore::default();
         let peer = PeerId::random();

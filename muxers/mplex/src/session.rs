@@ -11,6 +11,13 @@ use tracing::debug;
 use crate::frame::{self, Flag, Frame, MAX_FRAME_DATA};
 use crate::{Config, Error};
 
+/// Room for the frames we send in answer to the peer (resets of the streams it opens past
+/// the limits) beyond [`Config::max_outbound_buffer`], which bounds our own writes. Once
+/// the outbound queue fills it, the peer is not reading what we send: the session takes no
+/// more input ([`Session::is_read_blocked`]) until the queue drains, so a peer that opens
+/// streams without reading neither grows our memory nor keeps our CPU busy.
+const CONTROL_HEADROOM: usize = 64 * 1024;
+
 /// A stream of a session: its number and which side opened it.
 ///
 /// mplex numbers streams per opener, so both sides may use the same number at once; the
@@ -93,8 +100,18 @@ impl Session {
     /// makes room: the driver reads no more bytes while this holds, and calls
     /// [`Session::handle_input`] again with what it kept once a [`Session::read`] of that stream
     /// (or its reset) clears it. A stream nobody reads therefore stalls its whole connection.
+    ///
+    /// It also holds while the outbound queue is past [`Config::max_outbound_buffer`] and the
+    /// control headroom: the peer is not reading what we send, and the frames it sends may
+    /// call for answers. The driver calls [`Session::handle_input`] again once
+    /// [`Session::poll_transmit`] has taken the queue.
     pub fn is_read_blocked(&self) -> bool {
-        self.blocked.is_some()
+        self.blocked.is_some() || self.is_outbound_full()
+    }
+
+    /// Whether the outbound queue holds more than our writes and the answers we may owe.
+    fn is_outbound_full(&self) -> bool {
+        !self.is_closed && self.outbound.len() >= self.config.max_outbound_buffer + CONTROL_HEADROOM
     }
 
     /// How many streams are open (including those not yet accepted).
@@ -274,8 +291,9 @@ impl Session {
     /// Processes every complete frame at the front of `bytes`.
     ///
     /// Returns how many bytes were used: the caller drops those, keeps the rest and calls
-    /// again with more. It stops early at a data frame for a stream whose buffer is full
-    /// ([`Session::is_read_blocked`]). A protocol violation closes the session.
+    /// again with more. It stops early at a data frame for a stream whose buffer is full, and
+    /// while the peer is not reading what we send ([`Session::is_read_blocked`]). A protocol
+    /// violation closes the session.
     pub fn handle_input(&mut self, bytes: &[u8]) -> Result<usize, Error> {
         if self.is_closed {
             return Err(Error::ConnectionClosed);
@@ -283,6 +301,10 @@ impl Session {
         self.blocked = None;
         let mut used = 0;
         loop {
+            if self.is_outbound_full() {
+                debug!("peer is not reading, reading paused");
+                return Ok(used);
+            }
             match frame::decode(&bytes[used..], MAX_FRAME_DATA) {
                 Ok(Some((frame, consumed))) => match self.on_frame(frame) {
                     Ok(Taken::Yes) => used += consumed,

@@ -114,3 +114,64 @@ async fn a_slow_reader_gets_every_byte_through_a_small_buffer() {
         .expect("transfer finished")
         .unwrap();
 }
+
+/// A peer that opens streams past the limits without reading the resets we answer with:
+/// once they fill the pipe and the outbound queue, we stop reading from it, and once it
+/// reads we go on and answer every stream. The clock is paused, so the timeout fires only
+/// when nothing can move.
+#[tokio::test(start_paused = true)]
+async fn a_peer_that_opens_streams_without_reading_is_no_longer_read() {
+    use hyphae_mplex::frame::{self, Flag};
+    use std::time::Duration;
+
+    let (a, peer) = tokio::io::duplex(64 * 1024);
+    let config = Config::default();
+    let outbound_limit = config.max_outbound_buffer;
+    let (max_streams, max_pending) = (config.max_streams, config.max_pending_inbound);
+    let connection = Connection::new(a, config);
+    let (mut peer_reader, mut peer_writer) = tokio::io::split(peer);
+
+    let streams = 2_000_000u64;
+    let mut flood = Vec::new();
+    for number in 0..streams {
+        frame::encode(number, Flag::NewStream, b"", &mut flood);
+    }
+    let mut written = 0usize;
+    let blocked = tokio::time::timeout(Duration::from_secs(5), async {
+        while written < flood.len() {
+            written += peer_writer.write(&flood[written..]).await.unwrap();
+        }
+    })
+    .await;
+    assert!(blocked.is_err(), "all {written} bytes were read");
+    // The two pipes, our read buffer, and twice what the session queues (the writer's
+    // buffer and the session's queue, each at most the outbound limit and the 64 KiB
+    // headroom).
+    let bound = 2 * 64 * 1024 + 2 * 64 * 1024 + 2 * (outbound_limit + 64 * 1024);
+    assert!(written <= bound, "{written} bytes taken, more than {bound}");
+
+    let reader = tokio::spawn(async move {
+        let mut answers = Vec::new();
+        let mut resets = 0u64;
+        let refused = streams - max_streams.min(max_pending) as u64;
+        let mut buf = vec![0u8; 64 * 1024];
+        while resets < refused {
+            let n = peer_reader.read(&mut buf).await.unwrap();
+            assert!(n > 0, "connection ended after {resets} resets");
+            answers.extend_from_slice(&buf[..n]);
+            let mut at = 0;
+            while let Some((frame, consumed)) = frame::decode(&answers[at..], 0).unwrap() {
+                assert_eq!(frame.flag, Flag::ResetReceiver);
+                resets += 1;
+                at += consumed;
+            }
+            answers.drain(..at);
+        }
+    });
+    peer_writer.write_all(&flood[written..]).await.unwrap();
+    tokio::time::timeout(Duration::from_secs(5), reader)
+        .await
+        .expect("every stream past the limits is reset")
+        .unwrap();
+    assert!(!connection.is_closed());
+}

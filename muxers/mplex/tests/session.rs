@@ -314,3 +314,41 @@ fn partial_frames_wait_for_the_rest() {
     let inbound = b.accept().unwrap();
     assert_eq!(read_all(&mut b, inbound), b"split across reads");
 }
+
+#[test]
+fn a_peer_that_opens_streams_without_reading_is_no_longer_read() {
+    let mut b = Session::new(Config::default());
+    let limit = Config::default().max_outbound_buffer;
+    // Streams past the limits, each refused with a reset we owe the peer.
+    let mut flood = Vec::new();
+    for number in 0..1_000_000 {
+        frame::encode(number, Flag::NewStream, b"", &mut flood);
+    }
+    let used = b.handle_input(&flood).unwrap();
+    assert!(used < flood.len());
+    assert!(b.is_read_blocked());
+    // Until what is queued goes out, nothing more is taken.
+    assert_eq!(b.handle_input(&flood[used..]).unwrap(), 0);
+    let mut answers = Vec::new();
+    b.poll_transmit(&mut answers);
+    // Our answers fill the queue past the limit of our own writes by at most the 64 KiB
+    // headroom (and one reset).
+    assert!(answers.len() <= limit + 64 * 1024 + 16, "{}", answers.len());
+    assert!(!b.is_read_blocked());
+
+    // Once the peer reads, the rest is taken and every refused stream is reset.
+    let mut rest = &flood[used..];
+    while !rest.is_empty() {
+        let used = b.handle_input(rest).unwrap();
+        rest = &rest[used..];
+        b.poll_transmit(&mut answers);
+    }
+    let mut resets = 0;
+    let mut at = &answers[..];
+    while let Some((frame, consumed)) = frame::decode(at, usize::MAX).unwrap() {
+        assert_eq!(frame.flag, Flag::ResetReceiver);
+        resets += 1;
+        at = &at[consumed..];
+    }
+    assert_eq!(resets + b.stream_count(), 1_000_000);
+}

@@ -413,6 +413,10 @@ struct Driver<T> {
     /// Bytes read between pauses (the socket had nothing to read): tells when the connection
     /// goes quiet, and the read buffer and spare buffers can go.
     read_bursts: Bursts,
+    /// Whether the session stopped taking input ([`Session::wants_input`]): the peer does not
+    /// read what we send. Nothing is read from the socket until the session takes input
+    /// again, and then the frames left in the read buffer go first.
+    input_paused: bool,
     write_buf: BytesMut,
     sleep: Option<(Instant, Pin<Box<Sleep>>)>,
     needs_flush: bool,
@@ -430,6 +434,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
             header_first: false,
             recycling: true,
             read_bursts: Bursts::new(),
+            input_paused: false,
             write_buf: BytesMut::new(),
             sleep: None,
             needs_flush: false,
@@ -482,6 +487,10 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
         if let Err(error) = result {
             debug!(%error, "peer broke the protocol");
         }
+        self.input_paused = !inner.session.wants_input();
+        if self.input_paused {
+            debug!("peer is not reading what we send, reading paused");
+        }
         inner.dispatch(&mut self.wake);
         if self.read_buf.is_empty() && self.read_buf.capacity() > MAX_IDLE_READ_BUFFER {
             self.read_buf = BytesMut::new();
@@ -506,8 +515,12 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
             let mut progress = false;
 
             // Take what the session has to send once the previous batch is written.
-            let (closed, more_to_send, timeout) = {
+            let (closed, more_to_send, timeout, wants_input) = {
                 let mut inner = self.shared.lock();
+                // The driver is running: it must not wake itself. It registers again before
+                // it waits. Woken for frames it cannot write yet (the socket is full), it
+                // would spin until the peer reads.
+                inner.driver_waker = None;
                 if self.write_buf.is_empty() {
                     inner.session.poll_transmit(now, &mut self.write_buf);
                 }
@@ -516,6 +529,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
                     inner.session.is_closed(),
                     inner.session.has_transmit(),
                     inner.session.poll_timeout(),
+                    inner.session.wants_input(),
                 )
             };
             wake_all(&mut self.wake);
@@ -556,6 +570,27 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
                     continue;
                 }
                 return Poll::Pending;
+            }
+
+            if self.input_paused && wants_input {
+                // The peer read what we sent: first the frames we left in the read buffer.
+                debug!("reading resumed");
+                self.receive(now, false);
+                wake_all(&mut self.wake);
+                progress = true;
+            }
+            if self.input_paused {
+                // Backpressure: the peer must read our answers before we read its frames.
+                // The write above waits for the socket; it wakes us once it can go on.
+                if !progress {
+                    let mut inner = self.shared.lock();
+                    if self.write_buf.is_empty() && inner.session.has_transmit() {
+                        continue;
+                    }
+                    register_one(&mut inner.driver_waker, cx);
+                    return Poll::Pending;
+                }
+                continue;
             }
 
             let read = match &mut self.pending {

@@ -3,7 +3,8 @@
 //! A [`Session`] never touches a socket or a clock, and speaks the
 //! [sans-IO verbs](hyphae_core#the-sans-io-verbs) of every hyphae core. Its owner
 //! - feeds it what arrives from the peer with [`Session::handle_input`] (and
-//!   [`Session::handle_eof`] when the connection ends),
+//!   [`Session::handle_eof`] when the connection ends), and stops reading from the peer
+//!   while [`Session::wants_input`] is false (the peer is not reading our answers),
 //! - sends what [`Session::poll_transmit`] hands out,
 //! - calls [`Session::handle_timeout`] at [`Session::poll_timeout`],
 //! - drains [`Session::poll_event`] to learn which streams can make progress,
@@ -14,7 +15,7 @@
 //! Memory is bounded by the configuration: per stream by its receive window (data beyond it
 //! is a protocol error), per session by [`Config::max_connection_receive_window`],
 //! [`Config::max_streams`], [`Config::max_pending_inbound_streams`] and
-//! [`Config::max_write_buffer`].
+//! [`Config::max_write_buffer`] (plus a fixed headroom for the answers we owe the peer).
 
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
@@ -31,9 +32,13 @@ mod receive;
 
 pub use receive::PendingPayload;
 
-/// Room for control frames (pongs, refusals) beyond [`Config::max_write_buffer`]. An honest
-/// peer never comes close; past it we stop answering pings and refusing streams explicitly,
-/// so a peer that floods us without reading cannot grow our memory.
+/// Room for control frames (pongs, refusals, window updates) beyond the data a full write
+/// buffer holds. Our own control frames are bounded by the streams and pings we keep, far
+/// below it; only the answers owed to a peer that sends pings or opens streams without
+/// reading what we send can fill it. Once it is full the session takes no more input
+/// ([`Session::wants_input`]) until the peer reads: its owner stops reading from the
+/// connection, so such a peer neither grows our memory nor keeps our CPU busy, and no answer
+/// is ever dropped.
 const CONTROL_HEADROOM: usize = 64 * 1024;
 
 /// Most pings of the application that may await their answer at once.
@@ -237,6 +242,26 @@ impl Session {
                 room = room.saturating_sub(self.config.max_send_frame_size as usize);
             }
         }
+    }
+
+    /// Whether the session takes more input. False while the frames waiting to be sent fill
+    /// the write buffer and the control headroom beyond it: the peer is not reading what we
+    /// send, and every frame it sends may need an answer (a pong, a refusal) we have no room
+    /// for. [`Session::handle_input`] then leaves the input where it is; its owner should stop
+    /// reading from the connection until [`Session::poll_transmit`] has taken the queue out
+    /// and the transmission went through (backpressure, as rust-yamux does). Always true once
+    /// the session is closed (input is ignored then).
+    pub fn wants_input(&self) -> bool {
+        self.closed || self.out.len() < self.max_queued_transmit()
+    }
+
+    /// Most bytes queued for sending before [`Session::wants_input`] turns false: a full write
+    /// buffer, one frame written past it, and the control headroom.
+    fn max_queued_transmit(&self) -> usize {
+        self.config.max_write_buffer
+            + HEADER_LEN
+            + self.config.max_send_frame_size as usize
+            + CONTROL_HEADROOM
     }
 
     /// Whether [`Session::poll_transmit`] has something to send.
@@ -583,14 +608,10 @@ impl Session {
         }
     }
 
-    /// Queues a frame we send in answer to the peer, unless the peer is not reading what we
-    /// send (see [`CONTROL_HEADROOM`]).
+    /// Queues a frame we send in answer to the peer. Room is certain: input stops once the
+    /// queue is full (see [`Session::wants_input`]), and a frame calls for one answer at most.
     fn queue_control_frame(&mut self, header: Header) {
-        if self.out.len() < self.config.max_write_buffer + CONTROL_HEADROOM {
-            header.encode_to(&mut self.out);
-        } else {
-            debug!(?header, "peer is not reading, control frame dropped");
-        }
+        header.encode_to(&mut self.out);
     }
 
     fn reset_stream(&mut self, id: StreamId) {

@@ -393,3 +393,56 @@ async fn a_peer_that_breaks_the_protocol_is_disconnected() {
         "{sent:?}"
     );
 }
+
+/// A peer that pings without ever reading the pongs: once they fill the pipe and what we
+/// queue, we stop reading from it (no spinning, no growing), and once it reads we go on and
+/// answer every ping. The clock is paused, so the timeout fires only when nothing can move.
+#[tokio::test(start_paused = true)]
+async fn a_peer_that_pings_without_reading_is_no_longer_read() {
+    use hyphae_yamux::frame::{Flags, HEADER_LEN, Header};
+
+    let (a, peer) = tokio::io::duplex(64 * 1024);
+    let mut config = Config::default();
+    config.rtt_interval = None;
+    let server = Connection::new(a, Mode::Server, config);
+    let (mut peer_reader, mut peer_writer) = tokio::io::split(peer);
+
+    let pings = 400_000u32;
+    let flood: Vec<u8> = (0..pings)
+        .flat_map(|opaque| Header::ping(Flags::SYN, opaque).encode())
+        .collect();
+    let mut written = 0usize;
+    let blocked = tokio::time::timeout(Duration::from_secs(5), async {
+        while written < flood.len() {
+            written += peer_writer.write(&flood[written..]).await.unwrap();
+        }
+    })
+    .await;
+    assert!(blocked.is_err(), "all {written} bytes of pings were read");
+    // The two pipes, our read buffer (256 KiB), and twice what the session queues (our write
+    // buffer and the session's queue): 256 KiB of writes, one 64 KiB frame, 64 KiB of
+    // control headroom.
+    let bound = 2 * 64 * 1024 + 256 * 1024 + 2 * (256 + 64 + 64) * 1024 + 2 * HEADER_LEN;
+    assert!(
+        written <= bound,
+        "{written} bytes of pings taken, more than {bound}"
+    );
+
+    // The peer reads at last: every ping is answered, in order.
+    let reader = tokio::spawn(async move {
+        let mut pong = [0u8; HEADER_LEN];
+        for opaque in 0..pings {
+            peer_reader.read_exact(&mut pong).await.unwrap();
+            assert_eq!(
+                Header::decode(&pong).unwrap(),
+                Some(Header::ping(Flags::ACK, opaque))
+            );
+        }
+    });
+    peer_writer.write_all(&flood[written..]).await.unwrap();
+    tokio::time::timeout(Duration::from_secs(5), reader)
+        .await
+        .expect("every ping is answered")
+        .unwrap();
+    assert!(!server.is_closed());
+}

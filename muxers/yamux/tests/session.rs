@@ -1023,3 +1023,206 @@ fn a_pending_payload_reaches_the_reader_in_the_buffer_its_caller_supplied() {
     );
     assert_eq!(&chunk[..], &payload[..]);
 }
+
+/// Pings, then SYNs past the stream limits, from a peer that never reads: every one of them
+/// calls for an answer (a pong, a refusal).
+fn answer_flood(pings: u32, syns: u32) -> BytesMut {
+    let mut input = BytesMut::new();
+    for opaque in 0..pings {
+        frame::encode(&Header::ping(Flags::SYN, opaque), &[], &mut input);
+    }
+    for index in 0..syns {
+        let id = StreamId::new(2 * index + 1);
+        frame::encode(&Header::window_update(id, Flags::SYN, 0), &[], &mut input);
+    }
+    input
+}
+
+#[test]
+fn a_peer_that_never_reads_our_answers_is_no_longer_read() {
+    let now = std::time::Instant::now();
+    let mut server = Session::new(Mode::Server, quiet_config());
+    let config = server.config().clone();
+    // What may be queued: a full write buffer, one frame past it, the 64 KiB control
+    // headroom, and the last answer.
+    let bound = config.max_write_buffer
+        + frame::HEADER_LEN
+        + config.max_send_frame_size as usize
+        + 64 * 1024
+        + frame::HEADER_LEN;
+    let mut input = answer_flood(100_000, 100_000);
+    let total = input.len();
+    assert!(total > 4 * bound);
+
+    server.handle_input(now, &mut input).unwrap();
+    assert!(!server.wants_input());
+    let consumed = total - input.len();
+    assert!(
+        consumed <= bound,
+        "{consumed} bytes taken, more than {bound}"
+    );
+    // Until what is queued goes out, nothing more is taken.
+    server.handle_input(now, &mut input).unwrap();
+    assert_eq!(total - input.len(), consumed);
+
+    let mut out = BytesMut::new();
+    server.poll_transmit(now, &mut out);
+    assert!(out.len() <= bound, "{} bytes queued", out.len());
+    // No answer was dropped: one 12-byte pong per 12-byte ping.
+    assert_eq!(out.len(), consumed);
+    assert!(server.wants_input());
+}
+
+#[test]
+fn once_the_peer_reads_every_ping_and_refused_stream_is_answered() {
+    let now = std::time::Instant::now();
+    let mut server = Session::new(Mode::Server, quiet_config());
+    let (pings, syns) = (60_000, 60_000);
+    let mut input = answer_flood(pings, syns);
+    let mut answers = Vec::new();
+    let mut pauses = 0;
+    while !input.is_empty() {
+        server.handle_input(now, &mut input).unwrap();
+        if !server.wants_input() {
+            pauses += 1;
+        }
+        answers.extend(transmitted_headers(&mut server, now));
+    }
+    assert!(pauses > 0, "the flood filled the queue");
+    let pongs: Vec<u32> = answers
+        .iter()
+        .filter(|header| header.frame_type == FrameType::Ping)
+        .map(|header| {
+            assert_eq!(header.flags, Flags::ACK);
+            header.length
+        })
+        .collect();
+    assert_eq!(pongs, (0..pings).collect::<Vec<_>>());
+    let refused = answers
+        .iter()
+        .filter(|header| header.flags == Flags::RST)
+        .count();
+    let kept = server.config().max_pending_inbound_streams;
+    assert_eq!(refused, syns as usize - kept);
+    assert_eq!(server.stream_count(), kept);
+}
+
+#[test]
+fn a_syn_data_frame_larger_than_the_initial_window_is_a_protocol_error() {
+    let now = std::time::Instant::now();
+    // A new stream's window is the initial one, whatever the stream may grow to later;
+    // only the header is here: the payload is refused before it arrives.
+    let mut server = Session::new(Mode::Server, quiet_config());
+    let mut input = BytesMut::from(
+        &Header::data(StreamId::new(1), Flags::SYN, INITIAL_WINDOW + 1).encode()[..],
+    );
+    let error = server.handle_input(now, &mut input).unwrap_err();
+    assert!(matches!(
+        error,
+        Error::ReceiveWindowExceeded {
+            len: 262_145,
+            window: 262_144,
+            ..
+        }
+    ));
+    assert!(server.is_closed());
+    assert_eq!(server.stream_count(), 0);
+    assert_eq!(
+        transmitted_headers(&mut server, now),
+        vec![Header::go_away(GoAwayCode::ProtocolError)]
+    );
+
+    // Exactly the initial window is fine.
+    let mut server = Session::new(Mode::Server, quiet_config());
+    let payload = vec![7u8; INITIAL_WINDOW as usize];
+    let mut input = raw(&[(
+        Header::data(StreamId::new(1), Flags::SYN, INITIAL_WINDOW),
+        &payload,
+    )]);
+    server.handle_input(now, &mut input).unwrap();
+    let id = server.accept().unwrap();
+    assert_eq!(server.stream_stats(id).unwrap().buffered, INITIAL_WINDOW);
+}
+
+#[test]
+fn streams_opened_and_never_read_hold_at_most_their_windows() {
+    let now = std::time::Instant::now();
+    let mut config = quiet_config();
+    config.max_streams = 16;
+    config.max_pending_inbound_streams = 8;
+    let mut server = Session::new(Mode::Server, config);
+    // 32 streams, each sent a whole initial window, none accepted or read.
+    let payload = vec![7u8; INITIAL_WINDOW as usize];
+    for index in 0..32 {
+        let id = StreamId::new(2 * index + 1);
+        let mut input = raw(&[(Header::data(id, Flags::SYN, INITIAL_WINDOW), &payload)]);
+        server.handle_input(now, &mut input).unwrap();
+    }
+    // The accept backlog is kept, the rest refused.
+    assert_eq!(server.stream_count(), 8);
+    let buffered: u32 = (0..32)
+        .filter_map(|index| server.stream_stats(StreamId::new(2 * index + 1)))
+        .map(|stats| stats.buffered)
+        .sum();
+    assert_eq!(buffered, 8 * INITIAL_WINDOW);
+    let refused = transmitted_headers(&mut server, now)
+        .into_iter()
+        .filter(|header| header.flags == Flags::RST)
+        .count();
+    assert_eq!(refused, 24);
+    // Unread, a stream grants nothing more: one byte past its window ends the session.
+    let mut input = raw(&[(Header::data(StreamId::new(1), Flags::NONE, 1), b"!")]);
+    assert!(matches!(
+        server.handle_input(now, &mut input),
+        Err(Error::ReceiveWindowExceeded { .. })
+    ));
+}
+
+#[test]
+fn frames_trickled_one_byte_at_a_time_arrive_intact_and_are_copied_once() {
+    let now = std::time::Instant::now();
+    let mut server = Session::new(Mode::Server, quiet_config());
+    let id = StreamId::new(1);
+    let small: Vec<u8> = (0..100u8).collect();
+    let large: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+    let wire = raw(&[
+        (Header::window_update(id, Flags::SYN, 0), &[]),
+        (Header::data(id, Flags::NONE, small.len() as u32), &small),
+        (Header::ping(Flags::SYN, 42), &[]),
+        (Header::data(id, Flags::FIN, large.len() as u32), &large),
+    ]);
+
+    // As the tokio driver does: frames through the input buffer, a large payload straight
+    // into a buffer of its own.
+    let mut input = BytesMut::new();
+    let mut pending: Option<hyphae_yamux::PendingPayload> = None;
+    let mut most_held = 0;
+    for byte in wire.iter() {
+        match &mut pending {
+            Some(payload) => bytes::BufMut::put_u8(&mut payload.buf_mut(), *byte),
+            None => input.extend_from_slice(&[*byte]),
+        }
+        if pending
+            .as_ref()
+            .is_some_and(hyphae_yamux::PendingPayload::is_complete)
+        {
+            server.handle_payload(now, pending.take().unwrap()).unwrap();
+        } else if pending.is_none() {
+            server.handle_input(now, &mut input).unwrap();
+            pending = server.take_pending_payload(&mut input, hyphae_yamux::LARGE_PAYLOAD, |len| {
+                BytesMut::with_capacity(len)
+            });
+        }
+        most_held = most_held.max(input.len());
+    }
+    assert!(pending.is_none() && input.is_empty());
+    // The input buffer never held more than a header and a small frame: the large payload
+    // went to its own buffer, each byte copied once.
+    assert!(most_held <= frame::HEADER_LEN + small.len(), "{most_held}");
+
+    let stream = server.accept().unwrap();
+    let (received, finished) = read_available(&mut server, stream);
+    assert!(finished);
+    assert_eq!(received, [small, large].concat());
+    assert!(transmitted_headers(&mut server, now).contains(&Header::ping(Flags::ACK, 42)));
+}

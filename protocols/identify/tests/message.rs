@@ -168,3 +168,22 @@ proptest! {
         prop_assert_eq!(decoded, info);
     }
 }
+
+#[test]
+fn keeps_at_most_max_listed_addresses_of_a_message_full_of_them() {
+    // As many addresses as fit in one message: over a thousand.
+    let mut bytes = Vec::new();
+    let mut port = 0u16;
+    loop {
+        let next = field(2, &addr(port).to_vec());
+        if bytes.len() + next.len() > MAX_MESSAGE_LEN {
+            break;
+        }
+        bytes.extend(next);
+        port += 1;
+    }
+    assert!(usize::from(port) > 5 * MAX_LISTED, "{port} addresses");
+    let decoded = Info::decode(&bytes, PeerId::random()).unwrap();
+    assert_eq!(decoded.listen_addrs.len(), MAX_LISTED);
+    assert_eq!(decoded.listen_addrs[0], addr(0));
+}

@@ -18,9 +18,16 @@ impl Session {
     /// A Data frame longer than the window it may use is rejected as soon as its header is
     /// there. On a protocol violation the session queues a Go Away (protocol error), closes
     /// and returns the violation; after that, input is ignored.
+    ///
+    /// While [`Session::wants_input`] is false (the peer is not reading what we send), frames
+    /// are left in `input`, complete or not: call again once it is true.
     pub fn handle_input(&mut self, now: Instant, input: &mut BytesMut) -> Result<(), Error> {
         self.now = Some(now);
         while !self.closed {
+            if !self.wants_input() {
+                trace!("peer is not reading, input paused");
+                return Ok(());
+            }
             let header = match Header::decode(input) {
                 Ok(Some(header)) => header,
                 Ok(None) => return Ok(()),
@@ -68,7 +75,7 @@ impl Session {
         min_len: usize,
         buffer_for: impl FnOnce(usize) -> BytesMut,
     ) -> Option<PendingPayload> {
-        if self.closed {
+        if self.closed || !self.wants_input() {
             return None;
         }
         let header = Header::decode(input).ok()??;
