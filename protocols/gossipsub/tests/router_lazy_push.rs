@@ -99,6 +99,43 @@ fn the_pushed_peer_is_drawn_anew_for_each_message() {
 }
 
 #[test]
+fn past_half_the_ihave_budget_a_heartbeat_messages_go_in_full() {
+    let now = Instant::now();
+    let config = Config {
+        large_message_push_n: Some(1),
+        max_ihave_messages: 4,
+        ..Config::default()
+    };
+    let mut router = common::subscribed_router(config, 1..=3, TOPIC, now);
+    // A budget of 2 announcements a peer: each message announced to one of peers 2 and 3
+    // (the other gets it in full), until both budgets are spent; then in full to both.
+    let mut announced = BTreeMap::<u32, usize>::new();
+    let mut full_to_both = 0;
+    for size in 2000..2020 {
+        router.handle_rpc(&1, message(size), now);
+        only_id(&mut router);
+        let sent = sent(&mut router);
+        for peer in [2, 3] {
+            *announced.entry(peer).or_default() += sent[&peer].announced.len();
+        }
+        if sent[&2].copies == 1 && sent[&3].copies == 1 {
+            full_to_both += 1;
+        }
+    }
+    assert!(announced.values().all(|&n| n <= 2), "{announced:?}");
+    assert_eq!(announced.values().sum::<usize>(), 4, "{announced:?}");
+    assert_eq!(full_to_both, 16, "the rest went in full to both");
+    // A heartbeat renews the budget.
+    router.heartbeat(now + Duration::from_secs(1));
+    while router.poll_outbound().is_some() {}
+    router.handle_rpc(&1, message(3000), now + Duration::from_secs(1));
+    only_id(&mut router);
+    let sent = sent(&mut router);
+    let announcements: usize = [2, 3].iter().map(|p| sent[p].announced.len()).sum();
+    assert_eq!(announcements, 1);
+}
+
+#[test]
 fn small_messages_and_the_default_go_in_full_to_every_mesh_peer() {
     let now = Instant::now();
     let mut lazy = lazy_router(now);

@@ -53,8 +53,10 @@ pub struct Config {
     /// drawn at random each time, and the other mesh peers get an IHAVE for it at once and
     /// fetch it with IWANT if they still lack it. Every peer keeps its mesh of `D`; only the
     /// copies that would arrive as duplicates are saved (the IHAVE is some 50 bytes). Our
-    /// own publications are not affected. Default `None`: every mesh peer gets the message,
-    /// as the specs describe.
+    /// own publications are not affected. A peer is announced at most half of
+    /// `max_ihave_messages` messages a heartbeat (peers ignore IHAVEs past their budget, 10 in
+    /// go and rust-libp2p); past that it gets them in full. Default `None`: every mesh peer
+    /// gets the message, as the specs describe.
     pub large_message_push_n: Option<usize>,
     /// Most IDONTWANT ids kept per peer; older ones leave first. Default 10 000.
     pub max_idontwant_per_peer: usize,

@@ -271,16 +271,29 @@ impl<P: Clone + Eq + Hash + Ord> Router<P> {
             .filter(|peer| wants(peer))
             .cloned()
             .collect();
-        let announced = match self.config.large_message_push_n {
+        let lazy = match self.config.large_message_push_n {
             Some(push_n) if self.is_large(message) && mesh.len() > push_n => {
                 self.rng.shuffle(&mut mesh);
                 mesh.split_off(push_n)
             }
             _ => Vec::new(),
         };
+        // Peers take only so many IHAVEs a heartbeat (go and rust-libp2p: 10) and ignore
+        // the rest: past half of that (their heartbeats are not ours), the message goes in
+        // full instead of announced.
+        let budget = (self.config.max_ihave_messages / 2).max(1);
+        let (announced, over_budget): (Vec<P>, Vec<P>) = lazy.into_iter().partition(|peer| {
+            self.peers
+                .get(peer)
+                .is_some_and(|state| state.announcements < budget)
+        });
+        mesh.extend(over_budget);
         mesh.extend(floodsub);
         self.send_message_to(mesh, message);
         for peer in announced {
+            if let Some(state) = self.peers.get_mut(&peer) {
+                state.announcements += 1;
+            }
             let control = ControlMessage {
                 ihave: vec![ControlIHave {
                     topic: topic.clone(),

@@ -28,6 +28,7 @@ impl<P: Clone + Eq + Hash + Ord> Router<P> {
         for state in self.peers.values_mut() {
             state.dont_want.expire(heartbeat, ttl);
             state.idontwant_messages = 0;
+            state.announcements = 0;
         }
 
         let mut outgoing: Outgoing<P> = BTreeMap::new();

@@ -16,6 +16,8 @@ pub(crate) struct PeerState {
     pub(crate) dont_want: DontWant,
     /// IDONTWANT control messages taken from it in this heartbeat.
     pub(crate) idontwant_messages: usize,
+    /// Lazy-push IHAVEs sent to it in this heartbeat.
+    pub(crate) announcements: usize,
     /// RPCs queued for it in the router's outbound queue.
     pub(crate) queued: usize,
 }
@@ -28,6 +30,7 @@ impl PeerState {
             topics: BTreeSet::new(),
             dont_want: DontWant::default(),
             idontwant_messages: 0,
+            announcements: 0,
             queued: 0,
         }
     }
