@@ -79,7 +79,8 @@
 //! A second test checks hyphae's lazy push (`--lazy-push 1`) against the others: a hyphae
 //! relay whose only neighbours are a hyphae publisher, a rust-libp2p and a js-libp2p peer
 //! sends each large message in full to one of them and an IHAVE to the other, which must
-//! fetch it with IWANT (no other path leads to it). 16 messages from the publisher, then 8
+//! fetch it with IWANT (no other path leads to it; past 5 announcements a heartbeat, the
+//! relay sends in full to both). 16 messages from the publisher, then 8
 //! from the rust-libp2p peer, must all reach everyone.
 //!
 //! A third checks that a hyphae peer in 120 topics is heard by a rust-libp2p peer with its
@@ -822,9 +823,10 @@ async fn rust_and_js_peers_fetch_what_a_lazy_hyphae_relay_announces() {
                 .await;
         }
 
-        // Each message reaches one leaf in full and the other through IHAVE and IWANT; over
-        // 16 messages, each leaf takes the second path about 8 times (the relay draws anew
-        // each time; the chance that one leaf never does is 2 in 65 536).
+        // Each message reaches one leaf in full and the other through IHAVE and IWANT (the
+        // relay draws anew each time), up to 5 announcements a leaf a heartbeat, half of what
+        // peers take; past that, in full to both. The first few rounds fall in one
+        // heartbeat: each leaf takes the IWANT path in them but with a chance of 1 in 16.
         for k in 1..=16 {
             let name = format!("lazy-{k}");
             round(&mut peers, &name, &[publisher], &[relay, rust, js]).await;
