@@ -825,8 +825,8 @@ async fn rust_and_js_peers_fetch_what_a_lazy_hyphae_relay_announces() {
 
         // Each message reaches one leaf in full and the other through IHAVE and IWANT (the
         // relay draws anew each time), up to 5 announcements a leaf a heartbeat, half of what
-        // peers take; past that, in full to both. The first few rounds fall in one
-        // heartbeat: each leaf takes the IWANT path in them but with a chance of 1 in 16.
+        // peers take; past that, in full to both. The first 5 rounds fall in one heartbeat:
+        // the chance that a given leaf is never announced to in them is 1 in 32.
         for k in 1..=16 {
             let name = format!("lazy-{k}");
             round(&mut peers, &name, &[publisher], &[relay, rust, js]).await;
