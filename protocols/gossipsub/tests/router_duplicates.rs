@@ -1,6 +1,8 @@
 //! Copies of seen messages are reported as events only when the configuration asks, and a
 //! message never goes back to its author.
 
+mod common;
+
 use std::time::Instant;
 
 use hyphae_gossipsub::{
@@ -15,21 +17,7 @@ fn router(report_duplicates: bool, now: Instant) -> Router<u32> {
         report_duplicates,
         ..Config::default()
     };
-    let mut router = Router::new(config, Publisher::anonymous(), 5).expect("valid config");
-    for peer in [1, 2] {
-        router.add_peer(peer, Protocol::MeshsubV1_2, Direction::Inbound);
-        let subscribe = Rpc {
-            subscriptions: vec![SubOpts {
-                subscribe: true,
-                topic: TOPIC.into(),
-            }],
-            ..Rpc::default()
-        };
-        router.handle_rpc(&peer, subscribe, now);
-    }
-    router.join(TOPIC, now);
-    while router.poll_event().is_some() {}
-    router
+    common::subscribed_router(config, [1, 2], TOPIC, now)
 }
 
 fn copy() -> Rpc {

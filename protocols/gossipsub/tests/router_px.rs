@@ -2,12 +2,14 @@
 //! for want of room, never to a peer pruned for its score, and passed on to the driver only
 //! from peers scoring at least `accept_px_threshold`, only when turned on.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::time::Instant;
 
 use hyphae_gossipsub::{
-    Config, ControlGraft, ControlMessage, ControlPrune, Direction, Event, PeerInfo, Protocol,
-    Publisher, Router, Rpc, ScoreSource, SubOpts,
+    Config, ControlGraft, ControlMessage, ControlPrune, Direction, Event, PeerInfo, Publisher,
+    Router, Rpc, ScoreSource,
 };
 
 const TOPIC: &str = "blocks";
@@ -44,20 +46,7 @@ fn router(do_px: bool, count: u32, scores: &[(u32, f64)], now: Instant) -> Route
     let mut router = Router::new(config, Publisher::anonymous(), 9).expect("valid config");
     router.set_score_source(Scores(scores.iter().copied().collect()));
     router.set_peer_info_fn(describe);
-    for peer in 1..=count {
-        router.add_peer(peer, Protocol::MeshsubV1_2, Direction::Inbound);
-        let subscribe = Rpc {
-            subscriptions: vec![SubOpts {
-                subscribe: true,
-                topic: TOPIC.into(),
-            }],
-            ..Rpc::default()
-        };
-        router.handle_rpc(&peer, subscribe, now);
-    }
-    router.join(TOPIC, now);
-    while router.poll_outbound().is_some() {}
-    while router.poll_event().is_some() {}
+    common::join_with_peers(&mut router, 1..=count, Direction::Inbound, TOPIC, now);
     router
 }
 

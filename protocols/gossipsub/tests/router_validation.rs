@@ -1,11 +1,12 @@
 //! Asynchronous validation: messages wait for the application's verdict, within a bound and
 //! a deadline, and only accepted ones are delivered and forwarded.
 
+mod common;
+
 use std::time::{Duration, Instant};
 
 use hyphae_gossipsub::{
-    Config, Direction, Event, Message, MessageId, Protocol, Publisher, Router, Rpc, SubOpts,
-    Validation,
+    Config, Direction, Event, Message, MessageId, Publisher, Router, Rpc, Validation,
 };
 
 const TOPIC: &str = "blocks";
@@ -17,20 +18,7 @@ fn validating_router(config: Config, now: Instant) -> Router<u32> {
         ..config
     };
     let mut router = Router::new(config, Publisher::anonymous(), 3).expect("valid config");
-    for peer in [1, 2] {
-        router.add_peer(peer, Protocol::MeshsubV1_2, Direction::Outbound);
-        let subscribe = Rpc {
-            subscriptions: vec![SubOpts {
-                subscribe: true,
-                topic: TOPIC.into(),
-            }],
-            ..Rpc::default()
-        };
-        router.handle_rpc(&peer, subscribe, now);
-    }
-    router.join(TOPIC, now);
-    while router.poll_outbound().is_some() {}
-    while router.poll_event().is_some() {}
+    common::join_with_peers(&mut router, [1, 2], Direction::Outbound, TOPIC, now);
     router
 }
 

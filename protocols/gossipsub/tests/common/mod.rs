@@ -121,10 +121,24 @@ pub fn subscribed_router(
     topic: &str,
     now: std::time::Instant,
 ) -> hyphae_gossipsub::Router<u32> {
-    use hyphae_gossipsub::{Direction, Protocol, Publisher, Router};
+    use hyphae_gossipsub::{Direction, Publisher, Router};
     let mut router = Router::new(config, Publisher::anonymous(), 5).expect("valid config");
+    join_with_peers(&mut router, peers, Direction::Inbound, topic, now);
+    router
+}
+
+/// Adds `peers` (meshsub 1.2, connected in `direction`) to `router`, subscribes them to
+/// `topic`, joins it (so they are in its mesh, up to `D`), and drains the set-up's events
+/// and RPCs.
+pub fn join_with_peers(
+    router: &mut hyphae_gossipsub::Router<u32>,
+    peers: impl IntoIterator<Item = u32>,
+    direction: hyphae_gossipsub::Direction,
+    topic: &str,
+    now: std::time::Instant,
+) {
     for peer in peers {
-        router.add_peer(peer, Protocol::MeshsubV1_2, Direction::Inbound);
+        router.add_peer(peer, hyphae_gossipsub::Protocol::MeshsubV1_2, direction);
         let subscribe = Rpc {
             subscriptions: vec![SubOpts {
                 subscribe: true,
@@ -137,5 +151,4 @@ pub fn subscribed_router(
     router.join(topic, now);
     while router.poll_event().is_some() {}
     while router.poll_outbound().is_some() {}
-    router
 }
