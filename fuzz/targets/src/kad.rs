@@ -19,7 +19,11 @@ pub fn kad_message(data: &[u8]) {
         assert!(peers.len() <= limits.max_peers);
         for peer in peers {
             assert!(peer.addrs.len() <= limits.max_addrs_per_peer);
-            assert!(peer.addrs.iter().all(|addr| addr.as_bytes().len() <= limits.max_addr_len));
+            assert!(
+                peer.addrs
+                    .iter()
+                    .all(|addr| addr.as_bytes().len() <= limits.max_addr_len)
+            );
         }
     }
     let frame = encode_frame(&message, &limits).expect("a decoded message fits its limit");
@@ -29,7 +33,13 @@ pub fn kad_message(data: &[u8]) {
     assert_eq!(again.kind, message.kind);
     assert_eq!(again.key, message.key);
     assert_eq!(
-        again.record.as_ref().map(|record| (&record.key, &record.value)),
-        message.record.as_ref().map(|record| (&record.key, &record.value)),
+        again
+            .record
+            .as_ref()
+            .map(|record| (&record.key, &record.value)),
+        message
+            .record
+            .as_ref()
+            .map(|record| (&record.key, &record.value)),
     );
 }

@@ -9,9 +9,9 @@
 
 mod dns;
 mod encoding;
+mod gossipsub;
 mod identify;
 mod identity;
-mod gossipsub;
 mod kad;
 mod multiaddr;
 mod multistream;

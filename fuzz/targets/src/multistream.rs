@@ -21,7 +21,10 @@ pub fn multistream_dialer(data: &[u8]) {
                 assert!(candidates.iter().any(|candidate| candidate == protocol));
                 return;
             }
-            Ok(None) => assert!(buffer.len() <= MAX_MESSAGE_LEN + 3, "buffered a whole message"),
+            Ok(None) => assert!(
+                buffer.len() <= MAX_MESSAGE_LEN + 3,
+                "buffered a whole message"
+            ),
             Err(_) => return,
         }
         assert!(dialer.poll_transmit().len() <= MAX_UNSENT);

@@ -62,7 +62,10 @@ pub fn yamux_session(data: &[u8]) {
         session.poll_transmit(now, &mut output);
         output.clear();
         if result.is_err() {
-            assert!(session.is_closed(), "a protocol error leaves the session open");
+            assert!(
+                session.is_closed(),
+                "a protocol error leaves the session open"
+            );
             break;
         }
     }
@@ -94,7 +97,10 @@ pub fn mplex_session(data: &[u8]) {
                 input.drain(..used);
             }
             Err(_) => {
-                assert!(session.is_closed(), "a protocol error leaves the session open");
+                assert!(
+                    session.is_closed(),
+                    "a protocol error leaves the session open"
+                );
                 assert!(session.handle_input(&input).is_err());
                 return;
             }

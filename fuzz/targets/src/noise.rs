@@ -42,16 +42,26 @@ fn drive(mut handshake: Handshake, data: &[u8]) {
 
 /// The initiator after sending message 1, fed what claims to be message 2.
 pub fn noise_initiator(data: &[u8]) {
-    let handshake = Handshake::initiator(&identity(), &config(), None, &mut FixedRng::new(NOISE_INITIATOR_SEED))
-        .expect("handshake starts");
+    let handshake = Handshake::initiator(
+        &identity(),
+        &config(),
+        None,
+        &mut FixedRng::new(NOISE_INITIATOR_SEED),
+    )
+    .expect("handshake starts");
     drive(handshake, data);
 }
 
 /// The responder, fed message 1 (a plaintext ephemeral key and payload) and then what
 /// claims to be message 3.
 pub fn noise_responder(data: &[u8]) {
-    let handshake = Handshake::responder(&identity(), &config(), None, &mut FixedRng::new(NOISE_RESPONDER_SEED))
-        .expect("handshake starts");
+    let handshake = Handshake::responder(
+        &identity(),
+        &config(),
+        None,
+        &mut FixedRng::new(NOISE_RESPONDER_SEED),
+    )
+    .expect("handshake starts");
     drive(handshake, data);
 }
 

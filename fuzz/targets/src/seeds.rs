@@ -7,13 +7,13 @@ use std::time::Instant;
 use bytes::BytesMut;
 use hyphae_core::{PeerRecord, frame, multistream};
 use hyphae_encoding::varint;
+use hyphae_gossipsub as gossipsub;
 use hyphae_identify::Info;
 use hyphae_identity::{KeyType, Keypair};
+use hyphae_kad as kad;
 use hyphae_multiaddr::Multiaddr;
 use hyphae_websocket::frame::{Header, OpCode, apply_mask};
 use hyphae_websocket::handshake::{write_request, write_response};
-use hyphae_gossipsub as gossipsub;
-use hyphae_kad as kad;
 
 use crate::noise::{NOISE_INITIATOR_SEED, NOISE_RESPONDER_SEED, config, identity};
 use crate::rng::FixedRng;
@@ -66,7 +66,17 @@ fn keypairs() -> Vec<(&'static str, Keypair)> {
 }
 
 fn encoding(seeds: &mut Vec<Seed>) {
-    for value in [0, 1, 127, 128, 300, 16_383, 16_384, u64::from(u32::MAX), u64::MAX] {
+    for value in [
+        0,
+        1,
+        127,
+        128,
+        300,
+        16_383,
+        16_384,
+        u64::from(u32::MAX),
+        u64::MAX,
+    ] {
         let mut out = Vec::new();
         varint::encode_to_vec(value, &mut out);
         push(seeds, "varint", format!("{value}"), out);
@@ -107,8 +117,18 @@ fn addresses(seeds: &mut Vec<Seed>) {
         let Ok(address) = text.parse::<Multiaddr>() else {
             continue;
         };
-        push(seeds, "multiaddr_text", format!("{index}"), text.into_bytes());
-        push(seeds, "multiaddr_binary", format!("{index}"), address.to_vec());
+        push(
+            seeds,
+            "multiaddr_text",
+            format!("{index}"),
+            text.into_bytes(),
+        );
+        push(
+            seeds,
+            "multiaddr_binary",
+            format!("{index}"),
+            address.to_vec(),
+        );
     }
 }
 
@@ -118,8 +138,18 @@ fn identities(seeds: &mut Vec<Seed>) {
         let peer = keypair.peer_id();
         push(seeds, "public_key", name, public.encode_protobuf());
         push(seeds, "peer_id", format!("{name}-bytes"), peer.to_bytes());
-        push(seeds, "peer_id", format!("{name}-base58"), peer.to_base58().into_bytes());
-        push(seeds, "peer_id", format!("{name}-cid"), peer.to_cid_string().into_bytes());
+        push(
+            seeds,
+            "peer_id",
+            format!("{name}-base58"),
+            peer.to_base58().into_bytes(),
+        );
+        push(
+            seeds,
+            "peer_id",
+            format!("{name}-cid"),
+            peer.to_cid_string().into_bytes(),
+        );
         let addresses = vec!["/ip4/127.0.0.1/tcp/4001".parse().expect("address")];
         let record = PeerRecord::new(&keypair, addresses, 7).expect("record");
         push(seeds, "peer_record", name, record.encode());
@@ -148,15 +178,33 @@ fn negotiation(seeds: &mut Vec<Seed>) {
         ("refuses-all", lines(&[header, "na", "na"])),
     ];
     for (name, bytes) in answers {
-        push(seeds, "multistream_dialer", name, with_control(BULK, &bytes));
+        push(
+            seeds,
+            "multistream_dialer",
+            name,
+            with_control(BULK, &bytes),
+        );
     }
     let proposals = [
         ("proposes-supported", lines(&[header, "/noise"])),
-        ("lists-then-proposes", lines(&[header, "ls", "/tls/1.0.0", "/yamux/1.0.0"])),
+        (
+            "lists-then-proposes",
+            lines(&[header, "ls", "/tls/1.0.0", "/yamux/1.0.0"]),
+        ),
     ];
     for (name, bytes) in proposals {
-        push(seeds, "multistream_listener", name, with_control(BULK, &bytes));
-        push(seeds, "multistream_listener", format!("{name}-trickled"), with_control(TRICKLE, &bytes));
+        push(
+            seeds,
+            "multistream_listener",
+            name,
+            with_control(BULK, &bytes),
+        );
+        push(
+            seeds,
+            "multistream_listener",
+            format!("{name}-trickled"),
+            with_control(TRICKLE, &bytes),
+        );
     }
 }
 
@@ -165,22 +213,45 @@ fn negotiation(seeds: &mut Vec<Seed>) {
 fn noise(seeds: &mut Vec<Seed>) {
     use hyphae_noise::Handshake;
     let peer = Keypair::ed25519_from_secret(&[3; 32]);
-    let mut initiator =
-        Handshake::initiator(&identity(), &config(), None, &mut FixedRng::new(NOISE_INITIATOR_SEED))
-            .expect("initiator");
+    let mut initiator = Handshake::initiator(
+        &identity(),
+        &config(),
+        None,
+        &mut FixedRng::new(NOISE_INITIATOR_SEED),
+    )
+    .expect("initiator");
     let mut peer_responder =
         Handshake::responder(&peer, &config(), None, &mut FixedRng::new(9)).expect("responder");
     let (to_initiator, _) = run(&mut initiator, &mut peer_responder);
-    push(seeds, "noise_initiator", "message-2", with_control(BULK, &to_initiator));
-    push(seeds, "noise_initiator", "message-2-trickled", with_control(TRICKLE, &to_initiator));
+    push(
+        seeds,
+        "noise_initiator",
+        "message-2",
+        with_control(BULK, &to_initiator),
+    );
+    push(
+        seeds,
+        "noise_initiator",
+        "message-2-trickled",
+        with_control(TRICKLE, &to_initiator),
+    );
 
     let mut peer_initiator =
         Handshake::initiator(&peer, &config(), None, &mut FixedRng::new(10)).expect("initiator");
-    let mut responder =
-        Handshake::responder(&identity(), &config(), None, &mut FixedRng::new(NOISE_RESPONDER_SEED))
-            .expect("responder");
+    let mut responder = Handshake::responder(
+        &identity(),
+        &config(),
+        None,
+        &mut FixedRng::new(NOISE_RESPONDER_SEED),
+    )
+    .expect("responder");
     let (to_responder, _) = run(&mut peer_initiator, &mut responder);
-    push(seeds, "noise_responder", "messages-1-and-3", with_control(BULK, &to_responder));
+    push(
+        seeds,
+        "noise_responder",
+        "messages-1-and-3",
+        with_control(BULK, &to_responder),
+    );
 
     let static_key = [4; 32];
     for (name, keypair) in keypairs() {
@@ -194,7 +265,10 @@ fn noise(seeds: &mut Vec<Seed>) {
 
 /// Runs a handshake to its end; returns what the first party received and what the
 /// second did.
-fn run(first: &mut hyphae_noise::Handshake, second: &mut hyphae_noise::Handshake) -> (Vec<u8>, Vec<u8>) {
+fn run(
+    first: &mut hyphae_noise::Handshake,
+    second: &mut hyphae_noise::Handshake,
+) -> (Vec<u8>, Vec<u8>) {
     let (mut to_first, mut to_second) = (Vec::new(), Vec::new());
     let (mut first_in, mut second_in) = (BytesMut::new(), BytesMut::new());
     while !(first.is_finished() && second.is_finished()) {
@@ -229,8 +303,18 @@ fn muxers(seeds: &mut Vec<Seed>) {
     client.reset(second).expect("reset");
     let mut bytes = BytesMut::new();
     client.poll_transmit(now, &mut bytes);
-    push(seeds, "yamux_session", "client-streams", with_control(BULK, &bytes));
-    push(seeds, "yamux_session", "client-streams-trickled", with_control(TRICKLE, &bytes));
+    push(
+        seeds,
+        "yamux_session",
+        "client-streams",
+        with_control(BULK, &bytes),
+    );
+    push(
+        seeds,
+        "yamux_session",
+        "client-streams-trickled",
+        with_control(TRICKLE, &bytes),
+    );
     // The same with the target as the client (high control bit) and left unread.
     let mut server = yamux::Session::new(yamux::Mode::Server, yamux::Config::default());
     let stream = server.open_stream().expect("stream");
@@ -238,7 +322,12 @@ fn muxers(seeds: &mut Vec<Seed>) {
     server.close(yamux::GoAwayCode::Normal);
     let mut bytes = BytesMut::new();
     server.poll_transmit(now, &mut bytes);
-    push(seeds, "yamux_session", "server-stream-unread", with_control(0x80 | 0x40 | BULK, &bytes));
+    push(
+        seeds,
+        "yamux_session",
+        "server-stream-unread",
+        with_control(0x80 | 0x40 | BULK, &bytes),
+    );
 
     let mut peer = mplex::Session::new(mplex::Config::default());
     let first = peer.open_stream().expect("stream");
@@ -249,8 +338,18 @@ fn muxers(seeds: &mut Vec<Seed>) {
     peer.reset(second).expect("reset");
     let mut bytes = Vec::new();
     peer.poll_transmit(&mut bytes);
-    push(seeds, "mplex_session", "streams", with_control(BULK, &bytes));
-    push(seeds, "mplex_session", "streams-unread", with_control(0x40 | TRICKLE, &bytes));
+    push(
+        seeds,
+        "mplex_session",
+        "streams",
+        with_control(BULK, &bytes),
+    );
+    push(
+        seeds,
+        "mplex_session",
+        "streams-unread",
+        with_control(0x40 | TRICKLE, &bytes),
+    );
 }
 
 /// A frame as `masked` (a client) or not sends it.
@@ -284,11 +383,26 @@ fn websocket(seeds: &mut Vec<Seed>) {
             ws_frame(OpCode::Close, true, &[0x03, 0xe8, b'o', b'k'], masked),
         ]
         .concat();
-        push(seeds, "websocket_frames", format!("{role}-messages"), with_control(control, &frames));
+        push(
+            seeds,
+            "websocket_frames",
+            format!("{role}-messages"),
+            with_control(control, &frames),
+        );
     }
     let key = "dGhlIHNhbXBsZSBub25jZQ==";
-    push(seeds, "websocket_handshake", "request", write_request("example.com:443", "/", key));
-    push(seeds, "websocket_handshake", "response", write_response(key));
+    push(
+        seeds,
+        "websocket_handshake",
+        "request",
+        write_request("example.com:443", "/", key),
+    );
+    push(
+        seeds,
+        "websocket_handshake",
+        "response",
+        write_response(key),
+    );
 }
 
 fn dns(seeds: &mut Vec<Seed>) {
@@ -322,7 +436,10 @@ fn protocols(seeds: &mut Vec<Seed>) {
         public_key: Some(identity.public()),
         protocol_version: Some("ipfs/0.1.0".to_owned()),
         agent_version: Some("hyphae/0.1.0".to_owned()),
-        listen_addrs: vec![address.clone(), "/ip6/::1/udp/4001/quic-v1".parse().expect("address")],
+        listen_addrs: vec![
+            address.clone(),
+            "/ip6/::1/udp/4001/quic-v1".parse().expect("address"),
+        ],
         protocols: vec!["/ipfs/id/1.0.0".to_owned(), "/ipfs/kad/1.0.0".to_owned()],
         observed_addr: Some(address.clone()),
         signed_peer_record: PeerRecord::new(&identity, vec![address.clone()], 1).ok(),
@@ -339,13 +456,24 @@ fn protocols(seeds: &mut Vec<Seed>) {
     let mut providers = kad::Message::new(kad::MessageType::GetProviders, b"cid".to_vec());
     providers.provider_peers = vec![peer];
     for (name, message) in [
-        ("find-node-request", kad::Message::new(kad::MessageType::FindNode, b"key".to_vec())),
+        (
+            "find-node-request",
+            kad::Message::new(kad::MessageType::FindNode, b"key".to_vec()),
+        ),
         ("find-node-response", response),
         ("put-value", put),
         ("get-providers-response", providers),
-        ("ping", kad::Message::new(kad::MessageType::Ping, Vec::new())),
+        (
+            "ping",
+            kad::Message::new(kad::MessageType::Ping, Vec::new()),
+        ),
     ] {
-        push(seeds, "kad_message", name, kad::encode_frame(&message, &limits).expect("frame"));
+        push(
+            seeds,
+            "kad_message",
+            name,
+            kad::encode_frame(&message, &limits).expect("frame"),
+        );
     }
 
     let limits = gossipsub::Limits::default();
@@ -367,8 +495,12 @@ fn protocols(seeds: &mut Vec<Seed>) {
                 topic: "blocks".to_owned(),
                 message_ids: vec![id.clone()],
             }],
-            iwant: vec![gossipsub::ControlIWant { message_ids: vec![id.clone()] }],
-            graft: vec![gossipsub::ControlGraft { topic: "blocks".to_owned() }],
+            iwant: vec![gossipsub::ControlIWant {
+                message_ids: vec![id.clone()],
+            }],
+            graft: vec![gossipsub::ControlGraft {
+                topic: "blocks".to_owned(),
+            }],
             prune: vec![gossipsub::ControlPrune {
                 topic: "tx".to_owned(),
                 peers: vec![gossipsub::PeerInfo {
@@ -377,12 +509,24 @@ fn protocols(seeds: &mut Vec<Seed>) {
                 }],
                 backoff: Some(60),
             }],
-            idontwant: vec![gossipsub::ControlIDontWant { message_ids: vec![id] }],
+            idontwant: vec![gossipsub::ControlIDontWant {
+                message_ids: vec![id],
+            }],
             extensions: None,
         }),
         test_extension: false,
     };
-    push(seeds, "gossipsub_rpc", "full", gossipsub::encode_frame(&rpc, &limits).expect("frame"));
+    push(
+        seeds,
+        "gossipsub_rpc",
+        "full",
+        gossipsub::encode_frame(&rpc, &limits).expect("frame"),
+    );
     let empty = gossipsub::Rpc::default();
-    push(seeds, "gossipsub_rpc", "empty", gossipsub::encode_frame(&empty, &limits).expect("frame"));
+    push(
+        seeds,
+        "gossipsub_rpc",
+        "empty",
+        gossipsub::encode_frame(&empty, &limits).expect("frame"),
+    );
 }

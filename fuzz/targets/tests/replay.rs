@@ -38,7 +38,10 @@ fn every_corpus_file_replays_without_a_failure() {
 fn every_target_has_a_corpus_directory_and_a_libfuzzer_wrapper() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     for &(name, _) in TARGETS {
-        assert!(root.join("corpus").join(name).is_dir(), "no corpus for {name}");
+        assert!(
+            root.join("corpus").join(name).is_dir(),
+            "no corpus for {name}"
+        );
         let wrapper = root.join("fuzz_targets").join(format!("{name}.rs"));
         assert!(wrapper.is_file(), "no {}", wrapper.display());
     }

@@ -13,7 +13,11 @@ pub fn encode_txt_query(name: &str, id: u16) -> Result<Vec<u8>, Error> {
 ///
 /// Returns the TXT records, or `None` for a message that is not an answer to the query or
 /// was truncated (the resolver ignores the first and asks again over TCP for the second).
-pub fn decode_txt_response(name: &str, id: u16, message: &[u8]) -> Result<Option<Vec<String>>, Error> {
+pub fn decode_txt_response(
+    name: &str,
+    id: u16,
+    message: &[u8],
+) -> Result<Option<Vec<String>>, Error> {
     match Query::txt(name, id)?.decode_response(message)? {
         Reply::Records(records) => Ok(Some(records)),
         Reply::Truncated | Reply::Unrelated => Ok(None),
