@@ -2,7 +2,8 @@
 //!
 //! Every seed goes to `fuzz/corpus/<target>/seed-<name>`, replacing an older seed of that
 //! name; inputs the fuzzers added are left alone. The TLS seeds are the certificates of
-//! `security/tls/tests/vectors.rs`, read from there.
+//! `security/tls/tests/vectors.rs`, read from there. Keys other than Ed25519 are generated
+//! afresh, so their seeds change on every run: commit only the seeds you meant to change.
 
 use std::fs;
 use std::path::Path;

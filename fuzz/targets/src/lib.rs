@@ -35,8 +35,11 @@ pub use noise::{noise_initiator, noise_payload, noise_responder};
 pub use tls::tls_certificate;
 pub use websocket::{websocket_frames, websocket_handshake};
 
+/// A target: takes the raw input, panics only on a bug.
+pub type Target = fn(&[u8]);
+
 /// Every target by name: the name is its corpus directory and its `cargo fuzz` target.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Target)] = &[
     ("varint", varint),
     ("frame", frame),
     ("multiaddr_text", multiaddr_text),

@@ -245,7 +245,7 @@ fn noise(seeds: &mut Vec<Seed>) {
         &mut FixedRng::new(NOISE_RESPONDER_SEED),
     )
     .expect("responder");
-    let (to_responder, _) = run(&mut peer_initiator, &mut responder);
+    let (_, to_responder) = run(&mut peer_initiator, &mut responder);
     push(
         seeds,
         "noise_responder",
