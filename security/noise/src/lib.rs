@@ -42,6 +42,8 @@ mod cipher;
 mod config;
 mod error;
 mod frame;
+#[doc(hidden)]
+pub mod fuzzing;
 mod handshake;
 mod pattern;
 mod payload;

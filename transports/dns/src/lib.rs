@@ -27,6 +27,8 @@
 
 mod dnsaddr;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod message;
 mod name;
 mod resolv_conf;

@@ -41,6 +41,8 @@ mod config;
 mod dial;
 mod error;
 pub mod frame;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod handshake;
 mod listen;
 mod stream;
