@@ -57,6 +57,12 @@ pub struct Config {
     /// Handshakes that may run at once on one endpoint; incoming connections beyond it are
     /// refused, so a flood of Initial packets costs bounded memory.
     pub max_pending_handshakes: usize,
+    /// Once this many handshakes are pending, a connection from an address not yet
+    /// validated is first sent a Retry (RFC 9000 §8.1.2): only a peer that receives at its
+    /// address and answers gets a handshake slot, so a flood of Initial packets from spoofed
+    /// or abandoned addresses holds none. Below it, connections start at once (a Retry costs
+    /// a round trip). 0: always. Default 32, a quarter of `max_pending_handshakes`.
+    pub retry_above_pending: usize,
     /// Established inbound connections queued for [`Endpoint::accept`](crate::Endpoint::accept);
     /// when full, handshakes wait (back-pressure), then count against
     /// `max_pending_handshakes`.
@@ -76,6 +82,7 @@ impl Default for Config {
             socket_buffer_size: 8 * 1024 * 1024,
             max_udp_payload_size: 6000,
             max_pending_handshakes: 128,
+            retry_above_pending: 32,
             accept_queue: 64,
         }
     }

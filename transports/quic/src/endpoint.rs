@@ -2,7 +2,6 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
 
 use hyphae_identity::{Keypair, PeerId};
 use hyphae_multiaddr::Multiaddr;
@@ -124,6 +123,13 @@ impl Endpoint {
         })
     }
 
+    /// Inbound handshakes running now (at most [`Config::max_pending_handshakes`]).
+    pub fn pending_handshakes(&self) -> usize {
+        let config = &self.inner.config;
+        let free = self.inner.handshakes.available_permits();
+        config.max_pending_handshakes.saturating_sub(free)
+    }
+
     /// The peer id we authenticate as.
     pub fn local_peer_id(&self) -> PeerId {
         self.inner.tls.local_peer_id()
@@ -158,7 +164,7 @@ impl Endpoint {
             endpoint.clone(),
             self.inner.accepted_tx.clone(),
             self.inner.handshakes.clone(),
-            self.inner.config.handshake_timeout,
+            self.inner.config.clone(),
         ));
         debug!(addr = %socket_multiaddr(local_addr), "QUIC listening");
         self.inner.sockets().listeners.push(Listener {
@@ -348,13 +354,31 @@ impl Drop for Inner {
 
 /// Accepts connections on one listener until it closes, running each handshake in its own
 /// task so that a slow peer cannot hold up the others.
+///
+/// Once `retry_above_pending` handshakes run, a connection from an unvalidated address is
+/// sent a Retry first, which costs us no state.
 async fn accept_loop(
     endpoint: quinn::Endpoint,
     accepted: mpsc::Sender<Connection>,
     handshakes: Arc<Semaphore>,
-    timeout: Duration,
+    config: Config,
 ) {
+    let timeout = config.handshake_timeout;
     while let Some(incoming) = endpoint.accept().await {
+        let pending = config
+            .max_pending_handshakes
+            .saturating_sub(handshakes.available_permits());
+        if pending >= config.retry_above_pending && !incoming.remote_address_validated() {
+            if incoming.may_retry() {
+                // The peer comes back with a token that proves it receives at its address.
+                if let Err(error) = incoming.retry() {
+                    error.into_incoming().ignore();
+                }
+            } else {
+                incoming.ignore();
+            }
+            continue;
+        }
         let Ok(permit) = handshakes.clone().try_acquire_owned() else {
             debug!(remote = %incoming.remote_address(), "too many QUIC handshakes; refusing");
             incoming.refuse();

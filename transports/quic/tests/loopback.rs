@@ -322,3 +322,83 @@ async fn dials_dns_names() {
     assert_eq!(accepted.unwrap().remote_peer(), dialer.local_peer_id());
     let _ = listen;
 }
+
+/// A client's first datagram (its Initial), caught by a socket posing as a listener.
+async fn an_initial_packet() -> Vec<u8> {
+    let catcher = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let port = catcher.local_addr().unwrap().port();
+    let someone = Keypair::generate_ed25519().peer_id();
+    let target = addr(&format!("/ip4/127.0.0.1/udp/{port}/quic-v1/p2p/{someone}"));
+    let dialer = endpoint();
+    let attempt = tokio::spawn(async move { dialer.dial(&target).await.map(|_| ()) });
+    let mut datagram = vec![0u8; 65_536];
+    let (len, _) = catcher.recv_from(&mut datagram).await.unwrap();
+    attempt.abort();
+    datagram.truncate(len);
+    datagram
+}
+
+/// Sends a fresh Initial to `port` from a socket that never answers (returned, to keep it
+/// bound): the handshake it starts is abandoned, as with a flood from spoofed addresses.
+async fn abandon_a_handshake(port: u16) -> std::net::UdpSocket {
+    let initial = an_initial_packet().await;
+    let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    socket.send_to(&initial, ("127.0.0.1", port)).unwrap();
+    socket
+}
+
+/// Waits until `listener` runs `count` handshakes.
+async fn wait_for_pending(listener: &Endpoint, count: usize) {
+    let waited = tokio::time::timeout(Duration::from_secs(10), async {
+        while listener.pending_handshakes() != count {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    let now = listener.pending_handshakes();
+    assert!(waited.is_ok(), "{now} handshakes pending, not {count}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn abandoned_handshakes_hold_no_slot_once_retry_validates_addresses() {
+    // With Retry from 2 pending handshakes on, 12 abandoned attempts hold 2 of the 4 slots
+    // and an honest peer (which answers the Retry) gets in; without it they hold all 4
+    // until they time out, and the honest peer is refused.
+    for (retry_above_pending, honest_gets_in) in [(2, true), (usize::MAX, false)] {
+        let mut config = Config::default();
+        config.max_pending_handshakes = 4;
+        config.retry_above_pending = retry_above_pending;
+        let listener = Endpoint::new(&Keypair::generate_ed25519(), config).unwrap();
+        let listen = listener
+            .listen(&addr("/ip4/127.0.0.1/udp/0/quic-v1"))
+            .await
+            .unwrap();
+        let target = listen.clone().with_p2p(listener.local_peer_id()).unwrap();
+        let port = listen
+            .to_string()
+            .split('/')
+            .nth(4)
+            .unwrap()
+            .parse()
+            .unwrap();
+        let mut silent = Vec::new();
+        for _ in 0..12 {
+            silent.push(abandon_a_handshake(port).await);
+        }
+        wait_for_pending(&listener, retry_above_pending.min(4)).await;
+        let honest = endpoint();
+        let dialled = tokio::time::timeout(Duration::from_secs(5), async {
+            let (dialled, accepted) = tokio::join!(honest.dial(&target), listener.accept());
+            dialled.map(|connection| (connection, accepted))
+        })
+        .await;
+        match dialled {
+            Ok(Ok((connection, accepted))) => {
+                assert!(honest_gets_in, "got in without Retry");
+                assert_eq!(connection.remote_peer(), listener.local_peer_id());
+                assert_eq!(accepted.unwrap().remote_peer(), honest.local_peer_id());
+            }
+            other => assert!(!honest_gets_in, "refused with Retry on: {:?}", other.err()),
+        }
+    }
+}
