@@ -582,12 +582,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
             if self.input_paused {
                 // Backpressure: the peer must read our answers before we read its frames.
                 // The write above waits for the socket; it wakes us once it can go on.
-                if !progress {
-                    let mut inner = self.shared.lock();
-                    if self.write_buf.is_empty() && inner.session.has_transmit() {
-                        continue;
-                    }
-                    register_one(&mut inner.driver_waker, cx);
+                if !progress && self.park(cx) {
                     return Poll::Pending;
                 }
                 continue;
@@ -659,17 +654,23 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
                 }
             }
 
-            if !progress {
-                let mut inner = self.shared.lock();
-                if self.write_buf.is_empty() && inner.session.has_transmit() {
-                    continue;
-                }
-                register_one(&mut inner.driver_waker, cx);
+            if !progress && self.park(cx) {
                 return Poll::Pending;
             }
         }
         cx.waker().wake_by_ref();
         Poll::Pending
+    }
+
+    /// Registers to be woken by the session and returns true, unless the session has frames
+    /// to send that the free write buffer can take now (then the round goes on).
+    fn park(&mut self, cx: &mut Context<'_>) -> bool {
+        let mut inner = self.shared.lock();
+        if self.write_buf.is_empty() && inner.session.has_transmit() {
+            return false;
+        }
+        register_one(&mut inner.driver_waker, cx);
+        true
     }
 }
 

@@ -5,9 +5,7 @@ mod common;
 
 use std::time::Instant;
 
-use hyphae_gossipsub::{
-    Config, Direction, Event, Message, Protocol, Publisher, Router, Rpc, SubOpts,
-};
+use hyphae_gossipsub::{Config, Direction, Event, Message, Publisher, Router, Rpc};
 use hyphae_identity::{Keypair, PeerId};
 
 const TOPIC: &str = "blocks";
@@ -72,18 +70,7 @@ fn a_message_is_not_forwarded_back_to_its_author() {
     // Peer 2 is the author; peer 1 relays its message to us; both are in our mesh.
     router
         .set_author_fn(move |from| (PeerId::from_bytes(from).ok() == Some(author_id)).then_some(2));
-    for peer in [1, 2] {
-        router.add_peer(peer, Protocol::MeshsubV1_2, Direction::Inbound);
-        let subscribe = Rpc {
-            subscriptions: vec![SubOpts {
-                subscribe: true,
-                topic: TOPIC.into(),
-            }],
-            ..Rpc::default()
-        };
-        router.handle_rpc(&peer, subscribe, now);
-    }
-    router.join(TOPIC, now);
+    common::join_with_peers(&mut router, [1, 2], Direction::Inbound, TOPIC, now);
     router.heartbeat(now);
     while router.poll_outbound().is_some() {}
     while router.poll_event().is_some() {}

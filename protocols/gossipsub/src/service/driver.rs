@@ -485,12 +485,7 @@ impl Driver {
             if self.cx.peerstore().addrs(&peer).is_empty() {
                 continue;
             }
-            let protocols: Vec<String> = self
-                .setup
-                .protocols
-                .iter()
-                .map(|protocol| protocol.id().to_owned())
-                .collect();
+            let protocols = self.protocol_ids();
             let (cx, opened, dials) = (self.cx.clone(), self.opened.clone(), self.px_dials.clone());
             dials.fetch_add(1, Ordering::Relaxed);
             self.cx.spawn(async move {
@@ -501,6 +496,12 @@ impl Driver {
                 dials.fetch_sub(1, Ordering::Relaxed);
             });
         }
+    }
+
+    /// The protocol ids we offer when we open our stream, in order of preference.
+    fn protocol_ids(&self) -> Vec<String> {
+        let protocols = self.setup.protocols.iter();
+        protocols.map(|protocol| protocol.id().to_owned()).collect()
     }
 
     /// Opens our stream to `peer` on one of its connections, unless one is open, being
@@ -519,12 +520,7 @@ impl Driver {
             return;
         };
         link.outbound = Outbound::Opening { attempts };
-        let protocols: Vec<String> = self
-            .setup
-            .protocols
-            .iter()
-            .map(|protocol| protocol.id().to_owned())
-            .collect();
+        let protocols = self.protocol_ids();
         let (cx, opened) = (self.cx.clone(), self.opened.clone());
         self.cx.spawn(async move {
             let result = cx.open_stream_on(connection, protocols).await;
