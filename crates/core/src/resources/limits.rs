@@ -1,0 +1,260 @@
+//! The limits of each scope, and defaults that scale with the machine.
+//!
+//! The defaults follow go-libp2p's resource manager (`limit_defaults.go`): a budget of 1/8
+//! of the machine's memory and half its file-descriptor limit, and for each scope a base
+//! limit plus an increase per GiB of that budget.
+
+use std::collections::HashMap;
+
+use super::scope::Resource;
+
+const MIB: u64 = 1024 * 1024;
+const GIB: u64 = 1024 * MIB;
+
+/// The limits of one scope. `u64::MAX` means unlimited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScopeLimits {
+    /// Connections the peer opened.
+    pub inbound_connections: u64,
+    /// Connections we opened.
+    pub outbound_connections: u64,
+    /// Connections in either direction.
+    pub connections: u64,
+    /// Streams the peer opened.
+    pub inbound_streams: u64,
+    /// Streams we opened.
+    pub outbound_streams: u64,
+    /// Streams in either direction.
+    pub streams: u64,
+    /// Bytes of memory.
+    pub memory: u64,
+    /// File descriptors.
+    pub file_descriptors: u64,
+}
+
+impl ScopeLimits {
+    /// No limit on anything.
+    pub const UNLIMITED: ScopeLimits = ScopeLimits {
+        inbound_connections: u64::MAX,
+        outbound_connections: u64::MAX,
+        connections: u64::MAX,
+        inbound_streams: u64::MAX,
+        outbound_streams: u64::MAX,
+        streams: u64::MAX,
+        memory: u64::MAX,
+        file_descriptors: u64::MAX,
+    };
+
+    /// The limit on `resource`.
+    pub fn get(&self, resource: Resource) -> u64 {
+        match resource {
+            Resource::InboundConnections => self.inbound_connections,
+            Resource::OutboundConnections => self.outbound_connections,
+            Resource::Connections => self.connections,
+            Resource::InboundStreams => self.inbound_streams,
+            Resource::OutboundStreams => self.outbound_streams,
+            Resource::Streams => self.streams,
+            Resource::Memory => self.memory,
+            Resource::FileDescriptors => self.file_descriptors,
+        }
+    }
+
+    /// These limits with connections capped at `inbound`, `outbound` and `total`.
+    pub const fn with_connections(self, inbound: u64, outbound: u64, total: u64) -> ScopeLimits {
+        ScopeLimits {
+            inbound_connections: inbound,
+            outbound_connections: outbound,
+            connections: total,
+            ..self
+        }
+    }
+
+    /// These limits with streams capped at `inbound`, `outbound` and `total`.
+    pub const fn with_streams(self, inbound: u64, outbound: u64, total: u64) -> ScopeLimits {
+        ScopeLimits {
+            inbound_streams: inbound,
+            outbound_streams: outbound,
+            streams: total,
+            ..self
+        }
+    }
+
+    /// These limits with memory capped at `bytes`.
+    pub const fn with_memory(self, bytes: u64) -> ScopeLimits {
+        ScopeLimits {
+            memory: bytes,
+            ..self
+        }
+    }
+
+    /// These limits with file descriptors capped at `count`.
+    pub const fn with_file_descriptors(self, count: u64) -> ScopeLimits {
+        ScopeLimits {
+            file_descriptors: count,
+            ..self
+        }
+    }
+}
+
+/// The limits of every scope of a node.
+///
+/// [`ResourceLimits::default`] scales with this machine ([`ResourceLimits::scaled`] with
+/// 1/8 of its memory and half its file-descriptor limit). Change fields on it:
+///
+/// ```
+/// use hyphae_core::resources::{ResourceLimits, ScopeLimits};
+///
+/// let mut limits = ResourceLimits::default();
+/// limits.peer = limits.peer.with_memory(16 << 20);
+/// limits
+///     .protocols
+///     .insert("/my/proto/1.0.0".into(), ScopeLimits::UNLIMITED.with_streams(8, 8, 16));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResourceLimits {
+    /// Everything the node holds.
+    pub system: ScopeLimits,
+    /// Connections in their handshakes, before the peer is known.
+    pub transient: ScopeLimits,
+    /// Each service, unless [`services`](Self::services) names it.
+    pub service: ScopeLimits,
+    /// Limits of services by name.
+    pub services: HashMap<String, ScopeLimits>,
+    /// Each protocol, unless [`protocols`](Self::protocols) names it.
+    pub protocol: ScopeLimits,
+    /// Limits of protocols by protocol id.
+    pub protocols: HashMap<String, ScopeLimits>,
+    /// Each remote peer.
+    pub peer: ScopeLimits,
+    /// Each connection.
+    pub connection: ScopeLimits,
+    /// Each stream.
+    pub stream: ScopeLimits,
+}
+
+impl ResourceLimits {
+    /// The limits for a budget of `memory` bytes and `file_descriptors` descriptors.
+    ///
+    /// Connection counts are not limited in the system scope here: the node's
+    /// `max_connections` and its connection manager admit connections, so that a newcomer
+    /// can still get in at the limit; set them to add a hard cap.
+    pub fn scaled(memory: u64, file_descriptors: u64) -> ResourceLimits {
+        // go-libp2p's base limits with its increase per GiB of the memory budget.
+        let gib = memory / GIB;
+        let scale = |base: u64, per_gib: u64| base.saturating_add(per_gib.saturating_mul(gib));
+        let unlimited = ScopeLimits::UNLIMITED;
+        ResourceLimits {
+            system: unlimited
+                .with_streams(scale(4096, 4096), scale(16384, 16384), scale(16384, 16384))
+                .with_memory(memory.max(128 * MIB))
+                .with_file_descriptors(file_descriptors),
+            transient: unlimited
+                .with_connections(scale(32, 16), scale(64, 32), scale(64, 32))
+                .with_streams(scale(128, 128), scale(256, 256), scale(256, 256))
+                .with_memory(scale(32 * MIB, 128 * MIB).min(memory.max(32 * MIB)))
+                .with_file_descriptors((file_descriptors / 4).max(1)),
+            service: unlimited
+                .with_streams(scale(1024, 1024), scale(4096, 4096), scale(4096, 4096))
+                .with_memory(scale(64 * MIB, 128 * MIB)),
+            services: HashMap::new(),
+            protocol: unlimited
+                .with_streams(scale(512, 512), scale(2048, 2048), scale(2048, 2048))
+                .with_memory(scale(64 * MIB, 128 * MIB)),
+            protocols: HashMap::new(),
+            peer: unlimited
+                .with_connections(8, 8, 8)
+                .with_streams(scale(256, 128), scale(512, 256), scale(512, 256))
+                .with_memory(scale(64 * MIB, 128 * MIB))
+                .with_file_descriptors(4),
+            connection: unlimited
+                .with_connections(1, 1, 1)
+                .with_streams(512, 512, 1024)
+                .with_memory(32 * MIB)
+                .with_file_descriptors(1),
+            stream: unlimited.with_streams(1, 1, 1).with_memory(16 * MIB),
+        }
+    }
+
+    /// [`ResourceLimits::scaled`] to this machine: 1/8 of its memory and half its
+    /// file-descriptor limit (4 GiB and 1024 where they cannot be read).
+    pub fn for_this_machine() -> ResourceLimits {
+        let memory = total_memory().unwrap_or(4 * GIB * 8) / 8;
+        let file_descriptors = file_descriptor_limit().unwrap_or(2048) / 2;
+        ResourceLimits::scaled(memory, file_descriptors)
+    }
+
+    /// The limits of service `name`.
+    pub fn service_limits(&self, name: &str) -> ScopeLimits {
+        self.services.get(name).copied().unwrap_or(self.service)
+    }
+
+    /// The limits of protocol `id`.
+    pub fn protocol_limits(&self, id: &str) -> ScopeLimits {
+        self.protocols.get(id).copied().unwrap_or(self.protocol)
+    }
+}
+
+impl Default for ResourceLimits {
+    fn default() -> ResourceLimits {
+        ResourceLimits::for_this_machine()
+    }
+}
+
+/// The machine's memory in bytes (Linux: `/proc/meminfo`).
+fn total_memory() -> Option<u64> {
+    let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;
+    parse_meminfo_total(&meminfo)
+}
+
+fn parse_meminfo_total(meminfo: &str) -> Option<u64> {
+    let line = meminfo.lines().find(|line| line.starts_with("MemTotal:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    kib.checked_mul(1024)
+}
+
+/// The soft limit on open files (Linux: `/proc/self/limits`).
+fn file_descriptor_limit() -> Option<u64> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    parse_open_files_limit(&limits)
+}
+
+fn parse_open_files_limit(limits: &str) -> Option<u64> {
+    let line = limits
+        .lines()
+        .find(|line| line.starts_with("Max open files"))?;
+    let soft = line
+        .trim_start_matches("Max open files")
+        .split_whitespace()
+        .next()?;
+    match soft {
+        "unlimited" => Some(u64::MAX / 2),
+        number => number.parse().ok(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_memory_and_file_limits_from_proc_text() {
+        let meminfo = "MemTotal:       24576000 kB\nMemFree:  100 kB\n";
+        assert_eq!(parse_meminfo_total(meminfo), Some(24_576_000 * 1024));
+        let limits = "Limit                     Soft Limit           Hard Limit           Units\n\
+                      Max open files            1024                 524288               files\n";
+        assert_eq!(parse_open_files_limit(limits), Some(1024));
+        assert_eq!(parse_meminfo_total("garbage"), None);
+    }
+
+    #[test]
+    fn limits_grow_with_the_memory_budget() {
+        let small = ResourceLimits::scaled(GIB / 2, 512);
+        let large = ResourceLimits::scaled(4 * GIB, 512);
+        assert_eq!(small.system.memory, GIB / 2);
+        assert_eq!(large.system.memory, 4 * GIB);
+        assert!(large.transient.inbound_connections > small.transient.inbound_connections);
+        assert!(large.peer.memory > small.peer.memory);
+        assert_eq!(small.system.file_descriptors, 512);
+        assert_eq!(small.system.connections, u64::MAX);
+    }
+}

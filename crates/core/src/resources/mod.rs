@@ -1,0 +1,18 @@
+//! Resource accounting: what each scope of a node holds (connections, streams, memory, file
+//! descriptors) against its limits.
+//!
+//! Scopes form a tree, as in go-libp2p's resource manager: the system scope holds
+//! everything; connections in their handshakes sit in the transient scope, then in their
+//! peer's; streams sit in their connection's, their protocol's and their service's. A
+//! reservation is charged to a scope and every scope above it, or refused with a typed
+//! [`LimitExceeded`] and charged nowhere. The muxers reserve their receive windows, the
+//! security handshakes their buffers and the services their queues where they spend them,
+//! so a peer cannot make the node hold more than its limits allow.
+
+mod limits;
+mod manager;
+mod scope;
+
+pub use limits::{ResourceLimits, ScopeLimits};
+pub use manager::{ConnectionScope, Opener, ResourceManager, ResourceSnapshot};
+pub use scope::{LimitExceeded, Resource, Scope, ScopeName, Usage};
