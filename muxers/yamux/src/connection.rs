@@ -76,7 +76,36 @@ impl Connection {
     where
         T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
-        let shared = Arc::new(Shared::new(Session::new(mode, config)));
+        Connection::start(io, Session::new(mode, config))
+    }
+
+    /// Starts Yamux over `io` as [`Connection::new`] does, reserving the session's memory
+    /// (its write buffer, and each stream's receive window as it opens and grows) from
+    /// `scope`: see [`Session::with_memory_scope`]. Fails if the scope cannot spare the
+    /// write buffer.
+    ///
+    /// # Panics
+    ///
+    /// Outside a tokio runtime, as [`tokio::spawn`] does.
+    pub fn with_memory_scope<T>(
+        io: T,
+        mode: Mode,
+        config: Config,
+        scope: hyphae_core::resources::Scope,
+    ) -> Result<Connection, Error>
+    where
+        T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let session = Session::new(mode, config).with_memory_scope(scope)?;
+        Ok(Connection::start(io, session))
+    }
+
+    fn start<T>(io: T, session: Session) -> Connection
+    where
+        T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let mode = session.mode();
+        let shared = Arc::new(Shared::new(session));
         let driver = Driver::new(io, Arc::clone(&shared));
         let span = tracing::debug_span!("yamux", ?mode);
         tokio::spawn(driver.instrument(span));

@@ -78,6 +78,9 @@ pub enum Error {
     /// underlying connection ended.
     #[error("connection closed")]
     ConnectionClosed,
+    /// The resource scope refused the memory a stream or the session needs.
+    #[error(transparent)]
+    ResourceLimit(#[from] hyphae_core::resources::LimitExceeded),
     /// Reading or writing the underlying connection failed.
     #[error(transparent)]
     Io(#[from] io::Error),

@@ -16,11 +16,16 @@
 //! is a protocol error), per session by [`Config::max_connection_receive_window`],
 //! [`Config::max_streams`], [`Config::max_pending_inbound_streams`] and
 //! [`Config::max_write_buffer`] (plus a fixed headroom for the answers we owe the peer).
+//! A session given a resource scope ([`Session::with_memory_scope`]) also reserves from it
+//! what it may hold: the write buffer and headroom once, and each stream's receive window as
+//! it opens and grows. A stream whose window the scope refuses is not opened (the peer's is
+//! refused with a reset), and a window the scope cannot grow stays as it is.
 
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
+use hyphae_core::resources::Scope;
 use tracing::{debug, trace};
 
 use crate::Error;
@@ -133,6 +138,8 @@ pub struct Session {
     next_opaque: u32,
     /// Sum of the receive windows of all streams.
     granted_window: usize,
+    /// Where `granted_window` and the write buffer are reserved, if anywhere.
+    memory: Option<Scope>,
     local_go_away: bool,
     remote_go_away: Option<GoAwayCode>,
     closed: bool,
@@ -164,9 +171,42 @@ impl Session {
             user_pings: VecDeque::new(),
             next_opaque: 1,
             granted_window: 0,
+            memory: None,
             local_go_away: false,
             remote_go_away: None,
             closed: false,
+        }
+    }
+
+    /// This session, reserving what it may hold from `scope`: its write buffer and control
+    /// headroom now (refused if the scope cannot spare them), each stream's receive window
+    /// as it opens and grows. Everything is given back as streams end and when the session
+    /// is dropped.
+    pub fn with_memory_scope(mut self, scope: Scope) -> Result<Session, Error> {
+        scope.reserve_memory(self.fixed_memory() + self.granted_window)?;
+        self.memory = Some(scope);
+        Ok(self)
+    }
+
+    /// What the session holds whatever its streams do.
+    fn fixed_memory(&self) -> usize {
+        self.config.max_write_buffer + CONTROL_HEADROOM
+    }
+
+    /// Reserves a new stream's initial receive window.
+    fn reserve_initial_window(&mut self) -> Result<(), Error> {
+        if let Some(memory) = &self.memory {
+            memory.reserve_memory(INITIAL_WINDOW as usize)?;
+        }
+        self.granted_window += INITIAL_WINDOW as usize;
+        Ok(())
+    }
+
+    /// Gives back `bytes` of receive window.
+    fn release_window(&mut self, bytes: usize) {
+        self.granted_window -= bytes;
+        if let Some(memory) = &self.memory {
+            memory.release_memory(bytes);
         }
     }
 
@@ -327,12 +367,12 @@ impl Session {
             });
         }
         let raw = u32::try_from(self.next_id).map_err(|_| Error::StreamIdsExhausted)?;
+        self.reserve_initial_window()?;
         self.next_id += 2;
         let id = StreamId::new(raw);
         let mut stream = StreamState::new(Direction::Outbound, self.now);
         stream.pending_flags = Flags::SYN;
         self.streams.insert(id, stream);
-        self.granted_window += INITIAL_WINDOW as usize;
         self.ack_backlog += 1;
         self.queue_control(id);
         trace!(stream = %id, "opened stream");
@@ -584,13 +624,27 @@ impl Session {
                 continue;
             }
             let flags = std::mem::take(&mut stream.pending_flags);
-            let before = budget;
             let delta = if stream.wants_window_update() {
-                stream.take_window_update(now, rtt, max_window, &mut budget)
+                // Growth is reserved before it is granted: all of what the window may grow
+                // by now, or nothing (then it keeps its size); what it did not use is given
+                // back at once.
+                let room = stream.growth_room(max_window).min(budget);
+                let mut allowed = match &self.memory {
+                    Some(memory) if memory.reserve_memory(room).is_err() => 0,
+                    _ => room,
+                };
+                let offered = allowed;
+                let delta = stream.take_window_update(now, rtt, max_window, &mut allowed);
+                let grown = offered - allowed;
+                if let Some(memory) = &self.memory {
+                    memory.release_memory(allowed);
+                }
+                budget -= grown;
+                self.granted_window += grown;
+                delta
             } else {
                 0
             };
-            self.granted_window += before - budget;
             if flags.is_empty() && delta == 0 {
                 continue;
             }
@@ -652,7 +706,7 @@ impl Session {
         let window = stream.receive_window as usize;
         let in_backlog = stream.in_ack_backlog;
         self.streams.remove(&id);
-        self.granted_window -= window;
+        self.release_window(window);
         if in_backlog {
             self.ack_backlog -= 1;
         }
@@ -724,4 +778,12 @@ fn mark_reset(stream: &mut StreamState) {
     stream.read_closed = true;
     stream.write_closed = true;
     stream.pending_flags = Flags::NONE;
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        if let Some(memory) = &self.memory {
+            memory.release_memory(self.fixed_memory() + self.granted_window);
+        }
+    }
 }

@@ -167,6 +167,13 @@ impl StreamState {
             && self.unannounced_credit() >= self.receive_window / UPDATE_DIVISOR
     }
 
+    /// How far the window could grow at the next update: it at most doubles, up to
+    /// `max_window`.
+    pub(crate) fn growth_room(&self, max_window: u32) -> usize {
+        self.receive_window
+            .min(max_window.saturating_sub(self.receive_window)) as usize
+    }
+
     /// Grants the peer the credit the reader freed, growing the window first if the reader
     /// drains it fast. Returns the delta to send.
     ///

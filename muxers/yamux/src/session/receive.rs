@@ -236,7 +236,8 @@ impl Session {
             && self.remote_go_away.is_none()
             && self.live_streams(false) < self.config.max_streams
             && self.held_inbound_streams() < self.config.max_streams.saturating_mul(2)
-            && self.pending_inbound.len() < self.config.max_pending_inbound_streams;
+            && self.pending_inbound.len() < self.config.max_pending_inbound_streams
+            && self.reserve_initial_window().is_ok();
         if !admitted {
             debug!(stream = %id, "refusing inbound stream");
             self.queue_control_frame(Header::window_update(id, Flags::RST, 0));
@@ -244,7 +245,6 @@ impl Session {
         }
         self.streams
             .insert(id, StreamState::new(Direction::Inbound, self.now));
-        self.granted_window += INITIAL_WINDOW as usize;
         self.pending_inbound.push_back(id);
         if std::mem::take(&mut self.accept_waiting) {
             self.events.push_back(Event::IncomingStream);

@@ -1,0 +1,160 @@
+//! A session given a resource scope reserves its receive windows there: a stream the scope
+//! cannot afford is refused, a window it cannot afford does not grow, and everything is
+//! given back as streams end and when the session goes.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Pair, quiet_config};
+use hyphae_core::resources::{
+    ConnectionScope, Opener, Resource, ResourceLimits, ResourceManager, ScopeLimits,
+};
+use hyphae_yamux::{Error, INITIAL_WINDOW, Mode, ReadOutcome, Session, StreamId};
+
+const WINDOW: u64 = INITIAL_WINDOW as u64;
+
+/// A connection scope allowing `memory` bytes.
+fn connection_scope(memory: u64) -> ConnectionScope {
+    let mut limits = ResourceLimits::scaled(1 << 30, 1024);
+    limits.connection = ScopeLimits::UNLIMITED.with_memory(memory);
+    ResourceManager::new(limits)
+        .open_connection(Opener::Remote, false)
+        .unwrap()
+}
+
+/// The pair with its server reserving from `scope`; returns what the session holds fixed.
+fn scoped_server(pair: &mut Pair, scope: &ConnectionScope) -> u64 {
+    let config = pair.server.config().clone();
+    pair.server = Session::new(Mode::Server, config)
+        .with_memory_scope(scope.scope().clone())
+        .unwrap();
+    scope.scope().usage().memory
+}
+
+#[test]
+fn windows_are_reserved_as_streams_open_and_given_back_as_they_end() {
+    let scope = connection_scope(u64::MAX);
+    let mut pair = Pair::quiet();
+    let fixed = scoped_server(&mut pair, &scope);
+    assert!(fixed >= pair.server.config().max_write_buffer as u64);
+
+    let ids: Vec<StreamId> = (0..3).map(|_| pair.client.open_stream().unwrap()).collect();
+    for id in &ids {
+        pair.client.write(*id, b"hi").unwrap();
+    }
+    pair.pump();
+    assert_eq!(scope.scope().usage().memory, fixed + 3 * WINDOW);
+
+    let inbound = pair.server.accept().unwrap();
+    pair.client.reset(ids[0]).unwrap();
+    pair.pump();
+    pair.server.release(inbound);
+    assert_eq!(scope.scope().usage().memory, fixed + 2 * WINDOW);
+
+    drop(pair);
+    assert_eq!(scope.scope().usage().memory, 0);
+}
+
+#[test]
+fn a_stream_the_scope_cannot_afford_is_refused_with_a_reset() {
+    let mut pair = Pair::quiet();
+    let probe = connection_scope(u64::MAX);
+    let fixed = scoped_server(&mut pair, &probe);
+    let scope = connection_scope(fixed + 2 * WINDOW);
+    scoped_server(&mut pair, &scope);
+
+    let ids: Vec<StreamId> = (0..3).map(|_| pair.client.open_stream().unwrap()).collect();
+    for id in &ids {
+        pair.client.write(*id, b"hi").unwrap();
+    }
+    pair.pump();
+    assert_eq!(pair.server.stream_count(), 2);
+    assert!(matches!(
+        pair.client.read_chunk(ids[2], 10),
+        Err(Error::StreamReset(_))
+    ));
+    assert_eq!(
+        pair.client.read_chunk(ids[0], 10).unwrap(),
+        ReadOutcome::Blocked
+    );
+    assert_eq!(scope.scope().usage().memory, fixed + 2 * WINDOW);
+}
+
+#[test]
+fn opening_a_stream_the_scope_cannot_afford_fails_with_a_typed_error() {
+    let mut pair = Pair::quiet();
+    let probe = connection_scope(u64::MAX);
+    let fixed = scoped_server(&mut pair, &probe);
+    let scope = connection_scope(fixed + WINDOW);
+    scoped_server(&mut pair, &scope);
+    pair.server.open_stream().unwrap();
+    match pair.server.open_stream() {
+        Err(Error::ResourceLimit(refused)) => assert_eq!(refused.resource, Resource::Memory),
+        other => panic!("expected a resource limit, got {other:?}"),
+    }
+}
+
+/// Streams a 4 MiB transfer to the server on `streams` streams, reading as fast as it
+/// arrives; returns the server's receive windows.
+fn fast_transfer(pair: &mut Pair, streams: usize) -> Vec<u32> {
+    pair.latency = Duration::from_millis(1);
+    pair.pump();
+    let ids: Vec<StreamId> = (0..streams)
+        .map(|_| pair.client.open_stream().unwrap())
+        .collect();
+    let data = vec![1u8; 4 * 1024 * 1024];
+    let mut inbound = Vec::new();
+    for _ in 0..100 {
+        for id in &ids {
+            let _ = pair.client.write(*id, &data);
+        }
+        pair.pump();
+        while let Some(id) = pair.server.accept() {
+            inbound.push(id);
+        }
+        for id in &inbound {
+            while let Ok(ReadOutcome::Data(_)) = pair.server.read_chunk(*id, usize::MAX) {}
+        }
+    }
+    inbound
+        .iter()
+        .map(|id| pair.server.stream_stats(*id).unwrap().receive_window)
+        .collect()
+}
+
+fn tuning_config() -> hyphae_yamux::Config {
+    let mut config = quiet_config();
+    config.rtt_interval = Some(Duration::from_secs(60));
+    config.max_receive_window = 4 * 1024 * 1024;
+    config
+}
+
+#[test]
+fn windows_grow_only_as_far_as_the_scope_allows() {
+    let mut pair = Pair::new(tuning_config(), tuning_config());
+    let probe = connection_scope(u64::MAX);
+    let fixed = scoped_server(&mut pair, &probe);
+
+    let roomy = connection_scope(u64::MAX);
+    scoped_server(&mut pair, &roomy);
+    let windows = fast_transfer(&mut pair, 2);
+    assert_eq!(windows.len(), 2);
+    assert!(
+        windows.iter().all(|w| *w > INITIAL_WINDOW),
+        "with room, windows grow"
+    );
+    let held: u64 = windows.iter().map(|w| u64::from(*w)).sum();
+    assert_eq!(roomy.scope().usage().memory, fixed + held);
+
+    let mut pair = Pair::new(tuning_config(), tuning_config());
+    let tight = connection_scope(fixed + 2 * WINDOW + 100_000);
+    scoped_server(&mut pair, &tight);
+    let windows = fast_transfer(&mut pair, 2);
+    assert_eq!(
+        windows,
+        vec![INITIAL_WINDOW; 2],
+        "no room to double a window"
+    );
+    assert_eq!(tight.scope().usage().memory, fixed + 2 * WINDOW);
+}
