@@ -1,3 +1,4 @@
+use hyphae_core::resources::ResourceManager;
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
 use std::sync::atomic::AtomicBool;
@@ -201,6 +202,7 @@ impl Builder {
             yamux,
             mplex,
         };
+        let resources = ResourceManager::new(self.limits.resources.clone());
         let inner = Arc::new(Inner {
             peer_id: keypair.peer_id(),
             keypair,
@@ -221,6 +223,7 @@ impl Builder {
             peerstore: Default::default(),
             tags: Default::default(),
             metrics: Default::default(),
+            resources,
             events: broadcast::channel(crate::node::EVENT_BUFFER).0,
             connection_hub: ConnectionHub::default(),
             local_changes: watch::channel(()).0,
@@ -235,12 +238,13 @@ impl Builder {
             Arc::new(inner.keypair.clone()),
             Arc::clone(&inner.peerstore),
             Arc::clone(&inner.tags),
+            inner.resources.clone(),
             inner.shutdown.clone(),
         );
         let services: Services = self
             .services
             .into_iter()
-            .map(|(id, _, start)| (id, start(cx.clone())))
+            .map(|(id, name, start)| (id, start(cx.clone().for_service(&service_name(name)))))
             .collect::<HashMap<_, _>>();
         let _ = inner.services.set(services);
         let node = Node::from_inner(inner);
@@ -249,6 +253,14 @@ impl Builder {
         }
         Ok(node)
     }
+}
+
+/// A service's name for its resource scope, from its type's: `hyphae_kad::Kademlia` is
+/// `kademlia`.
+fn service_name(type_name: &str) -> String {
+    let path = type_name.split('<').next().unwrap_or(type_name);
+    let last = path.rsplit("::").next().unwrap_or(path);
+    last.to_ascii_lowercase()
 }
 
 /// `items` without repeats, in their first order.

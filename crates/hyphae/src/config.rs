@@ -2,6 +2,8 @@ use std::time::Duration;
 
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 
+use hyphae_core::resources::ResourceLimits;
+
 use crate::RateLimit;
 
 /// Resource limits of a node. Every one bounds something a remote peer could otherwise make
@@ -50,6 +52,12 @@ pub struct Limits {
     pub first_bytes_timeout: Duration,
     /// Time allowed for negotiating the protocol of an inbound stream.
     pub stream_negotiation_timeout: Duration,
+    /// The limits of the resource manager's scopes (system, transient, service, protocol,
+    /// peer, connection, stream): connections, streams, memory and file descriptors. The
+    /// default scales with the machine ([`ResourceLimits::for_this_machine`]). The caps
+    /// above apply first; the scopes bound what they let through, and the memory the muxers
+    /// and services reserve. [`Node::resources`](crate::Node::resources) shows the usage.
+    pub resources: ResourceLimits,
 }
 
 impl Limits {
@@ -103,6 +111,7 @@ impl Default for Limits {
             handshake_timeout: Duration::from_secs(10),
             first_bytes_timeout: Duration::from_secs(3),
             stream_negotiation_timeout: Duration::from_secs(10),
+            resources: ResourceLimits::default(),
         }
     }
 }

@@ -5,6 +5,7 @@ use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use hyphae_core::negotiated;
+use hyphae_core::resources::{ConnectionScope, Opener};
 use hyphae_identity::PeerId;
 use hyphae_multiaddr::Multiaddr;
 use hyphae_service::{ConnectionEvent, Timeout};
@@ -34,6 +35,8 @@ pub(crate) struct Established {
     pub(crate) direction: Direction,
     /// Its place in its address's count of inbound connections, if one is kept.
     pub(crate) inbound_slot: Option<InboundSlot>,
+    /// What it holds in the resource manager.
+    pub(crate) scope: ConnectionScope,
 }
 
 impl Established {
@@ -46,8 +49,13 @@ impl Established {
     }
 
     /// A QUIC connection: secured and multiplexed by the transport.
-    pub(crate) fn quic(connection: hyphae_quic::Connection, direction: Direction) -> Established {
+    pub(crate) fn quic(
+        connection: hyphae_quic::Connection,
+        direction: Direction,
+        scope: ConnectionScope,
+    ) -> Established {
         Established {
+            scope,
             peer: connection.remote_peer(),
             security: None,
             remote_addr: connection.remote_addr(),
@@ -64,6 +72,7 @@ impl Established {
         direction: Direction,
     ) -> Established {
         Established {
+            scope: upgraded.scope,
             peer: upgraded.peer,
             security: Some(upgraded.security),
             muxer: upgraded.muxer,
@@ -104,12 +113,21 @@ pub(crate) async fn accept_loop<L: Accept>(listener: L, node: Weak<Inner>) {
                 continue;
             }
         };
+        let scope = match inner.connection_scope(Direction::Inbound, true) {
+            Ok(scope) => scope,
+            Err(error) => {
+                if let Error::LimitReached(limit) = error {
+                    refuse(&inner, remote_addr, limit);
+                }
+                continue;
+            }
+        };
         let span = tracing::debug_span!("inbound", remote = %remote_addr);
         tokio::spawn(
             async move {
                 let started = Instant::now();
                 let result = tokio::select! {
-                    upgraded = inner.upgrade_inbound(io) => upgraded,
+                    upgraded = inner.upgrade_inbound(io, scope) => upgraded,
                     limit = ticket.evicted() => Err(Error::LimitReached(limit)),
                 };
                 drop(ticket);
@@ -159,7 +177,20 @@ pub(crate) async fn accept_quic(endpoint: hyphae_quic::Endpoint, node: Weak<Inne
                 continue;
             }
         };
-        let established = Established::quic(connection, Direction::Inbound).holding(slot);
+        let scope = inner
+            .connection_scope(Direction::Inbound, false)
+            .and_then(|scope| Ok(scope.authenticated(&connection.remote_peer())?));
+        let scope = match scope {
+            Ok(scope) => scope,
+            Err(error) => {
+                connection.close();
+                if let Error::LimitReached(limit) = error {
+                    refuse(&inner, remote_addr, limit);
+                }
+                continue;
+            }
+        };
+        let established = Established::quic(connection, Direction::Inbound, scope).holding(slot);
         if let Err(error) = establish(&inner, established) {
             debug!(%error, "inbound QUIC connection refused");
             let _ = inner.events.send(Event::IncomingConnectionFailed {
@@ -179,11 +210,12 @@ pub(crate) fn establish(inner: &Arc<Inner>, established: Established) -> Result<
         remote_addr,
         direction,
         inbound_slot,
+        scope,
     } = established;
     let inserted = inner.pool.insert(
         peer,
         muxer.clone(),
-        (remote_addr, direction, inbound_slot),
+        (remote_addr, direction, inbound_slot, scope),
         &inner.limits,
         &inner.tags,
     );
@@ -294,6 +326,22 @@ async fn serve_stream(
         return Ok(());
     };
     let protocol = negotiated.protocol().to_owned();
+    let opened = inner.resources.open_stream(
+        &connection.scope,
+        Opener::Remote,
+        &protocol,
+        route.service(),
+    );
+    let scope = match opened {
+        Ok(scope) => scope,
+        Err(refused) => {
+            // Dropping the stream resets it.
+            let limit = Limit::from(&refused);
+            debug!(%protocol, %limit, "refusing inbound stream");
+            inner.metrics.stream_refused(&limit);
+            return Ok(());
+        }
+    };
     debug!(%protocol, "inbound stream");
     let stream = Stream::new(
         Counted::new(
@@ -301,7 +349,8 @@ async fn serve_stream(
             &protocol,
             &connection.open_streams,
             inner.metrics.stream_opened(&protocol, Direction::Inbound),
-        ),
+        )
+        .holding(scope),
         protocol,
         connection.peer,
         connection.id,

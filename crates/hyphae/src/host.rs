@@ -29,7 +29,12 @@ impl Host for Inner {
         self.local_changes.subscribe()
     }
 
-    fn accept(self: Arc<Self>, protocol: String, backlog: usize) -> Incoming {
+    fn accept(
+        self: Arc<Self>,
+        protocol: String,
+        backlog: usize,
+        service: Option<Arc<str>>,
+    ) -> Incoming {
         let registration = self.router.new_registration();
         let node = Arc::downgrade(&self);
         let unregistered = protocol.clone();
@@ -40,7 +45,8 @@ impl Host for Inner {
                 inner.mark_local_change();
             }
         });
-        self.router.insert_queue(protocol, sender, registration);
+        self.router
+            .insert_queue(protocol, sender, (registration, service));
         self.mark_local_change();
         incoming
     }
@@ -57,14 +63,20 @@ impl Host for Inner {
         self: Arc<Self>,
         peer: PeerId,
         protocols: Vec<String>,
+        service: Option<Arc<str>>,
     ) -> BoxFuture<Result<Stream, Error>> {
-        Box::pin(async move { Node::from_inner(self).open_stream(peer, protocols).await })
+        Box::pin(async move {
+            Node::from_inner(self)
+                .open_stream_for(peer, protocols, service.as_deref())
+                .await
+        })
     }
 
     fn open_stream_on(
         self: Arc<Self>,
         connection: ConnectionId,
         protocols: Vec<String>,
+        service: Option<Arc<str>>,
     ) -> BoxFuture<Result<Stream, Error>> {
         Box::pin(async move {
             let open = self
@@ -73,7 +85,7 @@ impl Host for Inner {
                 .and_then(|info| self.pool.get_by_id(&info.peer, connection))
                 .ok_or(Error::ConnectionClosed(connection))?;
             Node::from_inner(self)
-                .open_stream_on(&open, protocols)
+                .open_stream_on(&open, protocols, service.as_deref())
                 .await
         })
     }

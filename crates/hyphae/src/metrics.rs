@@ -8,6 +8,7 @@
 use std::fmt;
 use std::time::Instant;
 
+use hyphae_core::resources::ResourceSnapshot;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -29,6 +30,11 @@ struct ReasonLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ScopeLabels {
+    scope: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct StreamLabels {
     protocol: String,
     direction: &'static str,
@@ -46,6 +52,11 @@ pub(crate) struct Metrics {
     handshake_failures: Family<DirectionLabels, Counter>,
     streams_open: Family<StreamLabels, Gauge>,
     streams_opened: Family<StreamLabels, Counter>,
+    streams_refused: Family<ReasonLabels, Counter>,
+    /// What the resource manager's scopes hold, refreshed at each encoding.
+    scope_memory: Family<ScopeLabels, Gauge>,
+    scope_streams: Family<ScopeLabels, Gauge>,
+    scope_connections: Family<ScopeLabels, Gauge>,
     /// Refusals are also logged, sparingly.
     refusal_log: RefusalLog,
 }
@@ -68,6 +79,7 @@ fn reason(limit: &Limit) -> &'static str {
         Limit::PendingInboundPerIp(_) => "pending_inbound_per_ip",
         Limit::InboundPerIp(_) => "inbound_per_ip",
         Limit::InboundRatePerIp(_) => "inbound_rate_per_ip",
+        Limit::Resource { resource, .. } => resource.refusal_reason(),
         _ => "other",
     }
 }
@@ -86,6 +98,10 @@ impl Default for Metrics {
             handshake_failures: Family::default(),
             streams_open: Family::default(),
             streams_opened: Family::default(),
+            streams_refused: Family::default(),
+            scope_memory: Family::default(),
+            scope_streams: Family::default(),
+            scope_connections: Family::default(),
             refusal_log: RefusalLog::default(),
         };
         let mut registry = metrics.registry;
@@ -134,6 +150,26 @@ impl Default for Metrics {
             "Streams opened, by protocol",
             metrics.streams_opened.clone(),
         );
+        registry.register(
+            "streams_refused",
+            "Inbound streams refused, by the resource limit that refused them",
+            metrics.streams_refused.clone(),
+        );
+        registry.register(
+            "resource_memory_bytes",
+            "Memory reserved in the resource manager, by scope",
+            metrics.scope_memory.clone(),
+        );
+        registry.register(
+            "resource_streams",
+            "Streams counted in the resource manager, by scope",
+            metrics.scope_streams.clone(),
+        );
+        registry.register(
+            "resource_connections",
+            "Connections counted in the resource manager, by scope",
+            metrics.scope_connections.clone(),
+        );
         Metrics {
             registry,
             ..metrics
@@ -152,6 +188,44 @@ impl Metrics {
         let labels = direction(way);
         self.connections_closed.get_or_create(&labels).inc();
         self.connections_open.get_or_create(&labels).dec();
+    }
+
+    /// Counts an inbound stream a resource limit refused.
+    pub(crate) fn stream_refused(&self, limit: &Limit) {
+        self.refusal_log.refused(limit, Instant::now());
+        let labels = ReasonLabels {
+            reason: reason(limit),
+        };
+        self.streams_refused.get_or_create(&labels).inc();
+    }
+
+    /// Sets the gauges of the resource scopes to `snapshot`.
+    pub(crate) fn record_resources(&self, snapshot: &ResourceSnapshot) {
+        let named = snapshot
+            .services
+            .iter()
+            .map(|(name, usage)| (format!("service:{name}"), usage))
+            .chain(
+                snapshot
+                    .protocols
+                    .iter()
+                    .map(|(id, usage)| (format!("protocol:{id}"), usage)),
+            );
+        let scopes = [
+            ("system".to_owned(), &snapshot.system),
+            ("transient".to_owned(), &snapshot.transient),
+        ];
+        for (scope, usage) in scopes.into_iter().chain(named) {
+            let labels = ScopeLabels { scope };
+            let set = |family: &Family<ScopeLabels, Gauge>, value: u64| {
+                family
+                    .get_or_create(&labels)
+                    .set(i64::try_from(value).unwrap_or(i64::MAX));
+            };
+            set(&self.scope_memory, usage.memory);
+            set(&self.scope_streams, usage.streams);
+            set(&self.scope_connections, usage.connections);
+        }
     }
 
     /// Counts a refusal, and logs it unless a line about its kind was just written.

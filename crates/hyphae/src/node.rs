@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock, Weak};
 use std::time::Duration;
 
 use hyphae_core::negotiated;
+use hyphae_core::resources::{ConnectionScope, Opener, ResourceManager};
 use hyphae_identity::{Keypair, PeerId};
 use hyphae_multiaddr::{Multiaddr, Protocol};
 use hyphae_service::{ConnectionHub, PeerTags, Service, Timeout};
@@ -28,6 +29,10 @@ use crate::{Builder, Direction, Error, Event, Limits, Peerstore, Protocols, Stre
 
 /// Events buffered per subscriber before the slowest one starts missing them.
 pub(crate) const EVENT_BUFFER: usize = 1024;
+
+/// Memory a connection's security handshake may hold, reserved in the transient scope until
+/// the peer is known: a Noise message (or TLS record) being read and one being written.
+const HANDSHAKE_MEMORY: usize = 2 * (2 + hyphae_noise::MAX_MESSAGE_LEN);
 
 /// The handles of a node's services, by the service's type.
 pub(crate) type Services = HashMap<TypeId, Box<dyn Any + Send + Sync>>;
@@ -81,6 +86,8 @@ pub(crate) struct Inner {
     /// What services and the user value, for the connection manager.
     pub(crate) tags: Arc<PeerTags>,
     pub(crate) metrics: Metrics,
+    /// What every scope holds, against [`Limits::resources`].
+    pub(crate) resources: ResourceManager,
     /// Lifecycle events for users ([`Node::events`]): lossy past [`EVENT_BUFFER`].
     pub(crate) events: broadcast::Sender<Event>,
     /// Connection events for services: lossless per subscriber (resync on lag).
@@ -104,20 +111,40 @@ impl Inner {
 
     /// Secures and multiplexes a connection a peer dialled, within the first-bytes and
     /// handshake deadlines.
-    pub(crate) async fn upgrade_inbound<T>(&self, io: T) -> Result<Upgraded, Error>
+    pub(crate) async fn upgrade_inbound<T>(
+        &self,
+        io: T,
+        scope: ConnectionScope,
+    ) -> Result<Upgraded, Error>
     where
         T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
         let limits = &self.limits;
         tokio::time::timeout(
             limits.handshake_timeout,
-            self.upgrader.inbound(io, limits.first_bytes_timeout),
+            self.upgrader.inbound(io, limits.first_bytes_timeout, scope),
         )
         .await
         .map_err(|_| Error::Timeout {
             what: Timeout::Handshake,
             after: limits.handshake_timeout,
         })?
+    }
+
+    /// A resource scope for a new connection, in the transient scope, holding the memory its
+    /// security handshake may use; refused if the transient or system scope is full.
+    pub(crate) fn connection_scope(
+        &self,
+        direction: Direction,
+        uses_fd: bool,
+    ) -> Result<ConnectionScope, Error> {
+        let opener = match direction {
+            Direction::Inbound => Opener::Remote,
+            Direction::Outbound => Opener::Local,
+        };
+        let scope = self.resources.open_connection(opener, uses_fd)?;
+        scope.scope().reserve_memory(HANDSHAKE_MEMORY)?;
+        Ok(scope)
     }
 
     /// Tells services (identify push) that our addresses or protocols changed.
@@ -178,11 +205,30 @@ impl Node {
         &self.inner.peerstore
     }
 
+    /// The node's resource manager: what each scope (system, transient, service,
+    /// protocol, peer) holds now, against [`Limits::resources`].
+    ///
+    /// ```no_run
+    /// # async fn main() -> Result<(), hyphae::Error> {
+    /// let node = hyphae::Node::builder().build().await?;
+    /// let usage = node.resources().snapshot();
+    /// println!("{} bytes reserved by {} peers", usage.system.memory, usage.peers);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn resources(&self) -> &ResourceManager {
+        &self.inner.resources
+    }
+
     /// The node's metrics in Prometheus' text exposition format: connections open, made,
     /// closed and refused (by limit), connections the connection manager closed, handshake
-    /// durations and failures, and streams open and opened per protocol. Serve it on an
-    /// HTTP endpoint for Prometheus to scrape (`hyphae node --metrics <addr>` does).
+    /// durations and failures, streams open, opened and refused per protocol, and the
+    /// memory, streams and connections each resource scope holds. Serve it on an HTTP
+    /// endpoint for Prometheus to scrape (`hyphae node --metrics <addr>` does).
     pub fn metrics(&self) -> String {
+        self.inner
+            .metrics
+            .record_resources(&self.inner.resources.snapshot());
         let mut text = String::new();
         // Writing into a String cannot fail.
         let _ = self.inner.metrics.encode(&mut text);
@@ -527,13 +573,15 @@ impl Node {
         let outbound = Direction::Outbound;
         let established = match Transport::of(addr) {
             Some(Transport::Tcp) => {
+                let scope = self.inner.connection_scope(outbound, true)?;
                 let tcp = hyphae_tcp::dial(addr, &self.inner.tcp).await?;
-                let upgraded = self.upgrade_outbound(tcp, expected).await?;
+                let upgraded = self.upgrade_outbound(tcp, expected, scope).await?;
                 Established::upgraded(upgraded, remote_addr, outbound)
             }
             Some(Transport::WebSocket) => {
+                let scope = self.inner.connection_scope(outbound, true)?;
                 let websocket = hyphae_websocket::dial(addr, &self.inner.websocket).await?;
-                let upgraded = self.upgrade_outbound(websocket, expected).await?;
+                let upgraded = self.upgrade_outbound(websocket, expected, scope).await?;
                 Established::upgraded(upgraded, remote_addr, outbound)
             }
             Some(Transport::Quic) => {
@@ -551,11 +599,20 @@ impl Node {
                     quic.close();
                     return Err(Error::PeerIdMismatch { expected, actual });
                 }
-                Established::quic(quic, outbound)
+                let scope = self.inner.connection_scope(outbound, false);
+                let scope = scope.and_then(|scope| Ok(scope.authenticated(&actual)?));
+                match scope {
+                    Ok(scope) => Established::quic(quic, outbound, scope),
+                    Err(error) => {
+                        quic.close();
+                        return Err(error);
+                    }
+                }
             }
             Some(Transport::Memory) => {
+                let scope = self.inner.connection_scope(outbound, false)?;
                 let memory = hyphae_memory::dial(addr).await?;
-                let upgraded = self.upgrade_outbound(memory, expected).await?;
+                let upgraded = self.upgrade_outbound(memory, expected, scope).await?;
                 Established::upgraded(upgraded, remote_addr, outbound)
             }
             None => return Err(Error::UnsupportedAddress(addr.clone())),
@@ -564,12 +621,17 @@ impl Node {
     }
 
     /// Secures and multiplexes a raw connection we dialled, within the handshake timeout.
-    async fn upgrade_outbound<T>(&self, io: T, expected: Option<PeerId>) -> Result<Upgraded, Error>
+    async fn upgrade_outbound<T>(
+        &self,
+        io: T,
+        expected: Option<PeerId>,
+        scope: ConnectionScope,
+    ) -> Result<Upgraded, Error>
     where
         T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
         let timeout = self.inner.limits.handshake_timeout;
-        tokio::time::timeout(timeout, self.inner.upgrader.outbound(io, expected))
+        tokio::time::timeout(timeout, self.inner.upgrader.outbound(io, expected, scope))
             .await
             .map_err(|_| Error::Timeout {
                 what: Timeout::Handshake,
@@ -588,21 +650,33 @@ impl Node {
         peer: PeerId,
         protocols: impl Protocols,
     ) -> Result<Stream, Error> {
+        self.open_stream_for(peer, protocols.into_protocols(), None)
+            .await
+    }
+
+    /// Opens a stream to `peer` for `service` (if a service asks), counted in its scope.
+    pub(crate) async fn open_stream_for(
+        &self,
+        peer: PeerId,
+        protocols: Vec<String>,
+        service: Option<&str>,
+    ) -> Result<Stream, Error> {
         self.dial_peer(peer).await?;
         let connection = self
             .inner
             .pool
             .get(&peer)
             .ok_or(Error::NotConnected(peer))?;
-        self.open_stream_on(&connection, protocols.into_protocols())
-            .await
+        self.open_stream_on(&connection, protocols, service).await
     }
 
-    /// Opens a stream on one given connection, never dialling.
+    /// Opens a stream on one given connection, never dialling; it counts in the resource
+    /// scopes of its connection, protocol and `service`, and fails if one is full.
     pub(crate) async fn open_stream_on(
         &self,
         connection: &Connection,
         protocols: Vec<String>,
+        service: Option<&str>,
     ) -> Result<Stream, Error> {
         let raw = connection.muxer.open_stream().await?;
         let negotiated = if protocols.len() == 1 {
@@ -619,6 +693,12 @@ impl Node {
                 })??
         };
         let protocol = negotiated.protocol().to_owned();
+        let scope = self.inner.resources.open_stream(
+            &connection.scope,
+            Opener::Local,
+            &protocol,
+            service,
+        )?;
         Ok(Stream::new(
             Counted::new(
                 negotiated,
@@ -627,7 +707,8 @@ impl Node {
                 self.inner
                     .metrics
                     .stream_opened(&protocol, Direction::Outbound),
-            ),
+            )
+            .holding(scope),
             protocol,
             connection.peer,
             connection.id,
@@ -645,9 +726,10 @@ impl Node {
         expected: Option<PeerId>,
     ) -> Result<PeerId, Error> {
         self.check_running()?;
+        let scope = self.inner.connection_scope(direction, false)?;
         let upgraded = match direction {
-            Direction::Outbound => self.upgrade_outbound(io, expected).await?,
-            Direction::Inbound => self.inner.upgrade_inbound(io).await?,
+            Direction::Outbound => self.upgrade_outbound(io, expected, scope).await?,
+            Direction::Inbound => self.inner.upgrade_inbound(io, scope).await?,
         };
         if let Some(expected) = expected.filter(|&expected| expected != upgraded.peer) {
             let actual = upgraded.peer;

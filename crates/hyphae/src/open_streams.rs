@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 
+use hyphae_core::resources::Scope;
 use prometheus_client::metrics::gauge::Gauge;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
@@ -18,6 +19,8 @@ pub(crate) struct Counted<T> {
     io: T,
     open: Option<Arc<AtomicUsize>>,
     gauge: Gauge,
+    /// The stream's resource scope: its place in the counts, given back when it drops.
+    _scope: Option<Scope>,
 }
 
 impl<T> Counted<T> {
@@ -27,7 +30,18 @@ impl<T> Counted<T> {
             open.fetch_add(1, Ordering::Relaxed);
             Arc::clone(open)
         });
-        Counted { io, open, gauge }
+        Counted {
+            io,
+            open,
+            gauge,
+            _scope: None,
+        }
+    }
+
+    /// This stream, holding `scope` for its life.
+    pub(crate) fn holding(mut self, scope: Scope) -> Counted<T> {
+        self._scope = Some(scope);
+        self
     }
 }
 

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
+use hyphae_core::resources::ConnectionScope;
 use hyphae_identity::PeerId;
 use hyphae_multiaddr::Multiaddr;
 use tokio::sync::watch;
@@ -34,6 +35,8 @@ pub(crate) struct Connection {
     pub(crate) open_streams: Arc<AtomicUsize>,
     /// Its place in its address's count of inbound connections, freed with the last clone.
     _inbound_slot: Option<Arc<InboundSlot>>,
+    /// What it holds in the resource manager, given back with the last clone.
+    pub(crate) scope: Arc<ConnectionScope>,
 }
 
 impl Connection {
@@ -177,7 +180,12 @@ impl Pool {
         &self,
         peer: PeerId,
         muxer: Muxer,
-        (remote_addr, direction, inbound_slot): (Multiaddr, Direction, Option<InboundSlot>),
+        (remote_addr, direction, inbound_slot, scope): (
+            Multiaddr,
+            Direction,
+            Option<InboundSlot>,
+            ConnectionScope,
+        ),
         limits: &Limits,
         tags: &PeerTags,
     ) -> Result<Inserted, Error> {
@@ -210,6 +218,7 @@ impl Pool {
             established: now,
             open_streams: Arc::default(),
             _inbound_slot: inbound_slot.map(Arc::new),
+            scope: Arc::new(scope),
         };
         state.total += 1;
         state

@@ -24,7 +24,19 @@ pub(crate) enum Route {
     Queue {
         sender: IncomingSender,
         registration: u64,
+        /// The service whose queue it is, for its resource scope.
+        service: Option<Arc<str>>,
     },
+}
+
+impl Route {
+    /// The service that takes the streams, if a service does.
+    pub(crate) fn service(&self) -> Option<&str> {
+        match self {
+            Route::Handler(_) => None,
+            Route::Queue { service, .. } => service.as_deref(),
+        }
+    }
 }
 
 /// The protocol table. Reads (every inbound stream) vastly outnumber writes, and the
@@ -72,13 +84,19 @@ impl Router {
 
     /// Routes `protocol` to a service's queue under `registration`, replacing any previous
     /// route.
-    pub(crate) fn insert_queue(&self, protocol: String, sender: IncomingSender, registration: u64) {
+    pub(crate) fn insert_queue(
+        &self,
+        protocol: String,
+        sender: IncomingSender,
+        (registration, service): (u64, Option<Arc<str>>),
+    ) {
         let mut table = self.write();
         table.routes.insert(
             protocol,
             Route::Queue {
                 sender,
                 registration,
+                service,
             },
         );
         table.refresh();

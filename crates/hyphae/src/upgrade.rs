@@ -9,6 +9,7 @@
 use std::time::Duration;
 
 use hyphae_core::negotiated;
+use hyphae_core::resources::ConnectionScope;
 use hyphae_identity::{Keypair, PeerId};
 use hyphae_service::Timeout;
 use hyphae_yamux::Mode;
@@ -35,6 +36,8 @@ pub(crate) struct Upgraded {
     pub(crate) peer: PeerId,
     pub(crate) security: Security,
     pub(crate) muxer: Muxer,
+    /// The connection's scope, moved to its peer's.
+    pub(crate) scope: ConnectionScope,
 }
 
 /// Which end of the connection we are.
@@ -51,6 +54,7 @@ impl Upgrader {
         &self,
         io: T,
         expected: Option<PeerId>,
+        scope: ConnectionScope,
     ) -> Result<Upgraded, Error>
     where
         T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
@@ -67,13 +71,15 @@ impl Upgrader {
                 )
                 .await?;
                 let (peer, muxer) = (output.remote_peer, output.muxer);
-                self.finish(Security::Noise, peer, io, muxer, side).await
+                self.finish(Security::Noise, peer, io, muxer, side, scope)
+                    .await
             }
             Security::Tls => {
                 let (output, io) =
                     hyphae_tls::upgrade_outbound(negotiated, &self.tls, expected).await?;
                 let (peer, muxer) = (output.remote_peer, output.muxer);
-                self.finish(Security::Tls, peer, io, muxer, side).await
+                self.finish(Security::Tls, peer, io, muxer, side, scope)
+                    .await
             }
         }
     }
@@ -84,6 +90,7 @@ impl Upgrader {
         &self,
         io: T,
         first_bytes_timeout: Duration,
+        scope: ConnectionScope,
     ) -> Result<Upgraded, Error>
     where
         T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
@@ -103,17 +110,21 @@ impl Upgrader {
                 let (output, io) =
                     hyphae_noise::upgrade_inbound(negotiated, &self.keypair, &self.noise).await?;
                 let (peer, muxer) = (output.remote_peer, output.muxer);
-                self.finish(Security::Noise, peer, io, muxer, side).await
+                self.finish(Security::Noise, peer, io, muxer, side, scope)
+                    .await
             }
             Security::Tls => {
                 let (output, io) = hyphae_tls::upgrade_inbound(negotiated, &self.tls).await?;
                 let (peer, muxer) = (output.remote_peer, output.muxer);
-                self.finish(Security::Tls, peer, io, muxer, side).await
+                self.finish(Security::Tls, peer, io, muxer, side, scope)
+                    .await
             }
         }
     }
 
-    /// Starts the muxer on a secured channel: the last step of either direction.
+    /// Starts the muxer on a secured channel: the last step of either direction. The
+    /// connection's scope moves to its peer's first (refused if the peer is at its limits),
+    /// and the muxer reserves its memory there.
     async fn finish<T>(
         &self,
         security: Security,
@@ -121,15 +132,20 @@ impl Upgrader {
         secured: T,
         agreed_muxer: Option<String>,
         side: Side,
+        scope: ConnectionScope,
     ) -> Result<Upgraded, Error>
     where
         T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
-        let muxer = self.start_muxer(secured, agreed_muxer, side).await?;
+        let scope = scope.authenticated(&peer).map_err(Error::from)?;
+        let muxer = self
+            .start_muxer(secured, agreed_muxer, side, &scope)
+            .await?;
         Ok(Upgraded {
             peer,
             security,
             muxer,
+            scope,
         })
     }
 
@@ -165,22 +181,29 @@ impl Upgrader {
         io: T,
         agreed: Option<String>,
         side: Side,
+        scope: &ConnectionScope,
     ) -> Result<Muxer, Error>
     where
         T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
         if let Some(protocol) = agreed {
-            return self.muxer(&protocol, io, side);
+            return self.muxer(&protocol, io, side, scope);
         }
         let negotiated = match side {
             Side::Dialer => negotiated::dial(io, self.muxer_ids()).await?,
             Side::Listener => negotiated::listen(io, self.muxer_ids()).await?,
         };
         let protocol = negotiated.protocol().to_owned();
-        self.muxer(&protocol, negotiated, side)
+        self.muxer(&protocol, negotiated, side, scope)
     }
 
-    fn muxer<T>(&self, protocol: &str, io: T, side: Side) -> Result<Muxer, Error>
+    fn muxer<T>(
+        &self,
+        protocol: &str,
+        io: T,
+        side: Side,
+        scope: &ConnectionScope,
+    ) -> Result<Muxer, Error>
     where
         T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
@@ -195,11 +218,17 @@ impl Upgrader {
                     Side::Dialer => Mode::Client,
                     Side::Listener => Mode::Server,
                 };
-                Ok(Muxer::Yamux(hyphae_yamux::Connection::new(
+                let connection = hyphae_yamux::Connection::with_memory_scope(
                     io,
                     mode,
                     self.yamux.clone(),
-                )))
+                    scope.scope().clone(),
+                )
+                .map_err(|error| match error {
+                    hyphae_yamux::Error::ResourceLimit(refused) => Error::from(refused),
+                    other => Error::from(other),
+                })?;
+                Ok(Muxer::Yamux(connection))
             }
             Some(Multiplexer::Mplex) => Ok(Muxer::Mplex(hyphae_mplex::Connection::new(
                 io,

@@ -3,6 +3,7 @@ use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
+use hyphae_core::resources::{LimitExceeded, Resource, ScopeKind};
 use hyphae_identity::PeerId;
 use hyphae_multiaddr::Multiaddr;
 
@@ -177,6 +178,31 @@ pub enum Limit {
     /// New inbound connections from one address group faster than its rate (the value is
     /// the bucket's burst).
     InboundRatePerIp(u32),
+    /// A scope of the resource manager refused: its limit on `resource`, `limit`.
+    Resource {
+        /// The kind of scope that refused.
+        scope: ScopeKind,
+        /// What it refused.
+        resource: Resource,
+        /// Its limit.
+        limit: u64,
+    },
+}
+
+impl From<LimitExceeded> for Error {
+    fn from(refused: LimitExceeded) -> Error {
+        Error::LimitReached(Limit::from(&refused))
+    }
+}
+
+impl From<&LimitExceeded> for Limit {
+    fn from(refused: &LimitExceeded) -> Limit {
+        Limit::Resource {
+            scope: refused.scope.kind(),
+            resource: refused.resource,
+            limit: refused.limit,
+        }
+    }
 }
 
 impl fmt::Display for Limit {
@@ -199,6 +225,15 @@ impl fmt::Display for Limit {
                     "per-address inbound connection rate exceeded (burst {burst})"
                 )
             }
+            Limit::Resource {
+                scope,
+                resource,
+                limit,
+            } => write!(
+                f,
+                "{scope} scope's {} limit reached ({limit})",
+                resource.as_str()
+            ),
         }
     }
 }

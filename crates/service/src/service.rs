@@ -1,5 +1,6 @@
 //! The [`Service`] trait and the [`Context`] every service gets from its node.
 
+use hyphae_core::resources::{ResourceManager, Scope};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Weak};
@@ -52,7 +53,12 @@ pub trait Host: Send + Sync + 'static {
     /// See [`Context::local_changes`].
     fn local_changes(&self) -> watch::Receiver<()>;
     /// See [`Context::accept`].
-    fn accept(self: Arc<Self>, protocol: String, backlog: usize) -> Incoming;
+    fn accept(
+        self: Arc<Self>,
+        protocol: String,
+        backlog: usize,
+        service: Option<Arc<str>>,
+    ) -> Incoming;
     /// See [`Context::connections`].
     fn connections(&self, capacity: usize) -> ConnectionEvents;
     /// See [`Context::open_connections`].
@@ -62,12 +68,14 @@ pub trait Host: Send + Sync + 'static {
         self: Arc<Self>,
         peer: PeerId,
         protocols: Vec<String>,
+        service: Option<Arc<str>>,
     ) -> BoxFuture<Result<Stream, Error>>;
     /// See [`Context::open_stream_on`].
     fn open_stream_on(
         self: Arc<Self>,
         connection: ConnectionId,
         protocols: Vec<String>,
+        service: Option<Arc<str>>,
     ) -> BoxFuture<Result<Stream, Error>>;
     /// See [`Context::add_connection`].
     fn add_connection(
@@ -94,6 +102,9 @@ pub struct Context {
     keypair: Arc<Keypair>,
     peerstore: Arc<Peerstore>,
     tags: Arc<PeerTags>,
+    resources: ResourceManager,
+    /// The service this context was given to: its streams and memory count in its scope.
+    service: Option<Arc<str>>,
     shutdown: CancellationToken,
 }
 
@@ -113,6 +124,7 @@ impl Context {
         keypair: Arc<Keypair>,
         peerstore: Arc<Peerstore>,
         tags: Arc<PeerTags>,
+        resources: ResourceManager,
         shutdown: CancellationToken,
     ) -> Context {
         Context {
@@ -120,8 +132,37 @@ impl Context {
             keypair,
             peerstore,
             tags,
+            resources,
+            service: None,
             shutdown,
         }
+    }
+
+    /// This context, for the service called `name`: the streams it accepts and opens count
+    /// in that service's resource scope. For node implementations.
+    pub fn for_service(self, name: &str) -> Context {
+        Context {
+            service: Some(Arc::from(name)),
+            ..self
+        }
+    }
+
+    /// The name of the service this context was given to, if any.
+    pub fn service_name(&self) -> Option<&str> {
+        self.service.as_deref()
+    }
+
+    /// The node's resource manager: what each scope holds, against its limits.
+    pub fn resources(&self) -> &ResourceManager {
+        &self.resources
+    }
+
+    /// A scope for the memory this service spends on `peer` (queues, requests in flight),
+    /// charged to the service, the peer and the system: reserve before holding, release
+    /// after, and what is still reserved is given back when the scope's last clone drops.
+    pub fn memory_scope(&self, peer: &PeerId) -> Scope {
+        let service = self.service.as_deref().unwrap_or("unnamed");
+        self.resources.service_span(service, peer)
     }
 
     fn host(&self) -> Option<Arc<dyn Host>> {
@@ -182,7 +223,7 @@ impl Context {
     pub fn accept(&self, protocol: impl Into<String>, backlog: usize) -> Incoming {
         let protocol = protocol.into();
         match self.host() {
-            Some(host) => host.accept(protocol, backlog),
+            Some(host) => host.accept(protocol, backlog, self.service.clone()),
             None => incoming::channel(protocol, backlog, || {}).1,
         }
     }
@@ -199,7 +240,8 @@ impl Context {
         protocols: impl Protocols,
     ) -> Result<Stream, Error> {
         let host = self.host().ok_or(Error::Shutdown)?;
-        host.open_stream(peer, protocols.into_protocols()).await
+        host.open_stream(peer, protocols.into_protocols(), self.service.clone())
+            .await
     }
 
     /// Opens a stream on one given connection, never dialling: a service following a
@@ -210,7 +252,7 @@ impl Context {
         protocols: impl Protocols,
     ) -> Result<Stream, Error> {
         let host = self.host().ok_or(Error::Shutdown)?;
-        host.open_stream_on(connection, protocols.into_protocols())
+        host.open_stream_on(connection, protocols.into_protocols(), self.service.clone())
             .await
     }
 

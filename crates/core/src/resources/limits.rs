@@ -166,10 +166,13 @@ impl ResourceLimits {
                 .with_streams(scale(256, 128), scale(512, 256), scale(512, 256))
                 .with_memory(scale(64 * MIB, 128 * MIB))
                 .with_file_descriptors(4),
+            // go-libp2p gives a connection 32 MiB, which its yamux fills with the initial
+            // windows of 128 streams; ours allows what the peer scope does, so that the
+            // muxers' own stream limits (512 each way) are what a connection meets first.
             connection: unlimited
                 .with_connections(1, 1, 1)
                 .with_streams(512, 512, 1024)
-                .with_memory(32 * MIB)
+                .with_memory(scale(64 * MIB, 128 * MIB))
                 .with_file_descriptors(1),
             stream: unlimited.with_streams(1, 1, 1).with_memory(16 * MIB),
         }

@@ -15,4 +15,4 @@ mod scope;
 
 pub use limits::{ResourceLimits, ScopeLimits};
 pub use manager::{ConnectionScope, Opener, ResourceManager, ResourceSnapshot};
-pub use scope::{LimitExceeded, Resource, Scope, ScopeName, Usage};
+pub use scope::{LimitExceeded, Resource, Scope, ScopeKind, ScopeName, Usage};

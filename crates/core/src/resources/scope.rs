@@ -57,6 +57,20 @@ impl Resource {
         }
     }
 
+    /// Why a refusal by this resource's limit happened, as a metric label.
+    pub fn refusal_reason(self) -> &'static str {
+        match self {
+            Resource::InboundConnections => "resource_inbound_connections",
+            Resource::OutboundConnections => "resource_outbound_connections",
+            Resource::Connections => "resource_connections",
+            Resource::InboundStreams => "resource_inbound_streams",
+            Resource::OutboundStreams => "resource_outbound_streams",
+            Resource::Streams => "resource_streams",
+            Resource::Memory => "resource_memory",
+            Resource::FileDescriptors => "resource_file_descriptors",
+        }
+    }
+
     fn index(self) -> usize {
         self as usize
     }
@@ -82,6 +96,58 @@ pub enum ScopeName {
     Stream(u64),
     /// Memory one service spends on one peer (numbered by the resource manager).
     Span(u64),
+}
+
+/// The kind of a scope, without its name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ScopeKind {
+    /// [`ScopeName::System`].
+    System,
+    /// [`ScopeName::Transient`].
+    Transient,
+    /// [`ScopeName::Service`].
+    Service,
+    /// [`ScopeName::Protocol`].
+    Protocol,
+    /// [`ScopeName::Peer`].
+    Peer,
+    /// [`ScopeName::Connection`].
+    Connection,
+    /// [`ScopeName::Stream`].
+    Stream,
+    /// [`ScopeName::Span`].
+    Span,
+}
+
+impl fmt::Display for ScopeKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ScopeKind::System => "system",
+            ScopeKind::Transient => "transient",
+            ScopeKind::Service => "service",
+            ScopeKind::Protocol => "protocol",
+            ScopeKind::Peer => "peer",
+            ScopeKind::Connection => "connection",
+            ScopeKind::Stream => "stream",
+            ScopeKind::Span => "span",
+        })
+    }
+}
+
+impl ScopeName {
+    /// Its kind.
+    pub fn kind(&self) -> ScopeKind {
+        match self {
+            ScopeName::System => ScopeKind::System,
+            ScopeName::Transient => ScopeKind::Transient,
+            ScopeName::Service(_) => ScopeKind::Service,
+            ScopeName::Protocol(_) => ScopeKind::Protocol,
+            ScopeName::Peer(_) => ScopeKind::Peer,
+            ScopeName::Connection(_) => ScopeKind::Connection,
+            ScopeName::Stream(_) => ScopeKind::Stream,
+            ScopeName::Span(_) => ScopeKind::Span,
+        }
+    }
 }
 
 impl fmt::Display for ScopeName {
