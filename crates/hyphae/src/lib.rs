@@ -37,6 +37,7 @@ mod upgrade;
 pub use builder::Builder;
 pub use config::{Limits, Multiplexer, Security};
 pub use event::Event;
+pub use hyphae_core::resources;
 pub use inbound_gate::RateLimit;
 pub use ipnet::IpNet;
 pub use node::Node;

@@ -233,8 +233,9 @@ impl Driver {
                     let peer = stream.peer();
                     if let Some(slot) = self.slots.try_acquire(peer, INBOUND_STREAMS_PER_PEER) {
                         let requests = inbound_tx.clone();
+                        let memory = self.cx.memory_scope(&peer);
                         self.cx.spawn(async move {
-                            streams::serve(stream, requests).await;
+                            streams::serve(stream, requests, memory).await;
                             drop(slot);
                         });
                     } else {

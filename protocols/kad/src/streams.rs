@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use hyphae_core::frame;
+use hyphae_core::resources::Scope;
 use hyphae_identity::PeerId;
 use hyphae_service::{Context, Stream};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -137,7 +138,9 @@ pub(crate) struct Inbound {
 
 /// Serves one inbound stream: each request goes to the core through `requests`, each answer
 /// back to the peer; an error answer resets the stream (closing it is how kad says no).
-pub(crate) async fn serve(mut stream: Stream, requests: mpsc::Sender<Inbound>) {
+/// Each request is held in `memory` (the service's scope for the peer) until answered; a
+/// request the scope cannot hold ends the stream unanswered.
+pub(crate) async fn serve(mut stream: Stream, requests: mpsc::Sender<Inbound>, memory: Scope) {
     let peer = stream.peer();
     let limits = Limits::default();
     loop {
@@ -158,39 +161,51 @@ pub(crate) async fn serve(mut stream: Stream, requests: mpsc::Sender<Inbound>) {
                     return;
                 }
             };
-        let message = match Message::decode(&body, &limits) {
-            Ok(message) => message,
-            Err(error) => {
-                debug!(%peer, %error, "kad request undecodable");
-                return;
-            }
-        };
-        trace!(%peer, kind = ?message.kind, "kad request");
-        let (reply, answer) = oneshot::channel();
-        if requests
-            .send(Inbound {
-                peer,
-                message,
-                reply,
-            })
-            .await
-            .is_err()
-        {
+        // The decoded message holds at most about as much again as its body.
+        let held = 2 * body.len();
+        if let Err(refused) = memory.reserve_memory(held) {
+            debug!(%peer, %refused, "kad request refused by the resource manager");
             return;
         }
-        match answer.await {
-            Ok(Ok(Some(response))) => {
-                if frame::write(&mut stream, &response.encode()).await.is_err() {
-                    return;
-                }
-            }
-            Ok(Ok(None)) => {}
-            Ok(Err(error)) => {
-                debug!(%peer, %error, "kad request refused");
-                return;
-            }
-            Err(_) => return,
+        let answered = answer(&mut stream, &requests, peer, &body, &limits).await;
+        memory.release_memory(held);
+        if answered.is_none() {
+            return;
         }
+    }
+}
+
+/// Hands one request to the core and writes its answer; `None` ends the stream.
+async fn answer(
+    stream: &mut Stream,
+    requests: &mpsc::Sender<Inbound>,
+    peer: PeerId,
+    body: &[u8],
+    limits: &Limits,
+) -> Option<()> {
+    let message = match Message::decode(body, limits) {
+        Ok(message) => message,
+        Err(error) => {
+            debug!(%peer, %error, "kad request undecodable");
+            return None;
+        }
+    };
+    trace!(%peer, kind = ?message.kind, "kad request");
+    let (reply, answer) = oneshot::channel();
+    let inbound = Inbound {
+        peer,
+        message,
+        reply,
+    };
+    requests.send(inbound).await.ok()?;
+    match answer.await {
+        Ok(Ok(Some(response))) => frame::write(stream, &response.encode()).await.ok(),
+        Ok(Ok(None)) => Some(()),
+        Ok(Err(error)) => {
+            debug!(%peer, %error, "kad request refused");
+            None
+        }
+        Err(_) => None,
     }
 }
 

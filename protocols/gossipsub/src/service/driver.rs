@@ -581,7 +581,11 @@ impl Driver {
     fn connected(&mut self, info: ConnectionInfo) {
         let peer = info.peer;
         let limits = self.setup.queue;
-        let link = self.links.entry(peer).or_insert_with(|| Link::new(limits));
+        let cx = &self.cx;
+        let link = self
+            .links
+            .entry(peer)
+            .or_insert_with(|| Link::new(limits, cx.memory_scope(&peer)));
         link.connections.insert(info.id, info);
         if link.protocol.is_some() {
             let ips = link.ips();

@@ -1,6 +1,7 @@
 //! What the driver knows of each connected peer: its connections, its streams and its
 //! outbound queue.
 
+use hyphae_core::resources::Scope;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
@@ -44,11 +45,12 @@ pub(crate) struct Link {
 }
 
 impl Link {
-    pub(crate) fn new(limits: QueueLimits) -> Link {
+    /// A link whose queue reserves what it holds from `memory`.
+    pub(crate) fn new(limits: QueueLimits, memory: Scope) -> Link {
         Link {
             connections: BTreeMap::new(),
             outbound: Outbound::Closed { attempts: 0 },
-            queue: OutboundQueue::new(limits),
+            queue: OutboundQueue::new(limits, Some(memory)),
             dropped_seen: 0,
             inbound: None,
             protocol: None,

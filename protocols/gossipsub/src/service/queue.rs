@@ -6,13 +6,17 @@
 //! that neither starves the other. Messages that waited longer than their class allows are
 //! dropped when they reach the front rather than sent late, and a full queue refuses new
 //! messages: a slow peer costs at most the queue's bound, and the drops are counted so that
-//! the driver can lower its score.
+//! the driver can lower its score. The queue also reserves the bytes it holds from the
+//! service's resource scope for the peer, so that all queues together stay within the
+//! gossipsub service's and each peer's memory limits: a frame the scope refuses is dropped
+//! like one that does not fit.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use bytes::Bytes;
+use hyphae_core::resources::Scope;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
@@ -64,6 +68,8 @@ struct Shared {
     state: Mutex<State>,
     ready: Notify,
     limits: QueueLimits,
+    /// Where the queued bytes are reserved, if anywhere.
+    memory: Option<Scope>,
 }
 
 #[derive(Debug, Default)]
@@ -80,6 +86,9 @@ struct State {
     /// Frames refused or shed, ever.
     dropped: u64,
     is_closed: bool,
+    /// Bytes reserved in the memory scope: at least the unsent bytes, given back as they
+    /// are written or shed.
+    reserved: usize,
 }
 
 fn lock(mutex: &Mutex<State>) -> MutexGuard<'_, State> {
@@ -87,14 +96,26 @@ fn lock(mutex: &Mutex<State>) -> MutexGuard<'_, State> {
 }
 
 impl OutboundQueue {
-    pub(crate) fn new(limits: QueueLimits) -> OutboundQueue {
+    pub(crate) fn new(limits: QueueLimits, memory: Option<Scope>) -> OutboundQueue {
         OutboundQueue {
             shared: Arc::new(Shared {
                 state: Mutex::new(State::default()),
                 ready: Notify::new(),
                 limits,
+                memory,
             }),
         }
+    }
+
+    /// Gives back the reservation of bytes no longer held.
+    fn settle(&self, state: &mut State) {
+        let unsent = state.control_bytes + state.message_bytes + state.writing_bytes;
+        if let Some(memory) = &self.shared.memory
+            && state.reserved > unsent
+        {
+            memory.release_memory(state.reserved - unsent);
+        }
+        state.reserved = state.reserved.min(unsent);
     }
 
     /// Queues `frame`; false if it was dropped for want of room.
@@ -111,10 +132,15 @@ impl OutboundQueue {
                 state.message_bytes == 0 || state.message_bytes + len <= limits.max_message_bytes
             }
         };
-        if !fits {
+        let reserved = match &self.shared.memory {
+            Some(memory) => fits && memory.reserve_memory(len).is_ok(),
+            None => fits,
+        };
+        if !reserved {
             state.dropped += 1;
             return false;
         }
+        state.reserved += len;
         match class {
             Class::Control => {
                 state.control_bytes += len;
@@ -147,7 +173,9 @@ impl OutboundQueue {
 
     /// The writer wrote (and flushed) all it took.
     pub(crate) fn written(&self) {
-        lock(&self.shared.state).writing_bytes = 0;
+        let mut state = lock(&self.shared.state);
+        state.writing_bytes = 0;
+        self.settle(&mut state);
     }
 
     /// Ends the queue: the writer finishes and later pushes are refused.
@@ -160,6 +188,7 @@ impl OutboundQueue {
         state.control_bytes = 0;
         state.message_bytes = 0;
         state.writing_bytes = 0;
+        self.settle(&mut state);
         drop(state);
         self.shared.ready.notify_one();
     }
@@ -185,6 +214,8 @@ impl OutboundQueue {
                         None => break,
                     }
                 }
+                // Shedding may have dropped frames.
+                self.settle(&mut state);
                 if taken {
                     return Some(());
                 }
@@ -249,7 +280,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn control_goes_first_and_messages_take_turns() {
-        let queue = OutboundQueue::new(QueueLimits::default());
+        let queue = OutboundQueue::new(QueueLimits::default(), None);
         let now = Instant::now();
         for tag in [1, 2, 3] {
             assert!(queue.push(Class::Forward, frame(tag, 10), now));
@@ -274,7 +305,7 @@ mod tests {
             max_message_bytes: 100,
             ..QueueLimits::default()
         };
-        let queue = OutboundQueue::new(limits);
+        let queue = OutboundQueue::new(limits, None);
         let now = Instant::now();
         assert!(queue.push(Class::Forward, frame(1, 300), now));
         assert!(!queue.push(Class::Forward, frame(2, 10), now));
@@ -287,7 +318,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn stale_messages_are_shed_instead_of_sent() {
-        let queue = OutboundQueue::new(QueueLimits::default());
+        let queue = OutboundQueue::new(QueueLimits::default(), None);
         let start = Instant::now();
         assert!(queue.push(Class::Forward, frame(1, 10), start));
         assert!(queue.push(Class::Publish, frame(2, 10), start));
@@ -303,11 +334,64 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn closing_ends_the_writer_and_frees_the_frames() {
-        let queue = OutboundQueue::new(QueueLimits::default());
+        let queue = OutboundQueue::new(QueueLimits::default(), None);
         assert!(queue.push(Class::Forward, frame(1, 10), Instant::now()));
         queue.close();
         assert_eq!(queue.unsent_bytes(), 0);
         assert!(queue.pop_into(&mut Vec::new(), 1).await.is_none());
         assert!(!queue.push(Class::Control, frame(2, 10), Instant::now()));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn queued_bytes_are_reserved_until_written() {
+        use hyphae_core::resources::{ResourceLimits, ResourceManager, ScopeLimits};
+        let mut limits = ResourceLimits::scaled(1 << 30, 1024);
+        limits
+            .services
+            .insert("gossipsub".into(), ScopeLimits::UNLIMITED.with_memory(250));
+        let resources = ResourceManager::new(limits);
+        let peer = hyphae_identity::Keypair::generate_ed25519()
+            .public()
+            .to_peer_id();
+        let queue = OutboundQueue::new(
+            QueueLimits::default(),
+            Some(resources.service_span("gossipsub", &peer)),
+        );
+        let service = resources.service("gossipsub");
+        let now = Instant::now();
+        assert!(queue.push(Class::Forward, frame(1, 100), now));
+        assert!(queue.push(Class::Control, frame(2, 100), now));
+        assert!(
+            !queue.push(Class::Forward, frame(3, 100), now),
+            "the service scope is full"
+        );
+        assert_eq!(queue.dropped(), 1);
+        assert_eq!(service.usage().memory, 200);
+
+        let mut out = Vec::new();
+        queue.pop_into(&mut out, 1).await.expect("open");
+        assert_eq!(
+            service.usage().memory,
+            200,
+            "still held while being written"
+        );
+        queue.written();
+        assert_eq!(service.usage().memory, 100);
+        assert!(queue.push(Class::Forward, frame(4, 100), now));
+
+        tokio::time::advance(Duration::from_secs(2)).await;
+        assert!(queue.push(Class::Control, frame(5, 50), Instant::now()));
+        let mut out = Vec::new();
+        queue.pop_into(&mut out, 1000).await.expect("open");
+        assert_eq!(out, vec![5; 50], "the stale messages were shed");
+        queue.written();
+        assert_eq!(
+            service.usage().memory,
+            0,
+            "shed and written bytes are given back"
+        );
+        assert!(queue.push(Class::Control, frame(6, 100), Instant::now()));
+        drop(queue);
+        assert_eq!(resources.system().usage().memory, 0);
     }
 }

@@ -1,0 +1,224 @@
+//! The resource manager in a running node: what each scope holds follows connections and
+//! streams, and a full scope refuses the connection or stream, not the process.
+
+use std::time::Duration;
+
+use hyphae::resources::{Resource, ScopeKind, ScopeLimits};
+use hyphae::{Event, Limit, Limits, Multiaddr, Node, Stream};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const ECHO: &str = "/echo/1.0.0";
+
+async fn server(edit: impl FnOnce(&mut Limits)) -> Node {
+    let mut limits = Limits::default();
+    edit(&mut limits);
+    let node = Node::builder()
+        .listen("/ip4/127.0.0.1/tcp/0".parse().unwrap())
+        .limits(limits)
+        .start()
+        .await
+        .unwrap();
+    node.handle(ECHO, echo);
+    node
+}
+
+/// Echoes a stream until the peer half-closes it.
+async fn echo(mut stream: Stream) {
+    let (mut reader, mut writer) = tokio::io::split(&mut stream);
+    if tokio::io::copy(&mut reader, &mut writer).await.is_ok() {
+        let _ = writer.shutdown().await;
+    }
+}
+
+/// Sends `hello` on a new echo stream and reads it back; the stream stays open.
+async fn echoed(client: &Node, server: &Node) -> Result<Stream, String> {
+    let mut stream = client
+        .open_stream(server.peer_id(), ECHO)
+        .await
+        .map_err(|e| e.to_string())?;
+    stream
+        .write_all(b"hello")
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut answer = [0u8; 5];
+    let read = tokio::time::timeout(Duration::from_secs(10), stream.read_exact(&mut answer));
+    match read.await {
+        Ok(Ok(_)) if &answer == b"hello" => Ok(stream),
+        Ok(Ok(_)) => Err("wrong echo".to_owned()),
+        Ok(Err(error)) => Err(error.to_string()),
+        Err(_) => Err("timed out".to_owned()),
+    }
+}
+
+/// Waits until `done` holds, polling.
+async fn eventually(mut done: impl FnMut() -> bool) {
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while !done() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("the condition in time");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn usage_follows_connections_and_streams_through_their_scopes() {
+    let server = server(|_| {}).await;
+    let client = Node::builder().start().await.unwrap();
+    client.dial(&server.listen_addrs()[0]).await.unwrap();
+    let stream = echoed(&client, &server).await.unwrap();
+
+    let resources = server.resources();
+    let at_peer = resources.peer_usage(&client.peer_id()).unwrap();
+    assert_eq!(at_peer.inbound_connections, 1);
+    assert_eq!(at_peer.file_descriptors, 1);
+    // Yamux's write buffer, and a receive window for each stream.
+    assert!(at_peer.memory >= 512 * 1024, "{at_peer:?}");
+    let snapshot = resources.snapshot();
+    assert!(snapshot.transient.is_empty(), "{:?}", snapshot.transient);
+    let echo = snapshot.protocols.iter().find(|(id, _)| &**id == ECHO);
+    assert_eq!(echo.unwrap().1.inbound_streams, 1);
+    assert!(
+        snapshot
+            .services
+            .iter()
+            .any(|(name, _)| &**name == "identify")
+    );
+    let metrics = server.metrics();
+    assert!(
+        metrics.contains("hyphae_resource_memory_bytes{scope=\"system\"}"),
+        "{metrics}"
+    );
+
+    drop(stream);
+    let protocol_streams = || {
+        let snapshot = resources.snapshot();
+        let echo = snapshot.protocols.iter().find(|(id, _)| &**id == ECHO);
+        echo.map_or(0, |(_, usage)| usage.streams)
+    };
+    eventually(|| protocol_streams() == 0).await;
+
+    client.shutdown().await;
+    eventually(|| resources.system().usage().is_empty()).await;
+    assert_eq!(resources.peer_usage(&client.peer_id()), None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_transient_scope_refuses_handshakes_until_one_ends() {
+    let server = server(|limits| {
+        limits.resources.transient = limits.resources.transient.with_connections(1, 8, 8);
+    })
+    .await;
+    let mut events = server.events();
+    let addr = server.listen_addrs()[0].clone();
+    let socket_addr = tcp_socket_addr(&addr);
+
+    // A silent connection holds the only handshake slot.
+    let silent = tokio::net::TcpStream::connect(socket_addr).await.unwrap();
+    eventually(|| server.resources().transient().usage().inbound_connections == 1).await;
+    let client = Node::builder().start().await.unwrap();
+    assert!(client.dial(&addr).await.is_err());
+    let limit = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            if let Ok(Event::IncomingConnectionRefused { limit, .. }) = events.recv().await {
+                return limit;
+            }
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        limit,
+        Limit::Resource {
+            scope: ScopeKind::Transient,
+            resource: Resource::InboundConnections,
+            limit: 1,
+        }
+    );
+    assert!(
+        server
+            .metrics()
+            .contains("reason=\"resource_inbound_connections\"")
+    );
+
+    drop(silent);
+    eventually(|| server.resources().transient().usage().is_empty()).await;
+    client.dial(&addr).await.unwrap();
+    echoed(&client, &server).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_protocol_at_its_stream_limit_refuses_more_streams() {
+    let server = server(|limits| {
+        limits.resources.protocols.insert(
+            ECHO.to_owned(),
+            ScopeLimits::UNLIMITED.with_streams(2, 2, 4),
+        );
+    })
+    .await;
+    let client = Node::builder().start().await.unwrap();
+    client.dial(&server.listen_addrs()[0]).await.unwrap();
+    let first = echoed(&client, &server).await.unwrap();
+    let _second = echoed(&client, &server).await.unwrap();
+    assert!(
+        echoed(&client, &server).await.is_err(),
+        "a third is refused"
+    );
+    assert!(
+        server
+            .metrics()
+            .contains("hyphae_streams_refused_total{reason=\"resource_inbound_streams\"} 1")
+    );
+    // The connection is fine, and a stream ending makes room.
+    drop(first);
+    let mut attempts = 0;
+    while echoed(&client, &server).await.is_err() {
+        attempts += 1;
+        assert!(attempts < 50, "room was never made");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_at_its_memory_limit_gets_no_more_streams() {
+    const PEER_MEMORY: u64 = 3 * 1024 * 1024;
+    let server = server(|limits| {
+        limits.resources.peer = limits.resources.peer.with_memory(PEER_MEMORY);
+    })
+    .await;
+    let client = Node::builder().start().await.unwrap();
+    client.dial(&server.listen_addrs()[0]).await.unwrap();
+    let mut held = Vec::new();
+    let mut refused = 0;
+    for _ in 0..16 {
+        match echoed(&client, &server).await {
+            Ok(stream) => held.push(stream),
+            Err(_) => refused += 1,
+        }
+    }
+    assert!(
+        refused > 0,
+        "the peer's memory limit refused none of 16 streams"
+    );
+    assert!(held.len() >= 4, "only {} streams fit in 3 MiB", held.len());
+    let at_peer = server.resources().peer_usage(&client.peer_id()).unwrap();
+    assert!(at_peer.memory <= PEER_MEMORY, "{at_peer:?}");
+    assert!(server.is_connected(&client.peer_id()));
+    // Other peers are served.
+    let other = Node::builder().start().await.unwrap();
+    other.dial(&server.listen_addrs()[0]).await.unwrap();
+    echoed(&other, &server).await.unwrap();
+}
+
+fn tcp_socket_addr(addr: &Multiaddr) -> std::net::SocketAddr {
+    let mut ip = None;
+    let mut port = None;
+    for protocol in addr.iter() {
+        match protocol {
+            hyphae::Protocol::Ip4(v4) => ip = Some(std::net::IpAddr::V4(v4)),
+            hyphae::Protocol::Tcp(p) => port = Some(p),
+            _ => {}
+        }
+    }
+    std::net::SocketAddr::new(ip.unwrap(), port.unwrap())
+}
