@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use hyphae::gossipsub::Gossipsub;
 use hyphae::kad::{DiskStore, Kademlia, Mode, ModeSetting, StoreLimits};
+use hyphae::resources::ResourceLimits;
 use hyphae::{IpNet, Limits, Multiaddr, Node, Protocol};
 
 /// Arguments of `hyphae node`.
@@ -55,6 +56,11 @@ pub(crate) struct Args {
     /// 10.0.0.0/8), besides loopback; may be repeated.
     #[arg(long, value_name = "CIDR")]
     allow: Vec<IpNet>,
+    /// Memory peers may make the node hold, in MiB: receive windows, queues, requests in
+    /// flight. Every scope's limits (per peer, per connection, per service) scale with it.
+    /// Default: 1/8 of the machine's memory.
+    #[arg(long, value_name = "MIB")]
+    memory_budget: Option<u64>,
 }
 
 /// Any free TCP port and any free UDP port for QUIC, on every IPv4 interface.
@@ -78,6 +84,9 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
         ..Limits::default()
     };
     limits.allow.extend(args.allow);
+    if let Some(mib) = args.memory_budget {
+        limits.resources = ResourceLimits::for_memory_budget(mib.saturating_mul(1024 * 1024));
+    }
     let mut builder = Node::builder().limits(limits);
     if let Some(path) = &args.key {
         builder = builder.keypair(crate::id::load_or_create(path, None)?);

@@ -32,7 +32,7 @@ fn the_metrics_endpoint_shows_a_peer_that_connected_and_pinged() {
     let mut node = KillOnDrop(
         hyphae()
             .args(["node", "--listen", "/ip4/127.0.0.1/tcp/0", "--dht", "off"])
-            .args(["--metrics", "127.0.0.1:0"])
+            .args(["--metrics", "127.0.0.1:0", "--memory-budget", "512"])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -64,6 +64,9 @@ fn the_metrics_endpoint_shows_a_peer_that_connected_and_pinged() {
         "hyphae_connections_established_total{direction=\"inbound\"} 1",
         "hyphae_streams_opened_total{protocol=\"/ipfs/ping/1.0.0\",direction=\"inbound\"}",
         "hyphae_handshake_duration_seconds_count{direction=\"inbound\"} 1",
+        "hyphae_resource_memory_bytes{scope=\"system\"}",
+        "hyphae_resource_connections{scope=\"transient\"} 0",
+        "hyphae_resource_memory_limit_bytes{scope=\"system\"} 536870912",
     ] {
         assert!(response.contains(line), "{line} missing from\n{response}");
     }

@@ -8,7 +8,7 @@
 use std::fmt;
 use std::time::Instant;
 
-use hyphae_core::resources::ResourceSnapshot;
+use hyphae_core::resources::{ResourceLimits, ResourceSnapshot};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -57,6 +57,7 @@ pub(crate) struct Metrics {
     scope_memory: Family<ScopeLabels, Gauge>,
     scope_streams: Family<ScopeLabels, Gauge>,
     scope_connections: Family<ScopeLabels, Gauge>,
+    scope_memory_limit: Family<ScopeLabels, Gauge>,
     /// Refusals are also logged, sparingly.
     refusal_log: RefusalLog,
 }
@@ -102,6 +103,7 @@ impl Default for Metrics {
             scope_memory: Family::default(),
             scope_streams: Family::default(),
             scope_connections: Family::default(),
+            scope_memory_limit: Family::default(),
             refusal_log: RefusalLog::default(),
         };
         let mut registry = metrics.registry;
@@ -170,6 +172,11 @@ impl Default for Metrics {
             "Connections counted in the resource manager, by scope",
             metrics.scope_connections.clone(),
         );
+        registry.register(
+            "resource_memory_limit_bytes",
+            "Memory limit of the resource manager's system and transient scopes",
+            metrics.scope_memory_limit.clone(),
+        );
         Metrics {
             registry,
             ..metrics
@@ -200,7 +207,18 @@ impl Metrics {
     }
 
     /// Sets the gauges of the resource scopes to `snapshot`.
-    pub(crate) fn record_resources(&self, snapshot: &ResourceSnapshot) {
+    pub(crate) fn record_resources(&self, snapshot: &ResourceSnapshot, limits: &ResourceLimits) {
+        for (scope, limit) in [
+            ("system", limits.system.memory),
+            ("transient", limits.transient.memory),
+        ] {
+            let labels = ScopeLabels {
+                scope: scope.to_owned(),
+            };
+            self.scope_memory_limit
+                .get_or_create(&labels)
+                .set(i64::try_from(limit).unwrap_or(i64::MAX));
+        }
         let named = snapshot
             .services
             .iter()

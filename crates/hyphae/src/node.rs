@@ -226,9 +226,10 @@ impl Node {
     /// memory, streams and connections each resource scope holds. Serve it on an HTTP
     /// endpoint for Prometheus to scrape (`hyphae node --metrics <addr>` does).
     pub fn metrics(&self) -> String {
-        self.inner
-            .metrics
-            .record_resources(&self.inner.resources.snapshot());
+        self.inner.metrics.record_resources(
+            &self.inner.resources.snapshot(),
+            self.inner.resources.limits(),
+        );
         let mut text = String::new();
         // Writing into a String cannot fail.
         let _ = self.inner.metrics.encode(&mut text);

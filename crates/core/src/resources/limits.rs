@@ -182,6 +182,12 @@ impl ResourceLimits {
     /// file-descriptor limit (4 GiB and 1024 where they cannot be read).
     pub fn for_this_machine() -> ResourceLimits {
         let memory = total_memory().unwrap_or(4 * GIB * 8) / 8;
+        ResourceLimits::for_memory_budget(memory)
+    }
+
+    /// [`ResourceLimits::scaled`] to a budget of `memory` bytes and half this machine's
+    /// file-descriptor limit.
+    pub fn for_memory_budget(memory: u64) -> ResourceLimits {
         let file_descriptors = file_descriptor_limit().unwrap_or(2048) / 2;
         ResourceLimits::scaled(memory, file_descriptors)
     }
