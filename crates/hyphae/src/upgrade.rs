@@ -230,10 +230,18 @@ impl Upgrader {
                 })?;
                 Ok(Muxer::Yamux(connection))
             }
-            Some(Multiplexer::Mplex) => Ok(Muxer::Mplex(hyphae_mplex::Connection::new(
-                io,
-                self.mplex.clone(),
-            ))),
+            Some(Multiplexer::Mplex) => {
+                let connection = hyphae_mplex::Connection::with_memory_scope(
+                    io,
+                    self.mplex.clone(),
+                    scope.scope().clone(),
+                )
+                .map_err(|error| match error {
+                    hyphae_mplex::Error::ResourceLimit(refused) => Error::from(refused),
+                    other => Error::from(other),
+                })?;
+                Ok(Muxer::Mplex(connection))
+            }
             None => Err(Error::UnexpectedProtocol {
                 stage: "stream muxer negotiation",
                 protocol: protocol.to_owned(),

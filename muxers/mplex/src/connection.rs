@@ -95,9 +95,35 @@ impl Connection {
     where
         T: AsyncRead + AsyncWrite + Send + 'static,
     {
+        Connection::start(io, Session::new(config))
+    }
+
+    /// Starts mplex over `io` as [`Connection::new`] does, reserving the session's memory
+    /// (its outbound queue, and what it buffers for each stream) from `scope`: see
+    /// [`Session::with_memory_scope`]. Fails if the scope cannot spare the outbound queue.
+    ///
+    /// # Panics
+    ///
+    /// Outside a tokio runtime, as [`tokio::spawn`] does.
+    pub fn with_memory_scope<T>(
+        io: T,
+        config: Config,
+        scope: hyphae_core::resources::Scope,
+    ) -> Result<Connection, Error>
+    where
+        T: AsyncRead + AsyncWrite + Send + 'static,
+    {
+        let session = Session::new(config).with_memory_scope(scope)?;
+        Ok(Connection::start(io, session))
+    }
+
+    fn start<T>(io: T, session: Session) -> Connection
+    where
+        T: AsyncRead + AsyncWrite + Send + 'static,
+    {
         let shared = Arc::new(Shared {
             inner: Mutex::new(Inner {
-                session: Session::new(config),
+                session,
                 waiters: Vec::new(),
                 handles: 1,
                 live_streams: 0,

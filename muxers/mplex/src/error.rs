@@ -44,6 +44,9 @@ pub enum Error {
     /// The session is closed: by us, by a protocol error or because the connection ended.
     #[error("connection closed")]
     ConnectionClosed,
+    /// The resource scope refused the memory the session needs.
+    #[error(transparent)]
+    ResourceLimit(#[from] hyphae_core::resources::LimitExceeded),
     /// Reading or writing the underlying connection failed.
     #[error(transparent)]
     Io(#[from] io::Error),

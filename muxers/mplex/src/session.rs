@@ -6,6 +6,7 @@
 use std::collections::{HashMap, VecDeque};
 
 use bytes::{Buf, Bytes};
+use hyphae_core::resources::Scope;
 use tracing::debug;
 
 use crate::frame::{self, Flag, Frame, MAX_FRAME_DATA};
@@ -72,6 +73,10 @@ pub struct Session {
     /// The stream whose full buffer stopped [`Session::handle_input`]; see [`Session::is_read_blocked`].
     blocked: Option<StreamId>,
     is_closed: bool,
+    /// Where the outbound queue and received data are reserved, if anywhere.
+    memory: Option<Scope>,
+    /// Received bytes buffered in streams (reserved in `memory`).
+    buffered: usize,
 }
 
 impl Session {
@@ -85,6 +90,30 @@ impl Session {
             outbound: Vec::new(),
             blocked: None,
             is_closed: false,
+            memory: None,
+            buffered: 0,
+        }
+    }
+
+    /// This session, reserving from `scope` its outbound queue now (refused if the scope
+    /// cannot spare it) and every received byte while it is buffered. mplex has no flow
+    /// control, so a data frame the scope cannot hold resets its stream, as rust-libp2p's
+    /// `MaxBufferBehaviour::ResetStream` does for a full buffer.
+    pub fn with_memory_scope(mut self, scope: Scope) -> Result<Session, Error> {
+        scope.reserve_memory(self.fixed_memory())?;
+        self.memory = Some(scope);
+        Ok(self)
+    }
+
+    fn fixed_memory(&self) -> usize {
+        self.config.max_outbound_buffer + CONTROL_HEADROOM
+    }
+
+    /// Gives back the reservation of `bytes` no longer buffered.
+    fn unbuffer(&mut self, bytes: usize) {
+        self.buffered -= bytes;
+        if let Some(memory) = &self.memory {
+            memory.release_memory(bytes);
         }
     }
 
@@ -217,6 +246,7 @@ impl Session {
         if chunk.is_empty() {
             return Ok(ReadOutcome::Blocked);
         }
+        self.unbuffer(chunk.len());
         self.unblock(id);
         Ok(ReadOutcome::Data(chunk))
     }
@@ -246,9 +276,12 @@ impl Session {
             return Ok(());
         }
         let state = self.streams.get_mut(&id).ok_or(Error::UnknownStream(id))?;
-        if !state.is_reset {
-            Self::reset_state(state, id, &mut self.outbound);
-        }
+        let dropped = if state.is_reset {
+            0
+        } else {
+            Self::reset_state(state, id, &mut self.outbound)
+        };
+        self.unbuffer(dropped);
         self.unblock(id);
         Ok(())
     }
@@ -258,10 +291,12 @@ impl Session {
     pub fn release(&mut self, id: StreamId) {
         let is_closed = self.is_closed;
         if let Some(state) = self.streams.get_mut(&id) {
+            let mut dropped = state.buffered;
             if !state.is_reset && !state.is_local_closed && !is_closed {
-                Self::reset_state(state, id, &mut self.outbound);
+                dropped = Self::reset_state(state, id, &mut self.outbound);
             }
             self.streams.remove(&id);
+            self.unbuffer(dropped);
         }
         self.unblock(id);
     }
@@ -363,8 +398,19 @@ impl Session {
                     debug!(?id, "stream buffer full, reading paused");
                     return Ok(Taken::NoRoom(id));
                 }
-                if !frame.data.is_empty() {
-                    state.buffered += frame.data.len();
+                let len = frame.data.len();
+                if let Some(memory) = &self.memory
+                    && let Err(refused) = memory.reserve_memory(len)
+                {
+                    debug!(?id, %refused, "no memory for a data frame, resetting the stream");
+                    let dropped = Self::reset_state(state, id, &mut self.outbound);
+                    self.unbuffer(dropped);
+                    self.unblock(id);
+                    return Ok(Taken::Yes);
+                }
+                if len > 0 {
+                    self.buffered += len;
+                    state.buffered += len;
                     state.buffer.push_back(frame.data);
                 }
             }
@@ -396,16 +442,18 @@ impl Session {
         Ok(())
     }
 
-    fn reset_state(state: &mut StreamState, id: StreamId, outbound: &mut Vec<u8>) {
+    /// Resets a stream and drops what it buffered; returns how many bytes that was.
+    fn reset_state(state: &mut StreamState, id: StreamId, outbound: &mut Vec<u8>) -> usize {
         state.is_reset = true;
         state.buffer.clear();
-        state.buffered = 0;
+        let dropped = std::mem::take(&mut state.buffered);
         let flag = if id.is_outbound {
             Flag::ResetInitiator
         } else {
             Flag::ResetReceiver
         };
         frame::encode(id.number, flag, b"", outbound);
+        dropped
     }
 
     fn stream(&self, id: StreamId) -> Result<&StreamState, Error> {
@@ -420,5 +468,13 @@ impl Session {
             return Err(Error::ConnectionClosed);
         }
         self.streams.get_mut(&id).ok_or(Error::UnknownStream(id))
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        if let Some(memory) = &self.memory {
+            memory.release_memory(self.fixed_memory() + self.buffered);
+        }
     }
 }
