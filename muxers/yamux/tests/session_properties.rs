@@ -3,6 +3,7 @@
 use std::time::{Duration, Instant};
 
 use bytes::{BufMut, Bytes, BytesMut};
+use hyphae_core::resources::{Opener, ResourceLimits, ResourceManager, ScopeLimits};
 use hyphae_yamux::frame::{self, Flags, FrameType, Header};
 use hyphae_yamux::{Config, GoAwayCode, Mode, ReadOutcome, Session, StreamId};
 use proptest::prelude::*;
@@ -94,8 +95,20 @@ fn config() -> Config {
     config
 }
 
-fn run(mode: Mode, steps: Vec<Step>) {
+/// Runs `steps` against a session; with `memory`, one reserving from a connection scope of
+/// that many bytes, which it must never pass and must give back in full when dropped.
+fn run(mode: Mode, steps: Vec<Step>, memory: Option<u64>) {
+    let scope = memory.map(|memory| {
+        let mut limits = ResourceLimits::scaled(1 << 30, 1024);
+        limits.connection = ScopeLimits::UNLIMITED.with_memory(memory);
+        ResourceManager::new(limits)
+            .open_connection(Opener::Remote, false)
+            .unwrap()
+    });
     let mut session = Session::new(mode, config());
+    if let Some(scope) = &scope {
+        session = session.with_memory_scope(scope.scope().clone()).unwrap();
+    }
     let mut now = Instant::now();
     let mut input = BytesMut::new();
     let mut output = BytesMut::new();
@@ -208,6 +221,17 @@ fn run(mode: Mode, steps: Vec<Step>) {
                 assert!(stats.receive_window <= session.config().max_receive_window);
             }
         }
+        if let (Some(scope), Some(limit)) = (&scope, memory) {
+            assert!(scope.scope().usage().memory <= limit);
+        }
+    }
+    drop(session);
+    if let Some(scope) = &scope {
+        assert_eq!(
+            scope.scope().usage().memory,
+            0,
+            "everything reserved is given back"
+        );
     }
 }
 
@@ -235,6 +259,17 @@ proptest! {
         steps in proptest::collection::vec(step(), 0..128),
         server in any::<bool>(),
     ) {
-        run(if server { Mode::Server } else { Mode::Client }, steps);
+        run(if server { Mode::Server } else { Mode::Client }, steps, None);
+    }
+
+    #[test]
+    fn a_scoped_session_stays_within_its_scope_and_gives_everything_back(
+        steps in proptest::collection::vec(step(), 0..128),
+        server in any::<bool>(),
+        streams_that_fit in 0u64..6,
+    ) {
+        // The write buffer and control headroom (320 KiB), and some initial windows.
+        let memory = 320 * 1024 + streams_that_fit * 256 * 1024 + 100_000;
+        run(if server { Mode::Server } else { Mode::Client }, steps, Some(memory));
     }
 }

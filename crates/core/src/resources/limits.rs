@@ -161,17 +161,19 @@ impl ResourceLimits {
                 .with_streams(scale(512, 512), scale(2048, 2048), scale(2048, 2048))
                 .with_memory(scale(64 * MIB, 128 * MIB)),
             protocols: HashMap::new(),
+            // More streams per peer than go-libp2p (256 / 512): one connection's muxer
+            // allows 512 each way, plus as many ended streams the application still holds.
             peer: unlimited
                 .with_connections(8, 8, 8)
-                .with_streams(scale(256, 128), scale(512, 256), scale(512, 256))
+                .with_streams(scale(1024, 256), scale(1024, 256), scale(2048, 512))
                 .with_memory(scale(64 * MIB, 128 * MIB))
                 .with_file_descriptors(4),
             // go-libp2p gives a connection 32 MiB, which its yamux fills with the initial
-            // windows of 128 streams; ours allows what the peer scope does, so that the
-            // muxers' own stream limits (512 each way) are what a connection meets first.
+            // windows of 128 streams; ours allows what the peer scope does, and no stream
+            // limit of its own, so that the muxers' stream limits (`Limits::
+            // max_streams_per_connection`) are what a connection meets first.
             connection: unlimited
                 .with_connections(1, 1, 1)
-                .with_streams(512, 512, 1024)
                 .with_memory(scale(64 * MIB, 128 * MIB))
                 .with_file_descriptors(1),
             stream: unlimited.with_streams(1, 1, 1).with_memory(16 * MIB),
