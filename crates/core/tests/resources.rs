@@ -2,7 +2,7 @@
 //! charge none, and scopes give back what they hold when they drop.
 
 use hyphae_core::resources::{
-    Opener, Resource, ResourceLimits, ResourceManager, ScopeLimits, ScopeName,
+    Opener, Resource, ResourceLimits, ResourceManager, ScopeKind, ScopeLimits, ScopeName,
 };
 use hyphae_identity::{Keypair, PeerId};
 
@@ -67,6 +67,10 @@ fn a_refused_reservation_charges_no_scope() {
     first.scope().release_memory(6_000);
     second.scope().reserve_memory(6_000).unwrap();
     assert_eq!(resources.system().usage().memory, 6_000);
+    assert_eq!(
+        resources.snapshot().refusals,
+        vec![(ScopeKind::Peer, Resource::Memory, 1)]
+    );
 }
 
 #[test]

@@ -35,6 +35,12 @@ struct ScopeLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RefusalLabels {
+    scope: String,
+    resource: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct StreamLabels {
     protocol: String,
     direction: &'static str,
@@ -58,6 +64,7 @@ pub(crate) struct Metrics {
     scope_streams: Family<ScopeLabels, Gauge>,
     scope_connections: Family<ScopeLabels, Gauge>,
     scope_memory_limit: Family<ScopeLabels, Gauge>,
+    scope_refusals: Family<RefusalLabels, Gauge>,
     /// Refusals are also logged, sparingly.
     refusal_log: RefusalLog,
 }
@@ -104,6 +111,7 @@ impl Default for Metrics {
             scope_streams: Family::default(),
             scope_connections: Family::default(),
             scope_memory_limit: Family::default(),
+            scope_refusals: Family::default(),
             refusal_log: RefusalLog::default(),
         };
         let mut registry = metrics.registry;
@@ -173,6 +181,12 @@ impl Default for Metrics {
             metrics.scope_connections.clone(),
         );
         registry.register(
+            "resource_refusals",
+            "Reservations the resource manager refused since the node started, by the kind of \
+             scope that refused and the resource",
+            metrics.scope_refusals.clone(),
+        );
+        registry.register(
             "resource_memory_limit_bytes",
             "Memory limit of the resource manager's system and transient scopes",
             metrics.scope_memory_limit.clone(),
@@ -208,6 +222,15 @@ impl Metrics {
 
     /// Sets the gauges of the resource scopes to `snapshot`.
     pub(crate) fn record_resources(&self, snapshot: &ResourceSnapshot, limits: &ResourceLimits) {
+        for &(kind, resource, count) in &snapshot.refusals {
+            let labels = RefusalLabels {
+                scope: kind.to_string(),
+                resource: resource.as_str(),
+            };
+            self.scope_refusals
+                .get_or_create(&labels)
+                .set(i64::try_from(count).unwrap_or(i64::MAX));
+        }
         for (scope, limit) in [
             ("system", limits.system.memory),
             ("transient", limits.transient.memory),

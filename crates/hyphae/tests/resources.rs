@@ -203,6 +203,11 @@ async fn a_peer_at_its_memory_limit_gets_no_more_streams() {
     assert!(held.len() >= 4, "only {} streams fit in 3 MiB", held.len());
     let at_peer = server.resources().peer_usage(&client.peer_id()).unwrap();
     assert!(at_peer.memory <= PEER_MEMORY, "{at_peer:?}");
+    let metrics = server.metrics();
+    assert!(
+        metrics.contains("hyphae_resource_refusals{scope=\"peer\",resource=\"memory\"}"),
+        "{metrics}"
+    );
     assert!(server.is_connected(&client.peer_id()));
     // Other peers are served.
     let other = Node::builder().start().await.unwrap();

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use hyphae_identity::PeerId;
 
 use super::limits::ResourceLimits;
-use super::scope::{LimitExceeded, Resource, Scope, ScopeName, Usage, WeakScope};
+use super::scope::{LimitExceeded, Resource, Scope, ScopeKind, ScopeName, Usage, WeakScope};
 
 /// Who opened a connection or stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -67,6 +67,9 @@ pub struct ResourceSnapshot {
     pub protocols: Vec<(Arc<str>, Usage)>,
     /// How many peers have a scope (something of theirs is open).
     pub peers: usize,
+    /// Reservations refused since the node started, by the kind of scope that refused and
+    /// the resource (only those that happened).
+    pub refusals: Vec<(ScopeKind, Resource, u64)>,
 }
 
 impl ResourceManager {
@@ -226,6 +229,7 @@ impl ResourceManager {
                 .values()
                 .filter(|scope| scope.is_alive())
                 .count(),
+            refusals: self.inner.system.refusals(),
         }
     }
 }

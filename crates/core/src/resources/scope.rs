@@ -119,6 +119,20 @@ pub enum ScopeKind {
     Span,
 }
 
+impl ScopeKind {
+    /// Every kind, in declaration order.
+    pub const ALL: [ScopeKind; 8] = [
+        ScopeKind::System,
+        ScopeKind::Transient,
+        ScopeKind::Service,
+        ScopeKind::Protocol,
+        ScopeKind::Peer,
+        ScopeKind::Connection,
+        ScopeKind::Stream,
+        ScopeKind::Span,
+    ];
+}
+
 impl fmt::Display for ScopeKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
@@ -242,6 +256,9 @@ struct Inner {
     used: [AtomicU64; 8],
     /// The scopes above, each once, nearest first.
     ancestors: Vec<Scope>,
+    /// Refusals by the kind of scope that refused and the resource, counted in the root of
+    /// the tree (the system scope) only.
+    refusals: Option<Box<[[AtomicU64; 8]; 8]>>,
 }
 
 impl Scope {
@@ -260,6 +277,7 @@ impl Scope {
                 name,
                 limits,
                 used: Default::default(),
+                refusals: ancestors.is_empty().then(Default::default),
                 ancestors,
             }),
         }
@@ -292,6 +310,24 @@ impl Scope {
 
     pub(crate) fn downgrade(&self) -> WeakScope {
         WeakScope(Arc::downgrade(&self.inner))
+    }
+
+    /// For the root of a scope tree (the system scope): how many reservations each kind of
+    /// scope refused, by resource, since the tree was made. Empty for other scopes.
+    pub fn refusals(&self) -> Vec<(ScopeKind, Resource, u64)> {
+        let Some(refusals) = &self.inner.refusals else {
+            return Vec::new();
+        };
+        let mut counted = Vec::new();
+        for kind in ScopeKind::ALL {
+            for resource in Resource::ALL {
+                let count = refusals[kind as usize][resource.index()].load(Ordering::Relaxed);
+                if count > 0 {
+                    counted.push((kind, resource, count));
+                }
+            }
+        }
+        counted
     }
 
     /// Whether `other` is a clone of this scope.
@@ -337,6 +373,11 @@ impl Scope {
             if let Err(refused) = scope.inner.add(resource, amount) {
                 for scope in self.chain().take(charged) {
                     scope.inner.take(resource, amount);
+                }
+                let root = self.chain().last().unwrap_or(self);
+                if let Some(refusals) = &root.inner.refusals {
+                    let kind = refused.scope.kind() as usize;
+                    refusals[kind][resource.index()].fetch_add(1, Ordering::Relaxed);
                 }
                 return Err(refused);
             }
