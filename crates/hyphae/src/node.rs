@@ -208,11 +208,13 @@ impl Node {
     /// The node's resource manager: what each scope (system, transient, service,
     /// protocol, peer) holds now, against [`Limits::resources`].
     ///
-    /// ```no_run
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), hyphae::Error> {
-    /// let node = hyphae::Node::builder().build().await?;
+    /// let node = hyphae::Node::builder().start().await?;
     /// let usage = node.resources().snapshot();
     /// println!("{} bytes reserved by {} peers", usage.system.memory, usage.peers);
+    /// assert_eq!(usage.peers, 0);
     /// # Ok(())
     /// # }
     /// ```
