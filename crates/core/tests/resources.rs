@@ -201,3 +201,17 @@ fn concurrent_reservations_never_pass_a_limit() {
     drop(spans);
     assert_eq!(resources.system().usage().memory, 0);
 }
+
+#[test]
+fn low_priority_reservations_leave_room_for_the_rest() {
+    let resources = manager(|limits| limits.system = limits.system.with_memory(1 << 20));
+    let span = resources.service_span("s", &peer());
+    span.reserve_memory_with_priority(400 << 10, 127).unwrap();
+    let refused = span
+        .reserve_memory_with_priority(200 << 10, 127)
+        .unwrap_err();
+    assert_eq!(refused.scope, ScopeName::System);
+    assert_eq!(refused.limit, 512 << 10, "half the limit at priority 127");
+    span.reserve_memory(600 << 10).unwrap();
+    assert_eq!(resources.system().usage().memory, 1000 << 10);
+}

@@ -46,6 +46,11 @@ pub use receive::PendingPayload;
 /// is ever dropped.
 const CONTROL_HEADROOM: usize = 64 * 1024;
 
+/// Priority of the memory a window's growth reserves (see
+/// [`Scope::reserve_memory_with_priority`]): growth is nice to have, so it takes memory only
+/// while every scope is at most half full, and new streams always find room.
+const WINDOW_GROWTH_PRIORITY: u8 = 127;
+
 /// Most pings of the application that may await their answer at once.
 const MAX_PENDING_PINGS: usize = 16;
 
@@ -630,7 +635,13 @@ impl Session {
                 // back at once.
                 let room = stream.growth_room(max_window).min(budget);
                 let mut allowed = match &self.memory {
-                    Some(memory) if memory.reserve_memory(room).is_err() => 0,
+                    Some(memory)
+                        if memory
+                            .reserve_memory_with_priority(room, WINDOW_GROWTH_PRIORITY)
+                            .is_err() =>
+                    {
+                        0
+                    }
                     _ => room,
                 };
                 let offered = allowed;

@@ -340,6 +340,19 @@ impl Scope {
         self.reserve(&[(Resource::Memory, bytes as u64)])
     }
 
+    /// Reserves `bytes` of memory here and above only while every scope stays within
+    /// `(priority + 1) / 256` of its limit (go-libp2p's priorities): memory that is nice to
+    /// have, such as a larger receive window, asks with a low priority so that it never
+    /// takes the room that new streams and connections need. Priority 255 is
+    /// [`Scope::reserve_memory`].
+    pub fn reserve_memory_with_priority(
+        &self,
+        bytes: usize,
+        priority: u8,
+    ) -> Result<(), LimitExceeded> {
+        self.reserve_one(Resource::Memory, bytes as u64, priority)
+    }
+
     /// Gives back `bytes` of memory reserved with [`Scope::reserve_memory`].
     pub fn release_memory(&self, bytes: usize) {
         self.release(&[(Resource::Memory, bytes as u64)]);
@@ -348,7 +361,7 @@ impl Scope {
     /// Reserves every `(resource, amount)` here and above, or none of them.
     pub fn reserve(&self, amounts: &[(Resource, u64)]) -> Result<(), LimitExceeded> {
         for (done, &(resource, amount)) in amounts.iter().enumerate() {
-            if let Err(refused) = self.reserve_one(resource, amount) {
+            if let Err(refused) = self.reserve_one(resource, amount, u8::MAX) {
                 self.release(&amounts[..done]);
                 return Err(refused);
             }
@@ -365,12 +378,17 @@ impl Scope {
         }
     }
 
-    fn reserve_one(&self, resource: Resource, amount: u64) -> Result<(), LimitExceeded> {
+    fn reserve_one(
+        &self,
+        resource: Resource,
+        amount: u64,
+        priority: u8,
+    ) -> Result<(), LimitExceeded> {
         if amount == 0 {
             return Ok(());
         }
         for (charged, scope) in self.chain().enumerate() {
-            if let Err(refused) = scope.inner.add(resource, amount) {
+            if let Err(refused) = scope.inner.add(resource, amount, priority) {
                 for scope in self.chain().take(charged) {
                     scope.inner.take(resource, amount);
                 }
@@ -405,8 +423,11 @@ impl WeakScope {
 }
 
 impl Inner {
-    fn add(&self, resource: Resource, amount: u64) -> Result<(), LimitExceeded> {
-        let limit = self.limits.get(resource);
+    fn add(&self, resource: Resource, amount: u64, priority: u8) -> Result<(), LimitExceeded> {
+        let limit = match (self.limits.get(resource), priority) {
+            (limit, u8::MAX) => limit,
+            (limit, priority) => limit / 256 * (u64::from(priority) + 1),
+        };
         let counter = &self.used[resource.index()];
         let mut used = counter.load(Ordering::Relaxed);
         loop {
