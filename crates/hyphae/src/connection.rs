@@ -127,7 +127,7 @@ pub(crate) async fn accept_loop<L: Accept>(listener: L, node: Weak<Inner>) {
             async move {
                 let started = Instant::now();
                 let result = tokio::select! {
-                    upgraded = inner.upgrade_inbound(io, scope) => upgraded,
+                    upgraded = inner.upgrade_inbound(io, scope, || ticket.negotiated()) => upgraded,
                     limit = ticket.evicted() => Err(Error::LimitReached(limit)),
                 };
                 drop(ticket);

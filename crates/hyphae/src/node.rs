@@ -110,11 +110,13 @@ impl Inner {
     }
 
     /// Secures and multiplexes a connection a peer dialled, within the first-bytes and
-    /// handshake deadlines.
+    /// handshake deadlines; `on_security_agreed` runs once the peer agreed on a security
+    /// protocol.
     pub(crate) async fn upgrade_inbound<T>(
         &self,
         io: T,
         scope: ConnectionScope,
+        on_security_agreed: impl FnOnce(),
     ) -> Result<Upgraded, Error>
     where
         T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
@@ -122,7 +124,8 @@ impl Inner {
         let limits = &self.limits;
         tokio::time::timeout(
             limits.handshake_timeout,
-            self.upgrader.inbound(io, limits.first_bytes_timeout, scope),
+            self.upgrader
+                .inbound(io, limits.first_bytes_timeout, scope, on_security_agreed),
         )
         .await
         .map_err(|_| Error::Timeout {
@@ -732,7 +735,7 @@ impl Node {
         let scope = self.inner.connection_scope(direction, false)?;
         let upgraded = match direction {
             Direction::Outbound => self.upgrade_outbound(io, expected, scope).await?,
-            Direction::Inbound => self.inner.upgrade_inbound(io, scope).await?,
+            Direction::Inbound => self.inner.upgrade_inbound(io, scope, || {}).await?,
         };
         if let Some(expected) = expected.filter(|&expected| expected != upgraded.peer) {
             let actual = upgraded.peer;

@@ -4,14 +4,19 @@
 //! until each times out, keeping honest peers out. So one IP address holds at most
 //! `max_pending_inbound_per_ip` slots (further connections from it are refused), and when
 //! all `max_pending_inbound` slots are taken a new connection evicts the oldest pending
-//! one: an honest handshake finishes in milliseconds, so the oldest is the likeliest to be
-//! idle. A peer that sends nothing at all is dropped after `first_bytes_timeout`.
+//! one that has not yet agreed on a security protocol, or the oldest of all if every one
+//! has: an honest peer proposes its security protocol in its first bytes and agrees within
+//! a round trip, so a connection that has not is the likeliest to be idle or dripping bytes.
+//! (Without that preference, attackers reconnecting faster than a handshake takes would
+//! evict honest handshakes before they finish.) A peer that sends nothing at all is dropped
+//! after `first_bytes_timeout`.
 //!
 //! Addresses on the allow list ([`Limits::allow`](crate::Limits::allow), loopback by
 //! default) come here without their IP and so have no per-IP bound.
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use hyphae_service::Limit;
@@ -29,13 +34,34 @@ pub(crate) struct PendingHandshakes {
 struct State {
     next_id: u64,
     /// Oldest first.
-    pending: BTreeMap<u64, (Option<IpAddr>, CancellationToken)>,
+    pending: BTreeMap<u64, Slot>,
     per_ip: HashMap<IpAddr, usize>,
 }
 
+/// One pending handshake.
+#[derive(Debug)]
+struct Slot {
+    ip: Option<IpAddr>,
+    evicted: CancellationToken,
+    /// Set once the peer agreed on a security protocol.
+    negotiated: Arc<AtomicBool>,
+}
+
 impl State {
+    /// The handshake to evict for a newcomer: the oldest that has not negotiated its
+    /// security protocol, else the oldest.
+    fn eviction_candidate(&self) -> Option<u64> {
+        let not_negotiated = self
+            .pending
+            .iter()
+            .find(|(_, slot)| !slot.negotiated.load(Ordering::Relaxed));
+        not_negotiated
+            .or_else(|| self.pending.iter().next())
+            .map(|(id, _)| *id)
+    }
+
     fn forget(&mut self, id: u64) -> Option<CancellationToken> {
-        let (ip, evicted) = self.pending.remove(&id)?;
+        let Slot { ip, evicted, .. } = self.pending.remove(&id)?;
         if let Some(ip) = ip
             && let Some(count) = self.per_ip.get_mut(&ip)
         {
@@ -62,6 +88,7 @@ pub(crate) struct Ticket {
     pending: Arc<PendingHandshakes>,
     id: u64,
     evicted: CancellationToken,
+    negotiated: Arc<AtomicBool>,
 }
 
 impl PendingHandshakes {
@@ -77,8 +104,8 @@ impl PendingHandshakes {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Admits a connection from `ip` (`None` for transports without one), evicting the
-    /// oldest pending handshake if all slots are taken.
+    /// Admits a connection from `ip` (`None` for transports without one), evicting a
+    /// pending handshake if all slots are taken (see the module's docs for which).
     pub(crate) fn admit(self: &Arc<Self>, ip: Option<IpAddr>) -> Admission {
         if self.max_total == 0 {
             return Admission::Refused(Limit::PendingInbound(0));
@@ -90,15 +117,21 @@ impl PendingHandshakes {
             return Admission::Refused(Limit::PendingInboundPerIp(self.max_per_ip));
         }
         if state.pending.len() >= self.max_total
-            && let Some(&oldest) = state.pending.keys().next()
-            && let Some(evicted) = state.forget(oldest)
+            && let Some(victim) = state.eviction_candidate()
+            && let Some(evicted) = state.forget(victim)
         {
             evicted.cancel();
         }
         state.next_id += 1;
         let id = state.next_id;
         let evicted = CancellationToken::new();
-        state.pending.insert(id, (ip, evicted.clone()));
+        let negotiated = Arc::new(AtomicBool::new(false));
+        let slot = Slot {
+            ip,
+            evicted: evicted.clone(),
+            negotiated: Arc::clone(&negotiated),
+        };
+        state.pending.insert(id, slot);
         if let Some(ip) = ip {
             *state.per_ip.entry(ip).or_default() += 1;
         }
@@ -106,6 +139,7 @@ impl PendingHandshakes {
             pending: Arc::clone(self),
             id,
             evicted,
+            negotiated,
         })
     }
 
@@ -117,6 +151,11 @@ impl PendingHandshakes {
 }
 
 impl Ticket {
+    /// The peer agreed on a security protocol: evict others before this handshake.
+    pub(crate) fn negotiated(&self) {
+        self.negotiated.store(true, Ordering::Relaxed);
+    }
+
     /// Completes if a newer connection evicted this one; says which limit did.
     pub(crate) async fn evicted(&self) -> Limit {
         self.evicted.cancelled().await;
@@ -174,6 +213,27 @@ mod tests {
         drop(oldest);
         assert_eq!(pending.len(), 2);
         assert!(!pending.lock().per_ip.contains_key(&A.unwrap()));
+    }
+
+    #[tokio::test]
+    async fn handshakes_past_their_negotiation_are_evicted_last() {
+        let pending = PendingHandshakes::new(3, 10);
+        let progressing = admitted(pending.admit(A));
+        progressing.negotiated();
+        let silent = admitted(pending.admit(B));
+        let _newer = admitted(pending.admit(None));
+        let _newest = admitted(pending.admit(None));
+        assert_eq!(silent.evicted().await, Limit::PendingInbound(3));
+        assert!(!progressing.evicted.is_cancelled());
+        // Once every handshake has negotiated, the oldest goes.
+        let all: Vec<_> = pending.lock().pending.keys().copied().collect();
+        for id in &all {
+            pending.lock().pending[id]
+                .negotiated
+                .store(true, Ordering::Relaxed);
+        }
+        let _another = admitted(pending.admit(None));
+        assert_eq!(progressing.evicted().await, Limit::PendingInbound(3));
     }
 
     #[test]

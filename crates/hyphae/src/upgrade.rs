@@ -85,12 +85,13 @@ impl Upgrader {
     }
 
     /// Upgrades a connection a peer dialled; the peer must propose a security protocol
-    /// within `first_bytes_timeout`.
+    /// within `first_bytes_timeout`. `on_security_agreed` runs once it has.
     pub(crate) async fn inbound<T>(
         &self,
         io: T,
         first_bytes_timeout: Duration,
         scope: ConnectionScope,
+        on_security_agreed: impl FnOnce(),
     ) -> Result<Upgraded, Error>
     where
         T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
@@ -104,6 +105,7 @@ impl Upgrader {
             what: Timeout::FirstBytes,
             after: first_bytes_timeout,
         })??;
+        on_security_agreed();
         let side = Side::Listener;
         match self.security_of(negotiated.protocol())? {
             Security::Noise => {
