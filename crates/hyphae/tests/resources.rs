@@ -227,3 +227,33 @@ fn tcp_socket_addr(addr: &Multiaddr) -> std::net::SocketAddr {
     }
     std::net::SocketAddr::new(ip.unwrap(), port.unwrap())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_gets_at_most_two_identify_pushes_read_at_once() {
+    let server = server(|_| {}).await;
+    let client = Node::builder().start().await.unwrap();
+    client.dial(&server.listen_addrs()[0]).await.unwrap();
+    let mut pushes = Vec::new();
+    for _ in 0..4 {
+        let mut stream = client
+            .open_stream(server.peer_id(), hyphae::identify::PUSH_PROTOCOL)
+            .await
+            .unwrap();
+        // Negotiation is optimistic: a byte of a push makes the proposal go out.
+        stream.write_all(&[0]).await.unwrap();
+        pushes.push(stream);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut buf = [0u8; 1];
+    for (index, stream) in pushes.iter_mut().enumerate() {
+        let read = tokio::time::timeout(Duration::from_millis(500), stream.read(&mut buf)).await;
+        if index < 2 {
+            assert!(read.is_err(), "push {index} is still being read");
+        } else {
+            assert!(
+                matches!(read, Ok(Err(_)) | Ok(Ok(0))),
+                "push {index} was dropped: {read:?}"
+            );
+        }
+    }
+}

@@ -1,7 +1,7 @@
 //! The identify service: asks, answers, pushes and records.
 
-use std::collections::HashSet;
-use std::sync::Arc;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use hyphae_core::{PeerRecord, frame};
@@ -28,6 +28,9 @@ const INBOUND_BACKLOG: usize = 32;
 const CONNECTION_EVENTS: usize = 256;
 /// Events buffered per subscriber to [`Handle::events`] before the slowest misses some.
 const EVENT_BUFFER: usize = 256;
+/// Pushes of one peer read at once; more are dropped (reset). A peer pushes when its
+/// addresses or protocols change, one push at a time; a second allows an overlap.
+const MAX_PUSHES_PER_PEER: usize = 2;
 
 /// What we tell peers about ourselves beside our key, addresses and protocols.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -107,6 +110,45 @@ struct Shared {
     cx: Context,
     config: Config,
     events: broadcast::Sender<Event>,
+    /// Pushes being read, per peer.
+    pushes_in_flight: Mutex<HashMap<PeerId, usize>>,
+}
+
+/// One push's place among its peer's pushes in flight, given back when dropped.
+struct PushSlot {
+    shared: Arc<Shared>,
+    peer: PeerId,
+}
+
+impl PushSlot {
+    fn acquire(shared: &Arc<Shared>, peer: PeerId) -> Option<PushSlot> {
+        let mut in_flight = lock(&shared.pushes_in_flight);
+        let count = in_flight.entry(peer).or_default();
+        if *count >= MAX_PUSHES_PER_PEER {
+            return None;
+        }
+        *count += 1;
+        Some(PushSlot {
+            shared: Arc::clone(shared),
+            peer,
+        })
+    }
+}
+
+impl Drop for PushSlot {
+    fn drop(&mut self) {
+        let mut in_flight = lock(&self.shared.pushes_in_flight);
+        if let Some(count) = in_flight.get_mut(&self.peer) {
+            *count -= 1;
+            if *count == 0 {
+                in_flight.remove(&self.peer);
+            }
+        }
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Service for Identify {
@@ -118,6 +160,7 @@ impl Service for Identify {
             cx: cx.clone(),
             config: self.config,
             events: events.clone(),
+            pushes_in_flight: Mutex::default(),
         });
         cx.spawn(answer(
             Arc::clone(&shared),
@@ -313,9 +356,21 @@ async fn answer(shared: Arc<Shared>, mut incoming: Incoming) {
 /// Applies identify pushes.
 async fn receive_pushes(shared: Arc<Shared>, mut incoming: Incoming) {
     while let Some(mut stream) = incoming.next().await {
+        let peer = stream.peer();
+        // Dropping the stream resets it.
+        let Some(slot) = PushSlot::acquire(&shared, peer) else {
+            debug!(%peer, "identify push dropped: too many in flight");
+            continue;
+        };
+        // What reading the push may hold, in the service's memory for the peer.
+        let memory = shared.cx.memory_scope(&peer);
+        if let Err(refused) = memory.reserve_memory(MAX_STREAM_LEN) {
+            debug!(%peer, %refused, "identify push dropped");
+            continue;
+        }
         let shared = Arc::clone(&shared);
         tokio::spawn(async move {
-            let peer = stream.peer();
+            let _held = (slot, memory);
             let bytes = match tokio::time::timeout(TIMEOUT, read_messages(&mut stream)).await {
                 Ok(Ok(bytes)) => bytes,
                 Ok(Err(error)) => return debug!(%peer, %error, "reading identify push failed"),
