@@ -41,8 +41,13 @@ use crate::spare_buffers::SpareBuffers;
 use crate::stream::Stream;
 use crate::{Config, Error};
 
-/// Bytes the driver asks the socket for per read (more when a larger frame is arriving).
+/// Bytes the driver asks the socket for per read while bulk data moves (more when a larger
+/// frame is arriving).
 const READ_CHUNK: usize = 256 * 1024;
+
+/// Bytes asked for per read on a quiet connection: enough for pings and small requests, and
+/// all the read buffer a connection that trickles a frame in makes us hold beyond the frame.
+const QUIET_READ_CHUNK: usize = 8 * 1024;
 
 /// Data payloads worth reading straight into a buffer of their own
 /// ([`Session::take_pending_payload`]) rather than into the read buffer and copied out of it:
@@ -442,6 +447,9 @@ struct Driver<T> {
     /// Bytes read between pauses (the socket had nothing to read): tells when the connection
     /// goes quiet, and the read buffer and spare buffers can go.
     read_bursts: Bursts,
+    /// Whether reads ask for [`QUIET_READ_CHUNK`]: from a pause that found the connection
+    /// quiet until a read fills that chunk.
+    quiet: bool,
     /// Whether the session stopped taking input ([`Session::wants_input`]): the peer does not
     /// read what we send. Nothing is read from the socket until the session takes input
     /// again, and then the frames left in the read buffer go first.
@@ -463,6 +471,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
             header_first: false,
             recycling: true,
             read_bursts: Bursts::new(),
+            quiet: true,
             input_paused: false,
             write_buf: BytesMut::new(),
             sleep: None,
@@ -626,10 +635,15 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
                 None => {
                     // After a large payload, the next frame is likely another: read just its
                     // header, so that its payload goes straight to a buffer of its own.
+                    let chunk = if self.quiet {
+                        QUIET_READ_CHUNK
+                    } else {
+                        READ_CHUNK
+                    };
                     let limit = if self.header_first && self.read_buf.is_empty() {
                         frame::HEADER_LEN
                     } else {
-                        frame::bytes_needed(&self.read_buf).max(READ_CHUNK)
+                        frame::bytes_needed(&self.read_buf).max(chunk)
                     };
                     self.read_buf.reserve(limit);
                     tokio_util::io::poll_read_buf(
@@ -648,6 +662,9 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
                 }
                 Poll::Ready(Ok(n)) => {
                     self.read_bursts.record(n);
+                    if n >= QUIET_READ_CHUNK {
+                        self.quiet = false;
+                    }
                     progress = true;
                     let bulk = n >= LARGE_PAYLOAD || self.pending.is_some();
                     self.receive(now, bulk);
@@ -657,8 +674,12 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
                     // Nothing to read for now: a quiet connection keeps no read buffer and
                     // no spare buffers.
                     if self.read_bursts.pause() {
+                        self.quiet = true;
                         if self.read_buf.is_empty() {
                             self.read_buf = BytesMut::new();
+                        } else if self.read_buf.capacity() > 2 * QUIET_READ_CHUNK {
+                            // The start of a frame: keep it, not the room of a bulk read.
+                            self.read_buf = BytesMut::from(&self.read_buf[..]);
                         }
                         if std::mem::take(&mut self.recycling) {
                             self.shared.lock().spare_buffers.set_enabled(false);
