@@ -135,9 +135,10 @@ pub struct ResourceLimits {
 impl ResourceLimits {
     /// The limits for a budget of `memory` bytes and `file_descriptors` descriptors.
     ///
-    /// Connection counts are not limited in the system scope here: the node's
-    /// `max_connections` and its connection manager admit connections, so that a newcomer
-    /// can still get in at the limit; set them to add a hard cap.
+    /// Connection counts are not limited in the system and transient scopes here: the
+    /// node's `max_connections` with its connection manager, and its table of pending
+    /// handshakes, admit connections, so that a newcomer can still get in at their limits;
+    /// set them to add a hard cap.
     pub fn scaled(memory: u64, file_descriptors: u64) -> ResourceLimits {
         // go-libp2p's base limits with its increase per GiB of the memory budget.
         let gib = memory / GIB;
@@ -148,11 +149,14 @@ impl ResourceLimits {
                 .with_streams(scale(4096, 4096), scale(16384, 16384), scale(16384, 16384))
                 .with_memory(memory.max(128 * MIB))
                 .with_file_descriptors(file_descriptors),
+            // No connection or descriptor limit of its own: the node's table of pending
+            // handshakes admits them (`Limits::max_pending_inbound`, per IP too), and a full
+            // table evicts a stalled handshake for a newcomer. A lower count here would
+            // refuse newcomers before that eviction, and 64 silent sockets would lock every
+            // peer out (the attack suite's slow-handshakes found it).
             transient: unlimited
-                .with_connections(scale(32, 16), scale(64, 32), scale(64, 32))
                 .with_streams(scale(128, 128), scale(256, 256), scale(256, 256))
-                .with_memory(scale(32 * MIB, 128 * MIB).min(memory.max(32 * MIB)))
-                .with_file_descriptors((file_descriptors / 4).max(1)),
+                .with_memory(scale(32 * MIB, 128 * MIB).min(memory.max(32 * MIB))),
             service: unlimited
                 .with_streams(scale(1024, 1024), scale(4096, 4096), scale(4096, 4096))
                 .with_memory(scale(64 * MIB, 128 * MIB)),
@@ -263,7 +267,8 @@ mod tests {
         let large = ResourceLimits::scaled(4 * GIB, 512);
         assert_eq!(small.system.memory, GIB / 2);
         assert_eq!(large.system.memory, 4 * GIB);
-        assert!(large.transient.inbound_connections > small.transient.inbound_connections);
+        assert!(large.transient.memory > small.transient.memory);
+        assert_eq!(small.transient.inbound_connections, u64::MAX);
         assert!(large.peer.memory > small.peer.memory);
         assert_eq!(small.system.file_descriptors, 512);
         assert_eq!(small.system.connections, u64::MAX);
