@@ -257,3 +257,20 @@ async fn a_peer_gets_at_most_two_identify_pushes_read_at_once() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silent_sockets_filling_every_handshake_slot_do_not_lock_out_a_peer() {
+    // Default limits: the pending table (128 slots) and the default resource scopes. Twice
+    // as many silent sockets as slots: a newcomer must evict one, not be refused by a scope.
+    let server = server(|_| {}).await;
+    let socket_addr = tcp_socket_addr(&server.listen_addrs()[0]);
+    let mut silent = Vec::new();
+    for _ in 0..256 {
+        silent.push(tokio::net::TcpStream::connect(socket_addr).await.unwrap());
+    }
+    eventually(|| server.resources().transient().usage().inbound_connections >= 128).await;
+    let client = Node::builder().start().await.unwrap();
+    client.dial(&server.listen_addrs()[0]).await.unwrap();
+    echoed(&client, &server).await.unwrap();
+    drop(silent);
+}
