@@ -15,8 +15,20 @@ use serde_json::Value;
 fn hyphae_survives_short_attacks_and_serves_the_honest_peer() {
     let json = std::env::temp_dir().join(format!("attack-smoke-{}.json", std::process::id()));
     let output = Command::new(env!("CARGO_BIN_EXE_attack"))
-        .args(["--stack", "hyphae", "--seconds", "2", "--recovery-seconds", "5"])
-        .args(["--attack", "yamux-oversized-syn", "--attack", "unread-pings"])
+        .args([
+            "--stack",
+            "hyphae",
+            "--seconds",
+            "2",
+            "--recovery-seconds",
+            "5",
+        ])
+        .args([
+            "--attack",
+            "yamux-oversized-syn",
+            "--attack",
+            "unread-pings",
+        ])
         .arg("--hyphae-bin")
         .arg(hyphae_bin())
         .arg("--json")
@@ -34,7 +46,10 @@ fn hyphae_survives_short_attacks_and_serves_the_honest_peer() {
     assert_eq!(results.len(), 2, "{results:?}");
     for result in results {
         assert_eq!(result["survived"], true, "{result}");
-        assert!(result["honest_successes"].as_u64().unwrap() >= 1, "{result}");
+        assert!(
+            result["honest_successes"].as_u64().unwrap() >= 1,
+            "{result}"
+        );
         // The attack reached the node: connections secured and something sent.
         assert!(result["sent"]["secured"].as_u64().unwrap() >= 1, "{result}");
         assert!(result["sent"]["units"].as_u64().unwrap() >= 1, "{result}");

@@ -22,16 +22,21 @@ const FLOOD_HANDSHAKES: usize = 32;
 /// connection the node closes is replaced at once, as a determined attacker would.
 pub async fn identity_flood(target: Target, counters: Arc<Counters>) {
     let handshakes = Arc::new(Semaphore::new(FLOOD_HANDSHAKES));
-    workers(FLOOD_CONNECTIONS, target, counters, move |index, target, counters| {
-        let handshakes = Arc::clone(&handshakes);
-        async move {
-            let permit = handshakes.acquire_owned().await?;
-            let io = wire::secure(&target, index, &counters).await?;
-            drop(permit);
-            Counters::add(&counters.units, 1);
-            wire::while_draining(io, |_writer| std::future::pending()).await
-        }
-    })
+    workers(
+        FLOOD_CONNECTIONS,
+        target,
+        counters,
+        move |index, target, counters| {
+            let handshakes = Arc::clone(&handshakes);
+            async move {
+                let permit = handshakes.acquire_owned().await?;
+                let io = wire::secure(&target, index, &counters).await?;
+                drop(permit);
+                Counters::add(&counters.units, 1);
+                wire::while_draining(io, |_writer| std::future::pending()).await
+            }
+        },
+    )
     .await
 }
 
@@ -62,7 +67,12 @@ async fn pushes(
     counters: Arc<Counters>,
 ) -> anyhow::Result<()> {
     for id in (1..).step_by(2) {
-        wire::send(&mut writer, &wire::open_stream_frame(id, PUSH, &message)?, &counters).await?;
+        wire::send(
+            &mut writer,
+            &wire::open_stream_frame(id, PUSH, &message)?,
+            &counters,
+        )
+        .await?;
         Counters::add(&counters.units, 1);
     }
     Ok(())

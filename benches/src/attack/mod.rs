@@ -101,7 +101,7 @@ impl Attack {
     /// What the counters' `units` count for this attack.
     pub fn unit(self) -> &'static str {
         match self {
-            Attack::IdentityFlood => "connections held",
+            Attack::IdentityFlood => "connections completed",
             Attack::StreamsNeverRead => "streams opened",
             Attack::UnreadPings => "pings sent",
             Attack::YamuxOversizedSyn => "oversized frames",
@@ -154,7 +154,10 @@ where
         tasks.spawn(async move {
             for round in 0.. {
                 let index = worker + round * workers;
-                if work(index, target.clone(), Arc::clone(&counters)).await.is_err() {
+                if work(index, target.clone(), Arc::clone(&counters))
+                    .await
+                    .is_err()
+                {
                     Counters::add(&counters.cut_off, 1);
                     tokio::time::sleep(Duration::from_millis(20)).await;
                 }

@@ -71,14 +71,19 @@ pub async fn every_second(addr: Multiaddr, stop: impl std::future::Future<Output
     let mut served = Served::default();
     while let Some(outcome) = attempts.join_next().await {
         served.attempts += 1;
-        match outcome.map_err(anyhow::Error::from).and_then(|outcome| outcome) {
+        match outcome
+            .map_err(anyhow::Error::from)
+            .and_then(|outcome| outcome)
+        {
             Ok(elapsed) => {
                 served.successes += 1;
                 served.worst = served.worst.max(elapsed);
             }
             Err(error) => {
                 served.worst = served.worst.max(DEADLINE);
-                served.first_error.get_or_insert_with(|| format!("{error:#}"));
+                served
+                    .first_error
+                    .get_or_insert_with(|| format!("{error:#}"));
             }
         }
     }

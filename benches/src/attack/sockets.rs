@@ -20,36 +20,41 @@ const DRIP: Duration = Duration::from_secs(2);
 /// header and `/noise` proposal one byte every two seconds (then zeros). Each reconnects as
 /// soon as the node drops it, so the node's handshake slots stay under pressure.
 pub async fn slow_handshakes(target: Target, counters: Arc<Counters>) {
-    workers(SLOW_SOCKETS, target, counters, |index, target, counters| async move {
-        let tcp = wire::connect_tcp(&target, index).await?;
-        Counters::add(&counters.connections, 1);
-        let (mut reader, mut writer) = tcp.into_split();
-        let drip = async {
-            if index % 2 == 0 {
-                return std::future::pending().await;
+    workers(
+        SLOW_SOCKETS,
+        target,
+        counters,
+        |index, target, counters| async move {
+            let tcp = wire::connect_tcp(&target, index).await?;
+            Counters::add(&counters.connections, 1);
+            let (mut reader, mut writer) = tcp.into_split();
+            let drip = async {
+                if index % 2 == 0 {
+                    return std::future::pending().await;
+                }
+                let mut bytes = hyphae_core::multistream::Dialer::new(vec![
+                    hyphae_noise::PROTOCOL_ID.to_owned(),
+                ])?
+                .poll_transmit();
+                bytes.resize(4096, 0);
+                for byte in bytes {
+                    tokio::time::sleep(DRIP).await;
+                    writer.write_all(&[byte]).await?;
+                    Counters::add(&counters.units, 1);
+                    Counters::add(&counters.bytes, 1);
+                }
+                anyhow::Ok(())
+            };
+            let mut buffer = [0; 1024];
+            tokio::select! {
+                // The node's answer (its multistream header) is read; its close ends the round.
+                _ = async { while let Ok(1..) = reader.read(&mut buffer).await {} } => {
+                    anyhow::bail!("the node closed the connection")
+                }
+                result = drip => result,
             }
-            let mut bytes = hyphae_core::multistream::Dialer::new(vec![
-                hyphae_noise::PROTOCOL_ID.to_owned(),
-            ])?
-            .poll_transmit();
-            bytes.resize(4096, 0);
-            for byte in bytes {
-                tokio::time::sleep(DRIP).await;
-                writer.write_all(&[byte]).await?;
-                Counters::add(&counters.units, 1);
-                Counters::add(&counters.bytes, 1);
-            }
-            anyhow::Ok(())
-        };
-        let mut buffer = [0; 1024];
-        tokio::select! {
-            // The node's answer (its multistream header) is read; its close ends the round.
-            _ = async { while let Ok(1..) = reader.read(&mut buffer).await {} } => {
-                anyhow::bail!("the node closed the connection")
-            }
-            result = drip => result,
-        }
-    })
+        },
+    )
     .await
 }
 
@@ -62,10 +67,15 @@ const TRICKLE: Duration = Duration::from_millis(100);
 /// Noise record, a record every 100 ms: the node pays a record's decryption and a wake-up
 /// for every byte and must keep each partial frame.
 pub async fn trickle(target: Target, counters: Arc<Counters>) {
-    workers(TRICKLE_CONNECTIONS, target, counters, |index, target, counters| async move {
-        let io = wire::secure(&target, index, &counters).await?;
-        wire::while_draining(io, |writer| trickle_frames(writer, counters)).await
-    })
+    workers(
+        TRICKLE_CONNECTIONS,
+        target,
+        counters,
+        |index, target, counters| async move {
+            let io = wire::secure(&target, index, &counters).await?;
+            wire::while_draining(io, |writer| trickle_frames(writer, counters)).await
+        },
+    )
     .await
 }
 

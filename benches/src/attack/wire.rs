@@ -94,7 +94,8 @@ pub async fn secure(target: &Target, index: u64, counters: &Counters) -> anyhow:
 /// it, optimistically: a Data frame with SYN carrying the multistream-select header and the
 /// proposal, followed by `payload` in the same frame.
 pub fn open_stream_frame(id: u32, protocol: &str, payload: &[u8]) -> anyhow::Result<Vec<u8>> {
-    let mut body = hyphae_core::multistream::Dialer::new(vec![protocol.to_owned()])?.poll_transmit();
+    let mut body =
+        hyphae_core::multistream::Dialer::new(vec![protocol.to_owned()])?.poll_transmit();
     body.extend_from_slice(payload);
     let mut frame = data_header(id, Flags::SYN, body.len())?.to_vec();
     frame.extend_from_slice(&body);

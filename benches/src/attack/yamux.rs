@@ -36,7 +36,12 @@ const OVERSIZED: usize = 1 << 20;
 async fn oversized_frames(mut writer: Writer, counters: Arc<Counters>) -> anyhow::Result<()> {
     let chunk = vec![0; 64 * 1024];
     for id in (1..).step_by(2) {
-        wire::send(&mut writer, &wire::data_header(id, Flags::SYN, OVERSIZED)?, &counters).await?;
+        wire::send(
+            &mut writer,
+            &wire::data_header(id, Flags::SYN, OVERSIZED)?,
+            &counters,
+        )
+        .await?;
         Counters::add(&counters.units, 1);
         for _ in 0..OVERSIZED / chunk.len() {
             wire::send(&mut writer, &chunk, &counters).await?;
@@ -116,7 +121,12 @@ pub async fn unread_pings(target: Target, counters: Arc<Counters>) {
     workers(4, target, counters, |index, target, counters| async move {
         let mut io = wire::secure(&target, index, &counters).await?;
         let (mut stream, mut stream_bytes) = (1, 0);
-        wire::send(&mut io, &wire::open_stream_frame(stream, PING, &[])?, &counters).await?;
+        wire::send(
+            &mut io,
+            &wire::open_stream_frame(stream, PING, &[])?,
+            &counters,
+        )
+        .await?;
         for opaque in (0u32..).step_by(256) {
             let mut frames = Vec::with_capacity(256 * 12 + 16 * 44);
             for n in 0..256 {

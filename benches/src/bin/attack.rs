@@ -95,6 +95,8 @@ struct Outcome {
     cpu: Option<Duration>,
     attack_time: Duration,
     recovery: Option<Duration>,
+    /// Resident memory when recovery was reached or the wait ended.
+    after_kib: Option<u64>,
     counters: Value,
 }
 
@@ -114,7 +116,12 @@ async fn main() -> anyhow::Result<()> {
     let mut outcomes = Vec::new();
     for &attack in &attacks {
         for &stack in &stacks {
-            eprintln!("{} on {} for {} s ...", attack.name(), stack.name(), args.seconds);
+            eprintln!(
+                "{} on {} for {} s ...",
+                attack.name(),
+                stack.name(),
+                args.seconds
+            );
             let outcome = run(attack, stack, &args).await?;
             eprintln!("  {}", row(&outcome));
             eprintln!("  sent: {} (units: {})", outcome.counters, attack.unit());
@@ -137,9 +144,12 @@ async fn run(attack: Attack, stack: Stack, args: &Args) -> anyhow::Result<Outcom
     let mut node = Tested::spawn(stack, args).await?;
     let pid = node.pid;
     let honest = attack.honest_addr(&node.target);
-    probe::until_served(&honest, 10)
-        .await
-        .with_context(|| format!("{} did not serve the honest peer before the attack", stack.name()))?;
+    probe::until_served(&honest, 10).await.with_context(|| {
+        format!(
+            "{} did not serve the honest peer before the attack",
+            stack.name()
+        )
+    })?;
     // Let the warm-up connection's work settle before the baseline.
     tokio::time::sleep(Duration::from_secs(1)).await;
     let baseline_kib = measure::rss_kib(pid)?;
@@ -155,15 +165,18 @@ async fn run(attack: Attack, stack: Stack, args: &Args) -> anyhow::Result<Outcom
         tokio::time::sleep(Duration::from_secs(args.seconds)),
     )
     .await;
-    let cpu = measure::cpu_time(pid).ok().map(|after| after.saturating_sub(cpu_before));
+    let cpu = measure::cpu_time(pid)
+        .ok()
+        .map(|after| after.saturating_sub(cpu_before));
     attacking.abort();
     let _ = attacking.await;
     let attack_time = started.elapsed();
     let survived = node.child.try_wait()?.is_none();
-    let recovery = if survived {
-        recover(pid, baseline_kib, &honest, args.recovery_seconds).await
+    let (recovery, after_kib) = if survived {
+        let recovery = recover(pid, baseline_kib, &honest, args.recovery_seconds).await;
+        (recovery, measure::rss_kib(pid).ok())
     } else {
-        None
+        (None, None)
     };
     sampler.abort();
     node.child.kill().await.ok();
@@ -177,6 +190,7 @@ async fn run(attack: Attack, stack: Stack, args: &Args) -> anyhow::Result<Outcom
         cpu,
         attack_time,
         recovery,
+        after_kib,
         counters: counters.to_json(),
     })
 }
@@ -219,9 +233,7 @@ impl Tested {
                 command.arg("node");
                 command
             }
-            Stack::RustLibp2p => {
-                Command::new(binary(&args.rust_libp2p_bin, "rust-libp2p-node")?)
-            }
+            Stack::RustLibp2p => Command::new(binary(&args.rust_libp2p_bin, "rust-libp2p-node")?),
         };
         command
             .args(["--listen", "/ip4/127.0.0.1/tcp/0"])
@@ -234,7 +246,9 @@ impl Tested {
                 Stdio::null()
             })
             .kill_on_drop(true);
-        let mut child = command.spawn().with_context(|| format!("starting {}", stack.name()))?;
+        let mut child = command
+            .spawn()
+            .with_context(|| format!("starting {}", stack.name()))?;
         let pid = child.id().context("no pid")?;
         let mut lines = BufReader::new(child.stdout.take().context("no stdout")?).lines();
         let target = tokio::time::timeout(Duration::from_secs(30), async {
@@ -304,7 +318,10 @@ fn socket_addr(addr: &Multiaddr) -> Option<(std::net::SocketAddr, bool)> {
 
 /// `addr` ending in `/p2p/<peer>` (once).
 fn with_peer(mut addr: Multiaddr, peer: PeerId) -> Multiaddr {
-    if addr.iter().any(|protocol| matches!(protocol, Protocol::P2p(_))) {
+    if addr
+        .iter()
+        .any(|protocol| matches!(protocol, Protocol::P2p(_)))
+    {
         let _ = addr.pop();
     }
     addr.with(Protocol::P2p(peer))
@@ -318,7 +335,7 @@ fn mib(kib: u64) -> f64 {
 fn row(outcome: &Outcome) -> String {
     let served = &outcome.served;
     format!(
-        "| {} | {} | {} | {}/{} | {:.2} s | {:.1} | {:.1} | {} | {} |",
+        "| {} | {} | {} | {}/{} | {:.2} s | {:.1} | {:.1} | {} | {} | {} |",
         outcome.attack.name(),
         outcome.stack.name(),
         if outcome.survived { "yes" } else { "**no**" },
@@ -334,14 +351,18 @@ fn row(outcome: &Outcome) -> String {
             || "not within the wait".to_owned(),
             |recovery| format!("{:.1}", recovery.as_secs_f64())
         ),
+        outcome.after_kib.map_or("-".to_owned(), |kib| format!(
+            "{:.1}",
+            mib(kib) - mib(outcome.baseline_kib)
+        )),
     )
 }
 
 fn print_table(outcomes: &[Outcome]) {
     println!(
-        "| attack | node | survived | honest served | worst honest | peak RSS growth (MiB) | baseline RSS (MiB) | CPU (s) | recovery (s) |"
+        "| attack | node | survived | honest served | worst honest | peak RSS growth (MiB) | baseline RSS (MiB) | CPU (s) | recovery (s) | RSS left after (MiB) |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
     for outcome in outcomes {
         println!("{}", row(outcome));
     }
@@ -362,6 +383,7 @@ fn to_json(outcome: &Outcome) -> Value {
         "cpu_s": outcome.cpu.map(|cpu| cpu.as_secs_f64()),
         "attack_s": outcome.attack_time.as_secs_f64(),
         "recovery_s": outcome.recovery.map(|recovery| recovery.as_secs_f64()),
+        "after_rss_kib": outcome.after_kib,
         "sent": outcome.counters,
         "sent_unit": outcome.attack.unit(),
     })
