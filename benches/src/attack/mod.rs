@@ -7,7 +7,8 @@
 //!
 //! - [`yamux`]: frames larger than the window, window credit overflow, streams never read,
 //!   pings never read;
-//! - [`sockets`]: slow and silent handshakes, frames trickled a byte at a time;
+//! - [`sockets`]: slow and silent handshakes (held, or churned), frames trickled a byte at a
+//!   time;
 //! - [`flood`]: complete connections from many fresh identities, bloated identify pushes;
 //! - [`quic`]: QUIC Initial packets from fresh connection ids, never followed up.
 //!
@@ -61,6 +62,8 @@ pub enum Attack {
     YamuxWindowOverflow,
     /// TCP sockets that send nothing, or a byte every two seconds, during the handshake.
     SlowHandshakes,
+    /// The sockets of `slow-handshakes`, reconnecting at once whenever dropped.
+    HandshakeChurn,
     /// Secured connections sending their Yamux frames one byte per Noise record.
     Trickle,
     /// Identify pushes listing thousands of protocols and addresses.
@@ -71,13 +74,14 @@ pub enum Attack {
 
 impl Attack {
     /// Every attack.
-    pub const ALL: [Attack; 9] = [
+    pub const ALL: [Attack; 10] = [
         Attack::IdentityFlood,
         Attack::StreamsNeverRead,
         Attack::UnreadPings,
         Attack::YamuxOversizedSyn,
         Attack::YamuxWindowOverflow,
         Attack::SlowHandshakes,
+        Attack::HandshakeChurn,
         Attack::Trickle,
         Attack::IdentifyBloat,
         Attack::QuicInitialFlood,
@@ -92,6 +96,7 @@ impl Attack {
             Attack::YamuxOversizedSyn => "yamux-oversized-syn",
             Attack::YamuxWindowOverflow => "yamux-window-overflow",
             Attack::SlowHandshakes => "slow-handshakes",
+            Attack::HandshakeChurn => "handshake-churn",
             Attack::Trickle => "trickle",
             Attack::IdentifyBloat => "identify-bloat",
             Attack::QuicInitialFlood => "quic-initial-flood",
@@ -106,7 +111,7 @@ impl Attack {
             Attack::UnreadPings => "pings sent",
             Attack::YamuxOversizedSyn => "oversized frames",
             Attack::YamuxWindowOverflow => "overflowing updates",
-            Attack::SlowHandshakes => "bytes dripped",
+            Attack::SlowHandshakes | Attack::HandshakeChurn => "bytes dripped",
             Attack::Trickle => "one-byte records",
             Attack::IdentifyBloat => "bloated pushes",
             Attack::QuicInitialFlood => "Initial packets",
@@ -131,6 +136,7 @@ impl Attack {
             Attack::YamuxOversizedSyn => yamux::oversized_syn(target, counters).await,
             Attack::YamuxWindowOverflow => yamux::window_overflow(target, counters).await,
             Attack::SlowHandshakes => sockets::slow_handshakes(target, counters).await,
+            Attack::HandshakeChurn => sockets::handshake_churn(target, counters).await,
             Attack::Trickle => sockets::trickle(target, counters).await,
             Attack::IdentifyBloat => flood::identify_bloat(target, counters).await,
             Attack::QuicInitialFlood => quic::initial_flood(target, counters).await,

@@ -16,46 +16,69 @@ const SLOW_SOCKETS: u64 = 512;
 /// Time between two bytes of a dripping socket.
 const DRIP: Duration = Duration::from_secs(2);
 
+/// How long a slow socket waits after the node dropped it before it connects again: the
+/// slots are held, not churned (see [`handshake_churn`] for the other).
+const HOLD_PAUSE: Duration = Duration::from_secs(1);
+
 /// [`SLOW_SOCKETS`] TCP connections: half send nothing, half send the multistream-select
-/// header and `/noise` proposal one byte every two seconds (then zeros). Each reconnects as
-/// soon as the node drops it, so the node's handshake slots stay under pressure.
+/// header and `/noise` proposal one byte every two seconds (then zeros). Each connects again
+/// a second after the node drops it, so the node's handshake slots stay taken.
 pub async fn slow_handshakes(target: Target, counters: Arc<Counters>) {
+    slow_sockets(target, counters, HOLD_PAUSE).await
+}
+
+/// The sockets of [`slow_handshakes`], but each connects again at once (after the 20 ms of
+/// [`workers`]) when dropped: thousands of new handshakes a second against a node that
+/// drops slow ones, the churn a persistent attacker adds to holding slots.
+pub async fn handshake_churn(target: Target, counters: Arc<Counters>) {
+    slow_sockets(target, counters, Duration::ZERO).await
+}
+
+async fn slow_sockets(target: Target, counters: Arc<Counters>, pause: Duration) {
     workers(
         SLOW_SOCKETS,
         target,
         counters,
-        |index, target, counters| async move {
-            let tcp = wire::connect_tcp(&target, index).await?;
-            Counters::add(&counters.connections, 1);
-            let (mut reader, mut writer) = tcp.into_split();
-            let drip = async {
-                if index % 2 == 0 {
-                    return std::future::pending().await;
-                }
-                let mut bytes = hyphae_core::multistream::Dialer::new(vec![
-                    hyphae_noise::PROTOCOL_ID.to_owned(),
-                ])?
-                .poll_transmit();
-                bytes.resize(4096, 0);
-                for byte in bytes {
-                    tokio::time::sleep(DRIP).await;
-                    writer.write_all(&[byte]).await?;
-                    Counters::add(&counters.units, 1);
-                    Counters::add(&counters.bytes, 1);
-                }
-                anyhow::Ok(())
-            };
-            let mut buffer = [0; 1024];
-            tokio::select! {
-                // The node's answer (its multistream header) is read; its close ends the round.
-                _ = async { while let Ok(1..) = reader.read(&mut buffer).await {} } => {
-                    anyhow::bail!("the node closed the connection")
-                }
-                result = drip => result,
+        move |index, target, counters| async move {
+            let held = hold_slow_socket(index, &target, &counters).await;
+            if held.is_err() {
+                tokio::time::sleep(pause).await;
             }
+            held
         },
     )
     .await
+}
+
+/// One slow socket, until the node drops it: silent for even `index`, dripping for odd.
+async fn hold_slow_socket(index: u64, target: &Target, counters: &Counters) -> anyhow::Result<()> {
+    let tcp = wire::connect_tcp(target, index).await?;
+    Counters::add(&counters.connections, 1);
+    let (mut reader, mut writer) = tcp.into_split();
+    let drip = async {
+        if index % 2 == 0 {
+            return std::future::pending().await;
+        }
+        let mut bytes =
+            hyphae_core::multistream::Dialer::new(vec![hyphae_noise::PROTOCOL_ID.to_owned()])?
+                .poll_transmit();
+        bytes.resize(4096, 0);
+        for byte in bytes {
+            tokio::time::sleep(DRIP).await;
+            writer.write_all(&[byte]).await?;
+            Counters::add(&counters.units, 1);
+            Counters::add(&counters.bytes, 1);
+        }
+        anyhow::Ok(())
+    };
+    let mut buffer = [0; 1024];
+    tokio::select! {
+        // The node's answer (its multistream header) is read; its close ends the round.
+        _ = async { while let Ok(1..) = reader.read(&mut buffer).await {} } => {
+            anyhow::bail!("the node closed the connection")
+        }
+        result = drip => result,
+    }
 }
 
 /// Secured connections held by the trickle attack.
