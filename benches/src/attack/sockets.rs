@@ -56,7 +56,7 @@ async fn hold_slow_socket(index: u64, target: &Target, counters: &Counters) -> a
     Counters::add(&counters.connections, 1);
     let (mut reader, mut writer) = tcp.into_split();
     let drip = async {
-        if index % 2 == 0 {
+        if index.is_multiple_of(2) {
             return std::future::pending().await;
         }
         let mut bytes =
