@@ -36,7 +36,7 @@ struct Args {
     /// Run only these attacks (repeat the flag; default: all).
     #[arg(long = "attack", value_enum)]
     attacks: Vec<Attack>,
-    /// Attack only these nodes (repeat the flag; default: both).
+    /// Attack only these nodes (repeat the flag; default: hyphae and rust-libp2p).
     #[arg(long = "stack", value_enum)]
     stacks: Vec<Stack>,
     /// How long each attack runs, in seconds.
@@ -66,6 +66,9 @@ enum Stack {
     Hyphae,
     /// The `rust-libp2p-node` binary: rust-libp2p 0.57 with its defaults.
     RustLibp2p,
+    /// The `hyphae-capped-node` binary: hyphae's defaults with loopback not exempt from
+    /// the per-address caps (not run unless asked for).
+    HyphaeCapped,
 }
 
 impl Stack {
@@ -73,6 +76,7 @@ impl Stack {
         match self {
             Stack::Hyphae => "hyphae",
             Stack::RustLibp2p => "rust-libp2p",
+            Stack::HyphaeCapped => "hyphae-capped",
         }
     }
 }
@@ -234,6 +238,7 @@ impl Tested {
                 command
             }
             Stack::RustLibp2p => Command::new(binary(&args.rust_libp2p_bin, "rust-libp2p-node")?),
+            Stack::HyphaeCapped => Command::new(binary(&None, "hyphae-capped-node")?),
         };
         command
             .args(["--listen", "/ip4/127.0.0.1/tcp/0"])
