@@ -17,10 +17,14 @@
 //!
 //! [`gossip_hyphae`] and [`gossip_libp2p`] are the gossipsub nodes of the `gossip` binary:
 //! messages per second relayed by one node, memory per peer and per topic.
+//!
+//! [`attack`] is the attack suite of the `attack` binary: known attacks on a node under test
+//! (`hyphae node`, or the `rust-libp2p-node` binary), with an honest peer probing it.
 
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod attack;
 mod conn_exchange;
 pub mod conn_hyphae;
 pub mod conn_libp2p;
