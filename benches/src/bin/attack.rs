@@ -66,8 +66,8 @@ enum Stack {
     Hyphae,
     /// The `rust-libp2p-node` binary: rust-libp2p 0.57 with its defaults.
     RustLibp2p,
-    /// The `hyphae-capped-node` binary: hyphae's defaults with loopback not exempt from
-    /// the per-address caps (not run unless asked for).
+    /// `hyphae node --cap-loopback`: hyphae's defaults with loopback not exempt from the
+    /// per-address caps (not run unless asked for).
     HyphaeCapped,
 }
 
@@ -238,7 +238,11 @@ impl Tested {
                 command
             }
             Stack::RustLibp2p => Command::new(binary(&args.rust_libp2p_bin, "rust-libp2p-node")?),
-            Stack::HyphaeCapped => Command::new(binary(&None, "hyphae-capped-node")?),
+            Stack::HyphaeCapped => {
+                let mut command = Command::new(binary(&args.hyphae_bin, "hyphae")?);
+                command.args(["node", "--cap-loopback"]);
+                command
+            }
         };
         command
             .args(["--listen", "/ip4/127.0.0.1/tcp/0"])

@@ -56,6 +56,10 @@ pub(crate) struct Args {
     /// 10.0.0.0/8), besides loopback; may be repeated.
     #[arg(long, value_name = "CIDR")]
     allow: Vec<IpNet>,
+    /// Cap loopback peers like any other address (by default loopback is exempt from the
+    /// per-address caps and rates).
+    #[arg(long)]
+    cap_loopback: bool,
     /// Memory peers may make the node hold, in MiB: receive windows, queues, requests in
     /// flight. Every scope's limits (per peer, per connection, per service) scale with it.
     /// Default: 1/8 of the machine's memory.
@@ -83,6 +87,9 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
         low_watermark: args.low_watermark,
         ..Limits::default()
     };
+    if args.cap_loopback {
+        limits.allow.clear();
+    }
     limits.allow.extend(args.allow);
     if let Some(mib) = args.memory_budget {
         limits.resources = ResourceLimits::for_memory_budget(mib.saturating_mul(1024 * 1024));
