@@ -19,7 +19,7 @@
 //! messages per second relayed by one node, memory per peer and per topic.
 //!
 //! [`attack`] is the attack suite of the `attack` binary: known attacks on a node under test
-//! (`hyphae node`, or the `rust-libp2p-node` binary), with an honest peer probing it.
+//! (`hyphae node`, or the `rust-libp2p-defaults` binary), with an honest peer probing it.
 
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]

@@ -51,7 +51,7 @@ struct Args {
     /// The `hyphae` binary (default: the one beside this binary).
     #[arg(long)]
     hyphae_bin: Option<PathBuf>,
-    /// The `rust-libp2p-node` binary (default: the one beside this binary).
+    /// The `rust-libp2p-defaults` binary (default: the one beside this binary).
     #[arg(long)]
     rust_libp2p_bin: Option<PathBuf>,
     /// Let the nodes' stderr through (their logs) instead of discarding it.
@@ -64,7 +64,7 @@ struct Args {
 enum Stack {
     /// `hyphae node` with its defaults.
     Hyphae,
-    /// The `rust-libp2p-node` binary: rust-libp2p 0.57 with its defaults.
+    /// The `rust-libp2p-defaults` binary: rust-libp2p 0.57 with its defaults.
     RustLibp2p,
     /// `hyphae node --cap-loopback`: hyphae's defaults with loopback not exempt from the
     /// per-address caps (not run unless asked for).
@@ -237,7 +237,9 @@ impl Tested {
                 command.arg("node");
                 command
             }
-            Stack::RustLibp2p => Command::new(binary(&args.rust_libp2p_bin, "rust-libp2p-node")?),
+            Stack::RustLibp2p => {
+                Command::new(binary(&args.rust_libp2p_bin, "rust-libp2p-defaults")?)
+            }
             Stack::HyphaeCapped => {
                 let mut command = Command::new(binary(&args.hyphae_bin, "hyphae")?);
                 command.args(["node", "--cap-loopback"]);

@@ -234,28 +234,33 @@ async fn a_peer_gets_at_most_two_identify_pushes_read_at_once() {
     let client = Node::builder().start().await.unwrap();
     client.dial(&server.listen_addrs()[0]).await.unwrap();
     let mut pushes = Vec::new();
-    for _ in 0..4 {
+    for _ in 0..6 {
         let mut stream = client
             .open_stream(server.peer_id(), hyphae::identify::PUSH_PROTOCOL)
             .await
             .unwrap();
-        // Negotiation is optimistic: a byte of a push makes the proposal go out.
-        stream.write_all(&[0]).await.unwrap();
+        // Negotiation is optimistic: a byte of a push makes the proposal go out. A push the
+        // server refused at once may fail this write already.
+        let _ = stream.write_all(&[0]).await;
         pushes.push(stream);
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    // The client's own identify push may hold one of the two places for a moment, so
+    // count: at most two pushes are still being read, the others were reset.
     let mut buf = [0u8; 1];
-    for (index, stream) in pushes.iter_mut().enumerate() {
+    let mut still_read = 0;
+    for stream in &mut pushes {
         let read = tokio::time::timeout(Duration::from_millis(500), stream.read(&mut buf)).await;
-        if index < 2 {
-            assert!(read.is_err(), "push {index} is still being read");
-        } else {
-            assert!(
-                matches!(read, Ok(Err(_)) | Ok(Ok(0))),
-                "push {index} was dropped: {read:?}"
-            );
+        match read {
+            Err(_) => still_read += 1,
+            Ok(Err(_) | Ok(0)) => {}
+            Ok(Ok(_)) => panic!("identify push answered"),
         }
     }
+    assert!(
+        (1..=2).contains(&still_read),
+        "{still_read} pushes read at once"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

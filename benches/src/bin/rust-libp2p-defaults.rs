@@ -1,7 +1,7 @@
 //! A rust-libp2p 0.57 node as its users run it, the other node under test of the `attack`
 //! binary: TCP + Noise + Yamux and QUIC, ping and identify, every setting at its default.
 //!
-//! `rust-libp2p-node [--listen ADDR]...` prints `PeerId: <id>` and one `Listening on <addr>`
+//! `rust-libp2p-defaults [--listen ADDR]...` prints `PeerId: <id>` and one `Listening on <addr>`
 //! line per listener (the lines `hyphae node` prints), then serves until killed.
 //! The swarm's settings are the defaults too (idle connections close after 10 s).
 
