@@ -203,6 +203,7 @@ impl Builder {
             mplex,
         };
         let resources = ResourceManager::new(self.limits.resources.clone());
+        quic.set_memory(resources.clone());
         let inner = Arc::new(Inner {
             peer_id: keypair.peer_id(),
             keypair,

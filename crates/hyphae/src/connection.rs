@@ -177,10 +177,7 @@ pub(crate) async fn accept_quic(endpoint: hyphae_quic::Endpoint, node: Weak<Inne
                 continue;
             }
         };
-        let scope = inner
-            .connection_scope(Direction::Inbound, false)
-            .and_then(|scope| Ok(scope.authenticated(&connection.remote_peer())?));
-        let scope = match scope {
+        let scope = match inner.quic_scope(&connection, Direction::Inbound) {
             Ok(scope) => scope,
             Err(error) => {
                 connection.close();

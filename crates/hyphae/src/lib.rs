@@ -57,7 +57,7 @@ pub use hyphae_multiaddr::{Multiaddr, Protocol};
 pub use {hyphae_identify as identify, hyphae_ping as ping};
 /// The transport and muxer crates, for their configuration types.
 pub use {
-    hyphae_memory as memory, hyphae_mplex as mplex, hyphae_tcp as tcp,
+    hyphae_memory as memory, hyphae_mplex as mplex, hyphae_quic as quic, hyphae_tcp as tcp,
     hyphae_websocket as websocket, hyphae_yamux as yamux,
 };
 

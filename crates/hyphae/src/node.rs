@@ -150,6 +150,25 @@ impl Inner {
         Ok(scope)
     }
 
+    /// The resource scope of an authenticated QUIC connection: the one its endpoint reserved
+    /// its receive window in, moved to the peer's scope with the window; refused if the
+    /// peer is at its limits.
+    pub(crate) fn quic_scope(
+        &self,
+        connection: &hyphae_quic::Connection,
+        direction: Direction,
+    ) -> Result<ConnectionScope, Error> {
+        let peer = connection.remote_peer();
+        let Some((scope, window)) = connection.take_reservation() else {
+            return Ok(self
+                .connection_scope(direction, false)?
+                .authenticated(&peer)?);
+        };
+        let scope = scope.authenticated(&peer)?;
+        scope.scope().reserve_memory(window as usize)?;
+        Ok(scope)
+    }
+
     /// Tells services (identify push) that our addresses or protocols changed.
     pub(crate) fn mark_local_change(&self) {
         self.local_changes.send_replace(());
@@ -605,9 +624,7 @@ impl Node {
                     quic.close();
                     return Err(Error::PeerIdMismatch { expected, actual });
                 }
-                let scope = self.inner.connection_scope(outbound, false);
-                let scope = scope.and_then(|scope| Ok(scope.authenticated(&actual)?));
-                match scope {
+                match self.inner.quic_scope(&quic, outbound) {
                     Ok(scope) => Established::quic(quic, outbound, scope),
                     Err(error) => {
                         quic.close();

@@ -279,3 +279,46 @@ async fn silent_sockets_filling_every_handshake_slot_do_not_lock_out_a_peer() {
     echoed(&client, &server).await.unwrap();
     drop(silent);
 }
+
+async fn quic_server(system_memory: u64) -> Node {
+    let mut limits = Limits::default();
+    limits.resources.system = limits.resources.system.with_memory(system_memory);
+    Node::builder()
+        .listen("/ip4/127.0.0.1/udp/0/quic-v1".parse().unwrap())
+        .limits(limits)
+        .start()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_quic_connection_holds_the_receive_window_it_could_reserve() {
+    let wanted = u64::from(hyphae::quic::Config::default().connection_receive_window);
+    let client = Node::builder().start().await.unwrap();
+
+    // Room for the whole window.
+    let roomy = quic_server(1 << 30).await;
+    client.dial(&roomy.listen_addrs()[0]).await.unwrap();
+    client.ping(roomy.peer_id()).await.unwrap();
+    let held = roomy
+        .resources()
+        .peer_usage(&client.peer_id())
+        .unwrap()
+        .memory;
+    assert!(held >= wanted, "{held} < {wanted}");
+
+    // A budget of 40 MiB: a window of 36 MB would take it past half, so a smaller one.
+    let tight = quic_server(40 << 20).await;
+    client.dial(&tight.listen_addrs()[0]).await.unwrap();
+    client.ping(tight.peer_id()).await.unwrap();
+    let held = tight
+        .resources()
+        .peer_usage(&client.peer_id())
+        .unwrap()
+        .memory;
+    assert!(held < wanted, "{held}");
+    assert!(held >= u64::from(hyphae::quic::MIN_WINDOW));
+
+    client.shutdown().await;
+    eventually(|| tight.resources().system().usage().memory == 0).await;
+}

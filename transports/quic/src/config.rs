@@ -108,6 +108,12 @@ impl Config {
 
     /// quinn's transport parameters for these settings.
     pub(crate) fn transport(&self) -> Result<Arc<TransportConfig>, Error> {
+        self.transport_with_window(self.connection_receive_window)
+    }
+
+    /// quinn's transport parameters for these settings with a connection receive window of
+    /// `window` (streams get at most that too).
+    pub(crate) fn transport_with_window(&self, window: u32) -> Result<Arc<TransportConfig>, Error> {
         let mut transport = TransportConfig::default();
         let mut mtu_discovery = MtuDiscoveryConfig::default();
         mtu_discovery.upper_bound(self.max_udp_payload_size);
@@ -116,8 +122,8 @@ impl Config {
         transport
             .max_concurrent_bidi_streams(VarInt::from_u32(self.max_concurrent_streams))
             .max_concurrent_uni_streams(VarInt::from_u32(0))
-            .stream_receive_window(VarInt::from_u32(self.stream_receive_window))
-            .receive_window(VarInt::from_u32(self.connection_receive_window))
+            .stream_receive_window(VarInt::from_u32(self.stream_receive_window.min(window)))
+            .receive_window(VarInt::from_u32(window))
             .send_window(self.send_window)
             .max_idle_timeout(Some(idle))
             .keep_alive_interval(Some(self.keep_alive_interval))

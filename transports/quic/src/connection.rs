@@ -1,5 +1,6 @@
 //! An established, authenticated QUIC connection and its streams.
 
+use crate::memory::Reservation;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -25,6 +26,8 @@ pub struct Connection {
     inner: quinn::Connection,
     remote_peer: PeerId,
     remote_public_key: PublicKey,
+    /// The resource scope holding its receive window, if the endpoint has a memory budget.
+    reservation: Reservation,
 }
 
 impl Connection {
@@ -47,7 +50,23 @@ impl Connection {
             remote_peer: certificate.peer_id(),
             remote_public_key: certificate.public_key().clone(),
             inner,
+            reservation: Reservation::default(),
         })
+    }
+
+    /// This connection, holding `reservation` until it is taken.
+    pub(crate) fn holding(mut self, reservation: Reservation) -> Connection {
+        self.reservation = reservation;
+        self
+    }
+
+    /// Takes the connection's resource scope (in the transient scope) and the receive window
+    /// reserved in it, if the endpoint has a memory budget ([`Endpoint::set_memory`]): the
+    /// node moves it to the peer's scope. `None` after the first call.
+    ///
+    /// [`Endpoint::set_memory`]: crate::Endpoint::set_memory
+    pub fn take_reservation(&self) -> Option<(hyphae_core::resources::ConnectionScope, u32)> {
+        self.reservation.take()
     }
 
     /// The peer at the other end, as its certificate proved.

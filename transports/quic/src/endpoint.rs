@@ -1,8 +1,9 @@
 //! The endpoint: UDP sockets that listen for and dial QUIC connections.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 
+use hyphae_core::resources::{Opener, ResourceManager};
 use hyphae_identity::{Keypair, PeerId};
 use hyphae_multiaddr::Multiaddr;
 use quinn::crypto::rustls::{QuicClientConfig, QuicServerConfig};
@@ -10,6 +11,7 @@ use tokio::sync::{Semaphore, mpsc, watch};
 use tracing::debug;
 
 use crate::address::{self, socket_multiaddr};
+use crate::memory::{self, Reservation};
 use crate::{Config, Connection, Error};
 
 /// The server name handed to quinn: never sent (SNI is off) nor checked.
@@ -72,6 +74,8 @@ struct Inner {
     handshakes: Arc<Semaphore>,
     /// Becomes true when the endpoint is closed.
     closed: watch::Sender<bool>,
+    /// Where new connections reserve their receive windows, if anywhere.
+    memory: OnceLock<ResourceManager>,
 }
 
 #[derive(Debug, Default)]
@@ -119,8 +123,26 @@ impl Endpoint {
                 accepted_tx,
                 accepted_rx: tokio::sync::Mutex::new(accepted_rx),
                 closed: watch::Sender::new(false),
+                memory: OnceLock::new(),
             }),
         })
+    }
+
+    /// Makes every new connection reserve its receive window from `resources` before its
+    /// handshake, and take the window it could reserve (see [`MIN_WINDOW`](crate::MIN_WINDOW)):
+    /// the reservation sits in a connection scope that
+    /// [`Connection::take_reservation`] hands to the node. Only the first call counts.
+    pub fn set_memory(&self, resources: ResourceManager) {
+        let _ = self.inner.memory.set(resources);
+    }
+
+    /// A new connection's window reservation and the transport parameters that go with it;
+    /// the configured ones without a memory budget.
+    fn reserve_window(
+        &self,
+        opener: Opener,
+    ) -> Result<(Reservation, Arc<quinn::TransportConfig>), Error> {
+        self.inner.reserve_window(opener)
     }
 
     /// Inbound handshakes running now (at most [`Config::max_pending_handshakes`]).
@@ -164,7 +186,7 @@ impl Endpoint {
             endpoint.clone(),
             self.inner.accepted_tx.clone(),
             self.inner.handshakes.clone(),
-            self.inner.config.clone(),
+            Arc::downgrade(&self.inner),
         ));
         debug!(addr = %socket_multiaddr(local_addr), "QUIC listening");
         self.inner.sockets().listeners.push(Listener {
@@ -255,11 +277,12 @@ impl Endpoint {
         let crypto = QuicClientConfig::try_from(tls)
             .map_err(|_| Error::InvalidConfig("TLS lacks the QUIC initial cipher suite"))?;
         let mut client = quinn::ClientConfig::new(Arc::new(crypto));
-        client.transport_config(self.inner.transport.clone());
+        let (reservation, transport) = self.reserve_window(Opener::Local)?;
+        client.transport_config(transport);
         let connecting = endpoint.connect_with(client, remote, PLACEHOLDER_NAME)?;
         match connecting.await {
             Ok(connection) => {
-                let connection = Connection::new(connection)?;
+                let connection = Connection::new(connection)?.holding(reservation);
                 debug!(peer = %connection.remote_peer(), %remote, "QUIC connection established (outbound)");
                 Ok(connection)
             }
@@ -323,6 +346,24 @@ impl Endpoint {
 }
 
 impl Inner {
+    fn reserve_window(
+        &self,
+        opener: Opener,
+    ) -> Result<(Reservation, Arc<quinn::TransportConfig>), Error> {
+        let Some(resources) = self.memory.get() else {
+            return Ok((Reservation::default(), self.transport.clone()));
+        };
+        let wanted = self.config.connection_receive_window;
+        let (reservation, window) =
+            memory::reserve(resources, opener, wanted).ok_or(Error::NoMemory)?;
+        let transport = if window == wanted {
+            self.transport.clone()
+        } else {
+            self.config.transport_with_window(window)?
+        };
+        Ok((reservation, transport))
+    }
+
     fn sockets(&self) -> MutexGuard<'_, Sockets> {
         // A panic while holding the lock leaves the socket list intact; keep using it.
         self.sockets
@@ -361,10 +402,14 @@ async fn accept_loop(
     endpoint: quinn::Endpoint,
     accepted: mpsc::Sender<Connection>,
     handshakes: Arc<Semaphore>,
-    config: Config,
+    owner: Weak<Inner>,
 ) {
-    let timeout = config.handshake_timeout;
     while let Some(incoming) = endpoint.accept().await {
+        let Some(inner) = owner.upgrade() else {
+            return;
+        };
+        let config = &inner.config;
+        let timeout = config.handshake_timeout;
         let pending = config
             .max_pending_handshakes
             .saturating_sub(handshakes.available_permits());
@@ -384,12 +429,28 @@ async fn accept_loop(
             incoming.refuse();
             continue;
         };
+        let reserved = inner
+            .reserve_window(Opener::Remote)
+            .and_then(|(reservation, transport)| {
+                let mut server = inner.server.clone();
+                server.transport_config(transport);
+                Ok((reservation, server))
+            });
+        let (reservation, server) = match reserved {
+            Ok(reserved) => reserved,
+            Err(error) => {
+                debug!(remote = %incoming.remote_address(), %error, "refusing a QUIC connection");
+                incoming.refuse();
+                continue;
+            }
+        };
+        drop(inner);
         let accepted = accepted.clone();
         tokio::spawn(async move {
             let remote = incoming.remote_address();
             let handshake = async {
-                let connection = incoming.accept()?.await?;
-                Connection::new(connection)
+                let connection = incoming.accept_with(Arc::new(server))?.await?;
+                Ok::<_, Error>(Connection::new(connection)?.holding(reservation))
             };
             match tokio::time::timeout(timeout, handshake).await {
                 Ok(Ok(connection)) => {

@@ -58,6 +58,10 @@ pub enum Error {
     /// The endpoint was closed.
     #[error("the QUIC endpoint is closed")]
     EndpointClosed,
+    /// The node's memory budget cannot spare even the smallest receive window
+    /// ([`MIN_WINDOW`](crate::MIN_WINDOW)) for a new connection.
+    #[error("no memory left for a QUIC connection's receive window")]
+    NoMemory,
     /// A setting cannot be expressed in QUIC.
     #[error("invalid QUIC configuration: {0}")]
     InvalidConfig(&'static str),

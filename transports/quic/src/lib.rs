@@ -26,12 +26,14 @@ mod config;
 mod connection;
 mod endpoint;
 mod error;
+mod memory;
 
 pub use address::socket_multiaddr;
 pub use config::Config;
 pub use connection::{Connection, Stream};
 pub use endpoint::Endpoint;
 pub use error::Error;
+pub use memory::MIN_WINDOW;
 
 /// The multiaddr protocol name of this transport (quic/README.md, "Multiaddress").
 pub const PROTOCOL_NAME: &str = "quic-v1";
