@@ -136,15 +136,6 @@ impl Endpoint {
         let _ = self.inner.memory.set(resources);
     }
 
-    /// A new connection's window reservation and the transport parameters that go with it;
-    /// the configured ones without a memory budget.
-    fn reserve_window(
-        &self,
-        opener: Opener,
-    ) -> Result<(Reservation, Arc<quinn::TransportConfig>), Error> {
-        self.inner.reserve_window(opener)
-    }
-
     /// Inbound handshakes running now (at most [`Config::max_pending_handshakes`]).
     pub fn pending_handshakes(&self) -> usize {
         let config = &self.inner.config;
@@ -277,7 +268,7 @@ impl Endpoint {
         let crypto = QuicClientConfig::try_from(tls)
             .map_err(|_| Error::InvalidConfig("TLS lacks the QUIC initial cipher suite"))?;
         let mut client = quinn::ClientConfig::new(Arc::new(crypto));
-        let (reservation, transport) = self.reserve_window(Opener::Local)?;
+        let (reservation, transport) = self.inner.reserve_window(Opener::Local)?;
         client.transport_config(transport);
         let connecting = endpoint.connect_with(client, remote, PLACEHOLDER_NAME)?;
         match connecting.await {
@@ -346,6 +337,8 @@ impl Endpoint {
 }
 
 impl Inner {
+    /// A new connection's window reservation and the transport parameters that go with it;
+    /// the configured ones without a memory budget.
     fn reserve_window(
         &self,
         opener: Opener,
@@ -431,10 +424,10 @@ async fn accept_loop(
         };
         let reserved = inner
             .reserve_window(Opener::Remote)
-            .and_then(|(reservation, transport)| {
+            .map(|(reservation, transport)| {
                 let mut server = inner.server.clone();
                 server.transport_config(transport);
-                Ok((reservation, server))
+                (reservation, server)
             });
         let (reservation, server) = match reserved {
             Ok(reserved) => reserved,
