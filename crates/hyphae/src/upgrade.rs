@@ -18,6 +18,12 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use crate::muxer::Muxer;
 use crate::{Error, Multiplexer, Security};
 
+/// Memory a secured channel holds for its peer for the connection's life: the Noise message
+/// (or TLS record, smaller) being read, which the peer fills as slowly as it likes. What it
+/// sends is bounded by the muxer's send windows, and what the muxer buffers is reserved by
+/// the muxer itself.
+const SECURED_CHANNEL_MEMORY: usize = 2 + hyphae_noise::MAX_MESSAGE_LEN;
+
 /// What the upgrade needs from the node.
 pub(crate) struct Upgrader {
     pub(crate) keypair: Keypair,
@@ -140,6 +146,7 @@ impl Upgrader {
         T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
         let scope = scope.authenticated(&peer).map_err(Error::from)?;
+        scope.scope().reserve_memory(SECURED_CHANNEL_MEMORY)?;
         let muxer = self
             .start_muxer(secured, agreed_muxer, side, &scope)
             .await?;

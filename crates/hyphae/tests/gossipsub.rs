@@ -265,11 +265,17 @@ async fn dropping_a_subscription_leaves_the_topic_and_a_closed_peer_is_forgotten
     ))
     .await;
     assert!(second.scores().await.is_empty());
-    // Our stopped node's handle says so.
-    assert!(matches!(
-        first.publish(TOPIC, "late").await,
-        Err(PublishError::Stopped)
-    ));
+    // Our stopped node's handle says so, once its task has seen the shutdown (which
+    // `shutdown` starts but does not wait for).
+    soon(async {
+        while !matches!(
+            first.publish(TOPIC, "late").await,
+            Err(PublishError::Stopped)
+        ) {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
