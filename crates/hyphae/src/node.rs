@@ -24,15 +24,11 @@ use crate::pending::PendingHandshakes;
 use crate::pool::{Connection, DialSlot, Pool};
 use crate::router::{Handler, Router};
 use crate::transport::Accept;
-use crate::upgrade::{Upgraded, Upgrader};
+use crate::upgrade::{HANDSHAKE_MEMORY, Upgraded, Upgrader};
 use crate::{Builder, Direction, Error, Event, Limits, Peerstore, Protocols, Stream, Transport};
 
 /// Events buffered per subscriber before the slowest one starts missing them.
 pub(crate) const EVENT_BUFFER: usize = 1024;
-
-/// Memory a connection's security handshake may hold, reserved in the transient scope until
-/// the peer is known: a Noise message (or TLS record) being read and one being written.
-const HANDSHAKE_MEMORY: usize = 2 * (2 + hyphae_noise::MAX_MESSAGE_LEN);
 
 /// The handles of a node's services, by the service's type.
 pub(crate) type Services = HashMap<TypeId, Box<dyn Any + Send + Sync>>;

@@ -24,6 +24,10 @@ use crate::{Error, Multiplexer, Security};
 /// the muxer itself.
 const SECURED_CHANNEL_MEMORY: usize = 2 + hyphae_noise::MAX_MESSAGE_LEN;
 
+/// Memory a connection's security handshake may hold, reserved in the transient scope until
+/// the peer is known: a Noise message (or TLS record) being read and one being written.
+pub(crate) const HANDSHAKE_MEMORY: usize = 2 * SECURED_CHANNEL_MEMORY;
+
 /// What the upgrade needs from the node.
 pub(crate) struct Upgrader {
     pub(crate) keypair: Keypair,
@@ -232,11 +236,7 @@ impl Upgrader {
                     mode,
                     self.yamux.clone(),
                     scope.scope().clone(),
-                )
-                .map_err(|error| match error {
-                    hyphae_yamux::Error::ResourceLimit(refused) => Error::from(refused),
-                    other => Error::from(other),
-                })?;
+                )?;
                 Ok(Muxer::Yamux(connection))
             }
             Some(Multiplexer::Mplex) => {
@@ -244,11 +244,7 @@ impl Upgrader {
                     io,
                     self.mplex.clone(),
                     scope.scope().clone(),
-                )
-                .map_err(|error| match error {
-                    hyphae_mplex::Error::ResourceLimit(refused) => Error::from(refused),
-                    other => Error::from(other),
-                })?;
+                )?;
                 Ok(Muxer::Mplex(connection))
             }
             None => Err(Error::UnexpectedProtocol {

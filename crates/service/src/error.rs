@@ -34,12 +34,14 @@ pub enum Error {
     /// The TLS handshake failed.
     #[error(transparent)]
     Tls(#[from] hyphae_tls::Error),
-    /// The Yamux session failed.
+    /// The Yamux session failed (a refusal by a resource limit is
+    /// [`Error::LimitReached`] instead).
     #[error(transparent)]
-    Yamux(#[from] hyphae_yamux::Error),
-    /// The mplex session failed.
+    Yamux(hyphae_yamux::Error),
+    /// The mplex session failed (a refusal by a resource limit is [`Error::LimitReached`]
+    /// instead).
     #[error(transparent)]
-    Mplex(#[from] hyphae_mplex::Error),
+    Mplex(hyphae_mplex::Error),
     /// A key, peer id or signed record was invalid.
     #[error(transparent)]
     Identity(#[from] hyphae_identity::Error),
@@ -187,6 +189,24 @@ pub enum Limit {
         /// Its limit.
         limit: u64,
     },
+}
+
+impl From<hyphae_yamux::Error> for Error {
+    fn from(error: hyphae_yamux::Error) -> Error {
+        match error {
+            hyphae_yamux::Error::ResourceLimit(refused) => Error::from(refused),
+            other => Error::Yamux(other),
+        }
+    }
+}
+
+impl From<hyphae_mplex::Error> for Error {
+    fn from(error: hyphae_mplex::Error) -> Error {
+        match error {
+            hyphae_mplex::Error::ResourceLimit(refused) => Error::from(refused),
+            other => Error::Mplex(other),
+        }
+    }
 }
 
 impl From<LimitExceeded> for Error {
