@@ -27,10 +27,27 @@ from pathlib import Path
 TOPIC = "foobar"
 
 
+def ephemeral_ports():
+    """The kernel's range for outgoing connections' local ports (Linux; a common default else)."""
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
 def free_port_base(count):
-    """A base port with `count` free ports after it (checked by binding each once)."""
+    """A base port with `count` free ports after it (checked by binding each once).
+
+    The range is chosen outside the ephemeral ports: a port free now may be taken by any
+    outgoing connection on the machine before the node binds it, and tests run in parallel.
+    """
+    low, high = ephemeral_ports()
+    below = (10000, low - count) if low - count > 10000 else None
+    above = (high + 1, 65535 - count) if 65535 - count > high + 1 else None
+    ranges = [r for r in (below, above) if r] or [(10000, 65535 - count)]
     for _ in range(50):
-        base = random.randint(20000, 60000 - count)
+        base = random.randint(*random.choice(ranges))
         try:
             for port in range(base, base + count):
                 with socket.socket() as s:
@@ -146,6 +163,9 @@ def main():
     possible = expected * len(publishers)
     print(f"nodes {args.nodes}, messages {len(publishers)} of {args.size} bytes, logs in {out}")
     print(f"processes failed: {failed or 'none'}; peer ids logged: {len(peer_ids)}/{args.nodes}")
+    for node in failed[:5]:
+        head = (out / f"node{node}.stderr").read_text().splitlines()[:2]
+        print(f"node {node} stderr: " + " | ".join(head))
     print(f"delivered {deliveries}/{possible} ({100.0 * deliveries / max(possible, 1):.1f} %)")
     if deliveries:
         print(f"duplicates per delivered message: {(copies_total - deliveries) / deliveries:.2f}")
