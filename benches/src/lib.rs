@@ -33,12 +33,12 @@ mod end_thread;
 pub mod gossip_hyphae;
 pub mod gossip_libp2p;
 mod hyphae_pair;
+pub mod perf_path;
 pub mod process;
 mod raw_tcp;
 mod rust_libp2p;
 pub mod stats;
 mod throughput_transport;
-pub mod wan;
 
 pub use end_thread::EndThread;
 pub use hyphae_pair::HyphaePair;

@@ -6,13 +6,15 @@
 //! (`--stack hyphae|rust-libp2p|raw-tcp` and `--transport tcp-noise|tcp-tls|quic`, each
 //! repeatable, measure only those: handy under a profiler).
 //!
-//! `--path wan` measures across two network namespaces joined by `hyphae-linkem`
-//! (`--delay-ms` each way, 30 by default; root needed), with one client process per
-//! transfer: `hyphae perf`, `rust-libp2p-perf` and `raw-tcp-perf`, looked up in `--bin-dir`
+//! `--path processes` measures the perf programs users run, on loopback: a server process
+//! per stack and one client process per transfer, `hyphae perf`, `rust-libp2p-perf` and
+//! `raw-tcp-perf` (each on its own multi-threaded tokio runtime), looked up in `--bin-dir`
 //! (default: this binary's directory, so `cargo build --release -p hyphae-cli -p
-//! hyphae-benches` first). There the perf contract's time includes connection setup, so
-//! each figure is `bytes / (median time − median time of an empty exchange)`: the
-//! transfer alone; the table also gives the contract's figures.
+//! hyphae-benches` first). `--path wan` runs the same programs across two network
+//! namespaces joined by `hyphae-linkem` (`--delay-ms` each way, 30 by default; root
+//! needed). On both the perf contract's time includes connection setup, so each figure is
+//! `bytes / (median time − median time of an empty exchange)`: the transfer alone; the
+//! table also gives the contract's figures.
 //!
 //! Each figure is the median of K repetitions; repetitions interleave the stacks so that
 //! noise on the shared machine falls on all of them alike. Results go to stdout as a
@@ -24,8 +26,8 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Parser;
 use hyphae_benches::crypto::{self, Cipher};
+use hyphae_benches::perf_path::{PerfPath, Stack};
 use hyphae_benches::stats::{bits_per_second, median, paired_speedup};
-use hyphae_benches::wan::{Stack, WanPath};
 use hyphae_benches::{EndThread, HyphaePair, RawTcpPair, RustLibp2pPair, Transport};
 use hyphae_perf::Params;
 use serde_json::json;
@@ -56,7 +58,8 @@ struct Args {
     /// One-way delay of the wan path, in milliseconds.
     #[arg(long, default_value_t = 30)]
     delay_ms: u64,
-    /// Where the wan path finds `hyphae`, `rust-libp2p-perf` and `raw-tcp-perf`.
+    /// Where the processes and wan paths find `hyphae`, `rust-libp2p-perf` and
+    /// `raw-tcp-perf`.
     #[arg(long)]
     bin_dir: Option<PathBuf>,
 }
@@ -66,7 +69,9 @@ struct Args {
 enum NetPath {
     /// Loopback, both ends in this process.
     Loopback,
-    /// Two namespaces joined by linkem, both ends in child processes.
+    /// Loopback, each end a perf program in its own process.
+    Processes,
+    /// Two namespaces joined by linkem, each end a perf program in its own process.
     Wan,
 }
 
@@ -173,7 +178,7 @@ struct Measured {
     row: Row,
     upload: Vec<Duration>,
     download: Vec<Duration>,
-    /// Wan path: empty exchanges, the connection setup and one round trip.
+    /// Paths between processes: empty exchanges, the connection setup and one round trip.
     empty: Vec<Duration>,
 }
 
@@ -254,7 +259,7 @@ async fn measure_loopback(
     Ok(measured)
 }
 
-fn measure_wan(args: &Args, bytes: u64) -> anyhow::Result<Vec<Measured>> {
+fn measure_processes(args: &Args, bytes: u64) -> anyhow::Result<Vec<Measured>> {
     let bin_dir = match &args.bin_dir {
         Some(dir) => dir.clone(),
         None => std::env::current_exe()?
@@ -269,9 +274,13 @@ fn measure_wan(args: &Args, bytes: u64) -> anyhow::Result<Vec<Measured>> {
             stacks.push(row.stack);
         }
     }
-    let path = WanPath::start(Duration::from_millis(args.delay_ms), &bin_dir, &stacks)?;
-    let (ns_a, ns_b) = path.namespaces();
-    eprintln!("link up: {ns_a} <-> {ns_b}, {} ms each way", args.delay_ms);
+    let path = match args.path {
+        NetPath::Wan => PerfPath::linked(Duration::from_millis(args.delay_ms), &bin_dir, &stacks)?,
+        _ => PerfPath::loopback(&bin_dir, &stacks)?,
+    };
+    if let Some((ns_a, ns_b)) = path.namespaces() {
+        eprintln!("link up: {ns_a} <-> {ns_b}, {} ms each way", args.delay_ms);
+    }
     let mut measured: Vec<Measured> = rows.iter().map(|row| Measured::new(*row)).collect();
     let empty = Params {
         upload_bytes: 0,
@@ -356,7 +365,7 @@ struct Rates {
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let bytes = args.bytes.unwrap_or(match args.path {
-        NetPath::Loopback => 1 << 30,
+        NetPath::Loopback | NetPath::Processes => 1 << 30,
         NetPath::Wan => 256 << 20,
     });
     anyhow::ensure!(
@@ -385,7 +394,7 @@ fn main() -> anyhow::Result<()> {
             drop(server);
             (network, measure_crypto(&args, bytes)?)
         }
-        NetPath::Wan => (measure_wan(&args, bytes)?, Vec::new()),
+        NetPath::Processes | NetPath::Wan => (measure_processes(&args, bytes)?, Vec::new()),
     };
 
     let rates = network
@@ -437,14 +446,16 @@ fn main() -> anyhow::Result<()> {
         }
         // On loopback the host's slow moments move both stacks of one repetition: the
         // median of per-repetition ratios sees past them better than the ratio of medians.
-        if let (NetPath::Loopback, Some(ours), Some(theirs)) = (
-            args.path,
-            measured_of(Stack::Hyphae, Some(transport)),
-            measured_of(Stack::RustLibp2p, Some(transport)),
-        ) && let (Some(up), Some(down)) = (
-            paired_speedup(&ours.upload, &theirs.upload),
-            paired_speedup(&ours.download, &theirs.download),
-        ) {
+        if args.path != NetPath::Wan
+            && let (Some(ours), Some(theirs)) = (
+                measured_of(Stack::Hyphae, Some(transport)),
+                measured_of(Stack::RustLibp2p, Some(transport)),
+            )
+            && let (Some(up), Some(down)) = (
+                paired_speedup(&ours.upload, &theirs.upload),
+                paired_speedup(&ours.download, &theirs.download),
+            )
+        {
             ratios.push((
                 format!("hyphae / rust-libp2p ({transport}), median of per-repetition ratios"),
                 up,
@@ -462,12 +473,19 @@ fn main() -> anyhow::Result<()> {
             println!("| | upload | download |");
             println!("|---|---:|---:|");
         }
-        NetPath::Wan => {
-            println!(
-                "Single-stream throughput over linkem, {} ms RTT, no loss, no rate limit: {bytes} bytes per transfer, median of {}; transfer alone (contract time incl. connection setup in the last columns)\n",
-                2 * args.delay_ms,
-                args.reps,
-            );
+        NetPath::Processes | NetPath::Wan => {
+            if args.path == NetPath::Processes {
+                println!(
+                    "Single-stream throughput on loopback between perf programs (`hyphae perf`, `rust-libp2p-perf`, `raw-tcp-perf`, a process per end): {bytes} bytes per transfer, median of {}; transfer alone (contract time incl. connection setup in the last columns)\n",
+                    args.reps,
+                );
+            } else {
+                println!(
+                    "Single-stream throughput over linkem, {} ms RTT, no loss, no rate limit: {bytes} bytes per transfer, median of {}; transfer alone (contract time incl. connection setup in the last columns)\n",
+                    2 * args.delay_ms,
+                    args.reps,
+                );
+            }
             println!(
                 "| | upload | download | setup + 1 RTT | upload (contract) | download (contract) |"
             );
@@ -493,7 +511,7 @@ fn main() -> anyhow::Result<()> {
             ),
         }
     }
-    let pad = if args.path == NetPath::Wan {
+    let pad = if args.path != NetPath::Loopback {
         " | | |"
     } else {
         ""

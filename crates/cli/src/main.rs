@@ -53,15 +53,22 @@ fn main() -> std::process::ExitCode {
 }
 
 /// Runs a networked command on a tokio runtime, with `RUST_LOG`-controlled logs on stderr.
-fn with_runtime(command: impl Future<Output = anyhow::Result<()>>) -> anyhow::Result<()> {
+///
+/// The command runs as a task on the runtime's workers, not in `block_on` on the main
+/// thread: there, each stream read or write it made would hand its bytes between the main
+/// thread and the worker running the connection, with a cross-thread wake-up each time.
+fn with_runtime(
+    command: impl Future<Output = anyhow::Result<()>> + Send + 'static,
+) -> anyhow::Result<()> {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .init();
-    tokio::runtime::Builder::new_multi_thread()
+    let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
-        .build()?
-        .block_on(command)
+        .build()?;
+    let command = runtime.spawn(command);
+    runtime.block_on(command)?
 }

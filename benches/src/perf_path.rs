@@ -1,11 +1,13 @@
-//! The wide-area path of the throughput benchmark: two network namespaces joined by
-//! `hyphae-linkem` with a fixed delay each way, a perf server of each stack in namespace B
-//! and one client process per transfer in namespace A, all speaking the test-plans perf
-//! command line (perf/README.md in libp2p/test-plans): `hyphae perf`, `rust-libp2p-perf`,
-//! `raw-tcp-perf`.
+//! The throughput benchmark's paths between processes: a perf server of each stack and one
+//! client process per transfer, all speaking the test-plans perf command line
+//! (perf/README.md in libp2p/test-plans): `hyphae perf`, `rust-libp2p-perf`,
+//! `raw-tcp-perf`. This is what users run: each program's own runtime (tokio's
+//! multi-threaded one for both libp2p stacks), not the in-process harness's thread per end.
 //!
-//! Namespaces need processes of their own, hence child processes rather than tasks. Needs
-//! root, `/dev/net/tun` and iproute2, as linkem does.
+//! Either on loopback, or across two network namespaces joined by `hyphae-linkem` with a
+//! fixed delay each way (servers in namespace B, clients in A). Namespaces need processes of
+//! their own, hence child processes rather than tasks; the linked path needs root,
+//! `/dev/net/tun` and iproute2, as linkem does.
 
 use std::fs::File;
 use std::net::{IpAddr, SocketAddr};
@@ -32,7 +34,8 @@ pub enum Stack {
 }
 
 impl Stack {
-    /// The perf server's port in namespace B (each stack has its own server).
+    /// The perf server's port on the linked path, in namespace B (each stack has its own
+    /// server).
     fn port(self) -> u16 {
         match self {
             Stack::Hyphae => 4001,
@@ -61,25 +64,36 @@ impl Drop for Server {
     }
 }
 
-/// A link with a perf server of each stack behind it.
-pub struct WanPath {
+/// A perf server of each stack, on loopback or behind a link.
+pub struct PerfPath {
     // Dropped before the link: the servers die before their namespace goes.
-    servers: Vec<(Stack, Server)>,
-    link: Link,
+    servers: Vec<(Stack, Server, SocketAddr)>,
+    link: Option<Link>,
     bin_dir: PathBuf,
 }
 
-impl WanPath {
+impl PerfPath {
     /// Starts a link adding `one_way` delay in each direction (no loss, no rate limit, TCP
-    /// buffers raised to 32 MiB in both namespaces) and a perf server for each of `stacks`,
-    /// its logs in `<temp dir>/wan-<stack>.log`; waits until each answers a perf run.
-    pub fn start(one_way: Duration, bin_dir: &Path, stacks: &[Stack]) -> anyhow::Result<WanPath> {
+    /// buffers raised to 32 MiB in both namespaces) and a perf server for each of `stacks`
+    /// behind it, its logs in `<temp dir>/perf-<stack>.log`; waits until each answers a perf
+    /// run.
+    pub fn linked(one_way: Duration, bin_dir: &Path, stacks: &[Stack]) -> anyhow::Result<PerfPath> {
         let link = Link::builder()
             .delay(one_way)
             .prefix("tput")
             .start()
             .context("starting the link (root, /dev/net/tun and iproute2 needed)")?;
-        let mut path = WanPath {
+        PerfPath::start(Some(link), bin_dir, stacks)
+    }
+
+    /// Starts a perf server for each of `stacks` on loopback, as [`PerfPath::linked`] does
+    /// behind its link.
+    pub fn loopback(bin_dir: &Path, stacks: &[Stack]) -> anyhow::Result<PerfPath> {
+        PerfPath::start(None, bin_dir, stacks)
+    }
+
+    fn start(link: Option<Link>, bin_dir: &Path, stacks: &[Stack]) -> anyhow::Result<PerfPath> {
+        let mut path = PerfPath {
             servers: Vec::new(),
             link,
             bin_dir: bin_dir.to_owned(),
@@ -87,20 +101,23 @@ impl WanPath {
         for &stack in stacks {
             let (program, prefix) = stack.command(bin_dir);
             ensure_file(&program)?;
-            let log = std::env::temp_dir().join(format!("wan-{stack:?}.log"));
-            let child = Command::new("ip")
-                .args(["netns", "exec", path.link.namespace_b()])
-                .arg(&program)
+            let server = match &path.link {
+                Some(link) => SocketAddr::new(IpAddr::V4(link.addr_b()), stack.port()),
+                None => free_loopback_port()?,
+            };
+            let log = std::env::temp_dir().join(format!("perf-{stack:?}.log"));
+            let child = path
+                .command(Side::Server, &program)
                 .args(prefix)
                 .arg("--run-server")
                 .arg("--server-address")
-                .arg(path.server(stack).to_string())
+                .arg(server.to_string())
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .stderr(File::create(&log)?)
                 .spawn()
                 .with_context(|| format!("starting {}", program.display()))?;
-            path.servers.push((stack, Server(child)));
+            path.servers.push((stack, Server(child), server));
         }
         for &stack in stacks {
             path.wait_ready(stack)?;
@@ -108,13 +125,34 @@ impl WanPath {
         Ok(path)
     }
 
-    /// The link's namespaces, for the record.
-    pub fn namespaces(&self) -> (&str, &str) {
-        (self.link.namespace_a(), self.link.namespace_b())
+    /// The link's namespaces, for the record (none on loopback).
+    pub fn namespaces(&self) -> Option<(&str, &str)> {
+        let link = self.link.as_ref()?;
+        Some((link.namespace_a(), link.namespace_b()))
     }
 
-    fn server(&self, stack: Stack) -> SocketAddr {
-        SocketAddr::new(IpAddr::V4(self.link.addr_b()), stack.port())
+    /// A command running `program` on `side` of the path: in its namespace, if linked.
+    fn command(&self, side: Side, program: &Path) -> Command {
+        match &self.link {
+            Some(link) => {
+                let namespace = match side {
+                    Side::Client => link.namespace_a(),
+                    Side::Server => link.namespace_b(),
+                };
+                let mut command = Command::new("ip");
+                command.args(["netns", "exec", namespace]).arg(program);
+                command
+            }
+            None => Command::new(program),
+        }
+    }
+
+    fn server(&self, stack: Stack) -> anyhow::Result<SocketAddr> {
+        self.servers
+            .iter()
+            .find(|(s, _, _)| *s == stack)
+            .map(|(_, _, addr)| *addr)
+            .with_context(|| format!("no {stack:?} server was started"))
     }
 
     /// Retries an empty exchange until the server answers (a few seconds at most). Over
@@ -140,8 +178,8 @@ impl WanPath {
             .with_context(|| format!("{stack:?} perf server never answered"))
     }
 
-    /// Runs one perf client in namespace A against `stack`'s server; returns the contract's
-    /// final time (connection setup included). Raw TCP ignores `transport`.
+    /// Runs one perf client (in namespace A, if linked) against `stack`'s server; returns
+    /// the contract's final time (connection setup included). Raw TCP ignores `transport`.
     pub fn perf(
         &self,
         stack: Stack,
@@ -153,12 +191,11 @@ impl WanPath {
             Stack::RawTcp => &["--transport", "tcp"],
             _ => transport.perf_args(),
         };
-        let output = Command::new("ip")
-            .args(["netns", "exec", self.link.namespace_a()])
-            .arg(&program)
+        let output = self
+            .command(Side::Client, &program)
             .args(prefix)
             .arg("--server-address")
-            .arg(self.server(stack).to_string())
+            .arg(self.server(stack)?.to_string())
             .args(transport_args)
             .arg("--upload-bytes")
             .arg(params.upload_bytes.to_string())
@@ -178,6 +215,26 @@ impl WanPath {
         }
         final_time(&stdout, params)
     }
+}
+
+/// The two ends of a path.
+#[derive(Clone, Copy)]
+enum Side {
+    Client,
+    Server,
+}
+
+/// A loopback address whose TCP and UDP ports are both free now (the servers listen on
+/// both); its server binds them moments later.
+fn free_loopback_port() -> anyhow::Result<SocketAddr> {
+    for _ in 0..20 {
+        let tcp = std::net::TcpListener::bind("127.0.0.1:0")?;
+        let addr = tcp.local_addr()?;
+        if std::net::UdpSocket::bind(addr).is_ok() {
+            return Ok(addr);
+        }
+    }
+    bail!("no loopback port free for both TCP and UDP")
 }
 
 fn ensure_file(program: &Path) -> anyhow::Result<()> {
