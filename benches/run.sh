@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # The benchmark suite in one command: builds the release binaries, then runs
-#   1. single-stream throughput on loopback (hyphae, rust-libp2p, raw TCP; seal rates),
-#   2. the same across a 60 ms emulated path (linkem; needs root for the namespaces),
+#   1. single-stream throughput on loopback (hyphae, rust-libp2p, raw TCP; seal rates), with
+#      both ends in one process (a thread each), then between the perf programs users run
+#      (`hyphae perf`, `rust-libp2p-perf`, `raw-tcp-perf`, a process per end),
+#   2. the same programs across a 60 ms emulated path (linkem; needs root for the namespaces),
 #   3. the connection benchmarks (establishment in RTTs, handshakes/s, RTT, 1000 streams,
 #      memory per idle connection, RTT while another stream uploads),
 #   4. the gossipsub benchmarks (messages/s through one relay, memory per peer and per topic),
 # prints their markdown tables and writes them with the JSON of each part to OUT:
-# results.md, results.json (all parts), loopback.json, wan.json, connections.json,
-# gossip.json.
+# results.md, results.json (all parts and the commit measured), loopback.json,
+# processes.json, wan.json, connections.json, gossip.json.
 #
 # Usage: benches/run.sh [--quick] [OUT]      (OUT defaults to target/bench-results)
 # --quick: 64 MiB transfers, one repetition, the connection and gossip benchmarks' smoke sizes.
@@ -43,6 +45,9 @@ fi
     echo
     "$bin/throughput" --bytes "$bytes" --reps "$loopback_reps" --json "$out/loopback.json"
     echo
+    "$bin/throughput" --path processes --bytes "$bytes" --reps "$loopback_reps" \
+        --json "$out/processes.json"
+    echo
     echo "## 2. 60 ms round-trip path (linkem)"
     echo
     "$bin/throughput" --path wan --bytes "$bytes" --reps "$wan_reps" --json "$out/wan.json"
@@ -56,10 +61,13 @@ fi
     "$bin/gossip" "${gossip_args[@]}" --json "$out/gossip.json"
 } | tee "$out/results.md"
 
-python3 - "$out" <<'EOF'
+commit=$(git rev-parse HEAD 2>/dev/null || echo unknown)
+python3 - "$out" "$commit" <<'EOF'
 import json, pathlib, sys
 out = pathlib.Path(sys.argv[1])
-parts = {name: json.loads((out / f"{name}.json").read_text()) for name in ("loopback", "wan", "connections", "gossip")}
+names = ("loopback", "processes", "wan", "connections", "gossip")
+parts = {name: json.loads((out / f"{name}.json").read_text()) for name in names}
+parts["commit"] = sys.argv[2]
 (out / "results.json").write_text(json.dumps(parts, indent=2) + "\n")
 EOF
 echo "results: $out/results.md, $out/results.json" >&2

@@ -48,3 +48,14 @@ pub use throughput_transport::{PerfArgs, Transport};
 
 /// Size of the buffers every perf implementation here reads into and writes from.
 pub const BUFFER_SIZE: usize = hyphae_perf::BUFFER_SIZE;
+
+/// The commit of the working tree the benchmarks run in (`git rev-parse HEAD`), recorded
+/// with each run's results; `None` outside a git checkout.
+pub fn measured_commit() -> Option<String> {
+    let output = std::process::Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .output()
+        .ok()?;
+    let commit = String::from_utf8(output.stdout).ok()?;
+    output.status.success().then(|| commit.trim().to_owned())
+}

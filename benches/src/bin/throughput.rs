@@ -566,6 +566,7 @@ fn main() -> anyhow::Result<()> {
             .collect();
         let document = json!({
             "benchmark": "throughput",
+            "commit": hyphae_benches::measured_commit(),
             "path": format!("{:?}", args.path).to_lowercase(),
             "one_way_delay_ms": (args.path == NetPath::Wan).then_some(args.delay_ms),
             "bytes": bytes,

@@ -323,3 +323,44 @@ async fn add_connection_refuses_the_wrong_peer() {
     );
     drop(server);
 }
+
+/// The signed peer record a client hears from `server` in its identify answer.
+async fn record_heard_from(server: &Node) -> hyphae_core::PeerRecord {
+    let client = Node::builder().start().await.unwrap();
+    let mut identify = client
+        .service::<hyphae::identify::Identify>()
+        .unwrap()
+        .events();
+    client.dial(&server.listen_addrs()[0]).await.unwrap();
+    loop {
+        if let hyphae::identify::Event::Received { info, .. } = soon(identify.recv()).await.unwrap()
+        {
+            client.shutdown().await;
+            return info.signed_peer_record.expect("a signed peer record");
+        }
+    }
+}
+
+#[tokio::test]
+async fn identify_signs_a_new_peer_record_only_when_the_addresses_change() {
+    let server = Node::builder().start().await.unwrap();
+    server
+        .listen(&"/ip4/127.0.0.1/tcp/0".parse().unwrap())
+        .await
+        .unwrap();
+    let first = record_heard_from(&server).await;
+    let again = record_heard_from(&server).await;
+    assert_eq!(again, first, "the same addresses, the same record");
+    server
+        .listen(&"/ip4/127.0.0.1/tcp/0".parse().unwrap())
+        .await
+        .unwrap();
+    let changed = record_heard_from(&server).await;
+    assert!(changed.seq() > first.seq());
+    // The node's addresses end in its `/p2p`; the record's do not.
+    let listening = server.listen_addrs();
+    assert_eq!(changed.addresses().len(), listening.len());
+    for (certified, listened) in changed.addresses().iter().zip(&listening) {
+        assert!(listened.to_string().starts_with(&certified.to_string()));
+    }
+}

@@ -112,6 +112,9 @@ struct Shared {
     events: broadcast::Sender<Event>,
     /// Pushes being read, per peer.
     pushes_in_flight: Mutex<HashMap<PeerId, usize>>,
+    /// Our signed peer record, kept until our addresses change: signing one for every
+    /// identify answer cost each new connection an Ed25519 signature.
+    record: Mutex<Option<PeerRecord>>,
 }
 
 /// One push's place among its peer's pushes in flight, given back when dropped.
@@ -161,6 +164,7 @@ impl Service for Identify {
             config: self.config,
             events: events.clone(),
             pushes_in_flight: Mutex::default(),
+            record: Mutex::default(),
         });
         cx.spawn(answer(
             Arc::clone(&shared),
@@ -224,21 +228,7 @@ async fn follow_connections(shared: Arc<Shared>) {
 fn our_info(shared: &Shared, observed: &Multiaddr) -> Info {
     let cx = &shared.cx;
     let listen_addrs = cx.listen_addrs();
-    // Sequence numbers must grow with every new record: milliseconds since the epoch do.
-    let seq = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_millis() as u64);
-    let record = PeerRecord::new(
-        cx.keypair(),
-        listen_addrs
-            .iter()
-            .take(hyphae_core::peer_record::MAX_ADDRESSES)
-            .cloned()
-            .collect(),
-        seq,
-    )
-    .map_err(|error| debug!(%error, "signing our peer record failed"))
-    .ok();
+    let record = our_record(shared, &listen_addrs);
     Info {
         public_key: Some(cx.keypair().public()),
         protocol_version: Some(shared.config.protocol_version.clone()),
@@ -253,6 +243,31 @@ fn our_info(shared: &Shared, observed: &Multiaddr) -> Info {
         ),
         signed_peer_record: record,
     }
+}
+
+/// Our signed peer record of `listen_addrs`: the one signed before if they are the same,
+/// else a new one with a higher sequence number.
+fn our_record(shared: &Shared, listen_addrs: &[Multiaddr]) -> Option<PeerRecord> {
+    let certified: Vec<Multiaddr> = listen_addrs
+        .iter()
+        .take(hyphae_core::peer_record::MAX_ADDRESSES)
+        .cloned()
+        .collect();
+    let mut cached = shared.record.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(record) = cached.as_ref()
+        && record.addresses() == certified.as_slice()
+    {
+        return Some(record.clone());
+    }
+    // Sequence numbers must grow with every new record: milliseconds since the epoch do.
+    let seq = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_millis() as u64);
+    let record = PeerRecord::new(shared.cx.keypair(), certified, seq)
+        .map_err(|error| debug!(%error, "signing our peer record failed"))
+        .ok()?;
+    *cached = Some(record.clone());
+    Some(record)
 }
 
 /// Asks the peer of a new connection who it is, and records the answer.
