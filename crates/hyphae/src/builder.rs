@@ -196,7 +196,11 @@ impl Builder {
         let upgrader = Upgrader {
             keypair: keypair.clone(),
             security: self.security,
-            noise: hyphae_noise::Config::default().with_muxers(muxer_ids.clone()),
+            // One static Noise key for the node, signed once, as one TLS certificate serves
+            // every TLS and QUIC connection.
+            noise: hyphae_noise::Config::default()
+                .with_muxers(muxer_ids.clone())
+                .with_static_key(hyphae_noise::StaticKey::generate(&keypair)?),
             tls: tls.clone().with_muxers(muxer_ids),
             muxers: self.muxers,
             yamux,

@@ -1,4 +1,7 @@
-//! What a Noise handshake sends besides keys: the prologue and the payload extensions.
+//! What a Noise handshake sends besides keys: the prologue and the payload extensions, and
+//! the static key it may share with the node's other handshakes.
+
+use crate::StaticKey;
 
 /// Settings of a Noise handshake. [`Config::default`] is what libp2p over TCP uses: an empty
 /// prologue and no extensions, so the stream muxer is negotiated after the handshake.
@@ -22,6 +25,9 @@ pub struct Config {
     /// Multihashes of our WebTransport certificates, sent (as responder) in the
     /// `webtransport_certhashes` extension. Empty outside WebTransport.
     pub webtransport_certhashes: Vec<Vec<u8>>,
+    /// The static key every handshake uses, if it was signed by the handshake's identity
+    /// key; `None` (or another identity's key) makes and signs one per handshake.
+    pub static_key: Option<StaticKey>,
 }
 
 impl Config {
@@ -34,6 +40,12 @@ impl Config {
     /// This configuration with `prologue` mixed into the handshake.
     pub fn with_prologue(mut self, prologue: Vec<u8>) -> Config {
         self.prologue = prologue;
+        self
+    }
+
+    /// This configuration using `static_key` in every handshake (see [`StaticKey`]).
+    pub fn with_static_key(mut self, static_key: StaticKey) -> Config {
+        self.static_key = Some(static_key);
         self
     }
 

@@ -116,17 +116,37 @@ impl Handshake {
         expected: Option<PeerId>,
         rng: &mut R,
     ) -> Result<Handshake, Error> {
-        // A fresh static key per handshake, as the spec allows: nothing to store or leak.
-        let local_static = StaticSecret::random_from_rng(rng);
         let local_ephemeral = StaticSecret::random_from_rng(rng);
-        Handshake::with_keys(
-            role,
-            identity,
-            config,
-            expected,
-            local_static,
-            local_ephemeral,
-        )
+        let shared = config
+            .static_key
+            .as_ref()
+            .and_then(|key| key.signed_by(&identity.public()));
+        match shared {
+            Some((secret, public, signature)) => {
+                let noise = HandshakeState::with_static_public(
+                    role,
+                    &config.prologue,
+                    secret.clone(),
+                    *public,
+                    local_ephemeral,
+                );
+                let payload = payload::encode_signed(
+                    identity,
+                    signature.to_vec(),
+                    extensions(config).non_empty(),
+                );
+                Handshake::with_state(role, config, expected, noise, payload)
+            }
+            // A static key of this handshake's own, as the spec allows.
+            None => Handshake::with_keys(
+                role,
+                identity,
+                config,
+                expected,
+                StaticSecret::random_from_rng(rng),
+                local_ephemeral,
+            ),
+        }
     }
 
     pub(crate) fn with_keys(
@@ -138,15 +158,21 @@ impl Handshake {
         local_ephemeral: StaticSecret,
     ) -> Result<Handshake, Error> {
         let noise = HandshakeState::new(role, &config.prologue, local_static, local_ephemeral);
-        let extensions = Extensions {
-            webtransport_certhashes: config.webtransport_certhashes.clone(),
-            stream_muxers: config.muxers.clone(),
-        };
         let local_payload = payload::encode(
             identity,
             noise.local_static_public(),
-            extensions.non_empty(),
+            extensions(config).non_empty(),
         )?;
+        Handshake::with_state(role, config, expected, noise, local_payload)
+    }
+
+    fn with_state(
+        role: Role,
+        config: &Config,
+        expected: Option<PeerId>,
+        noise: HandshakeState,
+        local_payload: Vec<u8>,
+    ) -> Result<Handshake, Error> {
         let our_message = match role {
             Role::Initiator => 2,
             Role::Responder => 1,
@@ -321,6 +347,14 @@ fn negotiate_muxer(
             initiator,
             responder,
         }),
+    }
+}
+
+/// The payload extensions `config` announces.
+fn extensions(config: &Config) -> Extensions {
+    Extensions {
+        webtransport_certhashes: config.webtransport_certhashes.clone(),
+        stream_muxers: config.muxers.clone(),
     }
 }
 

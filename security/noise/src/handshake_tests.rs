@@ -3,6 +3,7 @@
 use prost::Message;
 
 use super::*;
+use crate::StaticKey;
 
 fn keys(seed: u8) -> (StaticSecret, StaticSecret) {
     (
@@ -359,4 +360,37 @@ fn a_finished_handshake_leaves_input_alone() {
     assert!(!initiator.wants_input());
     initiator.handle_input(&mut input).unwrap();
     assert_eq!(input.len(), 3);
+}
+
+/// Runs a handshake against a responder made by the public constructor with `config` and
+/// the identity of `seed`; returns the static key the initiator saw it use, once both sides
+/// have authenticated each other.
+fn responder_static_key(config: &Config, seed: u8) -> [u8; 32] {
+    let mut initiator = start(Role::Initiator, 1, &Config::default(), None);
+    let mut responder =
+        Handshake::responder(&identity(seed), config, None, &mut crate::os_rng()).unwrap();
+    deliver(&mut initiator, &mut responder).unwrap();
+    deliver(&mut responder, &mut initiator).unwrap();
+    deliver(&mut initiator, &mut responder).unwrap();
+    let seen = *initiator.noise.remote_static().unwrap();
+    let (output, _) = initiator.finish().unwrap();
+    assert_eq!(output.remote_peer, identity(seed).peer_id());
+    responder.finish().unwrap();
+    seen
+}
+
+#[test]
+fn a_shared_static_key_serves_every_handshake_of_the_identity_that_signed_it() {
+    let key = StaticKey::generate(&identity(2)).unwrap();
+    let config = Config::default().with_static_key(key.clone());
+    assert_eq!(responder_static_key(&config, 2), *key.public());
+    assert_eq!(responder_static_key(&config, 2), *key.public());
+    // Signed by another identity: that handshake makes a key of its own.
+    assert_ne!(responder_static_key(&config, 3), *key.public());
+    // Without a shared key, each handshake has its own.
+    let plain = Config::default();
+    assert_ne!(
+        responder_static_key(&plain, 2),
+        responder_static_key(&plain, 2)
+    );
 }

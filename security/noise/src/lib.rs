@@ -15,8 +15,10 @@
 //!   authenticate.
 //!
 //! Deliberate choices where the spec leaves room:
-//! - a fresh static X25519 key is generated for every handshake (the spec allows it; it is
-//!   never stored);
+//! - the static X25519 key is a [`StaticKey`] made and signed once when a node starts and
+//!   kept in memory only (the `hyphae` node sets one in its [`Config`]), or, without one, a
+//!   fresh key per handshake; both are what the spec allows, and the first saves each
+//!   connection a key generation and an identity signature;
 //! - peer keys of small order are rejected ([`Error::LowOrderKey`]);
 //! - message 1's payload is ignored, as it is unencrypted and carries nothing in libp2p;
 //! - inlined muxer negotiation yields `None` when either side lists no muxers (the peer does
@@ -47,6 +49,7 @@ pub mod fuzzing;
 mod handshake;
 mod pattern;
 mod payload;
+mod static_key;
 mod stream;
 mod symmetric;
 mod transport;
@@ -56,6 +59,7 @@ pub use config::Config;
 pub use error::Error;
 pub use handshake::{Handshake, Output};
 pub use pattern::Role;
+pub use static_key::StaticKey;
 pub use stream::NoiseStream;
 pub use transport::{Ciphers, Decryptor, Encryptor};
 pub use upgrade::{upgrade_inbound, upgrade_outbound};

@@ -79,12 +79,31 @@ impl HandshakeState {
         local_static: StaticSecret,
         local_ephemeral: StaticSecret,
     ) -> HandshakeState {
+        let local_static_public = PublicKey::from(&local_static).to_bytes();
+        HandshakeState::with_static_public(
+            role,
+            prologue,
+            local_static,
+            local_static_public,
+            local_ephemeral,
+        )
+    }
+
+    /// [`HandshakeState::new`] with the static key's public half computed before (a key
+    /// shared by many handshakes), so that each handshake does not derive it again.
+    pub(crate) fn with_static_public(
+        role: Role,
+        prologue: &[u8],
+        local_static: StaticSecret,
+        local_static_public: [u8; DH_LEN],
+        local_ephemeral: StaticSecret,
+    ) -> HandshakeState {
         let mut symmetric = SymmetricState::new(PROTOCOL_NAME.as_bytes());
         symmetric.mix_hash(prologue);
         HandshakeState {
             role,
             symmetric,
-            local_static_public: PublicKey::from(&local_static),
+            local_static_public: PublicKey::from(local_static_public),
             local_static,
             local_ephemeral_public: PublicKey::from(&local_ephemeral),
             local_ephemeral,

@@ -56,6 +56,16 @@ fn signed_message(static_key: &[u8; DH_LEN]) -> Vec<u8> {
     message
 }
 
+/// `identity`'s signature over `static_key`, as the payload carries it.
+pub(crate) fn sign_static_key(
+    identity: &Keypair,
+    static_key: &[u8; DH_LEN],
+) -> Result<Vec<u8>, Error> {
+    identity
+        .sign(&signed_message(static_key))
+        .map_err(Error::Signing)
+}
+
 /// Encodes our payload: `identity`'s public key, its signature over `static_key`, and
 /// `extensions` if any.
 pub(crate) fn encode(
@@ -63,15 +73,22 @@ pub(crate) fn encode(
     static_key: &[u8; DH_LEN],
     extensions: Option<Extensions>,
 ) -> Result<Vec<u8>, Error> {
-    let signature = identity
-        .sign(&signed_message(static_key))
-        .map_err(Error::Signing)?;
+    let signature = sign_static_key(identity, static_key)?;
+    Ok(encode_signed(identity, signature, extensions))
+}
+
+/// Encodes our payload with a `signature` over our static key made before.
+pub(crate) fn encode_signed(
+    identity: &Keypair,
+    signature: Vec<u8>,
+    extensions: Option<Extensions>,
+) -> Vec<u8> {
     let payload = HandshakePayload {
         identity_key: Some(identity.public().encode_protobuf()),
         identity_sig: Some(signature),
         extensions,
     };
-    Ok(payload.encode_to_vec())
+    payload.encode_to_vec()
 }
 
 /// Who the peer proved to be, and what it announced.
