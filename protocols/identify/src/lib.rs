@@ -13,6 +13,7 @@
 mod error;
 mod message;
 mod service;
+mod verified_records;
 
 use std::time::Duration;
 

@@ -83,6 +83,17 @@ impl Info {
     /// for another peer) are dropped rather than failing the whole message, as other
     /// implementations do; a public key that is not `peer`'s is an error.
     pub fn decode(bytes: &[u8], peer: PeerId) -> Result<Info, Error> {
+        Info::decode_knowing(bytes, peer, None)
+    }
+
+    /// [`Info::decode`], taking the signed peer record as `known` without checking its
+    /// signature again if the message carries exactly its bytes: `known` must be a record
+    /// verified before (every [`PeerRecord`] is, being made only by signing or verifying).
+    pub fn decode_knowing(
+        bytes: &[u8],
+        peer: PeerId,
+        known: Option<&PeerRecord>,
+    ) -> Result<Info, Error> {
         if bytes.len() > MAX_MESSAGE_LEN {
             return Err(Error::MessageTooLarge {
                 len: bytes.len(),
@@ -105,7 +116,10 @@ impl Info {
         };
         let signed_peer_record = message
             .signed_peer_record
-            .and_then(|bytes| PeerRecord::decode(&bytes).ok())
+            .and_then(|bytes| match known {
+                Some(known) if known.encode() == bytes => Some(known.clone()),
+                _ => PeerRecord::decode(&bytes).ok(),
+            })
             .filter(|record| record.peer_id() == peer);
         Ok(Info {
             public_key,

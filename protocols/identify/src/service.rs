@@ -15,6 +15,7 @@ use tokio::sync::broadcast;
 use tracing::debug;
 
 use crate::message::MAX_MESSAGE_LEN;
+use crate::verified_records::VerifiedRecords;
 use crate::{
     DEFAULT_AGENT_VERSION, DEFAULT_PROTOCOL_VERSION, Error, Info, PROTOCOL, PUSH_PROTOCOL, TIMEOUT,
 };
@@ -115,6 +116,8 @@ struct Shared {
     /// Our signed peer record, kept until our addresses change: signing one for every
     /// identify answer cost each new connection an Ed25519 signature.
     record: Mutex<Option<PeerRecord>>,
+    /// Peers' records verified lately: one sent again is not verified again.
+    verified: Mutex<VerifiedRecords>,
 }
 
 /// One push's place among its peer's pushes in flight, given back when dropped.
@@ -165,6 +168,7 @@ impl Service for Identify {
             events: events.clone(),
             pushes_in_flight: Mutex::default(),
             record: Mutex::default(),
+            verified: Mutex::default(),
         });
         cx.spawn(answer(
             Arc::clone(&shared),
@@ -253,7 +257,7 @@ fn our_record(shared: &Shared, listen_addrs: &[Multiaddr]) -> Option<PeerRecord>
         .take(hyphae_core::peer_record::MAX_ADDRESSES)
         .cloned()
         .collect();
-    let mut cached = shared.record.lock().unwrap_or_else(PoisonError::into_inner);
+    let mut cached = lock(&shared.record);
     if let Some(record) = cached.as_ref()
         && record.addresses() == certified.as_slice()
     {
@@ -270,6 +274,19 @@ fn our_record(shared: &Shared, listen_addrs: &[Multiaddr]) -> Option<PeerRecord>
     Some(record)
 }
 
+/// Decodes what `peer` sent, checking the signature of its peer record unless it is the
+/// one verified last time.
+fn decode(shared: &Shared, bytes: &[u8], peer: PeerId) -> Result<Info, crate::Error> {
+    let known = lock(&shared.verified).get(&peer).cloned();
+    let info = Info::decode_knowing(bytes, peer, known.as_ref())?;
+    if let Some(record) = &info.signed_peer_record
+        && known.as_ref() != Some(record)
+    {
+        lock(&shared.verified).insert(record.clone());
+    }
+    Ok(info)
+}
+
 /// Asks the peer of a new connection who it is, and records the answer.
 async fn request(shared: Arc<Shared>, connection: ConnectionInfo) {
     let peer = connection.peer;
@@ -279,7 +296,7 @@ async fn request(shared: Arc<Shared>, connection: ConnectionInfo) {
         // We send nothing: closing our side ends the stream cleanly rather than with a
         // reset (best effort: the answer is already in).
         let _ = stream.shutdown().await;
-        Info::decode(&bytes, peer)
+        decode(&shared, &bytes, peer)
     };
     match tokio::time::timeout(TIMEOUT, exchange).await {
         Ok(Ok(info)) => record(&shared, peer, connection.id, info, |info| Event::Received {
@@ -393,7 +410,7 @@ async fn receive_pushes(shared: Arc<Shared>, mut incoming: Incoming) {
             };
             // Drain anything left so the stream closes cleanly.
             let _ = stream.read(&mut [0u8; 1]).await;
-            match Info::decode(&bytes, peer) {
+            match decode(&shared, &bytes, peer) {
                 Ok(info) => {
                     let connection = stream.connection();
                     record(&shared, peer, connection, info, |info| Event::Pushed {

@@ -187,3 +187,39 @@ fn keeps_at_most_max_listed_addresses_of_a_message_full_of_them() {
     assert_eq!(decoded.listen_addrs.len(), MAX_LISTED);
     assert_eq!(decoded.listen_addrs[0], addr(0));
 }
+
+#[test]
+fn a_known_record_stands_in_only_for_its_own_bytes() {
+    let keypair = Keypair::generate_ed25519();
+    let peer = keypair.peer_id();
+    let info = full_info(&keypair);
+    let known = info.signed_peer_record.clone().unwrap();
+    // The same record: the known one is taken.
+    let decoded = Info::decode_knowing(&info.encode(), peer, Some(&known)).unwrap();
+    assert_eq!(decoded.signed_peer_record.as_ref(), Some(&known));
+    // A newer record: it is read (and verified) from the message.
+    let mut newer = full_info(&keypair);
+    newer.signed_peer_record = Some(PeerRecord::new(&keypair, vec![addr(4)], 8).unwrap());
+    let decoded = Info::decode_knowing(&newer.encode(), peer, Some(&known)).unwrap();
+    assert_eq!(decoded.signed_peer_record, newer.signed_peer_record);
+    // A record whose signature fails is dropped, known record or not.
+    let mut bytes = newer.signed_peer_record.as_ref().unwrap().encode();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    let mut message = Info {
+        signed_peer_record: None,
+        ..full_info(&keypair)
+    }
+    .encode();
+    // Field 8, length-delimited, with a two-byte varint length (the envelope is 128 to
+    // 16383 bytes long).
+    assert!((128..16384).contains(&bytes.len()));
+    message.extend([
+        (8 << 3) | 2,
+        (bytes.len() as u8) | 0x80,
+        (bytes.len() >> 7) as u8,
+    ]);
+    message.extend(&bytes);
+    let decoded = Info::decode_knowing(&message, peer, Some(&known)).unwrap();
+    assert_eq!(decoded.signed_peer_record, None);
+}
