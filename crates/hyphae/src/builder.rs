@@ -200,7 +200,8 @@ impl Builder {
             // every TLS and QUIC connection.
             noise: hyphae_noise::Config::default()
                 .with_muxers(muxer_ids.clone())
-                .with_static_key(hyphae_noise::StaticKey::generate(&keypair)?),
+                .with_static_key(hyphae_noise::StaticKey::generate(&keypair)?)
+                .with_signature_cache(hyphae_noise::SignatureCache::default()),
             tls: tls.clone().with_muxers(muxer_ids),
             muxers: self.muxers,
             yamux,

@@ -1,7 +1,7 @@
 //! What a Noise handshake sends besides keys: the prologue and the payload extensions, and
 //! the static key it may share with the node's other handshakes.
 
-use crate::StaticKey;
+use crate::{SignatureCache, StaticKey};
 
 /// Settings of a Noise handshake. [`Config::default`] is what libp2p over TCP uses: an empty
 /// prologue and no extensions, so the stream muxer is negotiated after the handshake.
@@ -28,6 +28,9 @@ pub struct Config {
     /// The static key every handshake uses, if it was signed by the handshake's identity
     /// key; `None` (or another identity's key) makes and signs one per handshake.
     pub static_key: Option<StaticKey>,
+    /// Remembers the peers' static-key signatures verified, so that a peer that reconnects
+    /// with the same static key is not verified again; `None` verifies every time.
+    pub signature_cache: Option<SignatureCache>,
 }
 
 impl Config {
@@ -46,6 +49,13 @@ impl Config {
     /// This configuration using `static_key` in every handshake (see [`StaticKey`]).
     pub fn with_static_key(mut self, static_key: StaticKey) -> Config {
         self.static_key = Some(static_key);
+        self
+    }
+
+    /// This configuration remembering verified signatures in `cache` (see
+    /// [`SignatureCache`]).
+    pub fn with_signature_cache(mut self, cache: SignatureCache) -> Config {
+        self.signature_cache = Some(cache);
         self
     }
 

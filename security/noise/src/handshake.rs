@@ -17,7 +17,7 @@ use x25519_dalek::StaticSecret;
 use crate::pattern::{HandshakeState, Role, XX_MIN_LEN};
 use crate::payload::{self, Extensions, RemoteIdentity};
 use crate::transport::{Ciphers, Decryptor, Encryptor};
-use crate::{Config, Error, MAX_MESSAGE_LEN, frame};
+use crate::{Config, Error, MAX_MESSAGE_LEN, SignatureCache, frame};
 
 /// What a completed handshake established about the peer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,6 +74,8 @@ pub struct Handshake {
     /// Our encoded `NoiseHandshakePayload`, sent in our first message after message 1.
     local_payload: Vec<u8>,
     local_muxers: Vec<String>,
+    /// Signatures the node's handshakes verified before (shared with them), if it keeps any.
+    signatures: Option<SignatureCache>,
     expected: Option<PeerId>,
     remote: Option<RemoteIdentity>,
     /// A framed message waiting to be sent.
@@ -188,6 +190,7 @@ impl Handshake {
             noise,
             local_payload,
             local_muxers: config.muxers.clone(),
+            signatures: config.signature_cache.clone(),
             expected,
             remote: None,
             transmit: None,
@@ -302,7 +305,7 @@ impl Handshake {
                 .noise
                 .remote_static()
                 .ok_or(Error::OutOfOrder("payload before the peer's static key"))?;
-            let remote = payload::verify(&payload, remote_static)?;
+            let remote = payload::verify_with(&payload, remote_static, self.signatures.as_ref())?;
             if let Some(expected) = self.expected
                 && expected != remote.peer_id
             {

@@ -3,7 +3,7 @@
 use prost::Message;
 
 use super::*;
-use crate::StaticKey;
+use crate::{SignatureCache, StaticKey};
 
 fn keys(seed: u8) -> (StaticSecret, StaticSecret) {
     (
@@ -393,4 +393,46 @@ fn a_shared_static_key_serves_every_handshake_of_the_identity_that_signed_it() {
         responder_static_key(&plain, 2),
         responder_static_key(&plain, 2)
     );
+}
+
+#[test]
+fn a_signature_cache_skips_only_signatures_it_saw_verified() {
+    let cache = SignatureCache::default();
+    let config = Config::default().with_signature_cache(cache.clone());
+    // The responder (fixed keys) reconnects twice to the same initiator's node: one entry.
+    for _ in 0..2 {
+        let mut initiator = start(Role::Initiator, 1, &config, None);
+        let mut responder = start(Role::Responder, 2, &Config::default(), None);
+        deliver(&mut initiator, &mut responder).unwrap();
+        deliver(&mut responder, &mut initiator).unwrap();
+        assert_eq!(
+            initiator.remote.as_ref().unwrap().peer_id,
+            identity(2).peer_id()
+        );
+    }
+    assert_eq!(cache.len(), 1);
+    // The cached identity's signature over another static key still fails.
+    let mut initiator = start(Role::Initiator, 1, &config, None);
+    let mut responder = start(Role::Responder, 2, &Config::default(), None);
+    responder.local_payload = payload::encode(&identity(2), &[7; 32], None).unwrap();
+    deliver(&mut initiator, &mut responder).unwrap();
+    assert!(matches!(
+        deliver(&mut responder, &mut initiator),
+        Err(Error::InvalidSignature)
+    ));
+    // Another identity key carrying the cached signature fails too.
+    let mut initiator = start(Role::Initiator, 1, &config, None);
+    let mut responder = start(Role::Responder, 2, &Config::default(), None);
+    let signed = payload::HandshakePayload::decode(&responder.local_payload[..]).unwrap();
+    responder.local_payload = payload::HandshakePayload {
+        identity_key: Some(identity(5).public().encode_protobuf()),
+        ..signed
+    }
+    .encode_to_vec();
+    deliver(&mut initiator, &mut responder).unwrap();
+    assert!(matches!(
+        deliver(&mut responder, &mut initiator),
+        Err(Error::InvalidSignature)
+    ));
+    assert_eq!(cache.len(), 1);
 }

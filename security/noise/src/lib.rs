@@ -19,6 +19,9 @@
 //!   kept in memory only (the `hyphae` node sets one in its [`Config`]), or, without one, a
 //!   fresh key per handshake; both are what the spec allows, and the first saves each
 //!   connection a key generation and an identity signature;
+//! - a [`SignatureCache`] (which the node also sets) remembers the peers' static-key
+//!   signatures it verified, so a peer reconnecting with the same static key is not
+//!   verified again;
 //! - peer keys of small order are rejected ([`Error::LowOrderKey`]);
 //! - message 1's payload is ignored, as it is unencrypted and carries nothing in libp2p;
 //! - inlined muxer negotiation yields `None` when either side lists no muxers (the peer does
@@ -49,6 +52,7 @@ pub mod fuzzing;
 mod handshake;
 mod pattern;
 mod payload;
+mod signature_cache;
 mod static_key;
 mod stream;
 mod symmetric;
@@ -59,6 +63,7 @@ pub use config::Config;
 pub use error::Error;
 pub use handshake::{Handshake, Output};
 pub use pattern::Role;
+pub use signature_cache::SignatureCache;
 pub use static_key::StaticKey;
 pub use stream::NoiseStream;
 pub use transport::{Ciphers, Decryptor, Encryptor};

@@ -19,7 +19,7 @@
 use hyphae_identity::{Keypair, PeerId, PublicKey};
 use prost::Message;
 
-use crate::{DH_LEN, Error, STATIC_KEY_DOMAIN};
+use crate::{DH_LEN, Error, STATIC_KEY_DOMAIN, SignatureCache};
 
 /// `NoiseHandshakePayload`.
 #[derive(Clone, PartialEq, prost::Message)]
@@ -102,6 +102,16 @@ pub(crate) struct RemoteIdentity {
 /// Decodes the peer's payload and checks that its identity key signed `remote_static`, the
 /// static key the peer used in this handshake.
 pub(crate) fn verify(bytes: &[u8], remote_static: &[u8; DH_LEN]) -> Result<RemoteIdentity, Error> {
+    verify_with(bytes, remote_static, None)
+}
+
+/// [`verify`], skipping the signature check for a triple `cache` saw verified, and adding
+/// the ones it checks.
+pub(crate) fn verify_with(
+    bytes: &[u8],
+    remote_static: &[u8; DH_LEN],
+    cache: Option<&SignatureCache>,
+) -> Result<RemoteIdentity, Error> {
     let payload = HandshakePayload::decode(bytes).map_err(Error::InvalidPayload)?;
     let key = payload
         .identity_key
@@ -110,8 +120,14 @@ pub(crate) fn verify(bytes: &[u8], remote_static: &[u8; DH_LEN]) -> Result<Remot
         .identity_sig
         .ok_or(Error::MissingPayloadField("identity_sig"))?;
     let public_key = PublicKey::decode_protobuf(&key).map_err(Error::InvalidIdentityKey)?;
-    if !public_key.verify(&signed_message(remote_static), &signature) {
-        return Err(Error::InvalidSignature);
+    let known = cache.is_some_and(|cache| cache.contains(&key, &signature, remote_static));
+    if !known {
+        if !public_key.verify(&signed_message(remote_static), &signature) {
+            return Err(Error::InvalidSignature);
+        }
+        if let Some(cache) = cache {
+            cache.insert(&key, &signature, remote_static);
+        }
     }
     Ok(RemoteIdentity {
         peer_id: public_key.to_peer_id(),
