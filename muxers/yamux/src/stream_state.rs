@@ -62,6 +62,9 @@ pub(crate) struct StreamState {
     pub(crate) read_waiting: bool,
     /// When we last granted credit: the start of the auto-tuning epoch.
     epoch_start: Option<Instant>,
+    /// Whether the receive window is reserved in the session's scope now (not while the
+    /// stream is quiet; see `Session`'s `IDLE_RELEASE`).
+    pub(crate) window_reserved: bool,
 }
 
 impl StreamState {
@@ -85,6 +88,7 @@ impl StreamState {
             buffered: 0,
             read_waiting: false,
             epoch_start: now,
+            window_reserved: true,
         }
     }
 
