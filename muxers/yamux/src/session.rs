@@ -67,9 +67,11 @@ const MAX_PENDING_PINGS: usize = 16;
 /// How long a session with a resource scope must be quiet (nothing received, written, read
 /// or opened) before it gives back the reservations of buffers it does not hold (see the
 /// [module docs](self)). Short, so that keepalive pings every 15 s leave an idle connection
-/// reserved a small fraction of the time; long enough that a burst of requests or a
-/// transfer reserves once.
-pub const IDLE_RELEASE: Duration = Duration::from_secs(1);
+/// reserved a small fraction of the time, and a node taking thousands of new connections
+/// does not hold each one's worst case for long after its handshakes (at 1 s, 10,000
+/// connections set up at once filled a 3 GiB budget); long enough that a burst of requests
+/// or a transfer reserves once.
+pub const IDLE_RELEASE: Duration = Duration::from_millis(500);
 
 /// Which end of the connection a session is: the client opens odd stream ids, the server
 /// even ones ("StreamID Field"). Usually the dialer is the client.
@@ -306,7 +308,10 @@ impl Session {
         for stream in self.streams.values_mut() {
             if stream.buffered() > 0 {
                 holds_data = true;
-            } else if stream.window_reserved {
+                continue;
+            }
+            stream.shrink_buffer();
+            if stream.window_reserved {
                 stream.window_reserved = false;
                 released += stream.receive_window as usize;
             }
@@ -321,6 +326,8 @@ impl Session {
         {
             self.fixed_reserved = false;
             released += self.fixed_memory();
+            // Nor its room: an idle session holds no write buffer.
+            self.out = BytesMut::new();
         }
         memory.release_memory(released);
         self.release_at =

@@ -148,6 +148,13 @@ impl StreamState {
         Some(chunk)
     }
 
+    /// Gives up the receive buffer's room if it holds nothing (a quiet stream).
+    pub(crate) fn shrink_buffer(&mut self) {
+        if self.buffer.is_empty() {
+            self.buffer = VecDeque::new();
+        }
+    }
+
     /// Drops everything buffered (on reset or release).
     pub(crate) fn discard_buffer(&mut self) {
         self.buffer.clear();
