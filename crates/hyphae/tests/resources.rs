@@ -134,6 +134,28 @@ async fn an_idle_connection_reserves_only_the_secured_channels_buffer_until_it_w
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn newcomers_are_refused_before_the_last_quarter_of_memory_that_held_connections_wake_into() {
+    const SYSTEM_MEMORY: u64 = 64 * 1024 * 1024;
+    let server = server(|limits| {
+        limits.resources.system = limits.resources.system.with_memory(SYSTEM_MEMORY);
+    })
+    .await;
+    let held = Node::builder().start().await.unwrap();
+    held.dial(&server.listen_addrs()[0]).await.unwrap();
+    // Something else fills the system scope to 80 %.
+    let system = server.resources().system();
+    let filler = (SYSTEM_MEMORY * 8 / 10 - system.usage().memory) as usize;
+    system.reserve_memory(filler).unwrap();
+
+    let newcomer = Node::builder().start().await.unwrap();
+    assert!(newcomer.dial(&server.listen_addrs()[0]).await.is_err());
+    // The held connection still opens streams (their windows come from the last quarter).
+    echoed(&held, &server).await.unwrap();
+    system.release_memory(filler);
+    newcomer.dial(&server.listen_addrs()[0]).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_transient_scope_refuses_handshakes_until_one_ends() {
     let server = server(|limits| {
         limits.resources.transient = limits.resources.transient.with_connections(1, 8, 8);
