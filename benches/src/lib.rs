@@ -18,6 +18,9 @@
 //! [`gossip_hyphae`] and [`gossip_libp2p`] are the gossipsub nodes of the `gossip` binary:
 //! messages per second relayed by one node, memory per peer and per topic.
 //!
+//! [`idle_node`] holds the peers of `connections --bench idle-node`: thousands of identities
+//! with a default node's services, each idly connected to one node under test.
+//!
 //! [`attack`] is the attack suite of the `attack` binary: known attacks on a node under test
 //! (`hyphae node`, or the `rust-libp2p-defaults` binary), with an honest peer probing it.
 
@@ -33,6 +36,7 @@ mod end_thread;
 pub mod gossip_hyphae;
 pub mod gossip_libp2p;
 mod hyphae_pair;
+pub mod idle_node;
 pub mod perf_path;
 pub mod process;
 mod raw_tcp;

@@ -8,15 +8,22 @@
 //! 4. 1000 concurrent streams on one connection, each uploading 1 MiB (aggregate rate);
 //! 5. resident memory per idle connection of a listener holding 1000 of them;
 //! 6. round trips on one stream while another stream of the same connection uploads flat
-//!    out, over the emulated path of benchmark 1 (head-of-line delay in buffers).
+//!    out, over the emulated path of benchmark 1 (head-of-line delay in buffers);
+//! 7. `idle-node` (only when asked for: `--bench idle-node`): resident memory of a node as
+//!    operators run it (`hyphae node --max-connections 20000`, beside rust-libp2p with the
+//!    same services) holding 10,000 idle connections from 10,000 peers, each with ping,
+//!    identify, Kademlia and gossipsub (see [`idle_node`]).
 //!
 //! `cargo run --release -p hyphae-benches --bin connections [-- --quick --json PATH]`
 //! (`--bench NAME`, repeated, runs only those). Needs root for the network namespaces of
 //! benchmark 1. Results go to stdout as a markdown table, progress to stderr.
 //!
 //! Listeners and dialers that must live in another process (another namespace, or apart from
-//! the process whose memory is measured) are this binary again, run with the `serve`, `dial`
-//! and `clients` subcommands.
+//! the process whose memory is measured) are this binary again, run with the `serve`, `dial`,
+//! `clients` and `peers` subcommands.
+
+#[path = "connections/idle_node.rs"]
+mod idle_node;
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -51,6 +58,22 @@ struct Args {
     /// One-way delay of the emulated path of the establishment benchmark, in milliseconds.
     #[arg(long, default_value_t = 20)]
     delay_ms: u64,
+    /// Idle connections (each from its own peer) of the idle-node benchmark.
+    #[arg(long, default_value_t = 10_000)]
+    idle_connections: usize,
+    /// Processes the idle-node benchmark's peers are spread over.
+    #[arg(long, default_value_t = 4)]
+    idle_processes: usize,
+    /// The `hyphae` binary of the idle-node benchmark (default: the one beside this binary).
+    #[arg(long)]
+    hyphae_bin: Option<PathBuf>,
+    /// The `rust-libp2p-defaults` binary of the idle-node benchmark (default: the one beside
+    /// this binary).
+    #[arg(long)]
+    rust_libp2p_bin: Option<PathBuf>,
+    /// An extra argument for `hyphae node` in the idle-node benchmark; may be repeated.
+    #[arg(long = "hyphae-arg", allow_hyphen_values = true)]
+    hyphae_args: Vec<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -61,6 +84,7 @@ enum Bench {
     Streams,
     Memory,
     Loaded,
+    IdleNode,
 }
 
 #[derive(Subcommand)]
@@ -97,6 +121,16 @@ enum Mode {
     /// Connect COUNT clients, each its own peer, to ADDR; print "ready" and stay connected
     /// until stdin closes.
     Clients {
+        #[arg(long, value_enum)]
+        stack: Stack,
+        #[arg(long)]
+        addr: String,
+        #[arg(long)]
+        count: usize,
+    },
+    /// Connect COUNT peers with a default node's services, each its own identity, to ADDR;
+    /// print how many connected as JSON and stay connected until stdin closes.
+    Peers {
         #[arg(long, value_enum)]
         stack: Stack,
         #[arg(long)]
@@ -245,9 +279,23 @@ enum Peer {
     RustLibp2p(libp2p::PeerId),
 }
 
-#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    if let Some(Mode::Peers { stack, addr, count }) = &args.mode {
+        // Thousands of peers on one thread: cheap, and most of the cores stay the node's.
+        return tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
+            .block_on(idle_node::peers(*stack, addr, *count));
+    }
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?
+        .block_on(run_mode(args))
+}
+
+async fn run_mode(args: Args) -> anyhow::Result<()> {
     match args.mode {
         Some(Mode::Serve {
             stack,
@@ -257,6 +305,7 @@ async fn main() -> anyhow::Result<()> {
         Some(Mode::Dial { stack, addr, reps }) => dial(stack, &addr, reps).await,
         Some(Mode::Loaded { stack, addr, pings }) => loaded_child(stack, &addr, pings).await,
         Some(Mode::Clients { stack, addr, count }) => clients(stack, &addr, count).await,
+        Some(Mode::Peers { stack, addr, count }) => idle_node::peers(stack, &addr, count).await,
         None => run(&args).await,
     }
 }
@@ -503,6 +552,8 @@ struct Row {
 async fn run(args: &Args) -> anyhow::Result<()> {
     let plan = Plan::new(args.quick);
     let wanted = |bench| args.benches.is_empty() || args.benches.contains(&bench);
+    // Minutes long and 10,000 sockets: only when asked for.
+    let asked = |bench| args.benches.contains(&bench);
     let mut rows = Vec::new();
     let mut results = serde_json::Map::new();
     let started = Instant::now();
@@ -535,6 +586,18 @@ async fn run(args: &Args) -> anyhow::Result<()> {
         let (row, value) = loaded(&plan, args.delay_ms).await?;
         rows.push(row);
         results.insert("loaded".into(), value);
+    }
+    if asked(Bench::IdleNode) {
+        let plan = idle_node::IdlePlan {
+            connections: args.idle_connections,
+            processes: args.idle_processes.max(1),
+            hyphae_bin: args.hyphae_bin.clone(),
+            rust_libp2p_bin: args.rust_libp2p_bin.clone(),
+            hyphae_args: args.hyphae_args.clone(),
+        };
+        let (new_rows, value) = idle_node::idle_node(&plan).await?;
+        rows.extend(new_rows);
+        results.insert("idle_node".into(), value);
     }
     eprintln!("done in {:.0} s", started.elapsed().as_secs_f64());
     print_table(&rows);

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use hyphae::gossipsub::Gossipsub;
 use hyphae::kad::{DiskStore, Kademlia, Mode, ModeSetting, StoreLimits};
-use hyphae::resources::ResourceLimits;
+use hyphae::resources::{ResourceLimits, file_descriptor_limit};
 use hyphae::{IpNet, Limits, Multiaddr, Node, Protocol};
 
 /// Arguments of `hyphae node`.
@@ -37,7 +37,8 @@ pub(crate) struct Args {
     #[arg(long, value_name = "TOPIC")]
     topic: Vec<String>,
     /// Most connections held at once. At the limit, a new peer still gets in when a less
-    /// valued connection can make room for it.
+    /// valued connection can make room for it. The resource manager's stream counts make
+    /// room for the long-lived streams (gossipsub, ping) of this many connections.
     #[arg(long, value_name = "N", default_value_t = Limits::default().max_connections)]
     max_connections: usize,
     /// Past this many connections, close the least valued down to the low watermark
@@ -67,6 +68,10 @@ pub(crate) struct Args {
     memory_budget: Option<u64>,
 }
 
+/// Open files `hyphae node` keeps beyond its connections' sockets: listeners, the DHT store,
+/// metrics requests, DNS lookups, the runtime's own.
+const DESCRIPTORS_KEPT: u64 = 256;
+
 /// Any free TCP port and any free UDP port for QUIC, on every IPv4 interface.
 fn default_listen() -> [Multiaddr; 2] {
     let any = std::net::Ipv4Addr::UNSPECIFIED;
@@ -93,6 +98,17 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
     limits.allow.extend(args.allow);
     if let Some(mib) = args.memory_budget {
         limits.resources = ResourceLimits::for_memory_budget(mib.saturating_mul(1024 * 1024));
+    }
+    limits.resources = limits
+        .resources
+        .with_streams_for_connections(args.max_connections as u64);
+    // A library shares its process, so its default is half the descriptors (as go-libp2p);
+    // this process is the node, and keeps only a few for itself.
+    if let Some(open_files) = file_descriptor_limit() {
+        let system = &mut limits.resources.system;
+        system.file_descriptors = system
+            .file_descriptors
+            .max(open_files.saturating_sub(DESCRIPTORS_KEPT));
     }
     let mut builder = Node::builder().limits(limits);
     if let Some(path) = &args.key {

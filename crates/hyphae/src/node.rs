@@ -24,7 +24,7 @@ use crate::pending::PendingHandshakes;
 use crate::pool::{Connection, DialSlot, Pool};
 use crate::router::{Handler, Router};
 use crate::transport::Accept;
-use crate::upgrade::{HANDSHAKE_MEMORY, Upgraded, Upgrader};
+use crate::upgrade::{ADMISSION_PRIORITY, HANDSHAKE_MEMORY, Upgraded, Upgrader};
 use crate::{Builder, Direction, Error, Event, Limits, Peerstore, Protocols, Stream, Transport};
 
 /// Events buffered per subscriber before the slowest one starts missing them.
@@ -131,7 +131,8 @@ impl Inner {
     }
 
     /// A resource scope for a new connection, in the transient scope, holding the memory its
-    /// security handshake may use; refused if the transient or system scope is full.
+    /// security handshake may use; refused if the transient or system scope is three
+    /// quarters full (see [`ADMISSION_PRIORITY`]).
     pub(crate) fn connection_scope(
         &self,
         direction: Direction,
@@ -142,7 +143,9 @@ impl Inner {
             Direction::Outbound => Opener::Local,
         };
         let scope = self.resources.open_connection(opener, uses_fd)?;
-        scope.scope().reserve_memory(HANDSHAKE_MEMORY)?;
+        scope
+            .scope()
+            .reserve_memory_with_priority(HANDSHAKE_MEMORY, ADMISSION_PRIORITY)?;
         Ok(scope)
     }
 

@@ -28,6 +28,14 @@ const SECURED_CHANNEL_MEMORY: usize = 2 + hyphae_noise::MAX_MESSAGE_LEN;
 /// the peer is known: a Noise message (or TLS record) being read and one being written.
 pub(crate) const HANDSHAKE_MEMORY: usize = 2 * SECURED_CHANNEL_MEMORY;
 
+/// Priority of a new connection's first reservation (see
+/// [`Scope::reserve_memory_with_priority`](hyphae_core::resources::Scope)): a connection is
+/// admitted only while every scope is at most three quarters full. Established connections
+/// give their buffers back when quiet and reserve them again as they wake (a refused wake
+/// closes the connection), so the last quarter is theirs: a burst of newcomers is refused
+/// before it makes connections already held close.
+pub(crate) const ADMISSION_PRIORITY: u8 = 191;
+
 /// What the upgrade needs from the node.
 pub(crate) struct Upgrader {
     pub(crate) keypair: Keypair,

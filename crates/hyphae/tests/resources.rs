@@ -108,6 +108,54 @@ async fn usage_follows_connections_and_streams_through_their_scopes() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_connection_reserves_only_the_secured_channels_buffer_until_it_wakes() {
+    let server = server(|_| {}).await;
+    let client = Node::builder().start().await.unwrap();
+    client.dial(&server.listen_addrs()[0]).await.unwrap();
+    let stream = echoed(&client, &server).await.unwrap();
+    let resources = server.resources();
+    let at_peer = || resources.peer_usage(&client.peer_id()).unwrap().memory;
+    // Active: the write buffer and the open streams' windows are reserved.
+    assert!(at_peer() >= 64 * 1024 + 320 * 1024 + 256 * 1024);
+
+    // Quiet for a while (the echo and ping streams stay open): only the secured channel's
+    // read buffer, a whole Noise message, stays reserved.
+    tokio::time::sleep(hyphae::yamux::IDLE_RELEASE).await;
+    eventually(|| at_peer() < 128 * 1024).await;
+    assert!(at_peer() >= 64 * 1024, "{}", at_peer());
+
+    // The connection wakes as it is used, with its reservations back.
+    let mut stream = stream;
+    stream.write_all(b"again").await.unwrap();
+    let mut answer = [0u8; 5];
+    stream.read_exact(&mut answer).await.unwrap();
+    assert_eq!(&answer, b"again");
+    assert!(at_peer() >= 64 * 1024 + 320 * 1024 + 256 * 1024);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn newcomers_are_refused_before_the_last_quarter_of_memory_that_held_connections_wake_into() {
+    const SYSTEM_MEMORY: u64 = 64 * 1024 * 1024;
+    let server = server(|limits| {
+        limits.resources.system = limits.resources.system.with_memory(SYSTEM_MEMORY);
+    })
+    .await;
+    let held = Node::builder().start().await.unwrap();
+    held.dial(&server.listen_addrs()[0]).await.unwrap();
+    // Something else fills the system scope to 80 %.
+    let system = server.resources().system();
+    let filler = (SYSTEM_MEMORY * 8 / 10 - system.usage().memory) as usize;
+    system.reserve_memory(filler).unwrap();
+
+    let newcomer = Node::builder().start().await.unwrap();
+    assert!(newcomer.dial(&server.listen_addrs()[0]).await.is_err());
+    // The held connection still opens streams (their windows come from the last quarter).
+    echoed(&held, &server).await.unwrap();
+    system.release_memory(filler);
+    newcomer.dial(&server.listen_addrs()[0]).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_transient_scope_refuses_handshakes_until_one_ends() {
     let server = server(|limits| {
         limits.resources.transient = limits.resources.transient.with_connections(1, 8, 8);

@@ -589,7 +589,13 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
             }
             if self.write_buf.is_empty() && self.needs_flush {
                 match Pin::new(&mut self.io).poll_flush(cx) {
-                    Poll::Ready(Ok(())) => self.needs_flush = false,
+                    Poll::Ready(Ok(())) => {
+                        self.needs_flush = false;
+                        if self.quiet {
+                            // A quiet connection keeps no write buffer either.
+                            self.write_buf = BytesMut::new();
+                        }
+                    }
                     Poll::Ready(Err(error)) => self.write_failed(error),
                     Poll::Pending => {}
                 }

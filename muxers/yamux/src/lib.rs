@@ -50,7 +50,7 @@ pub use config::{Config, INITIAL_WINDOW, MAX_ACK_BACKLOG};
 pub use connection::{Connection, LARGE_PAYLOAD};
 pub use error::Error;
 pub use frame::{GoAwayCode, StreamId};
-pub use session::{Event, Mode, PendingPayload, ReadOutcome, Session, StreamStats};
+pub use session::{Event, IDLE_RELEASE, Mode, PendingPayload, ReadOutcome, Session, StreamStats};
 pub use stream::Stream;
 
 /// The protocol id negotiated with multistream-select.

@@ -20,6 +20,16 @@
 //! what it may hold: the write buffer and headroom once, and each stream's receive window as
 //! it opens and grows. A stream whose window the scope refuses is not opened (the peer's is
 //! refused with a reset), and a window the scope cannot grow stays as it is.
+//!
+//! A session quiet for [`IDLE_RELEASE`] gives back what it reserved for buffers it does not
+//! hold: the window of every stream with nothing buffered, and (once nothing is queued or
+//! buffered at all) the write buffer and headroom. They are reserved again before they can
+//! fill: a stream's window when a Data frame's header for it arrives (before its payload is
+//! read), the write buffer when anything is received, written, read or opened. A scope that
+//! refuses them then closes the session (Go Away, internal error): memory a peer makes us hold
+//! is always reserved first, and a node holding thousands of idle connections reserves for
+//! each only what the layers below keep (the secured channel's frame buffer), not the
+//! worst case of every stream of every connection at once.
 
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
@@ -53,6 +63,15 @@ const WINDOW_GROWTH_PRIORITY: u8 = 127;
 
 /// Most pings of the application that may await their answer at once.
 const MAX_PENDING_PINGS: usize = 16;
+
+/// How long a session with a resource scope must be quiet (nothing received, written, read
+/// or opened) before it gives back the reservations of buffers it does not hold (see the
+/// [module docs](self)). Short, so that keepalive pings every 15 s leave an idle connection
+/// reserved a small fraction of the time, and a node taking thousands of new connections
+/// does not hold each one's worst case for long after its handshakes (at 1 s, 10,000
+/// connections set up at once filled a 3 GiB budget); long enough that a burst of requests
+/// or a transfer reserves once.
+pub const IDLE_RELEASE: Duration = Duration::from_millis(500);
 
 /// Which end of the connection a session is: the client opens odd stream ids, the server
 /// even ones ("StreamID Field"). Usually the dialer is the client.
@@ -143,8 +162,16 @@ pub struct Session {
     next_opaque: u32,
     /// Sum of the receive windows of all streams.
     granted_window: usize,
-    /// Where `granted_window` and the write buffer are reserved, if anywhere.
+    /// Where the windows and the write buffer are reserved, if anywhere.
     memory: Option<Scope>,
+    /// Whether the write buffer and control headroom are reserved now (not after a quiet
+    /// period, until the session is active again).
+    fixed_reserved: bool,
+    /// Sum of the receive windows reserved now: those of streams that are not quiet.
+    reserved_window: usize,
+    /// When to look for reservations a quiet session can give back: [`IDLE_RELEASE`] after
+    /// it was last active, while it holds any.
+    release_at: Option<Instant>,
     local_go_away: bool,
     remote_go_away: Option<GoAwayCode>,
     closed: bool,
@@ -177,6 +204,9 @@ impl Session {
             next_opaque: 1,
             granted_window: 0,
             memory: None,
+            fixed_reserved: false,
+            reserved_window: 0,
+            release_at: None,
             local_go_away: false,
             remote_go_away: None,
             closed: false,
@@ -187,10 +217,122 @@ impl Session {
     /// headroom now (refused if the scope cannot spare them), each stream's receive window
     /// as it opens and grows. Everything is given back as streams end and when the session
     /// is dropped.
+    ///
+    /// After [`IDLE_RELEASE`] of quiet the session gives back what it does not hold, and
+    /// reserves it again before it can fill (see the [module docs](self)).
     pub fn with_memory_scope(mut self, scope: Scope) -> Result<Session, Error> {
         scope.reserve_memory(self.fixed_memory() + self.granted_window)?;
         self.memory = Some(scope);
+        self.fixed_reserved = true;
+        self.reserved_window = self.granted_window;
+        for stream in self.streams.values_mut() {
+            stream.window_reserved = true;
+        }
         Ok(self)
+    }
+
+    /// The session is active: looks again for what to give back [`IDLE_RELEASE`] from now,
+    /// and reserves the write buffer and headroom if a quiet period gave them back. False if
+    /// the scope refused them: the session is closed then.
+    fn touch(&mut self) -> bool {
+        let Some(memory) = &self.memory else {
+            return true;
+        };
+        if let Some(now) = self.now {
+            self.release_at = Some(now + IDLE_RELEASE);
+        }
+        if self.fixed_reserved || self.closed {
+            return true;
+        }
+        match memory.reserve_memory(self.fixed_memory()) {
+            Ok(()) => {
+                self.fixed_reserved = true;
+                true
+            }
+            Err(refused) => {
+                debug!(%refused, "no memory to wake a quiet session, closing it");
+                self.close_refused();
+                false
+            }
+        }
+    }
+
+    /// Reserves the window of the stream a Data frame is for, if a quiet period gave it back,
+    /// before its payload is read. False if the scope refused it: the session is closed then.
+    fn wake_window(&mut self, header: &Header) -> bool {
+        if header.frame_type != frame::FrameType::Data || header.length == 0 {
+            return true;
+        }
+        let (Some(memory), Some(stream)) = (&self.memory, self.streams.get_mut(&header.stream_id))
+        else {
+            return true;
+        };
+        if stream.window_reserved {
+            return true;
+        }
+        let window = stream.receive_window as usize;
+        match memory.reserve_memory(window) {
+            Ok(()) => {
+                stream.window_reserved = true;
+                self.reserved_window += window;
+                true
+            }
+            Err(refused) => {
+                debug!(%refused, stream = %header.stream_id, "no memory to wake a quiet stream, closing the session");
+                self.close_refused();
+                false
+            }
+        }
+    }
+
+    /// Closes the session because the scope refused what it needs to go on.
+    fn close_refused(&mut self) {
+        if !self.closed {
+            Header::go_away(GoAwayCode::InternalError).encode_to(&mut self.out);
+            self.local_go_away = true;
+            self.terminate();
+        }
+    }
+
+    /// After [`IDLE_RELEASE`] of quiet, gives back the windows of streams with nothing
+    /// buffered and, if nothing is buffered or queued at all, the write buffer and headroom.
+    fn release_if_quiet(&mut self, now: Instant) {
+        if self.release_at.is_none_or(|at| now < at) {
+            return;
+        }
+        let Some(memory) = &self.memory else {
+            return;
+        };
+        let mut released = 0;
+        let mut holds_data = false;
+        for stream in self.streams.values_mut() {
+            if stream.buffered() > 0 {
+                holds_data = true;
+                continue;
+            }
+            stream.shrink_buffer();
+            if stream.window_reserved {
+                stream.window_reserved = false;
+                released += stream.receive_window as usize;
+            }
+        }
+        self.reserved_window -= released;
+        let answers_due = self.rtt_ping.is_some() || !self.user_pings.is_empty();
+        if self.fixed_reserved
+            && !holds_data
+            && !answers_due
+            && self.out.is_empty()
+            && self.control_queue.is_empty()
+        {
+            self.fixed_reserved = false;
+            released += self.fixed_memory();
+            // Nor its room: an idle session holds no write buffer.
+            self.out = BytesMut::new();
+        }
+        memory.release_memory(released);
+        self.release_at =
+            (self.fixed_reserved || self.reserved_window > 0).then_some(now + IDLE_RELEASE);
+        trace!(released, "quiet session gave memory back");
     }
 
     /// What the session holds whatever its streams do.
@@ -204,12 +346,17 @@ impl Session {
             memory.reserve_memory(INITIAL_WINDOW as usize)?;
         }
         self.granted_window += INITIAL_WINDOW as usize;
+        self.reserved_window += INITIAL_WINDOW as usize;
         Ok(())
     }
 
-    /// Gives back `bytes` of receive window.
-    fn release_window(&mut self, bytes: usize) {
+    /// Gives back `bytes` of receive window, and its reservation if it is `reserved`.
+    fn release_window(&mut self, bytes: usize, reserved: bool) {
         self.granted_window -= bytes;
+        if !reserved {
+            return;
+        }
+        self.reserved_window -= bytes;
         if let Some(memory) = &self.memory {
             memory.release_memory(bytes);
         }
@@ -317,15 +464,26 @@ impl Session {
     /// When [`Session::handle_timeout`] should next be called, if ever.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
-        if self.closed || self.config.rtt_interval.is_none() || self.rtt_ping.is_some() {
+        if self.closed {
             return None;
         }
-        self.next_rtt_ping
+        let rtt_ping = match self.config.rtt_interval {
+            Some(_) if self.rtt_ping.is_none() => self.next_rtt_ping,
+            _ => None,
+        };
+        match (rtt_ping, self.release_at) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
-    /// Lets time pass: sends an RTT ping when one is due.
+    /// Lets time pass: sends an RTT ping when one is due, and gives back the reservations of
+    /// a quiet session (see [`IDLE_RELEASE`]).
     pub fn handle_timeout(&mut self, now: Instant) {
         self.now = Some(now);
+        if !self.closed {
+            self.release_if_quiet(now);
+        }
         let Some(interval) = self.config.rtt_interval else {
             return;
         };
@@ -333,6 +491,9 @@ impl Session {
             return;
         }
         if self.next_rtt_ping.is_none_or(|due| now >= due) {
+            if !self.touch() {
+                return;
+            }
             let opaque = self.take_opaque();
             Header::ping(Flags::SYN, opaque).encode_to(&mut self.out);
             self.rtt_ping = Some((opaque, now));
@@ -372,6 +533,9 @@ impl Session {
             });
         }
         let raw = u32::try_from(self.next_id).map_err(|_| Error::StreamIdsExhausted)?;
+        if !self.touch() {
+            return Err(Error::ConnectionClosed);
+        }
         self.reserve_initial_window()?;
         self.next_id += 2;
         let id = StreamId::new(raw);
@@ -389,6 +553,10 @@ impl Session {
     /// one arrives. Streams that arrived before the session closed can still be accepted
     /// (and read) after it.
     pub fn accept(&mut self) -> Option<StreamId> {
+        if !self.pending_inbound.is_empty() {
+            // Its ACK is to be sent.
+            self.touch();
+        }
         while let Some(id) = self.pending_inbound.pop_front() {
             let Some(stream) = self.streams.get_mut(&id) else {
                 continue;
@@ -426,6 +594,12 @@ impl Session {
         if data.is_empty() {
             return Ok(0);
         }
+        if !self.touch() {
+            return Err(Error::ConnectionClosed);
+        }
+        let Some(stream) = self.streams.get_mut(&id) else {
+            return Err(Error::UnknownStream(id));
+        };
         if self.out.len() >= self.config.max_write_buffer {
             if !stream.buffer_waiting {
                 stream.buffer_waiting = true;
@@ -473,7 +647,7 @@ impl Session {
             return Ok(ReadOutcome::Data(Bytes::new()));
         }
         if let Some(chunk) = stream.read_chunk(max_len) {
-            if !closed && stream.wants_window_update() {
+            if !closed && stream.wants_window_update() && self.touch() {
                 self.queue_control(id);
             }
             return Ok(ReadOutcome::Data(chunk));
@@ -518,6 +692,12 @@ impl Session {
             return Err(Error::ConnectionClosed);
         }
         if !stream.write_closed {
+            if !self.touch() {
+                return Err(Error::ConnectionClosed);
+            }
+            let Some(stream) = self.streams.get_mut(&id) else {
+                return Err(Error::UnknownStream(id));
+            };
             stream.write_closed = true;
             stream.note_fin();
             stream.pending_flags = stream.pending_flags | Flags::FIN;
@@ -531,6 +711,8 @@ impl Session {
     /// data is dropped. Resetting twice is harmless.
     pub fn reset(&mut self, id: StreamId) -> Result<(), Error> {
         user_stream(&mut self.streams, id)?;
+        // The RST is to be sent (if the scope refuses, the session closes: no RST needed).
+        self.touch();
         self.reset_stream(id);
         Ok(())
     }
@@ -550,6 +732,14 @@ impl Session {
         if stream.released || !stream.accepted {
             return;
         }
+        if !closed && !stream.reset {
+            // An RST or a window update may be sent.
+            self.touch();
+        }
+        let closed = self.closed;
+        let Some(stream) = self.streams.get_mut(&id) else {
+            return;
+        };
         stream.released = true;
         stream.discard_buffer();
         if !closed && !stream.reset {
@@ -573,6 +763,9 @@ impl Session {
             });
         }
         self.now = Some(now);
+        if !self.touch() {
+            return Err(Error::ConnectionClosed);
+        }
         let opaque = self.take_opaque();
         Header::ping(Flags::SYN, opaque).encode_to(&mut self.out);
         self.user_pings.push_back((opaque, now));
@@ -633,7 +826,12 @@ impl Session {
                 // Growth is reserved before it is granted: all of what the window may grow
                 // by now, or nothing (then it keeps its size); what it did not use is given
                 // back at once.
-                let room = stream.growth_room(max_window).min(budget);
+                // A quiet stream's window is not reserved: it does not grow.
+                let room = if stream.window_reserved {
+                    stream.growth_room(max_window).min(budget)
+                } else {
+                    0
+                };
                 let mut allowed = match &self.memory {
                     Some(memory)
                         if memory
@@ -652,6 +850,7 @@ impl Session {
                 }
                 budget -= grown;
                 self.granted_window += grown;
+                self.reserved_window += grown;
                 delta
             } else {
                 0
@@ -715,9 +914,10 @@ impl Session {
             return;
         }
         let window = stream.receive_window as usize;
+        let reserved = stream.window_reserved;
         let in_backlog = stream.in_ack_backlog;
         self.streams.remove(&id);
-        self.release_window(window);
+        self.release_window(window, reserved);
         if in_backlog {
             self.ack_backlog -= 1;
         }
@@ -794,7 +994,12 @@ fn mark_reset(stream: &mut StreamState) {
 impl Drop for Session {
     fn drop(&mut self) {
         if let Some(memory) = &self.memory {
-            memory.release_memory(self.fixed_memory() + self.granted_window);
+            let fixed = if self.fixed_reserved {
+                self.fixed_memory()
+            } else {
+                0
+            };
+            memory.release_memory(fixed + self.reserved_window);
         }
     }
 }

@@ -62,6 +62,9 @@ pub(crate) struct StreamState {
     pub(crate) read_waiting: bool,
     /// When we last granted credit: the start of the auto-tuning epoch.
     epoch_start: Option<Instant>,
+    /// Whether the receive window is reserved in the session's scope now (not while the
+    /// stream is quiet; see `Session`'s `IDLE_RELEASE`).
+    pub(crate) window_reserved: bool,
 }
 
 impl StreamState {
@@ -85,6 +88,7 @@ impl StreamState {
             buffered: 0,
             read_waiting: false,
             epoch_start: now,
+            window_reserved: true,
         }
     }
 
@@ -142,6 +146,13 @@ impl StreamState {
         };
         self.buffered -= u32::try_from(chunk.len()).unwrap_or(u32::MAX);
         Some(chunk)
+    }
+
+    /// Gives up the receive buffer's room if it holds nothing (a quiet stream).
+    pub(crate) fn shrink_buffer(&mut self) {
+        if self.buffer.is_empty() {
+            self.buffer = VecDeque::new();
+        }
     }
 
     /// Drops everything buffered (on reset or release).

@@ -1,6 +1,7 @@
 //! A session given a resource scope reserves its receive windows there: a stream the scope
 //! cannot afford is refused, a window it cannot afford does not grow, and everything is
-//! given back as streams end and when the session goes.
+//! given back as streams end and when the session goes. A quiet session gives back what it
+//! does not hold and reserves it again before anything can fill it.
 
 mod common;
 
@@ -10,7 +11,9 @@ use common::{Pair, quiet_config};
 use hyphae_core::resources::{
     ConnectionScope, Opener, Resource, ResourceLimits, ResourceManager, ScopeLimits,
 };
-use hyphae_yamux::{Error, INITIAL_WINDOW, Mode, ReadOutcome, Session, StreamId};
+use hyphae_yamux::{
+    Error, Event, GoAwayCode, IDLE_RELEASE, INITIAL_WINDOW, Mode, ReadOutcome, Session, StreamId,
+};
 
 const WINDOW: u64 = INITIAL_WINDOW as u64;
 
@@ -157,4 +160,110 @@ fn windows_grow_only_as_far_as_the_scope_allows() {
         "no room to double a window"
     );
     assert_eq!(tight.scope().usage().memory, fixed + 2 * WINDOW);
+}
+
+/// Lets `IDLE_RELEASE` pass on the server with nothing happening.
+fn stay_quiet(pair: &mut Pair) {
+    pair.now += IDLE_RELEASE;
+    let now = pair.now;
+    pair.server.handle_timeout(now);
+}
+
+/// The client opens a stream and sends `hi`; the server accepts and reads it.
+fn one_exchange(pair: &mut Pair) -> (StreamId, StreamId) {
+    let id = pair.client.open_stream().unwrap();
+    pair.client.write(id, b"hi").unwrap();
+    pair.pump();
+    let inbound = pair.server.accept().unwrap();
+    assert_eq!(
+        pair.server.read_chunk(inbound, 10).unwrap(),
+        ReadOutcome::Data(bytes::Bytes::from_static(b"hi"))
+    );
+    pair.pump();
+    (id, inbound)
+}
+
+#[test]
+fn a_quiet_session_gives_back_what_it_does_not_hold_and_takes_it_again_before_data() {
+    let scope = connection_scope(u64::MAX);
+    let mut pair = Pair::quiet();
+    let fixed = scoped_server(&mut pair, &scope);
+    let (id, inbound) = one_exchange(&mut pair);
+    assert_eq!(scope.scope().usage().memory, fixed + WINDOW);
+    assert!(pair.server.poll_timeout().is_some(), "a release is due");
+
+    stay_quiet(&mut pair);
+    assert_eq!(
+        scope.scope().usage().memory,
+        0,
+        "an idle session holds nothing"
+    );
+    assert_eq!(pair.server.poll_timeout(), None, "nothing left to release");
+
+    // The window is reserved again as the data arrives, before it is buffered.
+    pair.client.write(id, b"again").unwrap();
+    pair.pump();
+    assert_eq!(scope.scope().usage().memory, fixed + WINDOW);
+    assert_eq!(
+        pair.server.read_chunk(inbound, 10).unwrap(),
+        ReadOutcome::Data(bytes::Bytes::from_static(b"again"))
+    );
+
+    stay_quiet(&mut pair);
+    assert_eq!(scope.scope().usage().memory, 0);
+    // Our own write reserves the write buffer again; the window stays given back.
+    pair.server.write(inbound, b"answer").unwrap();
+    assert_eq!(scope.scope().usage().memory, fixed);
+    pair.pump();
+    drop(pair);
+    assert_eq!(scope.scope().usage().memory, 0);
+}
+
+#[test]
+fn a_stream_holding_unread_data_keeps_its_window_and_the_write_buffer_reserved() {
+    let scope = connection_scope(u64::MAX);
+    let mut pair = Pair::quiet();
+    let fixed = scoped_server(&mut pair, &scope);
+    let (_, _) = one_exchange(&mut pair);
+    let unread = pair.client.open_stream().unwrap();
+    pair.client.write(unread, b"not read yet").unwrap();
+    pair.pump();
+    assert_eq!(scope.scope().usage().memory, fixed + 2 * WINDOW);
+
+    stay_quiet(&mut pair);
+    assert_eq!(
+        scope.scope().usage().memory,
+        fixed + WINDOW,
+        "only the read stream's window is given back"
+    );
+}
+
+#[test]
+fn a_quiet_session_the_scope_cannot_wake_is_closed() {
+    let probe = connection_scope(u64::MAX);
+    let mut pair = Pair::quiet();
+    let fixed = scoped_server(&mut pair, &probe);
+    let scope = connection_scope(fixed + WINDOW);
+    scoped_server(&mut pair, &scope);
+    let (id, _) = one_exchange(&mut pair);
+    stay_quiet(&mut pair);
+    assert_eq!(scope.scope().usage().memory, 0);
+
+    // Something else takes the memory meanwhile.
+    scope.scope().reserve_memory(WINDOW as usize).unwrap();
+    pair.client.write(id, b"wake up").unwrap();
+    pair.pump();
+    assert!(pair.server.is_closed());
+    assert!(
+        scope.scope().usage().memory <= fixed + WINDOW,
+        "nothing beyond the limit"
+    );
+    let events = pair.take_events(common::Side::Client);
+    drop(pair);
+    assert_eq!(
+        scope.scope().usage().memory,
+        WINDOW,
+        "the session gave everything back"
+    );
+    assert!(events.contains(&Event::GoAway(GoAwayCode::InternalError)));
 }

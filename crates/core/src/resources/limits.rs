@@ -198,6 +198,29 @@ impl ResourceLimits {
         ResourceLimits::scaled(memory, file_descriptors)
     }
 
+    /// These limits with the stream counts of the system, service and protocol scopes raised
+    /// (never lowered) for `connections` connections that each keep long-lived streams: one
+    /// per protocol each way (gossipsub's, ping's keepalive), and up to
+    /// [`LONG_LIVED_STREAMS_PER_CONNECTION`] each way in all, besides the room the scaled
+    /// limits leave for short-lived streams.
+    ///
+    /// The scaled stream counts follow go-libp2p's, which suit a node of a few hundred
+    /// connections: at 10,000 connections a default node's gossipsub and ping streams alone
+    /// would be refused past the 2,048th per protocol. Memory limits are unchanged: a stream's
+    /// buffers are reserved before they can fill, whatever the counts allow.
+    pub fn with_streams_for_connections(mut self, connections: u64) -> ResourceLimits {
+        let raise = |limits: &mut ScopeLimits, per_connection: u64| {
+            let long_lived = connections.saturating_mul(per_connection);
+            limits.inbound_streams = limits.inbound_streams.saturating_add(long_lived);
+            limits.outbound_streams = limits.outbound_streams.saturating_add(long_lived);
+            limits.streams = limits.streams.saturating_add(long_lived.saturating_mul(2));
+        };
+        raise(&mut self.system, LONG_LIVED_STREAMS_PER_CONNECTION);
+        raise(&mut self.service, 1);
+        raise(&mut self.protocol, 1);
+        self
+    }
+
     /// The limits of service `name`.
     pub fn service_limits(&self, name: &str) -> ScopeLimits {
         self.services.get(name).copied().unwrap_or(self.service)
@@ -227,8 +250,13 @@ fn parse_meminfo_total(meminfo: &str) -> Option<u64> {
     kib.checked_mul(1024)
 }
 
-/// The soft limit on open files (Linux: `/proc/self/limits`).
-fn file_descriptor_limit() -> Option<u64> {
+/// Long-lived streams each way [`ResourceLimits::with_streams_for_connections`] makes room for
+/// on every connection: a default node keeps two (ping's keepalive and gossipsub's), and
+/// this leaves room for two more protocols.
+pub const LONG_LIVED_STREAMS_PER_CONNECTION: u64 = 4;
+
+/// The soft limit on this process's open files (Linux: `/proc/self/limits`), if readable.
+pub fn file_descriptor_limit() -> Option<u64> {
     let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
     parse_open_files_limit(&limits)
 }
@@ -259,6 +287,32 @@ mod tests {
                       Max open files            1024                 524288               files\n";
         assert_eq!(parse_open_files_limit(limits), Some(1024));
         assert_eq!(parse_meminfo_total("garbage"), None);
+    }
+
+    #[test]
+    fn stream_counts_make_room_for_long_lived_streams_of_every_connection() {
+        let scaled = ResourceLimits::scaled(4 * GIB, 512);
+        let raised = scaled.clone().with_streams_for_connections(10_000);
+        assert_eq!(
+            raised.protocol.inbound_streams,
+            scaled.protocol.inbound_streams + 10_000
+        );
+        assert_eq!(raised.service.streams, scaled.service.streams + 20_000);
+        assert_eq!(
+            raised.system.outbound_streams,
+            scaled.system.outbound_streams + 40_000
+        );
+        assert_eq!(raised.system.memory, scaled.system.memory);
+        assert_eq!(raised.peer, scaled.peer);
+        assert_eq!(raised.connection, scaled.connection);
+        let unlimited = ResourceLimits {
+            protocol: ScopeLimits::UNLIMITED,
+            ..scaled
+        };
+        assert_eq!(
+            unlimited.with_streams_for_connections(10).protocol,
+            ScopeLimits::UNLIMITED
+        );
     }
 
     #[test]

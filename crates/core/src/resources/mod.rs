@@ -13,6 +13,8 @@ mod limits;
 mod manager;
 mod scope;
 
-pub use limits::{ResourceLimits, ScopeLimits};
+pub use limits::{
+    LONG_LIVED_STREAMS_PER_CONNECTION, ResourceLimits, ScopeLimits, file_descriptor_limit,
+};
 pub use manager::{ConnectionScope, Opener, ResourceManager, ResourceSnapshot};
 pub use scope::{LimitExceeded, Resource, Scope, ScopeKind, ScopeName, Usage};

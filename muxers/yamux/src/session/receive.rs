@@ -23,6 +23,11 @@ impl Session {
     /// are left in `input`, complete or not: call again once it is true.
     pub fn handle_input(&mut self, now: Instant, input: &mut BytesMut) -> Result<(), Error> {
         self.now = Some(now);
+        // Anything the peer sends may need an answer: the write buffer is reserved first.
+        if !input.is_empty() && !self.touch() {
+            input.clear();
+            return Ok(());
+        }
         while !self.closed {
             if !self.wants_input() {
                 trace!("peer is not reading, input paused");
@@ -35,6 +40,10 @@ impl Session {
             };
             if let Err(error) = self.check_data_len(&header) {
                 return Err(self.protocol_error(error));
+            }
+            // Before the payload is read: the window it fills is reserved.
+            if !self.wake_window(&header) {
+                break;
             }
             let payload_len = header.payload_len();
             if input.len() < HEADER_LEN + payload_len {
@@ -85,6 +94,9 @@ impl Session {
             return None;
         }
         self.check_data_len(&header).ok()?;
+        if !self.wake_window(&header) {
+            return None;
+        }
         input.advance(HEADER_LEN);
         let mut payload = buffer_for(payload_len);
         payload.clear();
