@@ -54,6 +54,43 @@ impl Stack {
     }
 }
 
+/// TCP buffer maxima (`net.ipv4.tcp_rmem` / `tcp_wmem`) in the wan path's namespaces: 128
+/// MiB. One stream needs a window of a bandwidth-delay product (36 MB for 4.8 Gbit/s over
+/// 60 ms) and the kernel advertises only part of its receive buffer as window (the rest pays
+/// for skb overhead): linkem's default of 32 MiB held raw TCP near 2 Gbit/s here.
+pub const WAN_TCP_BUFFER_MAX: usize = 128 << 20;
+
+/// What the wan path does to packets, the same both ways.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WanConditions {
+    /// Delay added in each direction.
+    pub one_way: Duration,
+    /// Probability in `0.0..=1.0` that a packet is lost, per direction.
+    pub loss: f64,
+    /// TCP buffer maxima inside both namespaces, in bytes.
+    pub tcp_buffer_max: usize,
+}
+
+impl WanConditions {
+    /// `one_way` delay each way, no loss, [`WAN_TCP_BUFFER_MAX`].
+    pub fn new(one_way: Duration) -> WanConditions {
+        WanConditions {
+            one_way,
+            loss: 0.0,
+            tcp_buffer_max: WAN_TCP_BUFFER_MAX,
+        }
+    }
+
+    /// The link these conditions describe: no rate limit, prefix `tput`.
+    pub fn link(&self) -> hyphae_linkem::LinkBuilder {
+        Link::builder()
+            .delay(self.one_way)
+            .loss(self.loss)
+            .tcp_buffer_max(Some(self.tcp_buffer_max))
+            .prefix("tput")
+    }
+}
+
 /// A server process, killed when dropped.
 struct Server(Child);
 
@@ -73,14 +110,16 @@ pub struct PerfPath {
 }
 
 impl PerfPath {
-    /// Starts a link adding `one_way` delay in each direction (no loss, no rate limit, TCP
-    /// buffers raised to 32 MiB in both namespaces) and a perf server for each of `stacks`
-    /// behind it, its logs in `<temp dir>/perf-<stack>.log`; waits until each answers a perf
-    /// run.
-    pub fn linked(one_way: Duration, bin_dir: &Path, stacks: &[Stack]) -> anyhow::Result<PerfPath> {
-        let link = Link::builder()
-            .delay(one_way)
-            .prefix("tput")
+    /// Starts a link with `conditions` (no rate limit) and a perf server for each of
+    /// `stacks` behind it, its logs in `<temp dir>/perf-<stack>.log`; waits until each
+    /// answers a perf run.
+    pub fn linked(
+        conditions: &WanConditions,
+        bin_dir: &Path,
+        stacks: &[Stack],
+    ) -> anyhow::Result<PerfPath> {
+        let link = conditions
+            .link()
             .start()
             .context("starting the link (root, /dev/net/tun and iproute2 needed)")?;
         PerfPath::start(Some(link), bin_dir, stacks)

@@ -11,8 +11,9 @@
 //! `raw-tcp-perf` (each on its own multi-threaded tokio runtime), looked up in `--bin-dir`
 //! (default: this binary's directory, so `cargo build --release -p hyphae-cli -p
 //! hyphae-benches` first). `--path wan` runs the same programs across two network
-//! namespaces joined by `hyphae-linkem` (`--delay-ms` each way, 30 by default; root
-//! needed). On both the perf contract's time includes connection setup, so each figure is
+//! namespaces joined by `hyphae-linkem` (`--delay-ms` each way, 30 by default,
+//! `--loss-percent` each way, none by default, TCP buffer maxima of `--tcp-buffer-mib` in
+//! both namespaces, 128 by default; root needed). On both the perf contract's time includes connection setup, so each figure is
 //! `bytes / (median time − median time of an empty exchange)`: the transfer alone; the
 //! table also gives the contract's figures.
 //!
@@ -26,7 +27,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Parser;
 use hyphae_benches::crypto::{self, Cipher};
-use hyphae_benches::perf_path::{PerfPath, Stack};
+use hyphae_benches::perf_path::{PerfPath, Stack, WAN_TCP_BUFFER_MAX, WanConditions};
 use hyphae_benches::stats::{bits_per_second, median, paired_speedup};
 use hyphae_benches::{EndThread, HyphaePair, RawTcpPair, RustLibp2pPair, Transport};
 use hyphae_perf::Params;
@@ -58,10 +59,39 @@ struct Args {
     /// One-way delay of the wan path, in milliseconds.
     #[arg(long, default_value_t = 30)]
     delay_ms: u64,
+    /// Packet loss of the wan path in percent, in each direction (0.1 drops one packet in
+    /// a thousand).
+    #[arg(long, default_value_t = 0.0, value_parser = parse_loss_percent)]
+    loss_percent: f64,
+    /// TCP buffer maxima (`net.ipv4.tcp_rmem` / `tcp_wmem`) in the wan path's namespaces,
+    /// in MiB.
+    #[arg(long, default_value_t = WAN_TCP_BUFFER_MAX >> 20)]
+    tcp_buffer_mib: usize,
     /// Where the processes and wan paths find `hyphae`, `rust-libp2p-perf` and
     /// `raw-tcp-perf`.
     #[arg(long)]
     bin_dir: Option<PathBuf>,
+}
+
+impl Args {
+    /// The wan path these arguments ask for.
+    fn wan(&self) -> WanConditions {
+        WanConditions {
+            loss: self.loss_percent / 100.0,
+            tcp_buffer_max: self.tcp_buffer_mib << 20,
+            ..WanConditions::new(Duration::from_millis(self.delay_ms))
+        }
+    }
+}
+
+/// A loss percentage: a number from 0 to 100.
+fn parse_loss_percent(text: &str) -> Result<f64, String> {
+    let percent: f64 = text.parse().map_err(|error| format!("{error}"))?;
+    if (0.0..=100.0).contains(&percent) {
+        Ok(percent)
+    } else {
+        Err(format!("{percent} is not a percentage from 0 to 100"))
+    }
 }
 
 /// Where the bytes go.
@@ -275,11 +305,14 @@ fn measure_processes(args: &Args, bytes: u64) -> anyhow::Result<Vec<Measured>> {
         }
     }
     let path = match args.path {
-        NetPath::Wan => PerfPath::linked(Duration::from_millis(args.delay_ms), &bin_dir, &stacks)?,
+        NetPath::Wan => PerfPath::linked(&args.wan(), &bin_dir, &stacks)?,
         _ => PerfPath::loopback(&bin_dir, &stacks)?,
     };
     if let Some((ns_a, ns_b)) = path.namespaces() {
-        eprintln!("link up: {ns_a} <-> {ns_b}, {} ms each way", args.delay_ms);
+        eprintln!(
+            "link up: {ns_a} <-> {ns_b}, {} ms and {}% loss each way, TCP buffers up to {} MiB",
+            args.delay_ms, args.loss_percent, args.tcp_buffer_mib
+        );
     }
     let mut measured: Vec<Measured> = rows.iter().map(|row| Measured::new(*row)).collect();
     let empty = Params {
@@ -480,9 +513,15 @@ fn main() -> anyhow::Result<()> {
                     args.reps,
                 );
             } else {
+                let loss = if args.loss_percent > 0.0 {
+                    format!("{}% loss each way", args.loss_percent)
+                } else {
+                    "no loss".to_owned()
+                };
                 println!(
-                    "Single-stream throughput over linkem, {} ms RTT, no loss, no rate limit: {bytes} bytes per transfer, median of {}; transfer alone (contract time incl. connection setup in the last columns)\n",
+                    "Single-stream throughput over linkem, {} ms RTT, {loss}, no rate limit, TCP buffers up to {} MiB: {bytes} bytes per transfer, median of {}; transfer alone (contract time incl. connection setup in the last columns)\n",
                     2 * args.delay_ms,
+                    args.tcp_buffer_mib,
                     args.reps,
                 );
             }
@@ -569,6 +608,8 @@ fn main() -> anyhow::Result<()> {
             "commit": hyphae_benches::measured_commit(),
             "path": format!("{:?}", args.path).to_lowercase(),
             "one_way_delay_ms": (args.path == NetPath::Wan).then_some(args.delay_ms),
+            "loss": (args.path == NetPath::Wan).then(|| args.wan().loss),
+            "tcp_buffer_max": (args.path == NetPath::Wan).then_some(args.wan().tcp_buffer_max),
             "bytes": bytes,
             "reps": args.reps,
             "stacks": stacks,
@@ -579,4 +620,42 @@ fn main() -> anyhow::Result<()> {
             .with_context(|| format!("writing {}", path.display()))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Args, clap::Error> {
+        Args::try_parse_from(["throughput"].iter().chain(args))
+    }
+
+    #[test]
+    fn loss_percent_becomes_the_wan_paths_loss_probability() -> anyhow::Result<()> {
+        let args = parse(&["--path", "wan", "--loss-percent", "0.1", "--delay-ms", "20"])?;
+        let wan = args.wan();
+        assert!((wan.loss - 0.001).abs() < 1e-12, "{wan:?}");
+        assert_eq!(wan.one_way, Duration::from_millis(20));
+        assert_eq!(wan.tcp_buffer_max, WAN_TCP_BUFFER_MAX);
+        Ok(())
+    }
+
+    #[test]
+    fn the_wan_path_is_lossless_with_wide_buffers_by_default() -> anyhow::Result<()> {
+        let wan = parse(&["--path", "wan"])?.wan();
+        assert_eq!(wan, WanConditions::new(Duration::from_millis(30)));
+        assert_eq!(wan.loss, 0.0);
+        assert_eq!(wan.tcp_buffer_max, 128 << 20);
+        let wan = parse(&["--path", "wan", "--tcp-buffer-mib", "32"])?.wan();
+        assert_eq!(wan.tcp_buffer_max, 32 << 20);
+        Ok(())
+    }
+
+    #[test]
+    fn loss_outside_zero_to_a_hundred_percent_is_refused() {
+        assert!(parse(&["--loss-percent", "-1"]).is_err());
+        assert!(parse(&["--loss-percent", "101"]).is_err());
+        assert!(parse(&["--loss-percent", "lots"]).is_err());
+        assert!(parse(&["--loss-percent", "100"]).is_ok());
+    }
 }

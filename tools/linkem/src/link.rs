@@ -124,8 +124,8 @@ impl LinkBuilder {
     }
 
     /// Maximum of `net.ipv4.tcp_rmem` / `tcp_wmem` set inside both namespaces (these are per
-    /// namespace); `None` leaves the kernel defaults. Default 32 MiB, enough for ~4 Gbit/s
-    /// over 60 ms.
+    /// namespace); `None` leaves the kernel defaults. Default 32 MiB, which holds one stream
+    /// near 2.3 Gbit/s over 60 ms; 128 MiB reached 5 Gbit/s there (benches/RESULTS.md).
     pub fn tcp_buffer_max(mut self, max: Option<usize>) -> Self {
         self.tcp_buffer_max = max;
         self

@@ -380,3 +380,41 @@ fn a_taken_id_is_refused_without_disturbing_its_owner() {
     let report = ping(&link, 3, "10", LOSSLESS_WAIT_MS);
     assert_eq!(report["received"], 3, "{report}");
 }
+
+/// Reads a sysctl inside namespace `ns`.
+fn sysctl_in(ns: &str, key: &str) -> String {
+    let output = Command::new("ip")
+        .args(["netns", "exec", ns, "sysctl", "-n", key])
+        .output()
+        .expect("running sysctl in the namespace");
+    assert!(output.status.success(), "sysctl {key} failed");
+    String::from_utf8_lossy(&output.stdout).trim().to_owned()
+}
+
+/// The maximum (third field) of a `tcp_rmem` / `tcp_wmem` value.
+fn third_field(value: &str) -> u64 {
+    value
+        .split_whitespace()
+        .nth(2)
+        .and_then(|max| max.parse().ok())
+        .unwrap_or_else(|| panic!("no maximum in {value:?}"))
+}
+
+#[test]
+fn tcp_buffer_maxima_are_set_inside_both_namespaces_only() {
+    let host_rmem = std::fs::read_to_string("/proc/sys/net/ipv4/tcp_rmem").expect("host tcp_rmem");
+    let wide = start(Link::builder().tcp_buffer_max(Some(128 << 20)));
+    let default = start(Link::builder());
+    for ns in [wide.namespace_a(), wide.namespace_b()] {
+        for key in ["net.ipv4.tcp_rmem", "net.ipv4.tcp_wmem"] {
+            assert_eq!(third_field(&sysctl_in(ns, key)), 128 << 20, "{key} in {ns}");
+        }
+    }
+    for ns in [default.namespace_a(), default.namespace_b()] {
+        for key in ["net.ipv4.tcp_rmem", "net.ipv4.tcp_wmem"] {
+            assert_eq!(third_field(&sysctl_in(ns, key)), 32 << 20, "{key} in {ns}");
+        }
+    }
+    let host_after = std::fs::read_to_string("/proc/sys/net/ipv4/tcp_rmem").expect("host tcp_rmem");
+    assert_eq!(host_rmem, host_after, "the host's own buffers changed");
+}
