@@ -63,3 +63,23 @@ pub fn measured_commit() -> Option<String> {
     let commit = String::from_utf8(output.stdout).ok()?;
     output.status.success().then(|| commit.trim().to_owned())
 }
+
+/// `given`, or the binary called `name` in this binary's directory (where cargo puts the
+/// workspace's binaries); fails if it is not a file.
+pub fn binary_or_sibling(
+    given: &Option<std::path::PathBuf>,
+    name: &str,
+) -> anyhow::Result<std::path::PathBuf> {
+    use anyhow::Context;
+    let path = match given {
+        Some(path) => path.clone(),
+        None => std::env::current_exe()?
+            .parent()
+            .map(|dir| dir.join(name))
+            .context("no directory")?,
+    };
+    if !path.is_file() {
+        anyhow::bail!("{} not found (build it, or pass its path)", path.display());
+    }
+    Ok(path)
+}

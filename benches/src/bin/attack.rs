@@ -15,7 +15,7 @@
 //! baseline and an honest probe is served again (recovery, bounded by
 //! `--recovery-seconds`).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -233,15 +233,22 @@ impl Tested {
     async fn spawn(stack: Stack, args: &Args) -> anyhow::Result<Tested> {
         let mut command = match stack {
             Stack::Hyphae => {
-                let mut command = Command::new(binary(&args.hyphae_bin, "hyphae")?);
+                let mut command = Command::new(hyphae_benches::binary_or_sibling(
+                    &args.hyphae_bin,
+                    "hyphae",
+                )?);
                 command.arg("node");
                 command
             }
-            Stack::RustLibp2p => {
-                Command::new(binary(&args.rust_libp2p_bin, "rust-libp2p-defaults")?)
-            }
+            Stack::RustLibp2p => Command::new(hyphae_benches::binary_or_sibling(
+                &args.rust_libp2p_bin,
+                "rust-libp2p-defaults",
+            )?),
             Stack::HyphaeCapped => {
-                let mut command = Command::new(binary(&args.hyphae_bin, "hyphae")?);
+                let mut command = Command::new(hyphae_benches::binary_or_sibling(
+                    &args.hyphae_bin,
+                    "hyphae",
+                )?);
                 command.args(["node", "--cap-loopback"]);
                 command
             }
@@ -294,21 +301,6 @@ impl Tested {
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
         Ok(Tested { child, pid, target })
     }
-}
-
-/// `given`, or the binary called `name` beside this one.
-fn binary(given: &Option<PathBuf>, name: &str) -> anyhow::Result<PathBuf> {
-    let path = match given {
-        Some(path) => path.clone(),
-        None => std::env::current_exe()?
-            .parent()
-            .map(|dir| dir.join(name))
-            .context("no directory")?,
-    };
-    if !Path::new(&path).is_file() {
-        bail!("{} not found (build it, or pass its path)", path.display());
-    }
-    Ok(path)
 }
 
 /// The IPv4 socket address of a `/ip4/../tcp/..` or `/ip4/../udp/../quic-v1` address, and

@@ -6,11 +6,11 @@
 //! The peers run in a few child processes of this binary (`peers` subcommand), each on one
 //! thread, so that neither their memory nor most of their CPU is the node's.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 
-use anyhow::{Context, bail, ensure};
+use anyhow::{Context, ensure};
 use futures::StreamExt;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -103,7 +103,10 @@ impl Tested {
     async fn spawn(stack: Stack, plan: &IdlePlan) -> anyhow::Result<Tested> {
         let mut command = match stack {
             Stack::Hyphae => {
-                let mut command = Command::new(binary(&plan.hyphae_bin, "hyphae")?);
+                let mut command = Command::new(hyphae_benches::binary_or_sibling(
+                    &plan.hyphae_bin,
+                    "hyphae",
+                )?);
                 command
                     .args(["node", "--max-connections", "20000"])
                     .args(["--metrics", "127.0.0.1:0"])
@@ -111,8 +114,10 @@ impl Tested {
                 command
             }
             Stack::RustLibp2p => {
-                let mut command =
-                    Command::new(binary(&plan.rust_libp2p_bin, "rust-libp2p-defaults")?);
+                let mut command = Command::new(hyphae_benches::binary_or_sibling(
+                    &plan.rust_libp2p_bin,
+                    "rust-libp2p-defaults",
+                )?);
                 // rust-libp2p closes a connection its behaviours do not keep alive after
                 // 10 s; `hyphae node` closes none for idleness.
                 command.args(["--services", "all", "--idle-timeout-secs", "86400"]);
@@ -182,21 +187,6 @@ impl Tested {
             .map(str::to_owned)
             .collect())
     }
-}
-
-/// `given`, or the binary called `name` beside this one.
-fn binary(given: &Option<PathBuf>, name: &str) -> anyhow::Result<PathBuf> {
-    let path = match given {
-        Some(path) => path.clone(),
-        None => std::env::current_exe()?
-            .parent()
-            .map(|dir| dir.join(name))
-            .context("no directory")?,
-    };
-    if !Path::new(&path).is_file() {
-        bail!("{} not found (build it, or pass its path)", path.display());
-    }
-    Ok(path)
 }
 
 /// The soft limit on open files of this process (children inherit it).
