@@ -10,13 +10,16 @@
 mod dns;
 mod encoding;
 mod gossipsub;
+mod gossipsub_router;
 mod identify;
 mod identity;
 mod kad;
+mod kad_dht;
 mod multiaddr;
 mod multistream;
 mod muxers;
 mod noise;
+mod request_response;
 mod rng;
 pub mod seeds;
 mod tls;
@@ -25,13 +28,16 @@ mod websocket;
 pub use dns::{DNS_NAME, dns_response};
 pub use encoding::{frame, varint};
 pub use gossipsub::gossipsub_rpc;
+pub use gossipsub_router::gossipsub_router;
 pub use identify::{identify, identify_peer};
 pub use identity::{peer_id, peer_record, public_key, signed_envelope};
-pub use kad::kad_message;
+pub use kad::{ipns_record, kad_message};
+pub use kad_dht::kad_dht;
 pub use multiaddr::{multiaddr_binary, multiaddr_text};
 pub use multistream::{multistream_dialer, multistream_listener};
 pub use muxers::{mplex_session, yamux_session};
-pub use noise::{noise_initiator, noise_payload, noise_responder};
+pub use noise::{noise_initiator, noise_payload, noise_responder, noise_transport};
+pub use request_response::request_response;
 pub use tls::tls_certificate;
 pub use websocket::{websocket_frames, websocket_handshake};
 
@@ -53,6 +59,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("noise_initiator", noise_initiator),
     ("noise_responder", noise_responder),
     ("noise_payload", noise_payload),
+    ("noise_transport", noise_transport),
     ("yamux_session", yamux_session),
     ("mplex_session", mplex_session),
     ("tls_certificate", tls_certificate),
@@ -61,7 +68,11 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("dns_response", dns_response),
     ("identify", identify),
     ("kad_message", kad_message),
+    ("kad_dht", kad_dht),
+    ("ipns_record", ipns_record),
     ("gossipsub_rpc", gossipsub_rpc),
+    ("gossipsub_router", gossipsub_router),
+    ("request_response", request_response),
 ];
 
 /// Splits `data` into the chunks a peer's writes might arrive in: the first byte picks the

@@ -1,9 +1,14 @@
-//! The Noise XX handshake: both roles fed arbitrary peer messages, and the handshake
-//! payload decoder on its own (arbitrary messages stop at the AEAD and never reach it).
+//! The Noise XX handshake: both roles fed arbitrary peer messages, the handshake payload
+//! decoder on its own (arbitrary messages stop at the AEAD and never reach it), and the
+//! transport phase's reader fed arbitrary frames.
+
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
 
 use bytes::BytesMut;
 use hyphae_identity::Keypair;
-use hyphae_noise::{Config, Handshake, fuzzing};
+use hyphae_noise::{Config, Handshake, MAX_MESSAGE_LEN, fuzzing};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use crate::rng::FixedRng;
 
@@ -76,6 +81,112 @@ pub fn noise_payload(data: &[u8]) {
     let _ = fuzzing::verify_payload(payload, static_key);
 }
 
+/// The key the peer seals its transport frames with in `noise_transport` (and its seeds).
+pub(crate) const TRANSPORT_KEY: [u8; 32] = [0x5a; 32];
+
+/// Bytes of plaintext the `noise_transport` target asks for per read, by the control byte's
+/// high two bits.
+const READ_LENS: [usize; 4] = [1, 100, 4096, 70_000];
+
+/// The transport phase: a [`NoiseStream`](hyphae_noise::NoiseStream) reading the peer's
+/// frames (sealed with [`TRANSPORT_KEY`]) as they arrive in chunks, with a pause (the socket
+/// has nothing) before each chunk. It never delivers more than arrived, its read buffer
+/// stays within a frame or two, and an error is final.
+pub fn noise_transport(data: &[u8]) {
+    read_transport(data);
+}
+
+/// Reads `data` as [`noise_transport`] does; returns the plaintext bytes delivered and
+/// whether the stream ended cleanly.
+fn read_transport(data: &[u8]) -> (usize, bool) {
+    let (control, chunks) = crate::chunked(data);
+    let mut buf = vec![0; READ_LENS[usize::from(control >> 6)]];
+    let socket = Socket {
+        chunks,
+        current: &[],
+        paused: false,
+        closed: false,
+    };
+    let mut stream = fuzzing::stream(socket, &[0; 32], &TRANSPORT_KEY).expect("keys are valid");
+    let mut cx = Context::from_waker(Waker::noop());
+    let mut delivered = 0;
+    loop {
+        let mut read = ReadBuf::new(&mut buf);
+        match Pin::new(&mut stream).poll_read(&mut cx, &mut read) {
+            Poll::Ready(Ok(())) if read.filled().is_empty() => return (delivered, true),
+            Poll::Ready(Ok(())) => delivered += read.filled().len(),
+            Poll::Ready(Err(_)) => {
+                let mut again = ReadBuf::new(&mut buf);
+                let next = Pin::new(&mut stream).poll_read(&mut cx, &mut again);
+                assert!(matches!(next, Poll::Ready(Err(_))), "an error is final");
+                return (delivered, false);
+            }
+            Poll::Pending => {}
+        }
+        assert!(delivered <= data.len());
+        // One partial frame, and the room reserved for the rest of it.
+        assert!(stream.buffer_capacity() <= 4 * (2 + MAX_MESSAGE_LEN));
+    }
+}
+
+/// The peer's side of the socket: every chunk comes after a read that finds nothing, and
+/// the connection is closed after the last.
+struct Socket<'a> {
+    chunks: std::slice::Chunks<'a, u8>,
+    current: &'a [u8],
+    paused: bool,
+    closed: bool,
+}
+
+impl AsyncRead for Socket<'_> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        if self.closed {
+            return Poll::Ready(Ok(()));
+        }
+        if self.current.is_empty() {
+            if !self.paused {
+                self.paused = true;
+                return Poll::Pending;
+            }
+            self.paused = false;
+            match self.chunks.next() {
+                Some(chunk) => self.current = chunk,
+                None => {
+                    self.closed = true;
+                    return Poll::Ready(Ok(()));
+                }
+            }
+        }
+        let n = self.current.len().min(buf.remaining());
+        let (now, later) = self.current.split_at(n);
+        buf.put_slice(now);
+        self.current = later;
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl AsyncWrite for Socket<'_> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Poll::Ready(Ok(buf.len()))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -101,6 +212,28 @@ mod tests {
                 _ => continue,
             };
             assert!(drive(handshake.unwrap(), &data), "{target}/{name}");
+        }
+    }
+
+    /// The transport seeds must decrypt, or the fuzzer never gets past the AEAD.
+    #[test]
+    fn the_transport_seeds_deliver_their_frames() {
+        let sent = 5 + 1500 + 16 * 1024;
+        for (target, name, data) in crate::seeds::all() {
+            if target != "noise_transport" {
+                continue;
+            }
+            let (delivered, clean_end) = read_transport(&data);
+            match name.as_str() {
+                "frames-bulk" | "frames-small-reads" => {
+                    assert_eq!((delivered, clean_end), (sent, true))
+                }
+                // The first 2000 bytes: three whole frames (5, 0 and 1500 bytes), then a cut.
+                "frames-trickle" => assert_eq!((delivered, clean_end), (5 + 1500, false)),
+                // The first 30 bytes: the 5-byte frame, then a cut.
+                "cut-short" => assert_eq!((delivered, clean_end), (5, false)),
+                _ => panic!("a seed this test does not know: {name}"),
+            }
         }
     }
 }

@@ -15,7 +15,10 @@ use hyphae_multiaddr::Multiaddr;
 use hyphae_websocket::frame::{Header, OpCode, apply_mask};
 use hyphae_websocket::handshake::{write_request, write_response};
 
-use crate::noise::{NOISE_INITIATOR_SEED, NOISE_RESPONDER_SEED, config, identity};
+use crate::gossipsub_router::JOINED as ROUTER_TOPIC;
+use crate::kad::{IPNS_NOW, ipns_name};
+use crate::kad_dht::{known_peer, limits as kad_limits};
+use crate::noise::{NOISE_INITIATOR_SEED, NOISE_RESPONDER_SEED, TRANSPORT_KEY, config, identity};
 use crate::rng::FixedRng;
 use crate::{DNS_NAME, identify_peer};
 
@@ -39,6 +42,7 @@ pub fn all() -> Vec<Seed> {
     websocket(&mut seeds);
     dns(&mut seeds);
     protocols(&mut seeds);
+    cores(&mut seeds);
     seeds
 }
 
@@ -529,4 +533,223 @@ fn protocols(seeds: &mut Vec<Seed>) {
         "empty",
         gossipsub::encode_frame(&empty, &limits).expect("frame"),
     );
+}
+
+/// A step of a sequence target: its step byte, then the framed message.
+fn step(byte: u8, frame: Vec<u8>) -> Vec<u8> {
+    let mut input = vec![byte];
+    input.extend(frame);
+    input
+}
+
+/// The sans-IO cores fed sequences of messages (Kademlia, gossipsub), the IPNS record, the
+/// Noise transport phase and the request-response codecs.
+fn cores(seeds: &mut Vec<Seed>) {
+    request_response(seeds);
+    noise_transport(seeds);
+    ipns(seeds);
+    dht(seeds);
+    router(seeds);
+}
+
+fn noise_transport(seeds: &mut Vec<Seed>) {
+    let mut encryptor = hyphae_noise::fuzzing::encryptor(&TRANSPORT_KEY).expect("key");
+    let mut frames = BytesMut::new();
+    for len in [5, 0, 1500, 16 * 1024] {
+        let plaintext: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+        encryptor.encrypt(&plaintext, &mut frames).expect("seals");
+    }
+    // High bits: the read size (1, 100, 4096 or 70,000 bytes).
+    push(
+        seeds,
+        "noise_transport",
+        "frames-bulk",
+        with_control(BULK | 0xc0, &frames),
+    );
+    push(
+        seeds,
+        "noise_transport",
+        "frames-small-reads",
+        with_control(BULK | 0x40, &frames),
+    );
+    push(
+        seeds,
+        "noise_transport",
+        "frames-trickle",
+        with_control(TRICKLE | 0x80, &frames[..2000]),
+    );
+    // The connection closes inside the second frame.
+    push(
+        seeds,
+        "noise_transport",
+        "cut-short",
+        with_control(BULK | 0x80, &frames[..30]),
+    );
+}
+
+fn ipns(seeds: &mut Vec<Seed>) {
+    let at = |secs| std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(secs);
+    for (name, validity, sequence) in [
+        ("valid", at(IPNS_NOW + 86_400), 7),
+        ("expired", at(IPNS_NOW - 1), 1),
+    ] {
+        let record = kad::IpnsRecord {
+            value: b"/ipfs/bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi".to_vec(),
+            sequence,
+            validity,
+            ttl: std::time::Duration::from_secs(3600),
+        };
+        push(
+            seeds,
+            "ipns_record",
+            name,
+            record.sign(&ipns_name()).expect("signs"),
+        );
+    }
+}
+
+fn dht(seeds: &mut Vec<Seed>) {
+    let limits = kad_limits();
+    let frame = |message: &kad::Message| kad::encode_frame(message, &limits).expect("frame");
+    let address: Multiaddr = "/ip4/192.0.2.9/tcp/4001".parse().expect("address");
+    let stranger = Keypair::ed25519_from_secret(&[42; 32]).peer_id();
+    let closer = vec![
+        kad::PeerInfo::new(stranger, vec![address.clone()]),
+        kad::PeerInfo::new(known_peer(1), vec![address]),
+    ];
+    let mut put = kad::Message::new(kad::MessageType::PutValue, b"/example/key".to_vec());
+    put.record = Some(kad::Record::new(
+        b"/example/key".to_vec(),
+        b"value".to_vec(),
+    ));
+    let mut add_provider = kad::Message::new(kad::MessageType::AddProvider, b"cid".to_vec());
+    add_provider.provider_peers = vec![kad::PeerInfo::new(known_peer(2), Vec::new())];
+    let find_node = kad::Message::new(kad::MessageType::FindNode, b"target".to_vec());
+    let answer = kad::Message::find_node_response(closer);
+    let ping = kad::Message::new(kad::MessageType::Ping, Vec::new());
+    // Step bytes: peer in bits 0-1; 0 serve, 1 answer, 2 fail, 3 time (high bits x 10 s).
+    let session = [
+        step(0, frame(&find_node)),
+        step(1, frame(&put)),
+        step(2, frame(&add_provider)),
+        step(
+            3,
+            frame(&kad::Message::new(
+                kad::MessageType::GetValue,
+                b"/example/key".to_vec(),
+            )),
+        ),
+        step(4, frame(&answer)),
+        step(5, frame(&answer)),
+        step(8, frame(&ping)),
+        step(0x3c, frame(&ping)),
+        step(0xfc, frame(&ping)),
+    ]
+    .concat();
+    push(seeds, "kad_dht", "session", session);
+    push(
+        seeds,
+        "kad_dht",
+        "answers",
+        [step(4, frame(&answer)), step(5, frame(&answer))].concat(),
+    );
+}
+
+fn router(seeds: &mut Vec<Seed>) {
+    let limits = gossipsub::Limits::default();
+    let frame = |rpc: &gossipsub::Rpc| gossipsub::encode_frame(rpc, &limits).expect("frame");
+    let subscribe = gossipsub::Rpc {
+        subscriptions: vec![gossipsub::SubOpts {
+            subscribe: true,
+            topic: ROUTER_TOPIC.to_owned(),
+        }],
+        control: Some(gossipsub::ControlMessage {
+            graft: vec![gossipsub::ControlGraft {
+                topic: ROUTER_TOPIC.to_owned(),
+            }],
+            ..gossipsub::ControlMessage::default()
+        }),
+        ..gossipsub::Rpc::default()
+    };
+    // Unsigned, as the router's anonymous policy wants; the first data byte is the verdict.
+    let publish = |data: &'static [u8]| gossipsub::Rpc {
+        publish: vec![gossipsub::Message {
+            data: Some(bytes::Bytes::from_static(data)),
+            topic: ROUTER_TOPIC.to_owned(),
+            ..gossipsub::Message::default()
+        }],
+        ..gossipsub::Rpc::default()
+    };
+    let id = gossipsub::MessageId::new(b"id".to_vec());
+    let gossip = gossipsub::Rpc {
+        control: Some(gossipsub::ControlMessage {
+            ihave: vec![gossipsub::ControlIHave {
+                topic: ROUTER_TOPIC.to_owned(),
+                message_ids: vec![id.clone()],
+            }],
+            iwant: vec![gossipsub::ControlIWant {
+                message_ids: vec![id.clone()],
+            }],
+            idontwant: vec![gossipsub::ControlIDontWant {
+                message_ids: vec![id],
+            }],
+            prune: vec![gossipsub::ControlPrune {
+                topic: ROUTER_TOPIC.to_owned(),
+                peers: Vec::new(),
+                backoff: Some(1),
+            }],
+            ..gossipsub::ControlMessage::default()
+        }),
+        ..gossipsub::Rpc::default()
+    };
+    // Step bytes: peer in bits 0-1; 0 send, 1 send and heartbeat unread, 2 send and
+    // heartbeat read, 3 the peer leaves and returns; high bits x 100 ms before the heartbeat.
+    let session = [
+        step(0, frame(&subscribe)),
+        step(1, frame(&subscribe)),
+        step(0xa2, frame(&subscribe)),
+        step(0, frame(&publish(b"\x03accept"))),
+        step(1, frame(&publish(b"\x00reject"))),
+        step(2, frame(&publish(b"\x02late"))),
+        step(0xf8, frame(&gossip)),
+        step(0xf5, frame(&gossip)),
+        step(0x0f, frame(&gossipsub::Rpc::default())),
+    ]
+    .concat();
+    push(seeds, "gossipsub_router", "session", session);
+}
+
+fn request_response(seeds: &mut Vec<Seed>) {
+    use hyphae_request_response::{Cbor, Codec, Json, LengthPrefixed};
+
+    use crate::request_response::{Document, MAX_SIZE, ready};
+
+    let document: Document = [
+        ("peers".to_owned(), vec![1, 2, 3]),
+        ("empty".to_owned(), vec![]),
+    ]
+    .into_iter()
+    .collect();
+    let mut wires = Vec::new();
+    let mut wire = Vec::new();
+    let bytes = LengthPrefixed::<Vec<u8>>::new();
+    ready(bytes.write_request(&mut wire, b"hello".to_vec(), MAX_SIZE)).expect("writes");
+    wires.push(("bytes", 0, wire));
+    let mut wire = Vec::new();
+    let json = Json::<Document, Document>::default();
+    ready(json.write_response(&mut wire, document.clone(), MAX_SIZE)).expect("writes");
+    wires.push(("json", 3, wire));
+    let mut wire = Vec::new();
+    let cbor = Cbor::<Document, Document>::default();
+    ready(cbor.write_request(&mut wire, document, MAX_SIZE)).expect("writes");
+    wires.push(("cbor", 4, wire));
+    // The first byte: bit 0 response, the rest picks the codec (0 bytes, 1 JSON, 2 CBOR).
+    for (name, control, wire) in wires {
+        push(
+            seeds,
+            "request_response",
+            name,
+            with_control(control, &wire),
+        );
+    }
 }
