@@ -47,7 +47,7 @@ mod throughput_transport;
 pub use end_thread::EndThread;
 pub use hyphae_pair::HyphaePair;
 pub use raw_tcp::{RawTcpPair, raw_tcp_perf, raw_tcp_serve};
-pub use rust_libp2p::{RustLibp2pClient, RustLibp2pPair, RustLibp2pServer};
+pub use rust_libp2p::{QuicSettings, RustLibp2pClient, RustLibp2pPair, RustLibp2pServer};
 pub use throughput_transport::{PerfArgs, Transport};
 
 /// Size of the buffers every perf implementation here reads into and writes from.

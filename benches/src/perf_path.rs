@@ -29,6 +29,10 @@ pub enum Stack {
     Hyphae,
     /// rust-libp2p 0.57.
     RustLibp2p,
+    /// rust-libp2p 0.57 given hyphae's QUIC settings where libp2p-quic lets them be set
+    /// ([`QuicSettings::Matched`](crate::QuicSettings::Matched)): the like-for-like QUIC
+    /// row. Measured over QUIC only.
+    RustLibp2pMatched,
     /// Plain TCP sockets: no security, no multiplexing.
     RawTcp,
 }
@@ -41,6 +45,7 @@ impl Stack {
             Stack::Hyphae => 4001,
             Stack::RustLibp2p => 4002,
             Stack::RawTcp => 4003,
+            Stack::RustLibp2pMatched => 4004,
         }
     }
 
@@ -49,6 +54,10 @@ impl Stack {
         match self {
             Stack::Hyphae => (bin_dir.join("hyphae"), &["perf"]),
             Stack::RustLibp2p => (bin_dir.join("rust-libp2p-perf"), &[]),
+            Stack::RustLibp2pMatched => (
+                bin_dir.join("rust-libp2p-perf"),
+                &["--quic-settings", "matched"],
+            ),
             Stack::RawTcp => (bin_dir.join("raw-tcp-perf"), &[]),
         }
     }

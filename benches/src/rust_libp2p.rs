@@ -43,11 +43,44 @@ enum Event {
     DialFailed(String),
 }
 
-/// A swarm with TCP offering `security` (the server offers both), Yamux, and QUIC.
-fn swarm(security: &[Transport]) -> anyhow::Result<Swarm<libp2p_stream::Behaviour>> {
+/// rust-libp2p's QUIC settings in a benchmark.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum QuicSettings {
+    /// libp2p-quic's defaults: 10 MB stream and 15 MB connection receive windows, MTU
+    /// discovery up to quinn's 1452-byte bound.
+    #[default]
+    Defaults,
+    /// hyphae's defaults where libp2p-quic lets them be set: 24 MB stream and 36 MB
+    /// connection receive windows, MTU discovery up to 6000-byte UDP payloads. Its send
+    /// window (quinn's default) and UDP socket buffers (the system's) cannot be set.
+    Matched,
+}
+
+impl QuicSettings {
+    fn apply(self, config: libp2p::quic::Config) -> libp2p::quic::Config {
+        match self {
+            QuicSettings::Defaults => config,
+            QuicSettings::Matched => {
+                let hyphae = hyphae::quic::Config::default();
+                let mut config = config.mtu_upper_bound(hyphae.max_udp_payload_size);
+                config.max_stream_data = hyphae.stream_receive_window;
+                config.max_connection_data = hyphae.connection_receive_window;
+                config
+            }
+        }
+    }
+}
+
+/// A swarm with TCP offering `security` (the server offers both), Yamux, and QUIC with
+/// `quic` settings.
+fn swarm(
+    security: &[Transport],
+    quic: QuicSettings,
+) -> anyhow::Result<Swarm<libp2p_stream::Behaviour>> {
     let idle = |config: libp2p::swarm::Config| {
         config.with_idle_connection_timeout(Duration::from_secs(3600))
     };
+    let quic = move |config| quic.apply(config);
     let builder = libp2p::SwarmBuilder::with_new_identity().with_tokio();
     let noise = security.contains(&Transport::TcpNoise);
     let tls = security.contains(&Transport::TcpTls);
@@ -58,7 +91,7 @@ fn swarm(security: &[Transport]) -> anyhow::Result<Swarm<libp2p_stream::Behaviou
                 (noise::Config::new, libp2p::tls::Config::new),
                 yamux::Config::default,
             )?
-            .with_quic()
+            .with_quic_config(quic)
             .with_behaviour(|_| libp2p_stream::Behaviour::new())?
             .with_swarm_config(idle)
             .build(),
@@ -68,7 +101,7 @@ fn swarm(security: &[Transport]) -> anyhow::Result<Swarm<libp2p_stream::Behaviou
                 libp2p::tls::Config::new,
                 yamux::Config::default,
             )?
-            .with_quic()
+            .with_quic_config(quic)
             .with_behaviour(|_| libp2p_stream::Behaviour::new())?
             .with_swarm_config(idle)
             .build(),
@@ -78,7 +111,7 @@ fn swarm(security: &[Transport]) -> anyhow::Result<Swarm<libp2p_stream::Behaviou
                 noise::Config::new,
                 yamux::Config::default,
             )?
-            .with_quic()
+            .with_quic_config(quic)
             .with_behaviour(|_| libp2p_stream::Behaviour::new())?
             .with_swarm_config(idle)
             .build(),
@@ -109,7 +142,15 @@ impl RustLibp2pServer {
     /// Listens on every address of `listen` (TCP with Noise and TLS, or QUIC) and serves
     /// perf on whatever connects.
     pub async fn start(listen: &[Multiaddr]) -> anyhow::Result<RustLibp2pServer> {
-        let mut server = swarm(&[Transport::TcpNoise, Transport::TcpTls])?;
+        RustLibp2pServer::start_with(listen, QuicSettings::Defaults).await
+    }
+
+    /// [`RustLibp2pServer::start`] with `quic` settings.
+    pub async fn start_with(
+        listen: &[Multiaddr],
+        quic: QuicSettings,
+    ) -> anyhow::Result<RustLibp2pServer> {
+        let mut server = swarm(&[Transport::TcpNoise, Transport::TcpTls], quic)?;
         let mut incoming = server.behaviour().new_control().accept(PERF)?;
         for addr in listen {
             server.listen_on(addr.clone())?;
@@ -157,7 +198,16 @@ impl RustLibp2pClient {
         addr: Multiaddr,
         transport: Transport,
     ) -> anyhow::Result<RustLibp2pClient> {
-        let mut client = swarm(&[transport])?;
+        RustLibp2pClient::connect_with(addr, transport, QuicSettings::Defaults).await
+    }
+
+    /// [`RustLibp2pClient::connect`] with `quic` settings.
+    pub async fn connect_with(
+        addr: Multiaddr,
+        transport: Transport,
+        quic: QuicSettings,
+    ) -> anyhow::Result<RustLibp2pClient> {
+        let mut client = swarm(&[transport], quic)?;
         let control = client.behaviour().new_control();
         client.dial(addr.clone())?;
         let (events_tx, mut events) = mpsc::unbounded_channel();
@@ -212,16 +262,25 @@ impl RustLibp2pPair {
         transport: Transport,
         server_runtime: &Handle,
     ) -> anyhow::Result<RustLibp2pPair> {
+        RustLibp2pPair::start_with(transport, server_runtime, QuicSettings::Defaults).await
+    }
+
+    /// [`RustLibp2pPair::start_with_server_on`] with `quic` settings on both swarms.
+    pub async fn start_with(
+        transport: Transport,
+        server_runtime: &Handle,
+        quic: QuicSettings,
+    ) -> anyhow::Result<RustLibp2pPair> {
         let listen: Multiaddr = transport.multiaddr(([127, 0, 0, 1], 0).into()).parse()?;
         let server = server_runtime
-            .spawn(async move { RustLibp2pServer::start(&[listen]).await })
+            .spawn(async move { RustLibp2pServer::start_with(&[listen], quic).await })
             .await??;
         let addr = server
             .addrs()
             .first()
             .cloned()
             .context("the server listens nowhere")?;
-        let client = RustLibp2pClient::connect(addr, transport).await?;
+        let client = RustLibp2pClient::connect_with(addr, transport, quic).await?;
         Ok(RustLibp2pPair { client, server })
     }
 

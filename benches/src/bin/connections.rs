@@ -3,7 +3,8 @@
 //!
 //! 1. connection establishment + one 1-byte echo over an emulated path (hyphae-linkem, 20 ms
 //!    each way by default), in milliseconds and in round trips of the path;
-//! 2. handshakes per second one listener sustains on loopback (clients reconnect in a loop);
+//! 2. handshakes per second one listener sustains on loopback (clients reconnect in a loop),
+//!    over TCP + Noise + Yamux and over QUIC;
 //! 3. ping round trip on an established connection (loopback);
 //! 4. 1000 concurrent streams on one connection, each uploading 1 MiB (aggregate rate);
 //! 5. resident memory per idle connection of a listener holding 1000 of them;
@@ -563,9 +564,14 @@ async fn run(args: &Args) -> anyhow::Result<()> {
         results.insert("establish".into(), value);
     }
     if wanted(Bench::Handshakes) {
-        let (row, value) = handshakes(&plan).await?;
-        rows.push(row);
-        results.insert("handshakes".into(), value);
+        for (key, transport) in [
+            ("handshakes", HandshakeTransport::Tcp),
+            ("handshakes_quic", HandshakeTransport::Quic),
+        ] {
+            let (row, value) = handshakes(&plan, transport).await?;
+            rows.push(row);
+            results.insert(key.into(), value);
+        }
     }
     if wanted(Bench::Ping) {
         let (row, value) = ping(&plan).await?;
@@ -835,15 +841,35 @@ fn rtts(ms: f64, rtt_ms: f64) -> String {
     }
 }
 
+/// What benchmark 2's clients connect over.
+#[derive(Clone, Copy, Debug)]
+enum HandshakeTransport {
+    Tcp,
+    Quic,
+}
+
+impl HandshakeTransport {
+    fn describe(self) -> &'static str {
+        match self {
+            HandshakeTransport::Tcp => "TCP + Noise + Yamux",
+            HandshakeTransport::Quic => "QUIC",
+        }
+    }
+}
+
 /// Benchmark 2: clients in this process reconnect to a listener process for some seconds.
-async fn handshakes(plan: &Plan) -> anyhow::Result<(Row, Value)> {
+async fn handshakes(plan: &Plan, transport: HandshakeTransport) -> anyhow::Result<(Row, Value)> {
     let mut rates = [Vec::new(), Vec::new()];
     let mut value = serde_json::Map::new();
     for rep in 0..plan.handshake_reps {
         for (s, stack) in STACKS.into_iter().enumerate() {
-            eprintln!("handshakes: {} rep {rep}", stack.arg());
+            eprintln!("handshakes: {} {transport:?} rep {rep}", stack.arg());
             let server = spawn_server(stack, "127.0.0.1", None, MAX_STREAMS).await?;
-            let addr = without_p2p(&server.tcp).to_owned();
+            let addr = match transport {
+                HandshakeTransport::Tcp => &server.tcp,
+                HandshakeTransport::Quic => &server.quic,
+            };
+            let addr = without_p2p(addr).to_owned();
             let seconds = plan.handshake_seconds;
             let tasks: Vec<_> = (0..plan.handshake_clients)
                 .map(|_| {
@@ -879,8 +905,9 @@ async fn handshakes(plan: &Plan) -> anyhow::Result<(Row, Value)> {
     value.insert("rust_libp2p_per_s".into(), json!(rates[1]));
     let row = Row {
         name: format!(
-            "handshakes/s, loopback, {} clients (TCP + Noise + Yamux, connect + 1-byte echo + close)",
-            plan.handshake_clients
+            "handshakes/s, loopback, {} clients ({}, connect + 1-byte echo + close)",
+            plan.handshake_clients,
+            transport.describe()
         ),
         unit: "/s",
         lower_is_better: false,

@@ -6,21 +6,35 @@
 //! and QUIC on that port until killed; `rust-libp2p-perf --server-address IP:PORT
 //! --transport tcp|quic-v1 [--security noise|tls] --upload-bytes N --download-bytes N`
 //! measures and prints `{"type":"final",...}` on stdout. The time includes connecting.
+//! `--quic-settings matched` gives QUIC hyphae's windows and packet size (both ends need it).
 
 use std::time::Instant;
 
 use clap::Parser;
-use hyphae_benches::{PerfArgs, RustLibp2pClient, RustLibp2pServer, Transport};
+use hyphae_benches::{PerfArgs, QuicSettings, RustLibp2pClient, RustLibp2pServer, Transport};
+
+/// The perf contract's arguments and rust-libp2p's QUIC settings.
+#[derive(Parser)]
+struct Args {
+    #[command(flatten)]
+    perf: PerfArgs,
+    /// QUIC settings of this end.
+    #[arg(long, value_enum, default_value_t = QuicSettings::Defaults)]
+    quic_settings: QuicSettings,
+}
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let args = PerfArgs::parse();
+    let Args {
+        perf: args,
+        quic_settings,
+    } = Args::parse();
     if args.run_server {
         let listen = [Transport::Quic, Transport::TcpNoise]
             .map(|transport| transport.multiaddr(args.server_address).parse())
             .into_iter()
             .collect::<Result<Vec<libp2p::Multiaddr>, _>>()?;
-        let server = RustLibp2pServer::start(&listen).await?;
+        let server = RustLibp2pServer::start_with(&listen, quic_settings).await?;
         for addr in server.addrs() {
             eprintln!("rust-libp2p perf server listening on {addr}");
         }
@@ -31,7 +45,7 @@ async fn main() -> anyhow::Result<()> {
     let transport = args.stack();
     let start = Instant::now();
     let addr = transport.multiaddr(args.server_address).parse()?;
-    let mut client = RustLibp2pClient::connect(addr, transport).await?;
+    let mut client = RustLibp2pClient::connect_with(addr, transport, quic_settings).await?;
     client.perf(args.params()).await?;
     let time = start.elapsed();
     client.shutdown();

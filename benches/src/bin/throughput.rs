@@ -3,8 +3,10 @@
 //! loopback in this process (plus one core's AEAD seal rate) or over a 60 ms path.
 //!
 //! `cargo run --release -p hyphae-benches --bin throughput [-- --bytes N --reps K --json PATH]`
-//! (`--stack hyphae|rust-libp2p|raw-tcp` and `--transport tcp-noise|tcp-tls|quic`, each
-//! repeatable, measure only those: handy under a profiler).
+//! (`--stack hyphae|rust-libp2p|rust-libp2p-matched|raw-tcp` and `--transport
+//! tcp-noise|tcp-tls|quic`, each repeatable, measure only those: handy under a profiler).
+//! `rust-libp2p-matched` is rust-libp2p over QUIC given hyphae's windows and packet size (the
+//! like-for-like row; see [`hyphae_benches::QuicSettings`]).
 //!
 //! `--path processes` measures the perf programs users run, on loopback: a server process
 //! per stack and one client process per transfer, `hyphae perf`, `rust-libp2p-perf` and
@@ -29,7 +31,7 @@ use clap::Parser;
 use hyphae_benches::crypto::{self, Cipher};
 use hyphae_benches::perf_path::{PerfPath, Stack, WAN_TCP_BUFFER_MAX, WanConditions};
 use hyphae_benches::stats::{bits_per_second, median, paired_speedup};
-use hyphae_benches::{EndThread, HyphaePair, RawTcpPair, RustLibp2pPair, Transport};
+use hyphae_benches::{EndThread, HyphaePair, QuicSettings, RawTcpPair, RustLibp2pPair, Transport};
 use hyphae_perf::Params;
 use serde_json::json;
 use tokio::runtime::Handle;
@@ -117,6 +119,7 @@ impl Row {
         let stack = match self.stack {
             Stack::Hyphae => "hyphae",
             Stack::RustLibp2p => "rust-libp2p 0.57",
+            Stack::RustLibp2pMatched => "rust-libp2p 0.57 with hyphae's QUIC windows",
             Stack::RawTcp => "raw TCP",
         };
         match self.transport {
@@ -129,6 +132,7 @@ impl Row {
         let stack = match self.stack {
             Stack::Hyphae => "hyphae",
             Stack::RustLibp2p => "rust_libp2p",
+            Stack::RustLibp2pMatched => "rust_libp2p_matched",
             Stack::RawTcp => "raw_tcp",
         };
         match self.transport {
@@ -140,9 +144,14 @@ impl Row {
 
 /// The rows the arguments select, in table order.
 fn rows(args: &Args) -> Vec<Row> {
-    let stacks = [Stack::Hyphae, Stack::RustLibp2p, Stack::RawTcp]
-        .into_iter()
-        .filter(|stack| args.stacks.is_empty() || args.stacks.contains(stack));
+    let stacks = [
+        Stack::Hyphae,
+        Stack::RustLibp2p,
+        Stack::RustLibp2pMatched,
+        Stack::RawTcp,
+    ]
+    .into_iter()
+    .filter(|stack| args.stacks.is_empty() || args.stacks.contains(stack));
     let transports: Vec<Transport> = Transport::ALL
         .into_iter()
         .filter(|t| args.transports.is_empty() || args.transports.contains(t))
@@ -154,6 +163,14 @@ fn rows(args: &Args) -> Vec<Row> {
                 stack,
                 transport: None,
             });
+        } else if stack == Stack::RustLibp2pMatched {
+            // Its settings differ from rust-libp2p's only over QUIC.
+            if transports.contains(&Transport::Quic) {
+                rows.push(Row {
+                    stack,
+                    transport: Some(Transport::Quic),
+                });
+            }
         } else {
             rows.extend(transports.iter().map(|&transport| Row {
                 stack,
@@ -182,6 +199,9 @@ impl Pair {
             Stack::RustLibp2p => {
                 Pair::RustLibp2p(RustLibp2pPair::start_with_server_on(transport, server).await?)
             }
+            Stack::RustLibp2pMatched => Pair::RustLibp2p(
+                RustLibp2pPair::start_with(transport, server, QuicSettings::Matched).await?,
+            ),
             Stack::RawTcp => Pair::RawTcp(RawTcpPair::start_with_server_on(server).await?),
         })
     }
@@ -467,6 +487,10 @@ fn main() -> anyhow::Result<()> {
         };
         for (over, other) in [
             ("rust-libp2p", rate_of(Stack::RustLibp2p, Some(transport))),
+            (
+                "rust-libp2p with hyphae's QUIC windows",
+                rate_of(Stack::RustLibp2pMatched, Some(transport)),
+            ),
             ("raw TCP", rate_of(Stack::RawTcp, None)),
         ] {
             if let Some(other) = other {
