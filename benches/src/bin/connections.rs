@@ -609,6 +609,7 @@ async fn run(args: &Args) -> anyhow::Result<()> {
     print_table(&rows);
     if let Some(path) = &args.json {
         let value = json!({
+            "commit": hyphae_benches::measured_commit(),
             "quick": args.quick,
             "results": results,
             "table": rows.iter().map(|row| json!({
