@@ -9,6 +9,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use rustls::server::NoServerSessionStorage;
 use rustls::sign::{CertifiedKey, SingleCertAndKey};
 
+use crate::verified::VerifiedCertificates;
 use crate::verifier::{ClientVerifier, RejectionRecord, ServerVerifier};
 use crate::{ALPN, Error, certificate};
 
@@ -27,6 +28,8 @@ pub struct Config {
     provider: Arc<CryptoProvider>,
     local_peer_id: PeerId,
     muxers: Vec<String>,
+    /// Peers' certificates verified lately, shared by every handshake of this node.
+    verified: VerifiedCertificates,
 }
 
 impl Config {
@@ -55,6 +58,7 @@ impl Config {
             provider,
             local_peer_id,
             muxers: Vec::new(),
+            verified: VerifiedCertificates::default(),
         })
     }
 
@@ -122,6 +126,7 @@ pub fn client_config(
     let verifier = ServerVerifier {
         expected,
         record: record.clone(),
+        verified: config.verified.clone(),
     };
     let mut client = rustls::ClientConfig::builder_with_provider(config.provider.clone())
         .with_protocol_versions(&[&rustls::version::TLS13])?
@@ -140,7 +145,9 @@ pub fn client_config(
 pub fn server_config(config: &Config, alpn: Vec<Vec<u8>>) -> Result<rustls::ServerConfig, Error> {
     let mut server = rustls::ServerConfig::builder_with_provider(config.provider.clone())
         .with_protocol_versions(&[&rustls::version::TLS13])?
-        .with_client_cert_verifier(Arc::new(ClientVerifier))
+        .with_client_cert_verifier(Arc::new(ClientVerifier {
+            verified: config.verified.clone(),
+        }))
         .with_cert_resolver(Arc::new(SingleCertAndKey::from(config.certified.clone())));
     server.alpn_protocols = alpn;
     server.session_storage = Arc::new(NoServerSessionStorage {});

@@ -40,6 +40,7 @@ mod der;
 mod error;
 mod stream;
 mod upgrade;
+mod verified;
 mod verifier;
 
 pub use config::{Config, client_config, server_config};

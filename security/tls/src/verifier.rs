@@ -10,7 +10,8 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::{DigitallySignedStruct, DistinguishedName, SignatureScheme};
 
-use crate::certificate::{self, HANDSHAKE_SCHEMES, P2pCertificate};
+use crate::certificate::{HANDSHAKE_SCHEMES, P2pCertificate};
+use crate::verified::VerifiedCertificates;
 use crate::{CertificateError, Error};
 
 /// Why a verifier rejected the peer's certificate: carried through rustls (as
@@ -79,11 +80,12 @@ pub(crate) fn verify_chain(
     end_entity: &CertificateDer<'_>,
     intermediates: &[CertificateDer<'_>],
     now: UnixTime,
+    verified: &VerifiedCertificates,
 ) -> Result<P2pCertificate, CertificateError> {
     if !intermediates.is_empty() {
         return Err(CertificateError::ChainLength(1 + intermediates.len()));
     }
-    let certificate = certificate::parse(end_entity)?;
+    let certificate = verified.parse(end_entity)?;
     let now = i64::try_from(now.as_secs()).unwrap_or(i64::MAX);
     certificate.check_validity(now)?;
     Ok(certificate)
@@ -94,10 +96,11 @@ fn verify_tls13(
     message: &[u8],
     end_entity: &CertificateDer<'_>,
     dss: &DigitallySignedStruct,
+    verified: &VerifiedCertificates,
 ) -> Result<HandshakeSignatureValid, rustls::Error> {
-    // The certificate passed `verify_chain` moments ago; parsing again is the price of
-    // rustls's stateless verifier API (one signature check, no allocation worth noting).
-    let certificate = certificate::parse(end_entity).map_err(Rejection::from)?;
+    // The certificate passed `verify_chain` moments ago, so it is remembered: rustls's
+    // verifier API hands it over again, and it is not decoded and verified a second time.
+    let certificate = verified.parse(end_entity).map_err(Rejection::from)?;
     certificate
         .verify_handshake_signature(dss.scheme, message, dss.signature())
         .map_err(Rejection::from)?;
@@ -116,6 +119,7 @@ pub(crate) struct ServerVerifier {
     /// The peer we dialled, when the address named one.
     pub(crate) expected: Option<PeerId>,
     pub(crate) record: RejectionRecord,
+    pub(crate) verified: VerifiedCertificates,
 }
 
 impl ServerVerifier {
@@ -125,7 +129,7 @@ impl ServerVerifier {
         intermediates: &[CertificateDer<'_>],
         now: UnixTime,
     ) -> Result<(), Rejection> {
-        let certificate = verify_chain(end_entity, intermediates, now)?;
+        let certificate = verify_chain(end_entity, intermediates, now, &self.verified)?;
         let actual = certificate.peer_id();
         match self.expected {
             Some(expected) if expected != actual => {
@@ -165,7 +169,7 @@ impl ServerCertVerifier for ServerVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13(message, cert, dss)
+        verify_tls13(message, cert, dss, &self.verified)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
@@ -176,7 +180,9 @@ impl ServerCertVerifier for ServerVerifier {
 /// The listener's verifier of the dialer's certificate: client authentication is
 /// mandatory.
 #[derive(Debug)]
-pub(crate) struct ClientVerifier;
+pub(crate) struct ClientVerifier {
+    pub(crate) verified: VerifiedCertificates,
+}
 
 impl ClientCertVerifier for ClientVerifier {
     fn offer_client_auth(&self) -> bool {
@@ -197,7 +203,7 @@ impl ClientCertVerifier for ClientVerifier {
         intermediates: &[CertificateDer<'_>],
         now: UnixTime,
     ) -> Result<ClientCertVerified, rustls::Error> {
-        verify_chain(end_entity, intermediates, now).map_err(Rejection::from)?;
+        verify_chain(end_entity, intermediates, now, &self.verified).map_err(Rejection::from)?;
         Ok(ClientCertVerified::assertion())
     }
 
@@ -216,7 +222,7 @@ impl ClientCertVerifier for ClientVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13(message, cert, dss)
+        verify_tls13(message, cert, dss, &self.verified)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
@@ -231,6 +237,7 @@ mod tests {
     use hyphae_identity::Keypair;
 
     use super::*;
+    use crate::certificate;
 
     fn certificate() -> CertificateDer<'static> {
         let generated = certificate::generate(&Keypair::generate_ed25519()).unwrap();
@@ -244,21 +251,35 @@ mod tests {
     #[test]
     fn accepts_exactly_one_certificate_valid_now() {
         let now = at(1_767_225_600);
-        verify_chain(&certificate(), &[], now).unwrap();
+        let verified = VerifiedCertificates::default();
+        verify_chain(&certificate(), &[], now, &verified).unwrap();
         assert_eq!(
-            verify_chain(&certificate(), &[certificate()], now).unwrap_err(),
+            verify_chain(&certificate(), &[certificate()], now, &verified).unwrap_err(),
             CertificateError::ChainLength(2)
         );
     }
 
     #[test]
     fn rejects_certificates_outside_their_validity() {
+        let verified = VerifiedCertificates::default();
         assert_eq!(
-            verify_chain(&certificate(), &[], at(100)).unwrap_err(),
+            verify_chain(&certificate(), &[], at(100), &verified).unwrap_err(),
             CertificateError::NotYetValid
         );
         assert_eq!(
-            verify_chain(&certificate(), &[], at(70_000_000_000)).unwrap_err(),
+            verify_chain(&certificate(), &[], at(70_000_000_000), &verified).unwrap_err(),
+            CertificateError::Expired
+        );
+    }
+
+    #[test]
+    fn a_remembered_certificate_is_still_checked_against_the_time() {
+        let verified = VerifiedCertificates::default();
+        let known = certificate();
+        verify_chain(&known, &[], at(1_767_225_600), &verified).unwrap();
+        assert_eq!(verified.len(), 1);
+        assert_eq!(
+            verify_chain(&known, &[], at(70_000_000_000), &verified).unwrap_err(),
             CertificateError::Expired
         );
     }
@@ -270,6 +291,7 @@ mod tests {
         let verifier = ServerVerifier {
             expected: Some(expected),
             record: record.clone(),
+            verified: VerifiedCertificates::default(),
         };
         let name = ServerName::try_from("l").unwrap();
         let result =
