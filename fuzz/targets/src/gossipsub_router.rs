@@ -135,10 +135,7 @@ mod tests {
     /// judged acceptable delivered.
     #[test]
     fn the_session_seed_fills_the_mesh_and_delivers_a_message() {
-        let (_, _, session) = crate::seeds::all()
-            .into_iter()
-            .find(|(target, name, _)| *target == "gossipsub_router" && name == "session")
-            .expect("the session seed");
+        let session = crate::seeds::named("gossipsub_router", "session");
         let (router, delivered) = run(&session);
         assert!(router.mesh_peers(JOINED).count() >= 1);
         assert_eq!(delivered, 1);

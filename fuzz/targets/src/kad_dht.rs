@@ -130,10 +130,7 @@ mod tests {
     /// led the lookup to a peer it names.
     #[test]
     fn the_session_seed_stores_a_record_and_follows_an_answer() {
-        let (_, _, session) = crate::seeds::all()
-            .into_iter()
-            .find(|(target, name, _)| *target == "kad_dht" && name == "session")
-            .expect("the session seed");
+        let session = crate::seeds::named("kad_dht", "session");
         let (dht, asked) = run(&session);
         let key = b"/example/key".as_slice();
         assert!(dht.store().records().any(|record| record.key == key));

@@ -46,6 +46,16 @@ pub fn all() -> Vec<Seed> {
     seeds
 }
 
+/// The seed of `target` called `name`, for tests that check a seed reaches what it is for.
+#[cfg(test)]
+pub(crate) fn named(target: &str, name: &str) -> Vec<u8> {
+    all()
+        .into_iter()
+        .find(|(t, n, _)| *t == target && n == name)
+        .map(|(_, _, data)| data)
+        .unwrap_or_else(|| panic!("no seed {target}/{name}"))
+}
+
 fn push(seeds: &mut Vec<Seed>, target: &'static str, name: impl Into<String>, data: Vec<u8>) {
     seeds.push((target, name.into(), data));
 }
