@@ -52,40 +52,38 @@ async fn main() -> anyhow::Result<()> {
     let idle_timeout = Duration::from_secs(args.idle_timeout_secs);
     match args.services {
         Services::PingIdentify => {
-            let swarm = libp2p::SwarmBuilder::with_new_identity()
-                .with_tokio()
-                .with_tcp(
-                    tcp::Config::default(),
-                    noise::Config::new,
-                    yamux::Config::default,
-                )?
-                .with_quic()
-                .with_behaviour(|key| Behaviour {
+            let swarm = swarm(idle_timeout, |key| {
+                Ok(Behaviour {
                     ping: ping::Behaviour::default(),
                     identify: identify::Behaviour::new(identify::Config::new(
                         "ipfs/0.1.0".to_owned(),
                         key.public(),
                     )),
-                })?
-                .with_swarm_config(|config| config.with_idle_connection_timeout(idle_timeout))
-                .build();
+                })
+            })?;
             serve(swarm, &args.listen).await
         }
-        Services::All => {
-            let swarm = libp2p::SwarmBuilder::with_new_identity()
-                .with_tokio()
-                .with_tcp(
-                    tcp::Config::default(),
-                    noise::Config::new,
-                    yamux::Config::default,
-                )?
-                .with_quic()
-                .with_behaviour(|key| RustServices::new(key).map_err(Into::into))?
-                .with_swarm_config(|config| config.with_idle_connection_timeout(idle_timeout))
-                .build();
-            serve(swarm, &args.listen).await
-        }
+        Services::All => serve(swarm(idle_timeout, RustServices::new)?, &args.listen).await,
     }
+}
+
+/// A default swarm (TCP + Noise + Yamux, QUIC) running `behaviour`, closing connections
+/// idle for `idle_timeout`.
+fn swarm<B: NetworkBehaviour>(
+    idle_timeout: Duration,
+    behaviour: impl FnOnce(&libp2p::identity::Keypair) -> anyhow::Result<B>,
+) -> anyhow::Result<Swarm<B>> {
+    Ok(libp2p::SwarmBuilder::with_new_identity()
+        .with_tokio()
+        .with_tcp(
+            tcp::Config::default(),
+            noise::Config::new,
+            yamux::Config::default,
+        )?
+        .with_quic()
+        .with_behaviour(|key| behaviour(key).map_err(Into::into))?
+        .with_swarm_config(|config| config.with_idle_connection_timeout(idle_timeout))
+        .build())
 }
 
 /// Listens on `listen`, prints the addresses, and drives `swarm` forever.

@@ -22,6 +22,7 @@ mod noise;
 mod request_response;
 mod rng;
 pub mod seeds;
+mod socket;
 mod tls;
 mod websocket;
 

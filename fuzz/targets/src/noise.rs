@@ -8,9 +8,10 @@ use std::task::{Context, Poll, Waker};
 use bytes::BytesMut;
 use hyphae_identity::Keypair;
 use hyphae_noise::{Config, Handshake, MAX_MESSAGE_LEN, fuzzing};
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncRead, ReadBuf};
 
 use crate::rng::FixedRng;
+use crate::socket::Replay;
 
 /// The seeds of the targets' RNGs: the seed generator runs a real peer against the very
 /// handshake each target starts.
@@ -101,13 +102,8 @@ pub fn noise_transport(data: &[u8]) {
 fn read_transport(data: &[u8]) -> (usize, bool) {
     let (control, chunks) = crate::chunked(data);
     let mut buf = vec![0; READ_LENS[usize::from(control >> 6)]];
-    let socket = Socket {
-        chunks,
-        current: &[],
-        paused: false,
-        closed: false,
-    };
-    let mut stream = fuzzing::stream(socket, &[0; 32], &TRANSPORT_KEY).expect("keys are valid");
+    let mut stream =
+        fuzzing::stream(Replay::pausing(chunks), &[0; 32], &TRANSPORT_KEY).expect("keys are valid");
     let mut cx = Context::from_waker(Waker::noop());
     let mut delivered = 0;
     loop {
@@ -126,64 +122,6 @@ fn read_transport(data: &[u8]) -> (usize, bool) {
         assert!(delivered <= data.len());
         // One partial frame, and the room reserved for the rest of it.
         assert!(stream.buffer_capacity() <= 4 * (2 + MAX_MESSAGE_LEN));
-    }
-}
-
-/// The peer's side of the socket: every chunk comes after a read that finds nothing, and
-/// the connection is closed after the last.
-struct Socket<'a> {
-    chunks: std::slice::Chunks<'a, u8>,
-    current: &'a [u8],
-    paused: bool,
-    closed: bool,
-}
-
-impl AsyncRead for Socket<'_> {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        _: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<std::io::Result<()>> {
-        if self.closed {
-            return Poll::Ready(Ok(()));
-        }
-        if self.current.is_empty() {
-            if !self.paused {
-                self.paused = true;
-                return Poll::Pending;
-            }
-            self.paused = false;
-            match self.chunks.next() {
-                Some(chunk) => self.current = chunk,
-                None => {
-                    self.closed = true;
-                    return Poll::Ready(Ok(()));
-                }
-            }
-        }
-        let n = self.current.len().min(buf.remaining());
-        let (now, later) = self.current.split_at(n);
-        buf.put_slice(now);
-        self.current = later;
-        Poll::Ready(Ok(()))
-    }
-}
-
-impl AsyncWrite for Socket<'_> {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        _: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<std::io::Result<usize>> {
-        Poll::Ready(Ok(buf.len()))
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Poll::Ready(Ok(()))
     }
 }
 

@@ -1,13 +1,14 @@
 //! WebSocket: the upgrade handshake's HTTP heads, and the frame reader of an upgraded
 //! connection (fragmentation, control frames, close) fed arbitrary bytes.
 
-use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
 use hyphae_websocket::handshake::{parse_request, parse_response};
 use hyphae_websocket::{Config, Role, fuzzing};
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncRead, ReadBuf};
+
+use crate::socket::Replay;
 
 /// The request key of RFC 6455 section 1.3's example.
 const KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
@@ -27,43 +28,6 @@ pub fn websocket_handshake(data: &[u8]) {
     }
 }
 
-/// An upgraded connection that delivers `data` in chunks, then ends; writes are dropped.
-struct Replay<'a> {
-    chunks: std::slice::Chunks<'a, u8>,
-}
-
-impl AsyncRead for Replay<'_> {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        _: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        if let Some(chunk) = self.chunks.next() {
-            let len = chunk.len().min(buf.remaining());
-            buf.put_slice(&chunk[..len]);
-        }
-        Poll::Ready(Ok(()))
-    }
-}
-
-impl AsyncWrite for Replay<'_> {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        _: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        Poll::Ready(Ok(buf.len()))
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-}
-
 /// The frame reader of either role reading `data` to its end: it must end (data, end of
 /// stream or an error), and never hand out more than the bytes that arrived.
 pub fn websocket_frames(data: &[u8]) {
@@ -77,7 +41,7 @@ pub fn websocket_frames(data: &[u8]) {
         max_frame_size: MAX_FRAME,
         ..Config::default()
     };
-    let mut stream = fuzzing::stream(Replay { chunks }, role, &[], &config);
+    let mut stream = fuzzing::stream(Replay::ready(chunks), role, &[], &config);
     let mut context = Context::from_waker(Waker::noop());
     let mut delivered = 0;
     // Every read consumes at least one byte of input or ends the stream.

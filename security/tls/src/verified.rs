@@ -37,8 +37,7 @@ impl VerifiedCertificates {
     /// What `der` decodes to, checked as [`certificate::parse`] checks it, from memory if
     /// these bytes passed before.
     pub(crate) fn parse(&self, der: &[u8]) -> Result<P2pCertificate, CertificateError> {
-        let mut key = [0u8; 32];
-        key.copy_from_slice(digest(&SHA256, der).as_ref());
+        let key = digest_of(der);
         if let Some(known) = self.lock().by_digest.get(&key) {
             return Ok(known.clone());
         }
@@ -67,6 +66,13 @@ impl VerifiedCertificates {
     fn lock(&self) -> std::sync::MutexGuard<'_, Remembered> {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
+}
+
+/// The SHA-256 digest of a certificate's DER bytes: its key in the cache.
+fn digest_of(der: &[u8]) -> [u8; 32] {
+    let mut key = [0u8; 32];
+    key.copy_from_slice(digest(&SHA256, der).as_ref());
+    key
 }
 
 impl fmt::Debug for VerifiedCertificates {
@@ -100,11 +106,7 @@ mod tests {
             verified.parse(&certificate()).unwrap();
         }
         assert_eq!(verified.len(), CAPACITY);
-        assert!(!verified.lock().by_digest.contains_key(&{
-            let mut key = [0u8; 32];
-            key.copy_from_slice(digest(&SHA256, &first).as_ref());
-            key
-        }));
+        assert!(!verified.lock().by_digest.contains_key(&digest_of(&first)));
     }
 
     #[test]
