@@ -278,6 +278,42 @@ async fn dropping_a_subscription_leaves_the_topic_and_a_closed_peer_is_forgotten
     .await;
 }
 
+/// A publisher that sends and leaves at once (`hyphae pubsub publish`): its messages reach
+/// the subscriber's stream before its Go Away, and the subscriber reads them all before it
+/// forgets the peer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_sent_just_before_the_publisher_leaves_are_delivered() {
+    const MESSAGES: usize = 50;
+    for _ in 0..5 {
+        let nodes = full_network(2, |_| Gossipsub::new(fast_config())).await;
+        let (publisher, subscriber) = (&nodes[0], &nodes[1]);
+        let mut subscription = subscriber.1.subscribe(TOPIC).await.unwrap();
+        soon(publisher.1.wait_for(
+            |handle| async move { handle.topic_peers(TOPIC).await },
+            |peers| !peers.is_empty(),
+        ))
+        .await;
+        for index in 0..MESSAGES {
+            let data = format!("{index:04}").repeat(256);
+            publisher.1.publish(TOPIC, data).await.unwrap();
+        }
+        soon(async {
+            while publisher.1.stats().await.unsent_bytes > 0 {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+        })
+        .await;
+        publisher.0.shutdown().await;
+        for index in 0..MESSAGES {
+            let received = soon(subscription.next()).await.unwrap();
+            assert_eq!(
+                received.data(),
+                format!("{index:04}").repeat(256).as_bytes()
+            );
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn publishing_without_peers_fails_and_fanout_reaches_subscribers() {
     let (_alone, handle) = node_with(Gossipsub::new(fast_config())).await;

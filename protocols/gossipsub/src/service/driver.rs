@@ -14,6 +14,7 @@ use hyphae_service::{
     ConnectionEvent, ConnectionId, ConnectionInfo, Context, Incoming, PeerUpdate, Stream,
 };
 use tokio::sync::{mpsc, oneshot, watch};
+use tokio::task::AbortHandle;
 use tokio::time::Instant;
 use tracing::debug;
 
@@ -38,6 +39,9 @@ const OPENED_QUEUE: usize = 64;
 const MAX_PX_DIALS: usize = 8;
 /// How long a peer-exchange dial may take.
 const PX_DIAL_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long the reader of a peer whose connections closed may take to read what arrived
+/// before the close (it ends as soon as that is read; this bounds a reader kept waiting).
+const LEAVING_GRACE: Duration = Duration::from_secs(5);
 /// The tag mesh peers carry for the node's connection manager, and its value (above the
 /// Kademlia routing table's 5: a mesh link carries traffic all the time).
 pub const MESH_TAG: &str = "gossipsub-mesh";
@@ -52,6 +56,15 @@ pub(crate) struct Setup {
     pub(crate) protocols: Vec<Protocol>,
 }
 
+/// A peer whose last connection closed while its inbound stream may still hold RPCs that
+/// arrived before the close (a publisher that sends and leaves at once): its reader reads
+/// them before the router forgets the peer.
+struct Leaving {
+    stream: u64,
+    reader: AbortHandle,
+    since: Instant,
+}
+
 /// A finished attempt to open our stream to a peer.
 struct Opened {
     peer: PeerId,
@@ -64,6 +77,7 @@ pub(crate) struct Driver {
     setup: Setup,
     limits: Limits,
     links: HashMap<PeerId, Link>,
+    leaving: HashMap<PeerId, Leaving>,
     subscriptions: BTreeMap<String, Vec<mpsc::Sender<Delivery>>>,
     changes: watch::Sender<u64>,
     stream_events: mpsc::Sender<StreamEvent>,
@@ -102,6 +116,7 @@ impl Driver {
             setup,
             limits,
             links: HashMap::new(),
+            leaving: HashMap::new(),
             subscriptions: BTreeMap::new(),
             changes,
             stream_events,
@@ -174,6 +189,15 @@ impl Driver {
     }
 
     fn heartbeat(&mut self) {
+        let stalled: Vec<PeerId> = self
+            .leaving
+            .iter()
+            .filter(|(_, leaving)| leaving.since.elapsed() >= LEAVING_GRACE)
+            .map(|(peer, _)| *peer)
+            .collect();
+        for peer in stalled {
+            self.forget(peer);
+        }
         self.router.heartbeat(now());
         self.tag_mesh_peers();
         // A peer whose queue dropped frames since the last heartbeat is slow (or not
@@ -283,7 +307,8 @@ impl Driver {
                     .links
                     .get(&peer)
                     .and_then(|link| link.inbound.as_ref())
-                    .is_some_and(|(number, _)| *number == stream);
+                    .is_some_and(|(number, _)| *number == stream)
+                    || self.is_leaving_reader(&peer, stream);
                 if !is_current {
                     return;
                 }
@@ -304,6 +329,10 @@ impl Driver {
             } => {
                 if malformed {
                     self.stats.malformed_rpcs += 1;
+                }
+                if self.is_leaving_reader(&peer, stream) {
+                    self.forget(peer);
+                    return;
                 }
                 if let Some(link) = self.links.get_mut(&peer)
                     && link
@@ -580,6 +609,10 @@ impl Driver {
 
     fn connected(&mut self, info: ConnectionInfo) {
         let peer = info.peer;
+        if self.leaving.contains_key(&peer) {
+            // Back before its last reader finished: it starts afresh.
+            self.forget(peer);
+        }
         let limits = self.setup.queue;
         let cx = &self.cx;
         let link = self
@@ -606,7 +639,36 @@ impl Driver {
         }
         if let Some(mut link) = self.links.remove(&peer) {
             self.stats.dropped_frames += link.queue.dropped() - link.dropped_seen;
-            link.close();
+            link.queue.close();
+            if let Some((stream, reader)) = link.inbound.take() {
+                // What the peer sent before it closed may still be unread: the reader
+                // finishes it, then the router forgets the peer (`InboundClosed`).
+                let since = Instant::now();
+                self.leaving.insert(
+                    peer,
+                    Leaving {
+                        stream,
+                        reader,
+                        since,
+                    },
+                );
+                return;
+            }
+        }
+        self.forget(peer);
+    }
+
+    /// Whether inbound stream `stream` is the one a peer that left is still being read on.
+    fn is_leaving_reader(&self, peer: &PeerId, stream: u64) -> bool {
+        self.leaving
+            .get(peer)
+            .is_some_and(|leaving| leaving.stream == stream)
+    }
+
+    /// The router forgets a peer that left, and a reader still finishing its stream stops.
+    fn forget(&mut self, peer: PeerId) {
+        if let Some(leaving) = self.leaving.remove(&peer) {
+            leaving.reader.abort();
         }
         self.router.remove_peer(&peer, now());
         self.changed();

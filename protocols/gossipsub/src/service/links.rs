@@ -74,12 +74,4 @@ impl Link {
         ips.dedup();
         ips
     }
-
-    /// Stops the peer's stream tasks.
-    pub(crate) fn close(&mut self) {
-        self.queue.close();
-        if let Some((_, reader)) = self.inbound.take() {
-            reader.abort();
-        }
-    }
 }
