@@ -4,9 +4,10 @@
 //! 1. connection establishment + one 1-byte echo over an emulated path (hyphae-linkem, 20 ms
 //!    each way by default), in milliseconds and in round trips of the path;
 //! 2. handshakes per second one listener sustains on loopback (clients reconnect in a loop),
-//!    over TCP + Noise + Yamux and over QUIC;
+//!    over TCP + Noise + Yamux and over QUIC, and the CPU time both ends spent on each;
 //! 3. ping round trip on an established connection (loopback);
-//! 4. 1000 concurrent streams on one connection, each uploading 1 MiB (aggregate rate);
+//! 4. 1000 concurrent streams on one connection, each uploading 1 MiB to a listener process
+//!    (aggregate rate, and the CPU time both ends spent per GiB);
 //! 5. resident memory per idle connection of a listener holding 1000 of them;
 //! 6. round trips on one stream while another stream of the same connection uploads flat
 //!    out, over the emulated path of benchmark 1 (head-of-line delay in buffers);
@@ -37,6 +38,7 @@ use futures::StreamExt;
 use hyphae::Multiaddr;
 use hyphae_benches::conn_hyphae::{self, DEFAULT_STREAMS, MAX_STREAMS};
 use hyphae_benches::conn_libp2p::RustNode;
+use hyphae_benches::process::{cpu_time, rss_kib};
 use hyphae_benches::stats::median;
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader, Lines};
@@ -530,7 +532,7 @@ impl Plan {
                 ping_reps: 5,
                 streams: 1000,
                 stream_bytes: 1 << 20,
-                stream_reps: 3,
+                stream_reps: 5,
                 idle_connections: 1000,
                 memory_reps: 3,
                 loaded_pings: 40,
@@ -859,8 +861,11 @@ impl HandshakeTransport {
 }
 
 /// Benchmark 2: clients in this process reconnect to a listener process for some seconds.
+/// Each repetition also records the CPU time both ends spent per handshake (this process
+/// for the clients, /proc for the listener).
 async fn handshakes(plan: &Plan, transport: HandshakeTransport) -> anyhow::Result<(Row, Value)> {
     let mut rates = [Vec::new(), Vec::new()];
+    let mut cpu_us = [Vec::new(), Vec::new()];
     let mut value = serde_json::Map::new();
     for rep in 0..plan.handshake_reps {
         for (s, stack) in STACKS.into_iter().enumerate() {
@@ -890,12 +895,16 @@ async fn handshakes(plan: &Plan, transport: HandshakeTransport) -> anyhow::Resul
                 })
                 .collect();
             let start = Instant::now();
+            let server_pid = server.pid()?;
+            let cpu_before = cpu_time(std::process::id())? + cpu_time(server_pid)?;
             let mut total = 0;
             for task in futures::future::join_all(tasks).await {
                 total += task??;
             }
             let rate = total as f64 / start.elapsed().as_secs_f64();
             rates[s].push(rate);
+            let cpu = cpu_time(std::process::id())? + cpu_time(server_pid)? - cpu_before;
+            cpu_us[s].push(cpu.as_secs_f64() * 1e6 / total.max(1) as f64);
             server.stop().await?;
         }
     }
@@ -904,6 +913,8 @@ async fn handshakes(plan: &Plan, transport: HandshakeTransport) -> anyhow::Resul
     value.insert("seconds".into(), json!(plan.handshake_seconds));
     value.insert("hyphae_per_s".into(), json!(rates[0]));
     value.insert("rust_libp2p_per_s".into(), json!(rates[1]));
+    value.insert("hyphae_cpu_us_per_handshake".into(), json!(cpu_us[0]));
+    value.insert("rust_libp2p_cpu_us_per_handshake".into(), json!(cpu_us[1]));
     let row = Row {
         name: format!(
             "handshakes/s, loopback, {} clients ({}, connect + 1-byte echo + close)",
@@ -914,7 +925,7 @@ async fn handshakes(plan: &Plan, transport: HandshakeTransport) -> anyhow::Resul
         lower_is_better: false,
         hyphae: medians[0],
         rust_libp2p: medians[1],
-        notes: Default::default(),
+        notes: [0, 1].map(|s| format!("{:.0} µs CPU each", median_rate(&cpu_us[s]))),
     };
     Ok((row, Value::Object(value)))
 }
@@ -993,15 +1004,25 @@ async fn ping(plan: &Plan) -> anyhow::Result<(Row, Value)> {
     Ok((row, value))
 }
 
-/// Benchmark 4: many concurrent uploads on one connection.
+/// Benchmark 4: many concurrent uploads on one connection, to a listener in a child process.
+///
+/// Besides the aggregate rate, each repetition records the CPU time both ends spent (this
+/// process for the uploading node, /proc for the listener): on 2 shared cores the rate
+/// mostly reflects the work per byte, and this says where it goes.
 async fn streams(plan: &Plan) -> anyhow::Result<(Row, Value)> {
     let mut times = [Vec::new(), Vec::new()];
-    let (server_h, client_h, peer_h) =
-        connected_pair(Stack::Hyphae).await.context("hyphae pair")?;
-    let (server_r, client_r, peer_r) = connected_pair(Stack::RustLibp2p)
-        .await
-        .context("rust-libp2p pair")?;
-    let pairs = [(&client_h, peer_h), (&client_r, peer_r)];
+    let mut client_cpu = [Vec::new(), Vec::new()];
+    let mut server_cpu = [Vec::new(), Vec::new()];
+    let mut ends = Vec::new();
+    for stack in STACKS {
+        let server = spawn_server(stack, "127.0.0.1", None, MAX_STREAMS).await?;
+        let client = AnyNode::start(stack, &[], MAX_STREAMS).await?;
+        let peer = client
+            .dial(&server.tcp)
+            .await
+            .with_context(|| format!("{} dial", stack.arg()))?;
+        ends.push((server, client, peer));
+    }
     for rep in 0..plan.stream_reps {
         for (s, stack) in STACKS.into_iter().enumerate() {
             eprintln!(
@@ -1010,24 +1031,42 @@ async fn streams(plan: &Plan) -> anyhow::Result<(Row, Value)> {
                 plan.streams,
                 plan.stream_bytes >> 10
             );
-            let (client, peer) = pairs[s];
+            let (server, client, peer) = &ends[s];
+            let server_pid = server.pid()?;
+            let cpu_before = (cpu_time(std::process::id())?, cpu_time(server_pid)?);
             let time = client
-                .concurrent_uploads(peer, plan.streams, plan.stream_bytes)
+                .concurrent_uploads(*peer, plan.streams, plan.stream_bytes)
                 .await
                 .with_context(|| format!("{} uploads", stack.arg()))?;
             times[s].push(time.as_secs_f64());
+            client_cpu[s].push((cpu_time(std::process::id())? - cpu_before.0).as_secs_f64());
+            server_cpu[s].push((cpu_time(server_pid)? - cpu_before.1).as_secs_f64());
         }
     }
-    for node in [client_h, server_h, client_r, server_r] {
-        node.shutdown().await;
+    for (server, client, _) in ends {
+        client.shutdown().await;
+        server.stop().await?;
     }
-    let total_bits = (plan.streams as u64 * plan.stream_bytes * 8) as f64;
-    let gbits = |times: &[f64]| total_bits / median_of(times) / 1e9;
+    let total_bytes = plan.streams as u64 * plan.stream_bytes;
+    let gbits = |times: &[f64]| (total_bytes * 8) as f64 / median_of(times) / 1e9;
+    // CPU seconds per GiB moved, both ends together.
+    let cpu_per_gib = |s: usize| {
+        let both: Vec<f64> = client_cpu[s]
+            .iter()
+            .zip(&server_cpu[s])
+            .map(|(client, server)| (client + server) * (1u64 << 30) as f64 / total_bytes as f64)
+            .collect();
+        median_of(&both)
+    };
     let value = json!({
         "streams": plan.streams,
         "bytes_per_stream": plan.stream_bytes,
         "hyphae_seconds": times[0],
         "rust_libp2p_seconds": times[1],
+        "hyphae_client_cpu_seconds": client_cpu[0],
+        "hyphae_server_cpu_seconds": server_cpu[0],
+        "rust_libp2p_client_cpu_seconds": client_cpu[1],
+        "rust_libp2p_server_cpu_seconds": server_cpu[1],
     });
     let row = Row {
         name: format!(
@@ -1039,23 +1078,9 @@ async fn streams(plan: &Plan) -> anyhow::Result<(Row, Value)> {
         lower_is_better: false,
         hyphae: gbits(&times[0]),
         rust_libp2p: gbits(&times[1]),
-        notes: Default::default(),
+        notes: [0, 1].map(|s| format!("{:.2} CPU s/GiB", cpu_per_gib(s))),
     };
     Ok((row, value))
-}
-
-/// VmRSS of process `pid`, in KiB.
-fn rss_kib(pid: u32) -> anyhow::Result<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    let line = status
-        .lines()
-        .find(|line| line.starts_with("VmRSS:"))
-        .context("no VmRSS")?;
-    Ok(line
-        .split_whitespace()
-        .nth(1)
-        .context("VmRSS without a value")?
-        .parse()?)
 }
 
 /// How many sockets process `pid` has open: checks that the connections are really there.
