@@ -45,6 +45,7 @@ pub mod frame;
 pub mod multistream;
 pub mod negotiated;
 pub mod peer_record;
+pub mod recent;
 pub mod resources;
 pub mod rng;
 

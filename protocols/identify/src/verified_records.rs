@@ -1,9 +1,8 @@
 //! The last signed peer record verified for each of a bounded number of peers, so that a
 //! peer that reconnects and sends the same record again costs no second signature check.
 
-use std::collections::{HashMap, VecDeque};
-
 use hyphae_core::PeerRecord;
+use hyphae_core::recent::Recent;
 use hyphae_identity::PeerId;
 
 /// Peers whose last record is kept; the oldest entry goes first. A record is at most a few
@@ -11,11 +10,16 @@ use hyphae_identity::PeerId;
 pub(crate) const CAPACITY: usize = 256;
 
 /// Verified records by peer, at most [`CAPACITY`] of them.
-#[derive(Default)]
 pub(crate) struct VerifiedRecords {
-    records: HashMap<PeerId, PeerRecord>,
-    /// Peers in the order their first record came in.
-    order: VecDeque<PeerId>,
+    records: Recent<PeerId, PeerRecord>,
+}
+
+impl Default for VerifiedRecords {
+    fn default() -> VerifiedRecords {
+        VerifiedRecords {
+            records: Recent::new(CAPACITY),
+        }
+    }
 }
 
 impl VerifiedRecords {
@@ -26,15 +30,7 @@ impl VerifiedRecords {
 
     /// Remembers `record`, verified, as its peer's latest; forgets the oldest peer's when full.
     pub(crate) fn insert(&mut self, record: PeerRecord) {
-        let peer = record.peer_id();
-        if self.records.insert(peer, record).is_none() {
-            self.order.push_back(peer);
-            if self.order.len() > CAPACITY
-                && let Some(oldest) = self.order.pop_front()
-            {
-                self.records.remove(&oldest);
-            }
-        }
+        self.records.insert(record.peer_id(), record);
     }
 
     #[cfg(test)]

@@ -2,10 +2,10 @@
 //! key and signature (a node that keeps its [`StaticKey`](crate::StaticKey)) is not checked
 //! again: an Ed25519 verification is a good part of a handshake's work.
 
-use std::collections::{HashSet, VecDeque};
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 
+use hyphae_core::recent::Recent;
 use sha2::{Digest, Sha256};
 
 /// Verifications remembered; the oldest is forgotten first. 32 bytes each.
@@ -15,41 +15,33 @@ pub(crate) const CAPACITY: usize = 1024;
 /// SHA-256 digest: the same three byte strings always verify the same way, so a triple
 /// verified once needs no second check. Shared by the handshakes of one
 /// [`Config`](crate::Config); cheap to clone.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct SignatureCache {
-    inner: Arc<Mutex<Verified>>,
+    inner: Arc<Mutex<Recent<[u8; 32], ()>>>,
 }
 
-#[derive(Default)]
-struct Verified {
-    digests: HashSet<[u8; 32]>,
-    order: VecDeque<[u8; 32]>,
+impl Default for SignatureCache {
+    fn default() -> SignatureCache {
+        SignatureCache {
+            inner: Arc::new(Mutex::new(Recent::new(CAPACITY))),
+        }
+    }
 }
 
 impl SignatureCache {
     /// Whether `key` was seen to sign `static_key` with `signature`.
     pub(crate) fn contains(&self, key: &[u8], signature: &[u8], static_key: &[u8]) -> bool {
-        let digest = digest(key, signature, static_key);
-        self.lock().digests.contains(&digest)
+        self.lock().contains(&digest(key, signature, static_key))
     }
 
     /// Remembers that `key` signed `static_key` with `signature`.
     pub(crate) fn insert(&self, key: &[u8], signature: &[u8], static_key: &[u8]) {
-        let digest = digest(key, signature, static_key);
-        let mut verified = self.lock();
-        if verified.digests.insert(digest) {
-            verified.order.push_back(digest);
-            if verified.order.len() > CAPACITY
-                && let Some(oldest) = verified.order.pop_front()
-            {
-                verified.digests.remove(&oldest);
-            }
-        }
+        self.lock().insert(digest(key, signature, static_key), ());
     }
 
     /// Verifications remembered.
     pub fn len(&self) -> usize {
-        self.lock().digests.len()
+        self.lock().len()
     }
 
     /// Whether none is remembered.
@@ -57,7 +49,7 @@ impl SignatureCache {
         self.len() == 0
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Verified> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Recent<[u8; 32], ()>> {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }

@@ -6,10 +6,10 @@
 //! reconnects with the certificate it had (a node keeps one for its life, as hyphae and
 //! rust-libp2p do).
 
-use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 
+use hyphae_core::recent::Recent;
 use ring::digest::{SHA256, digest};
 
 use crate::CertificateError;
@@ -22,15 +22,17 @@ pub(crate) const CAPACITY: usize = 1024;
 /// bytes always decode and verify the same way. Whether a certificate is valid at the
 /// handshake's time is checked on every use, not remembered. Shared by the handshakes of
 /// one [`Config`](crate::Config); cheap to clone.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub(crate) struct VerifiedCertificates {
-    inner: Arc<Mutex<Remembered>>,
+    inner: Arc<Mutex<Recent<[u8; 32], P2pCertificate>>>,
 }
 
-#[derive(Default)]
-struct Remembered {
-    by_digest: HashMap<[u8; 32], P2pCertificate>,
-    order: VecDeque<[u8; 32]>,
+impl Default for VerifiedCertificates {
+    fn default() -> VerifiedCertificates {
+        VerifiedCertificates {
+            inner: Arc::new(Mutex::new(Recent::new(CAPACITY))),
+        }
+    }
 }
 
 impl VerifiedCertificates {
@@ -38,32 +40,20 @@ impl VerifiedCertificates {
     /// these bytes passed before.
     pub(crate) fn parse(&self, der: &[u8]) -> Result<P2pCertificate, CertificateError> {
         let key = digest_of(der);
-        if let Some(known) = self.lock().by_digest.get(&key) {
+        if let Some(known) = self.lock().get(&key) {
             return Ok(known.clone());
         }
         let certificate = certificate::parse(der)?;
-        let mut remembered = self.lock();
-        if remembered
-            .by_digest
-            .insert(key, certificate.clone())
-            .is_none()
-        {
-            remembered.order.push_back(key);
-            if remembered.order.len() > CAPACITY
-                && let Some(oldest) = remembered.order.pop_front()
-            {
-                remembered.by_digest.remove(&oldest);
-            }
-        }
+        self.lock().insert(key, certificate.clone());
         Ok(certificate)
     }
 
     /// Certificates remembered.
     pub(crate) fn len(&self) -> usize {
-        self.lock().by_digest.len()
+        self.lock().len()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Remembered> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Recent<[u8; 32], P2pCertificate>> {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
@@ -106,7 +96,7 @@ mod tests {
             verified.parse(&certificate()).unwrap();
         }
         assert_eq!(verified.len(), CAPACITY);
-        assert!(!verified.lock().by_digest.contains_key(&digest_of(&first)));
+        assert!(!verified.lock().contains(&digest_of(&first)));
     }
 
     #[test]
