@@ -9,7 +9,9 @@
 //!   [`negotiated`], their async driver over tokio streams;
 //! - [`PeerRecord`]: signed peer records (RFC 0003);
 //! - [`Bursts`]: the rule by which drivers tell a connection moving bulk data from one going
-//!   quiet, to keep or free their buffers.
+//!   quiet, to keep or free their buffers;
+//! - [`WriteOwned`]: writing out of a buffer the writer may change, which lets a secure
+//!   channel seal a muxer's frames in place.
 //!
 //! # The sans-IO verbs
 //!
@@ -48,8 +50,10 @@ pub mod peer_record;
 pub mod recent;
 pub mod resources;
 pub mod rng;
+mod write_owned;
 
 pub use bursts::Bursts;
 pub use error::Error;
 pub use hyphae_encoding::varint;
 pub use peer_record::PeerRecord;
+pub use write_owned::WriteOwned;

@@ -2,15 +2,15 @@
 //! tokio byte stream and hands back that stream, with the bytes read past the negotiation
 //! replayed first.
 
-use std::io;
+use std::io::{self, IoSlice};
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
 use bytes::{Buf, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 
-use crate::Error;
 use crate::multistream::{Dialer, Listener};
+use crate::{Error, WriteOwned};
 
 /// Bytes read from the stream per attempt while negotiating.
 const READ_CHUNK: usize = 1024;
@@ -206,6 +206,17 @@ fn is_negotiation_error(error: &io::Error) -> bool {
 }
 
 impl<T: AsyncRead + Unpin> Negotiated<T> {
+    /// Whether writes go straight to the stream: nothing of the negotiation is left to send
+    /// and no refusal to report. An optimistic dialer's data goes behind its proposal, so it
+    /// passes through too.
+    fn passes_writes_through(&self) -> bool {
+        match &self.state {
+            State::Ready { unsent, .. } => unsent.is_empty(),
+            State::AwaitingConfirmation { .. } => true,
+            State::Refused { .. } => false,
+        }
+    }
+
     /// For an optimistic dialer whose write, flush or shutdown failed with `error`: the
     /// listener's refusal instead, if its `na` has already arrived. A listener refusing a
     /// protocol typically resets or closes the stream, and the data we wrote behind our
@@ -339,6 +350,31 @@ impl<T: AsyncRead + AsyncWrite + Unpin> AsyncWrite for Negotiated<T> {
         }
     }
 
+    /// Passes the slices through once the negotiation is behind us; until then writes the
+    /// first non-empty one, as `poll_write` does.
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        if !this.passes_writes_through() {
+            let first = bufs
+                .iter()
+                .find(|buf| !buf.is_empty())
+                .map_or(&[][..], |buf| buf);
+            return Pin::new(this).poll_write(cx, first);
+        }
+        match ready!(Pin::new(&mut this.io).poll_write_vectored(cx, bufs)) {
+            Err(error) => Poll::Ready(Err(this.refusal_or(cx, error))),
+            written => Poll::Ready(written),
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         if let State::Refused { proposed } = &this.state {
@@ -357,6 +393,26 @@ impl<T: AsyncRead + AsyncWrite + Unpin> AsyncWrite for Negotiated<T> {
         match ready!(Pin::new(&mut this.io).poll_shutdown(cx)) {
             Err(error) => Poll::Ready(Err(this.refusal_or(cx, error))),
             Ok(()) => Poll::Ready(Ok(())),
+        }
+    }
+}
+
+impl<T: AsyncRead + WriteOwned> WriteOwned for Negotiated<T> {
+    /// Hands `buf` to the stream below once the negotiation is behind us, so that a secure
+    /// channel negotiated over multistream-select can still seal a muxer's frames in place.
+    fn poll_write_owned(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &mut BytesMut,
+    ) -> Poll<io::Result<usize>> {
+        if !self.passes_writes_through() {
+            let n = ready!(Pin::new(&mut *self).poll_write(cx, buf))?;
+            buf.advance(n);
+            return Poll::Ready(Ok(n));
+        }
+        match ready!(self.io.poll_write_owned(cx, buf)) {
+            Err(error) => Poll::Ready(Err(self.refusal_or(cx, error))),
+            written => Poll::Ready(written),
         }
     }
 }

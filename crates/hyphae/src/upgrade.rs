@@ -8,8 +8,8 @@
 
 use std::time::Duration;
 
-use hyphae_core::negotiated;
 use hyphae_core::resources::ConnectionScope;
+use hyphae_core::{WriteOwned, negotiated};
 use hyphae_identity::{Keypair, PeerId};
 use hyphae_service::Timeout;
 use hyphae_yamux::Mode;
@@ -155,7 +155,7 @@ impl Upgrader {
         scope: ConnectionScope,
     ) -> Result<Upgraded, Error>
     where
-        T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+        T: AsyncRead + WriteOwned + Send + 'static,
     {
         let scope = scope.authenticated(&peer).map_err(Error::from)?;
         scope.scope().reserve_memory(SECURED_CHANNEL_MEMORY)?;
@@ -205,7 +205,7 @@ impl Upgrader {
         scope: &ConnectionScope,
     ) -> Result<Muxer, Error>
     where
-        T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+        T: AsyncRead + WriteOwned + Send + 'static,
     {
         if let Some(protocol) = agreed {
             return self.muxer(&protocol, io, side, scope);
@@ -226,7 +226,7 @@ impl Upgrader {
         scope: &ConnectionScope,
     ) -> Result<Muxer, Error>
     where
-        T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+        T: AsyncRead + WriteOwned + Send + 'static,
     {
         let chosen = self
             .muxers

@@ -29,9 +29,10 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
-use bytes::{Buf, BufMut, BytesMut};
+use bytes::{BufMut, BytesMut};
+use hyphae_core::WriteOwned;
 use hyphae_core::bursts::Bursts;
-use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::io::AsyncRead;
 use tokio::time::Sleep;
 use tracing::{Instrument, debug};
 
@@ -74,12 +75,15 @@ pub struct Connection {
 impl Connection {
     /// Starts Yamux over `io` as `mode` (usually the dialer is the client).
     ///
+    /// `io` hands the frames to send to a secure channel below without a copy where it can
+    /// ([`WriteOwned`]); for any other stream, `impl WriteOwned for MyStream {}` copies.
+    ///
     /// # Panics
     ///
     /// Outside a tokio runtime, as [`tokio::spawn`] does.
     pub fn new<T>(io: T, mode: Mode, config: Config) -> Connection
     where
-        T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+        T: AsyncRead + WriteOwned + Send + 'static,
     {
         Connection::start(io, Session::new(mode, config))
     }
@@ -99,7 +103,7 @@ impl Connection {
         scope: hyphae_core::resources::Scope,
     ) -> Result<Connection, Error>
     where
-        T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+        T: AsyncRead + WriteOwned + Send + 'static,
     {
         let session = Session::new(mode, config).with_memory_scope(scope)?;
         Ok(Connection::start(io, session))
@@ -107,7 +111,7 @@ impl Connection {
 
     fn start<T>(io: T, session: Session) -> Connection
     where
-        T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+        T: AsyncRead + WriteOwned + Send + 'static,
     {
         let mode = session.mode();
         let shared = Arc::new(Shared::new(session));
@@ -461,7 +465,7 @@ struct Driver<T> {
     wake: Vec<Waker>,
 }
 
-impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
+impl<T: AsyncRead + WriteOwned> Driver<T> {
     fn new(io: T, shared: Arc<Shared>) -> Driver<T> {
         Driver {
             io,
@@ -576,10 +580,10 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
                 self.write_buf.clear();
             }
             while !self.write_buf.is_empty() {
-                match Pin::new(&mut self.io).poll_write(cx, &self.write_buf) {
+                // A secure channel below may seal the frames in place (see [`WriteOwned`]).
+                match self.io.poll_write_owned(cx, &mut self.write_buf) {
                     Poll::Ready(Ok(0)) => self.write_failed(io::ErrorKind::WriteZero.into()),
-                    Poll::Ready(Ok(n)) => {
-                        self.write_buf.advance(n);
+                    Poll::Ready(Ok(_)) => {
                         self.needs_flush = true;
                         progress = true;
                     }
@@ -730,7 +734,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
     }
 }
 
-impl<T: AsyncRead + AsyncWrite + Unpin> Future for Driver<T> {
+impl<T: AsyncRead + WriteOwned> Future for Driver<T> {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {

@@ -50,6 +50,8 @@ pub use config::{Config, INITIAL_WINDOW, MAX_ACK_BACKLOG};
 pub use connection::{Connection, LARGE_PAYLOAD};
 pub use error::Error;
 pub use frame::{GoAwayCode, StreamId};
+/// What [`Connection`] needs of its byte stream beyond reading: see [`Connection::new`].
+pub use hyphae_core::WriteOwned;
 pub use session::{Event, IDLE_RELEASE, Mode, PendingPayload, ReadOutcome, Session, StreamStats};
 pub use stream::Stream;
 

@@ -3,8 +3,8 @@
 use std::io;
 use std::time::Duration;
 
-use hyphae_yamux::{Config, Connection, Mode};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use hyphae_yamux::{Config, Connection, Mode, WriteOwned};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 
@@ -107,7 +107,7 @@ fn many_streams_config() -> Config {
 
 fn pair<T>(a: T, b: T, config: Config) -> (Connection, Connection)
 where
-    T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    T: AsyncRead + WriteOwned + Send + 'static,
 {
     (
         Connection::new(a, Mode::Client, config.clone()),

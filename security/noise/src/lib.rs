@@ -50,6 +50,7 @@ mod frame;
 #[doc(hidden)]
 pub mod fuzzing;
 mod handshake;
+mod in_place;
 mod pattern;
 mod payload;
 mod signature_cache;

@@ -5,9 +5,11 @@ use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
 use bytes::{Buf, BufMut, BytesMut};
+use hyphae_core::WriteOwned;
 use hyphae_core::bursts::Bursts;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
+use crate::in_place::InPlaceFrames;
 use crate::transport::{Ciphers, DecryptedFrame, Decryptor, Encryptor};
 use crate::{MAX_MESSAGE_LEN, MAX_PLAINTEXT_LEN, frame};
 
@@ -21,13 +23,22 @@ const FRAME_CAPACITY: usize = frame::PREFIX_LEN + MAX_MESSAGE_LEN;
 /// byte. Four frames a call make that one small segment in five.
 const SEND_BATCH: usize = 4 * FRAME_CAPACITY;
 
+/// Buffers handed over with [`WriteOwned`] of at least this many bytes are sealed where they
+/// lie; smaller ones are copied into a frame, which gathers them with what comes next.
+const SEAL_IN_PLACE_MIN: usize = MAX_PLAINTEXT_LEN / 4;
+
+/// Slices per vectored write: three per frame sealed in place, and `write_buf`'s frames.
+const MAX_WRITE_SLICES: usize = 16;
+
 /// An encrypted, authenticated connection to a peer: what you write is encrypted into Noise
 /// transport frames, what you read has been decrypted and authenticated.
 ///
 /// Writes are gathered into frames of up to [`MAX_PLAINTEXT_LEN`] bytes; full frames are
 /// sent four at a time, and everything on `flush`, so **flush after a message that must
 /// leave now**. Memory stays bounded: at most one frame being received, and one frame being
-/// filled plus up to four full frames waiting for the socket.
+/// filled plus up to four full frames waiting for the socket. Large buffers written with
+/// [`WriteOwned`] are sealed where they lie (no copy) and wait likewise, four frames at a
+/// time.
 ///
 /// A frame that fails to decrypt, or a connection that ends inside a frame, is an I/O error
 /// (`InvalidData` or `UnexpectedEof`) carrying the crate's [`Error`](crate::Error);
@@ -44,6 +55,9 @@ pub struct NoiseStream<T> {
     /// frame: a length placeholder and the plaintext gathered so far.
     write_buf: BytesMut,
     sealed: usize,
+    /// Frames sealed in buffers handed over with [`WriteOwned`]: they go out before
+    /// `write_buf`'s, so they are queued only while `write_buf` is empty.
+    in_place: InPlaceFrames,
     /// Bytes read from the socket between pauses (it had nothing to read): tells when the
     /// connection goes quiet and the read buffer can go.
     read_bursts: Bursts,
@@ -63,6 +77,7 @@ impl<T> NoiseStream<T> {
             readable: None,
             write_buf: BytesMut::new(),
             sealed: 0,
+            in_place: InPlaceFrames::default(),
             read_bursts: Bursts::new(),
             write_bursts: Bursts::new(),
         }
@@ -77,7 +92,7 @@ impl<T> NoiseStream<T> {
     /// Bytes of buffer memory the stream holds for reading and writing: none once a quiet
     /// connection has nothing pending, some while bulk data moves.
     pub fn buffer_capacity(&self) -> usize {
-        self.read_buf.capacity() + self.write_buf.capacity()
+        self.read_buf.capacity() + self.write_buf.capacity() + self.in_place.unsent()
     }
 
     /// Plaintext bytes in the open frame, if there is one.
@@ -101,18 +116,84 @@ impl<T> NoiseStream<T> {
 }
 
 impl<T: AsyncWrite + Unpin> NoiseStream<T> {
-    /// Writes sealed frames to `io` until none are left or it would block.
+    /// Sealed bytes waiting for the socket.
+    fn unsent(&self) -> usize {
+        self.in_place.unsent() + self.sealed
+    }
+
+    /// Writes sealed frames to `io`, those sealed in place first, until none are left or it
+    /// would block.
     fn poll_drain(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        while self.sealed > 0 {
-            let n = ready!(Pin::new(&mut self.io).poll_write(cx, &self.write_buf[..self.sealed]))?;
+        while self.unsent() > 0 {
+            let sealed = &self.write_buf[..self.sealed];
+            let n = if self.in_place.is_empty() {
+                ready!(Pin::new(&mut self.io).poll_write(cx, sealed))?
+            } else {
+                let mut slices = [IoSlice::new(&[]); MAX_WRITE_SLICES];
+                let mut filled = self.in_place.gather(&mut slices);
+                if filled < MAX_WRITE_SLICES && !sealed.is_empty() {
+                    slices[filled] = IoSlice::new(sealed);
+                    filled += 1;
+                }
+                ready!(Pin::new(&mut self.io).poll_write_vectored(cx, &slices[..filled]))?
+            };
             if n == 0 {
                 return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
             }
-            self.write_buf.advance(n);
-            self.sealed -= n;
+            let from_write_buf = self.in_place.consume(n);
+            self.write_buf.advance(from_write_buf);
+            self.sealed -= from_write_buf;
             self.write_bursts.record(n);
         }
         Poll::Ready(Ok(()))
+    }
+
+    /// Seals up to a batch of `buf`'s bytes where they lie and queues them, taking them out
+    /// of `buf`. Falls back to copying while `write_buf` holds frames the socket has not
+    /// taken yet (they must go first).
+    fn poll_write_in_place(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &mut BytesMut,
+    ) -> Poll<io::Result<usize>> {
+        self.seal_open()?;
+        if self.sealed > 0 {
+            if let Poll::Ready(Err(error)) = self.poll_drain(cx) {
+                return Poll::Ready(Err(error));
+            }
+            if self.sealed > 0 {
+                return self.poll_write_copied(cx, buf);
+            }
+        }
+        if self.in_place.unsent() >= SEND_BATCH {
+            if let Poll::Ready(Err(error)) = self.poll_drain(cx) {
+                return Poll::Ready(Err(error));
+            }
+            if self.in_place.unsent() >= SEND_BATCH {
+                // `poll_drain` is pending and will wake us.
+                return Poll::Pending;
+            }
+        }
+        // At most a batch and a frame wait, as in `write_buf`.
+        let mut taken = 0;
+        while self.in_place.unsent() < SEND_BATCH && !buf.is_empty() {
+            let mut plaintext = buf.split_to(buf.len().min(MAX_PLAINTEXT_LEN));
+            let (prefix, tag) = self.encryptor.seal_detached(&mut plaintext)?;
+            taken += plaintext.len();
+            self.in_place.push(prefix, plaintext, tag);
+        }
+        Poll::Ready(Ok(taken))
+    }
+
+    /// Copies what fits of `buf` into the open frame and takes it out of `buf`.
+    fn poll_write_copied(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &mut BytesMut,
+    ) -> Poll<io::Result<usize>> {
+        let n = ready!(self.poll_write_slices(cx, &[&buf[..]]))?;
+        buf.advance(n);
+        Poll::Ready(Ok(n))
     }
 
     /// Copies as much of `bufs` as fits into the open frame, starting one if needed.
@@ -129,11 +210,11 @@ impl<T: AsyncWrite + Unpin> NoiseStream<T> {
         }
         // Sealed frames go to the socket a batch at a time (see [`SEND_BATCH`]); waiting is
         // only needed while a whole batch is still unsent.
-        if self.sealed >= SEND_BATCH {
+        if self.unsent() >= SEND_BATCH {
             if let Poll::Ready(Err(error)) = self.poll_drain(cx) {
                 return Poll::Ready(Err(error));
             }
-            if self.sealed >= SEND_BATCH {
+            if self.unsent() >= SEND_BATCH {
                 // `poll_drain` is pending and will wake us.
                 return Poll::Pending;
             }
@@ -260,6 +341,7 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for NoiseStream<T> {
         let quiet = this.write_bursts.pause();
         if settle_at_pause(&mut this.write_buf, quiet) {
             this.encryptor.release_bulk_state();
+            this.in_place.release_if_empty();
         }
         Pin::new(&mut this.io).poll_flush(cx)
     }
@@ -288,11 +370,30 @@ fn settle_at_pause(buffer: &mut BytesMut, quiet: bool) -> bool {
     }
 }
 
+impl<T: AsyncWrite + Unpin> WriteOwned for NoiseStream<T> {
+    /// Seals large buffers where they lie and sends them with vectored writes (if `io` has
+    /// them); copies small ones into a frame, as `poll_write` does.
+    fn poll_write_owned(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &mut BytesMut,
+    ) -> Poll<io::Result<usize>> {
+        if buf.len() >= SEAL_IN_PLACE_MIN && self.io.is_write_vectored() {
+            self.poll_write_in_place(cx, buf)
+        } else {
+            self.poll_write_copied(cx, buf)
+        }
+    }
+}
+
 impl<T> std::fmt::Debug for NoiseStream<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("NoiseStream")
             .field("buffered_in", &self.read_buf.len())
-            .field("buffered_out", &self.write_buf.len())
+            .field(
+                "buffered_out",
+                &(self.write_buf.len() + self.in_place.unsent()),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -320,6 +421,80 @@ mod tests {
                 .await
                 .is_err()
         );
+    }
+
+    /// A stream with vectored writes that takes at most `limit` bytes a call, so that
+    /// writes stop inside prefixes, ciphertexts and tags.
+    struct Trickle {
+        io: tokio::io::DuplexStream,
+        limit: usize,
+    }
+
+    impl AsyncWrite for Trickle {
+        fn poll_write(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<io::Result<usize>> {
+            let n = buf.len().min(self.limit);
+            Pin::new(&mut self.io).poll_write(cx, &buf[..n])
+        }
+
+        fn poll_write_vectored(
+            self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            bufs: &[IoSlice<'_>],
+        ) -> Poll<io::Result<usize>> {
+            let joined: Vec<u8> = bufs.iter().flat_map(|buf| buf.to_vec()).collect();
+            self.poll_write(cx, &joined)
+        }
+
+        fn is_write_vectored(&self) -> bool {
+            true
+        }
+
+        fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Pin::new(&mut self.io).poll_flush(cx)
+        }
+
+        fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Pin::new(&mut self.io).poll_shutdown(cx)
+        }
+    }
+
+    #[tokio::test]
+    async fn owned_writes_arrive_in_order_among_copied_ones() {
+        let (a, b) = tokio::io::duplex(1 << 20);
+        let trickle = Trickle { io: a, limit: 7919 };
+        let mut a = NoiseStream::new(trickle, ciphers(1, 2), BytesMut::new());
+        let mut b = NoiseStream::new(b, ciphers(2, 1), BytesMut::new());
+        let reader = tokio::spawn(async move {
+            let mut received = Vec::new();
+            b.read_to_end(&mut received).await.unwrap();
+            received
+        });
+        // Large buffers are sealed in place, small ones copied; both kinds in turn, some
+        // bigger than a frame, some bigger than a batch.
+        let mut sent = Vec::new();
+        for (i, len) in [300_000, 5, 70_000, 16_384, 100, 65_519, 1, 200_000, 16_383]
+            .into_iter()
+            .enumerate()
+        {
+            let chunk: Vec<u8> = (0..len).map(|j| (i * 31 + j) as u8).collect();
+            sent.extend_from_slice(&chunk);
+            let mut buf = BytesMut::from(&chunk[..]);
+            while !buf.is_empty() {
+                let before = buf.len();
+                let taken = std::future::poll_fn(|cx| a.poll_write_owned(cx, &mut buf))
+                    .await
+                    .unwrap();
+                assert_eq!(before - buf.len(), taken);
+                assert!(taken > 0);
+            }
+        }
+        a.shutdown().await.unwrap();
+        assert!(a.in_place.is_empty());
+        assert_eq!(reader.await.unwrap(), sent);
     }
 
     #[tokio::test]

@@ -79,14 +79,10 @@ impl Encryptor {
     /// On failure `out` is truncated to `start`.
     pub(crate) fn seal(&mut self, out: &mut BytesMut, start: usize) -> Result<(), Error> {
         let body = start + frame::PREFIX_LEN;
-        let plaintext_len = out.len().saturating_sub(body);
-        let sealed = match frame::prefix(plaintext_len + TAG_LEN) {
-            Some(prefix) if out.len() >= body => self
-                .cipher
-                .encrypt_in_place(&[], &mut out[body..])
-                .map(|tag| (prefix, tag)),
-            _ => Err(Error::MessageTooLarge {
-                len: plaintext_len + TAG_LEN,
+        let sealed = match out.get_mut(body..) {
+            Some(plaintext) => self.seal_detached(plaintext),
+            None => Err(Error::MessageTooLarge {
+                len: TAG_LEN,
                 max: MAX_MESSAGE_LEN,
             }),
         };
@@ -101,6 +97,22 @@ impl Encryptor {
                 Err(error)
             }
         }
+    }
+
+    /// Encrypts `body`, one frame's plaintext, in place and returns the frame's length
+    /// prefix and tag, which go before and after it on the wire.
+    pub(crate) fn seal_detached(
+        &mut self,
+        body: &mut [u8],
+    ) -> Result<([u8; frame::PREFIX_LEN], [u8; TAG_LEN]), Error> {
+        let Some(prefix) = frame::prefix(body.len() + TAG_LEN) else {
+            return Err(Error::MessageTooLarge {
+                len: body.len() + TAG_LEN,
+                max: MAX_MESSAGE_LEN,
+            });
+        };
+        let tag = self.cipher.encrypt_in_place(&[], body)?;
+        Ok((prefix, tag))
     }
 }
 

@@ -4,6 +4,7 @@ use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use hyphae_core::WriteOwned;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 /// A TLS 1.3 session over `T`: what you write is encrypted, what you read decrypted.
@@ -38,6 +39,9 @@ impl<T: AsyncRead + AsyncWrite + Unpin> AsyncRead for TlsStream<T> {
         Pin::new(&mut self.get_mut().inner).poll_read(cx, buf)
     }
 }
+
+/// rustls copies what it seals into its own records, so this copies too.
+impl<T: AsyncRead + AsyncWrite + Unpin> WriteOwned for TlsStream<T> {}
 
 impl<T: AsyncRead + AsyncWrite + Unpin> AsyncWrite for TlsStream<T> {
     fn poll_write(
