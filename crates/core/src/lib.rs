@@ -50,6 +50,9 @@ pub mod peer_record;
 pub mod recent;
 pub mod resources;
 pub mod rng;
+#[cfg(any(test, feature = "testing"))]
+#[doc(hidden)]
+pub mod testing;
 mod write_owned;
 
 pub use bursts::Bursts;

@@ -420,6 +420,7 @@ impl<T: AsyncRead + WriteOwned> WriteOwned for Negotiated<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::VectoredStream;
 
     fn protocols(names: &[&str]) -> Vec<String> {
         names.iter().map(|&name| name.to_owned()).collect()
@@ -488,68 +489,6 @@ mod tests {
         );
     }
 
-    /// A stream with vectored and owned writes that counts how often each reaches it.
-    struct Counting {
-        io: tokio::io::DuplexStream,
-        vectored: usize,
-        owned: usize,
-    }
-
-    impl AsyncRead for Counting {
-        fn poll_read(
-            mut self: Pin<&mut Self>,
-            cx: &mut Context<'_>,
-            buf: &mut ReadBuf<'_>,
-        ) -> Poll<io::Result<()>> {
-            Pin::new(&mut self.io).poll_read(cx, buf)
-        }
-    }
-
-    impl AsyncWrite for Counting {
-        fn poll_write(
-            mut self: Pin<&mut Self>,
-            cx: &mut Context<'_>,
-            buf: &[u8],
-        ) -> Poll<io::Result<usize>> {
-            Pin::new(&mut self.io).poll_write(cx, buf)
-        }
-
-        fn poll_write_vectored(
-            mut self: Pin<&mut Self>,
-            cx: &mut Context<'_>,
-            bufs: &[IoSlice<'_>],
-        ) -> Poll<io::Result<usize>> {
-            self.vectored += 1;
-            let joined: Vec<u8> = bufs.iter().flat_map(|buf| buf.to_vec()).collect();
-            Pin::new(&mut self.io).poll_write(cx, &joined)
-        }
-
-        fn is_write_vectored(&self) -> bool {
-            true
-        }
-
-        fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-            Pin::new(&mut self.io).poll_flush(cx)
-        }
-
-        fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-            Pin::new(&mut self.io).poll_shutdown(cx)
-        }
-    }
-
-    impl WriteOwned for Counting {
-        fn poll_write_owned(
-            &mut self,
-            cx: &mut Context<'_>,
-            buf: &mut BytesMut,
-        ) -> Poll<io::Result<usize>> {
-            self.owned += 1;
-            let n = ready!(Pin::new(&mut self.io).poll_write(cx, buf))?;
-            buf.advance(n);
-            Poll::Ready(Ok(n))
-        }
-    }
-
     #[tokio::test]
     async fn vectored_and_owned_writes_pass_through_once_the_confirmation_is_out() {
         let (a, mut b) = tokio::io::duplex(4096);
@@ -558,17 +497,13 @@ mod tests {
             .map(|mut dialer| proposal = dialer.poll_transmit())
             .unwrap();
         b.write_all(&proposal).await.unwrap();
-        let counting = Counting {
-            io: a,
-            vectored: 0,
-            owned: 0,
-        };
-        let mut stream = listen(counting, protocols(&["/echo/1"])).await.unwrap();
+        let below = VectoredStream::new(a, usize::MAX);
+        let mut stream = listen(below, protocols(&["/echo/1"])).await.unwrap();
         // The confirmation is still unsent: it goes out with the first slice, through
         // `poll_write`, and the owned buffer likewise.
         let slices = [IoSlice::new(b"ab"), IoSlice::new(b"cd")];
         assert_eq!(stream.write_vectored(&slices).await.unwrap(), 2);
-        assert_eq!(stream.get_ref().vectored, 0);
+        assert_eq!(stream.get_ref().vectored_writes, 0);
         // Once it is out, both kinds reach the stream below.
         assert_eq!(stream.write_vectored(&slices[1..]).await.unwrap(), 2);
         let mut owned = BytesMut::from(&b"ef"[..]);
@@ -576,7 +511,8 @@ mod tests {
             .await
             .unwrap();
         assert_eq!((taken, owned.len()), (2, 0));
-        assert_eq!((stream.get_ref().vectored, stream.get_ref().owned), (1, 1));
+        let below = stream.get_ref();
+        assert_eq!((below.vectored_writes, below.owned_writes), (1, 1));
         stream.flush().await.unwrap();
         drop(stream);
         let mut received = Vec::new();

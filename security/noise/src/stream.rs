@@ -400,6 +400,7 @@ impl<T> std::fmt::Debug for NoiseStream<T> {
 
 #[cfg(test)]
 mod tests {
+    use hyphae_core::testing::VectoredStream;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     use super::*;
@@ -423,50 +424,12 @@ mod tests {
         );
     }
 
-    /// A stream with vectored writes that takes at most `limit` bytes a call, so that
-    /// writes stop inside prefixes, ciphertexts and tags.
-    struct Trickle {
-        io: tokio::io::DuplexStream,
-        limit: usize,
-    }
-
-    impl AsyncWrite for Trickle {
-        fn poll_write(
-            mut self: Pin<&mut Self>,
-            cx: &mut Context<'_>,
-            buf: &[u8],
-        ) -> Poll<io::Result<usize>> {
-            let n = buf.len().min(self.limit);
-            Pin::new(&mut self.io).poll_write(cx, &buf[..n])
-        }
-
-        fn poll_write_vectored(
-            self: Pin<&mut Self>,
-            cx: &mut Context<'_>,
-            bufs: &[IoSlice<'_>],
-        ) -> Poll<io::Result<usize>> {
-            let joined: Vec<u8> = bufs.iter().flat_map(|buf| buf.to_vec()).collect();
-            self.poll_write(cx, &joined)
-        }
-
-        fn is_write_vectored(&self) -> bool {
-            true
-        }
-
-        fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-            Pin::new(&mut self.io).poll_flush(cx)
-        }
-
-        fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-            Pin::new(&mut self.io).poll_shutdown(cx)
-        }
-    }
-
     #[tokio::test]
     async fn owned_writes_arrive_in_order_among_copied_ones() {
         let (a, b) = tokio::io::duplex(1 << 20);
-        let trickle = Trickle { io: a, limit: 7919 };
-        let mut a = NoiseStream::new(trickle, ciphers(1, 2), BytesMut::new());
+        // Writes of at most 7919 bytes stop inside prefixes, ciphertexts and tags.
+        let below = VectoredStream::new(a, 7919);
+        let mut a = NoiseStream::new(below, ciphers(1, 2), BytesMut::new());
         let mut b = NoiseStream::new(b, ciphers(2, 1), BytesMut::new());
         let reader = tokio::spawn(async move {
             let mut received = Vec::new();
@@ -494,6 +457,8 @@ mod tests {
         }
         a.shutdown().await.unwrap();
         assert!(a.in_place.is_empty());
+        // The large buffers went out sealed in place, in vectored writes.
+        assert!(a.get_ref().vectored_writes > 0);
         assert_eq!(reader.await.unwrap(), sent);
     }
 
