@@ -2,11 +2,11 @@
 //! [`Session`]; [`Connection`] handles and [`Stream`]s use the session directly under a
 //! short-held lock, so stream data never passes through a channel or another task.
 //!
-//! The task owns the socket and two buffers, reused without allocating in steady state. It
-//! swaps its drained write buffer with the session's queue of outbound frames (no copy) and
-//! writes it outside the lock with [`WriteOwned`]: Noise below seals large batches of frames
-//! where they lie (the buffer's memory comes back for reuse once they are sent; until then the
-//! session fills another). A writer's bytes are copied once, into the outbound queue.
+//! The task owns the socket and two buffers. It swaps its drained write buffer with the
+//! session's queue of outbound frames (no copy) and writes it outside the lock with
+//! [`WriteOwned`]: Noise below seals large batches of frames where they lie and holds them
+//! until the socket takes them (the session meanwhile fills another buffer, or the same one
+//! again once they are sent). A writer's bytes are copied once, into the outbound queue.
 //!
 //! It reads up to [`READ_CHUNK`] bytes at a time; the session copies each small Data payload
 //! out into a [`Bytes`](bytes::Bytes) of exactly its size, which readers then take without
