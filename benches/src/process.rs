@@ -37,3 +37,61 @@ pub fn cpu_time(pid: u32) -> anyhow::Result<Duration> {
 fn clock_ticks_per_second() -> u64 {
     100
 }
+
+/// The machine's CPU time counters (`/proc/stat`, all CPUs), to tell how busy it was in
+/// between two readings.
+#[derive(Debug, Clone, Copy)]
+pub struct MachineCpu {
+    busy: u64,
+    total: u64,
+}
+
+impl MachineCpu {
+    /// The counters now.
+    pub fn now() -> anyhow::Result<MachineCpu> {
+        let stat = std::fs::read_to_string("/proc/stat")?;
+        let line = stat
+            .lines()
+            .find(|line| line.starts_with("cpu "))
+            .context("no cpu line")?;
+        let ticks = line
+            .split_whitespace()
+            .skip(1)
+            .map(str::parse)
+            .collect::<Result<Vec<u64>, _>>()?;
+        // user nice system idle iowait irq softirq steal (guest time is inside user).
+        let total: u64 = ticks.iter().take(8).sum();
+        let idle = ticks.get(3).copied().unwrap_or(0) + ticks.get(4).copied().unwrap_or(0);
+        Ok(MachineCpu {
+            busy: total - idle,
+            total,
+        })
+    }
+
+    /// The share of all CPUs' time since `earlier` that was not idle, from 0 to 1.
+    pub fn busy_since(&self, earlier: &MachineCpu) -> f64 {
+        let total = self.total.saturating_sub(earlier.total);
+        if total == 0 {
+            return 0.0;
+        }
+        self.busy.saturating_sub(earlier.busy) as f64 / total as f64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_busy_loop_shows_as_busy_time() {
+        let before = MachineCpu::now().unwrap();
+        let start = std::time::Instant::now();
+        let mut spins = 0u64;
+        while start.elapsed() < Duration::from_millis(100) {
+            spins = std::hint::black_box(spins + 1);
+        }
+        let busy = MachineCpu::now().unwrap().busy_since(&before);
+        assert!(busy > 0.0 && busy <= 1.0, "{busy}");
+        assert_eq!(before.busy_since(&before), 0.0);
+    }
+}

@@ -30,6 +30,7 @@ use anyhow::Context;
 use clap::Parser;
 use hyphae_benches::crypto::{self, Cipher};
 use hyphae_benches::perf_path::{PerfPath, Stack, WAN_TCP_BUFFER_MAX, WanConditions};
+use hyphae_benches::process::MachineCpu;
 use hyphae_benches::stats::{bits_per_second, median, paired_speedup};
 use hyphae_benches::{EndThread, HyphaePair, QuicSettings, RawTcpPair, RustLibp2pPair, Transport};
 use hyphae_perf::Params;
@@ -230,6 +231,10 @@ struct Measured {
     download: Vec<Duration>,
     /// Paths between processes: empty exchanges, the connection setup and one round trip.
     empty: Vec<Duration>,
+    /// Paths between processes: how busy the machine's CPUs were during each transfer (0 to
+    /// 1), to tell a path bound by the CPU from one bound by the link.
+    upload_busy: Vec<f64>,
+    download_busy: Vec<f64>,
 }
 
 impl Measured {
@@ -239,6 +244,8 @@ impl Measured {
             upload: Vec::new(),
             download: Vec::new(),
             empty: Vec::new(),
+            upload_busy: Vec::new(),
+            download_busy: Vec::new(),
         }
     }
 
@@ -246,8 +253,14 @@ impl Measured {
         let (Some(up), Some(down)) = (self.upload.last(), self.download.last()) else {
             return;
         };
+        let busy = match (self.upload_busy.last(), self.download_busy.last()) {
+            (Some(up), Some(down)) => {
+                format!("  (CPUs busy {:.0} % / {:.0} %)", 100.0 * up, 100.0 * down)
+            }
+            _ => String::new(),
+        };
         eprintln!(
-            "rep {rep}/{reps}: {:<40} up {}  down {}",
+            "rep {rep}/{reps}: {:<40} up {}  down {}{busy}",
             self.row.name(),
             gbits(bits_per_second(bytes, *up)),
             gbits(bits_per_second(bytes, *down)),
@@ -348,14 +361,19 @@ fn measure_processes(args: &Args, bytes: u64) -> anyhow::Result<Vec<Measured>> {
                 path.perf(row.stack, transport, empty)
                     .with_context(context)?,
             );
+            let before = MachineCpu::now()?;
             measured.upload.push(
                 path.perf(row.stack, transport, upload(bytes))
                     .with_context(context)?,
             );
+            let between = MachineCpu::now()?;
             measured.download.push(
                 path.perf(row.stack, transport, download(bytes))
                     .with_context(context)?,
             );
+            let after = MachineCpu::now()?;
+            measured.upload_busy.push(between.busy_since(&before));
+            measured.download_busy.push(after.busy_since(&between));
             measured.log(rep, args.reps, bytes);
         }
     }
@@ -614,10 +632,12 @@ fn main() -> anyhow::Result<()> {
                     "upload": {
                         "median_bits_per_second": rates.up,
                         "samples_seconds": secs(&measured.upload),
+                        "machine_cpu_busy": measured.upload_busy,
                     },
                     "download": {
                         "median_bits_per_second": rates.down,
                         "samples_seconds": secs(&measured.download),
+                        "machine_cpu_busy": measured.download_busy,
                     },
                     "empty_exchange_seconds": secs(&measured.empty),
                 }),
