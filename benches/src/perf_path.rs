@@ -78,23 +78,28 @@ pub struct WanConditions {
     pub loss: f64,
     /// TCP buffer maxima inside both namespaces, in bytes.
     pub tcp_buffer_max: usize,
+    /// Bottleneck rate in bytes per second, per direction (queue: one bandwidth-delay
+    /// product); `None` for no limit.
+    pub rate: Option<u64>,
 }
 
 impl WanConditions {
-    /// `one_way` delay each way, no loss, [`WAN_TCP_BUFFER_MAX`].
+    /// `one_way` delay each way, no loss, no rate limit, [`WAN_TCP_BUFFER_MAX`].
     pub fn new(one_way: Duration) -> WanConditions {
         WanConditions {
             one_way,
             loss: 0.0,
             tcp_buffer_max: WAN_TCP_BUFFER_MAX,
+            rate: None,
         }
     }
 
-    /// The link these conditions describe: no rate limit, prefix `tput`.
+    /// The link these conditions describe, prefix `tput`.
     pub fn link(&self) -> hyphae_linkem::LinkBuilder {
         Link::builder()
             .delay(self.one_way)
             .loss(self.loss)
+            .rate(self.rate)
             .tcp_buffer_max(Some(self.tcp_buffer_max))
             .prefix("tput")
     }
@@ -119,7 +124,7 @@ pub struct PerfPath {
 }
 
 impl PerfPath {
-    /// Starts a link with `conditions` (no rate limit) and a perf server for each of
+    /// Starts a link with `conditions` and a perf server for each of
     /// `stacks` behind it, its logs in `<temp dir>/perf-<stack>.log`; waits until each
     /// answers a perf run.
     pub fn linked(

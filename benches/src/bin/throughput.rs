@@ -70,6 +70,11 @@ struct Args {
     /// in MiB.
     #[arg(long, default_value_t = WAN_TCP_BUFFER_MAX >> 20)]
     tcp_buffer_mib: usize,
+    /// Bottleneck rate of the wan path in Mbit/s, in each direction, with a drop-tail
+    /// queue of one bandwidth-delay product (0: no limit). It counts the IP bytes of the
+    /// 64 KiB super-packets linkem forwards.
+    #[arg(long, default_value_t = 0)]
+    rate_mbit: u64,
     /// Where the processes and wan paths find `hyphae`, `rust-libp2p-perf` and
     /// `raw-tcp-perf`.
     #[arg(long)]
@@ -82,7 +87,16 @@ impl Args {
         WanConditions {
             loss: self.loss_percent / 100.0,
             tcp_buffer_max: self.tcp_buffer_mib << 20,
+            rate: (self.rate_mbit > 0).then(|| self.rate_mbit * 1_000_000 / 8),
             ..WanConditions::new(Duration::from_millis(self.delay_ms))
+        }
+    }
+
+    /// The wan path's rate limit, for headings.
+    fn rate_label(&self) -> String {
+        match self.rate_mbit {
+            0 => "no rate limit".to_owned(),
+            mbit => format!("{mbit} Mbit/s bottleneck"),
         }
     }
 }
@@ -343,8 +357,11 @@ fn measure_processes(args: &Args, bytes: u64) -> anyhow::Result<Vec<Measured>> {
     };
     if let Some((ns_a, ns_b)) = path.namespaces() {
         eprintln!(
-            "link up: {ns_a} <-> {ns_b}, {} ms and {}% loss each way, TCP buffers up to {} MiB",
-            args.delay_ms, args.loss_percent, args.tcp_buffer_mib
+            "link up: {ns_a} <-> {ns_b}, {} ms and {}% loss each way, {}, TCP buffers up to {} MiB",
+            args.delay_ms,
+            args.loss_percent,
+            args.rate_label(),
+            args.tcp_buffer_mib
         );
     }
     let mut measured: Vec<Measured> = rows.iter().map(|row| Measured::new(*row)).collect();
@@ -561,8 +578,9 @@ fn main() -> anyhow::Result<()> {
                     "no loss".to_owned()
                 };
                 println!(
-                    "Single-stream throughput over linkem, {} ms RTT, {loss}, no rate limit, TCP buffers up to {} MiB: {bytes} bytes per transfer, median of {}; transfer alone (contract time incl. connection setup in the last columns)\n",
+                    "Single-stream throughput over linkem, {} ms RTT, {loss}, {}, TCP buffers up to {} MiB: {bytes} bytes per transfer, median of {}; transfer alone (contract time incl. connection setup in the last columns)\n",
                     2 * args.delay_ms,
+                    args.rate_label(),
                     args.tcp_buffer_mib,
                     args.reps,
                 );
@@ -654,6 +672,7 @@ fn main() -> anyhow::Result<()> {
             "one_way_delay_ms": (args.path == NetPath::Wan).then_some(args.delay_ms),
             "loss": (args.path == NetPath::Wan).then(|| args.wan().loss),
             "tcp_buffer_max": (args.path == NetPath::Wan).then_some(args.wan().tcp_buffer_max),
+            "rate_bytes_per_second": (args.path == NetPath::Wan).then(|| args.wan().rate).flatten(),
             "bytes": bytes,
             "reps": args.reps,
             "stacks": stacks,
@@ -692,6 +711,15 @@ mod tests {
         assert_eq!(wan.tcp_buffer_max, 128 << 20);
         let wan = parse(&["--path", "wan", "--tcp-buffer-mib", "32"])?.wan();
         assert_eq!(wan.tcp_buffer_max, 32 << 20);
+        Ok(())
+    }
+
+    #[test]
+    fn rate_mbit_becomes_the_wan_paths_bottleneck_in_bytes() -> anyhow::Result<()> {
+        assert_eq!(parse(&["--path", "wan"])?.wan().rate, None);
+        let args = parse(&["--path", "wan", "--rate-mbit", "5000"])?;
+        assert_eq!(args.wan().rate, Some(625_000_000));
+        assert_eq!(args.rate_label(), "5000 Mbit/s bottleneck");
         Ok(())
     }
 
