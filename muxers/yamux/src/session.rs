@@ -456,6 +456,22 @@ impl Session {
             + CONTROL_HEADROOM
     }
 
+    /// Makes room for `additional` more bytes of frames. When the write buffer has to grow, it
+    /// grows at once to what data frames can fill (a full buffer and one frame past it):
+    /// growing it step by step copies what it holds at each step, and a buffer that a secure
+    /// channel below took to seal in place comes back empty, so every burst of many writes
+    /// (a thousand streams' frames, or one writer's large write cut into frames) would pay
+    /// those copies again.
+    fn reserve_out(&mut self, additional: usize) {
+        if self.out.capacity() - self.out.len() < additional {
+            let full = self.config.max_write_buffer
+                + HEADER_LEN
+                + self.config.max_send_frame_size as usize;
+            self.out
+                .reserve(additional.max(full.saturating_sub(self.out.len())));
+        }
+    }
+
     /// Whether [`Session::poll_transmit`] has something to send.
     pub fn has_transmit(&self) -> bool {
         !self.out.is_empty() || !self.control_queue.is_empty()
@@ -618,7 +634,7 @@ impl Session {
         let flags = std::mem::take(&mut stream.pending_flags);
         stream.send_window -= len as u32;
         let header = Header::data(id, flags, len as u32);
-        self.out.reserve(HEADER_LEN + len);
+        self.reserve_out(HEADER_LEN + len);
         frame::encode(&header, &data[..len], &mut self.out);
         Ok(len)
     }
