@@ -456,19 +456,25 @@ impl Session {
             + CONTROL_HEADROOM
     }
 
-    /// Makes room for `additional` more bytes of frames. When the write buffer has to grow, it
-    /// grows at once to what data frames can fill (a full buffer and one frame past it):
-    /// growing it step by step copies what it holds at each step, and a buffer that a secure
-    /// channel below took to seal in place comes back empty, so every burst of many writes
-    /// (a thousand streams' frames, or one writer's large write cut into frames) would pay
-    /// those copies again.
-    fn reserve_out(&mut self, additional: usize) {
-        if self.out.capacity() - self.out.len() < additional {
-            let full = self.config.max_write_buffer
-                + HEADER_LEN
-                + self.config.max_send_frame_size as usize;
+    /// Makes room for a data frame of `payload` bytes. When the write buffer has to grow for
+    /// a large frame (half the largest or more: a bulk writer), it grows at once to what data
+    /// frames can fill (a full buffer and one frame past it): growing it step by step copies
+    /// what it holds at each step, and a buffer that a secure channel below took to seal in
+    /// place comes back empty, so every burst of large writes (a thousand streams' frames, or
+    /// one writer's large write cut into frames) would pay those copies again. Small frames
+    /// (messages, requests) grow it only as far as they need.
+    fn reserve_data_frame(&mut self, payload: usize) {
+        let needed = HEADER_LEN + payload;
+        if self.out.capacity() - self.out.len() >= needed {
+            return;
+        }
+        let largest = self.config.max_send_frame_size as usize;
+        if payload >= largest / 2 {
+            let full = self.config.max_write_buffer + HEADER_LEN + largest;
             self.out
-                .reserve(additional.max(full.saturating_sub(self.out.len())));
+                .reserve(needed.max(full.saturating_sub(self.out.len())));
+        } else {
+            self.out.reserve(needed);
         }
     }
 
@@ -634,7 +640,7 @@ impl Session {
         let flags = std::mem::take(&mut stream.pending_flags);
         stream.send_window -= len as u32;
         let header = Header::data(id, flags, len as u32);
-        self.reserve_out(HEADER_LEN + len);
+        self.reserve_data_frame(len);
         frame::encode(&header, &data[..len], &mut self.out);
         Ok(len)
     }

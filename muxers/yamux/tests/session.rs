@@ -733,6 +733,30 @@ fn data_frames_we_send_are_capped() {
 }
 
 #[test]
+fn the_write_buffer_grows_once_for_large_frames_and_as_needed_for_small_ones() {
+    let mut pair = Pair::quiet();
+    let now = pair.now;
+    let config = pair.client.config().clone();
+    let full = config.max_write_buffer + frame::HEADER_LEN + config.max_send_frame_size as usize;
+    let id = pair.client.open_stream().unwrap();
+
+    // A full-size frame makes room for every frame the buffer can take before it is full.
+    let data = vec![7u8; 64 * 1024];
+    assert_eq!(pair.client.write(id, &data).unwrap(), data.len());
+    let mut taken = BytesMut::new();
+    pair.client.poll_transmit(now, &mut taken);
+    assert_eq!(taken.len(), frame::HEADER_LEN + data.len());
+    assert!(taken.capacity() >= full, "{} < {full}", taken.capacity());
+
+    // A small message takes what it needs.
+    assert_eq!(pair.client.write(id, b"hello").unwrap(), 5);
+    let mut taken = BytesMut::new();
+    pair.client.poll_transmit(now, &mut taken);
+    assert_eq!(taken.len(), frame::HEADER_LEN + 5);
+    assert!(taken.capacity() < 1024, "{}", taken.capacity());
+}
+
+#[test]
 fn a_fast_reader_grows_its_window_up_to_the_maximum() {
     let mut config = quiet_config();
     config.rtt_interval = Some(Duration::from_secs(60));
