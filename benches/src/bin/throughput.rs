@@ -87,7 +87,7 @@ impl Args {
         WanConditions {
             loss: self.loss_percent / 100.0,
             tcp_buffer_max: self.tcp_buffer_mib << 20,
-            rate: (self.rate_mbit > 0).then(|| self.rate_mbit * 1_000_000 / 8),
+            rate: (self.rate_mbit > 0).then(|| self.rate_mbit.saturating_mul(1_000_000) / 8),
             ..WanConditions::new(Duration::from_millis(self.delay_ms))
         }
     }

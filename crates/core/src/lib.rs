@@ -53,7 +53,7 @@ pub mod rng;
 #[cfg(any(test, feature = "testing"))]
 #[doc(hidden)]
 pub mod testing;
-mod write_owned;
+pub mod write_owned;
 
 pub use bursts::Bursts;
 pub use error::Error;

@@ -9,8 +9,9 @@ use std::task::{Context, Poll, ready};
 use bytes::{Buf, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 
+use crate::Error;
 use crate::multistream::{Dialer, Listener};
-use crate::{Error, WriteOwned};
+use crate::write_owned::{self, WriteOwned};
 
 /// Bytes read from the stream per attempt while negotiating.
 const READ_CHUNK: usize = 1024;
@@ -406,9 +407,7 @@ impl<T: AsyncRead + WriteOwned> WriteOwned for Negotiated<T> {
         buf: &mut BytesMut,
     ) -> Poll<io::Result<usize>> {
         if !self.passes_writes_through() {
-            let n = ready!(Pin::new(&mut *self).poll_write(cx, buf))?;
-            buf.advance(n);
-            return Poll::Ready(Ok(n));
+            return write_owned::poll_write_copied(self, cx, buf);
         }
         match ready!(self.io.poll_write_owned(cx, buf)) {
             Err(error) => Poll::Ready(Err(self.refusal_or(cx, error))),

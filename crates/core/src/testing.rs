@@ -3,12 +3,12 @@
 
 use std::io::{self, IoSlice};
 use std::pin::Pin;
-use std::task::{Context, Poll, ready};
+use std::task::{Context, Poll};
 
-use bytes::{Buf, BytesMut};
+use bytes::BytesMut;
 use tokio::io::{AsyncRead, AsyncWrite, DuplexStream, ReadBuf};
 
-use crate::WriteOwned;
+use crate::write_owned::{self, WriteOwned};
 
 /// A [`DuplexStream`] with vectored writes, as a TCP socket has, that takes at most
 /// `max_write` bytes a call (so that writes stop anywhere) and counts the vectored and owned
@@ -82,8 +82,6 @@ impl WriteOwned for VectoredStream {
         buf: &mut BytesMut,
     ) -> Poll<io::Result<usize>> {
         self.owned_writes += 1;
-        let n = ready!(Pin::new(&mut *self).poll_write(cx, buf))?;
-        buf.advance(n);
-        Poll::Ready(Ok(n))
+        write_owned::poll_write_copied(self, cx, buf)
     }
 }

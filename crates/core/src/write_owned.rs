@@ -24,10 +24,21 @@ pub trait WriteOwned: AsyncWrite + Unpin {
         cx: &mut Context<'_>,
         buf: &mut BytesMut,
     ) -> Poll<io::Result<usize>> {
-        let n = ready!(Pin::new(&mut *self).poll_write(cx, buf))?;
-        buf.advance(n);
-        Poll::Ready(Ok(n))
+        poll_write_copied(self, cx, buf)
     }
+}
+
+/// What [`WriteOwned::poll_write_owned`] does unless a writer overrides it: writes from the
+/// front of `buf` with [`AsyncWrite::poll_write`] (a copy) and removes what was taken. For
+/// overrides that copy in some cases.
+pub fn poll_write_copied<W: AsyncWrite + Unpin + ?Sized>(
+    writer: &mut W,
+    cx: &mut Context<'_>,
+    buf: &mut BytesMut,
+) -> Poll<io::Result<usize>> {
+    let n = ready!(Pin::new(writer).poll_write(cx, buf))?;
+    buf.advance(n);
+    Poll::Ready(Ok(n))
 }
 
 impl WriteOwned for tokio::net::TcpStream {}
