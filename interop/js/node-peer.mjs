@@ -6,7 +6,9 @@
 //                                    `LISTEN <multiaddr>/p2p/<id>`; run until stdin closes or
 //                                    SIGTERM/SIGINT
 //   node node-peer.mjs dial <ADDR>   dial ADDR, ping it once (`PING <rtt ms>`), wait up to 10 s
-//                                    for its identify, then exit 0 (1 on any failure)
+//                                    for its identify, stay connected until stdin closes (so
+//                                    the dialled node can finish identifying this one), then
+//                                    exit 0 (1 on any failure)
 //
 // The PING time is measured here with performance.now() around the ping call, in fractional
 // milliseconds: js-libp2p's own result is in whole milliseconds, 0 on loopback, which no test
@@ -111,6 +113,15 @@ async function listen () {
   process.on('SIGINT', () => { stop('SIGINT') })
 }
 
+// Resolves when stdin ends or fails: the test is done with this peer.
+function stdinClosed () {
+  return new Promise((resolve) => {
+    process.stdin.on('end', resolve)
+    process.stdin.on('error', resolve)
+    process.stdin.resume()
+  })
+}
+
 async function dial (addr) {
   const target = multiaddr(addr)
   const node = await startNode([])
@@ -145,6 +156,7 @@ async function dial (addr) {
       })
     }
     print(identifiedLine(identified.get(remote)))
+    await stdinClosed()
   } finally {
     await stopNode(node)
   }

@@ -317,6 +317,28 @@ impl PeerProcess {
     }
 }
 
+/// Waits for the first inbound connection among `events` (subscribe before the peer dials) and
+/// returns the peer that made it.
+pub async fn inbound_peer(
+    events: &mut tokio::sync::broadcast::Receiver<hyphae::Event>,
+) -> hyphae::PeerId {
+    let wait = async {
+        loop {
+            if let hyphae::Event::ConnectionEstablished {
+                peer,
+                direction: hyphae::Direction::Inbound,
+                ..
+            } = events.recv().await.expect("the node's events")
+            {
+                return peer;
+            }
+        }
+    };
+    tokio::time::timeout(LINE_TIMEOUT, wait)
+        .await
+        .expect("an inbound connection within 30 s")
+}
+
 /// Identify events of `node`, to pass to [`identified_by_us`]: subscribe before dialling.
 pub fn identify_events(
     node: &hyphae::Node,

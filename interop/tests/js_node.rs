@@ -6,12 +6,12 @@
 use std::future::Future;
 use std::time::Duration;
 
-use hyphae::{Direction, Event, Multiaddr, Node, PeerId};
+use hyphae::{Multiaddr, Node};
 use hyphae_interop::{
-    PeerProcess, assert_serves_ping_and_identify, identified_by_us, identify_events, js_dir,
+    PeerProcess, assert_serves_ping_and_identify, identified_by_us, identify_events, inbound_peer,
+    js_dir,
 };
 use tokio::process::Command;
-use tokio::sync::broadcast;
 
 /// The agent version `node-peer.mjs` announces.
 const PEER_AGENT: &str = "js-interop-peer";
@@ -34,20 +34,6 @@ async fn bounded(test: impl Future<Output = ()>) {
     tokio::time::timeout(TEST_TIMEOUT, test)
         .await
         .unwrap_or_else(|_| panic!("the test did not finish within {TEST_TIMEOUT:?}"));
-}
-
-/// Waits for the first inbound connection and returns the peer that made it.
-async fn inbound_peer(events: &mut broadcast::Receiver<Event>) -> PeerId {
-    loop {
-        if let Event::ConnectionEstablished {
-            peer,
-            direction: Direction::Inbound,
-            ..
-        } = events.recv().await.expect("the node's events")
-        {
-            return peer;
-        }
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -110,14 +96,14 @@ async fn js_libp2p_dials_hyphae() {
         let theirs = js.identified(&node.peer_id().to_string()).await;
         assert_eq!(theirs.agent, hyphae::identify::DEFAULT_AGENT_VERSION);
         assert_serves_ping_and_identify("hyphae (as js-libp2p saw it)", &theirs.protocols);
+        // The peer stays connected until its stdin closes, so our identify of it can finish.
+        let (agent, protocols) = identified_by_us(&mut identified, js_id).await;
+        assert_eq!(agent.as_deref(), Some(PEER_AGENT));
+        assert_serves_ping_and_identify("js-libp2p", &protocols);
         assert!(
             js.success().await,
             "the js-libp2p peer failed (its stderr is above)"
         );
-
-        let (agent, protocols) = identified_by_us(&mut identified, js_id).await;
-        assert_eq!(agent.as_deref(), Some(PEER_AGENT));
-        assert_serves_ping_and_identify("js-libp2p", &protocols);
     })
     .await;
 }

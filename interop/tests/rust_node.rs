@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use hyphae::{Multiaddr, Node};
 use hyphae_interop::{
-    PeerProcess, assert_serves_ping_and_identify, identified_by_us, identify_events,
+    PeerProcess, assert_serves_ping_and_identify, identified_by_us, identify_events, inbound_peer,
 };
 use tokio::process::Command;
 
@@ -45,25 +45,31 @@ async fn rust_libp2p_dials_hyphae() {
         .start()
         .await
         .unwrap();
+    let mut connections = node.events();
     let mut events = identify_events(&node);
     let addr = node.listen_addrs()[0].to_string();
 
     let mut command = peer_program();
     command.args(["dial", &addr]);
     let mut peer = PeerProcess::spawn(command);
+    let peer_id = inbound_peer(&mut connections).await;
     let rtt: f64 = peer.line("PING ").await.parse().expect("PING milliseconds");
     assert!(rtt > 0.0 && rtt < 5000.0);
     let theirs = peer.identified(&node.peer_id().to_string()).await;
     assert_eq!(theirs.agent, hyphae::identify::DEFAULT_AGENT_VERSION);
     assert_serves_ping_and_identify("hyphae, as rust-libp2p saw it", &theirs.protocols);
+
+    // The peer stays connected until its stdin closes, so our identify of it can finish.
+    let (agent, protocols) = identified_by_us(&mut events, peer_id).await;
+    assert_eq!(agent.as_deref(), Some(PEER_AGENT));
+    assert_serves_ping_and_identify("the rust-libp2p peer", &protocols);
+    let known = node
+        .peerstore()
+        .get(&peer_id)
+        .expect("the peer is in the peerstore");
+    assert_eq!(known.agent_version.as_deref(), Some(PEER_AGENT));
     assert!(
         peer.success().await,
         "the rust-libp2p peer reported a failure"
     );
-
-    let connected = node.peerstore().peers();
-    assert_eq!(connected.len(), 1);
-    let (agent, protocols) = identified_by_us(&mut events, connected[0]).await;
-    assert_eq!(agent.as_deref(), Some(PEER_AGENT));
-    assert_serves_ping_and_identify("the rust-libp2p peer", &protocols);
 }

@@ -3,7 +3,8 @@
 //!
 //! `rust-libp2p-node listen` prints `LISTEN <multiaddr>/p2p/<id>` and runs until stdin closes;
 //! `rust-libp2p-node dial <multiaddr>` connects, pings once (`PING <ms>`), waits for identify
-//! and exits. Both print `IDENTIFIED {"peer":…,"agent":…,"protocols":[…]}` for each peer that
+//! and then stays connected until stdin closes, so the dialled node can finish identifying it
+//! too; it fails if stdin closes before then. Both print `IDENTIFIED {"peer":…,"agent":…,"protocols":[…]}` for each peer that
 //! identifies itself. Logs go to stderr.
 
 use std::time::Duration;
@@ -75,12 +76,15 @@ async fn main() -> anyhow::Result<()> {
     tokio::pin!(deadline);
     loop {
         tokio::select! {
-            read = stdin.read(&mut stdin_buf), if dial.is_none() => {
+            read = stdin.read(&mut stdin_buf) => {
                 if matches!(read, Ok(0) | Err(_)) {
+                    if dial.is_some() && !(pinged && identified) {
+                        bail!("stdin closed early (pinged: {pinged}, identified: {identified})");
+                    }
                     return Ok(());
                 }
             }
-            () = &mut deadline, if dial.is_some() => bail!("timed out (pinged: {pinged}, identified: {identified})"),
+            () = &mut deadline, if dial.is_some() && !(pinged && identified) => bail!("timed out (pinged: {pinged}, identified: {identified})"),
             event = swarm.select_next_some() => match event {
                 SwarmEvent::NewListenAddr { address, .. } => println!("LISTEN {address}/p2p/{local}"),
                 SwarmEvent::Behaviour(BehaviourEvent::Ping(ping::Event { result: Ok(rtt), .. })) if !pinged => {
@@ -101,9 +105,6 @@ async fn main() -> anyhow::Result<()> {
                 SwarmEvent::OutgoingConnectionError { error, .. } => bail!("dial failed: {error}"),
                 other => eprintln!("{other:?}"),
             },
-        }
-        if dial.is_some() && pinged && identified {
-            return Ok(());
         }
     }
 }
