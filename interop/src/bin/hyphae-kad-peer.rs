@@ -1,16 +1,17 @@
 //! hyphae as a peer of the kad interop tests: the same line contract as
 //! `rust-libp2p-kad` and `js/kad-peer.mjs`, so a test treats the three alike.
 //!
-//! `hyphae-kad-peer [--listen ADDR] [--bootstrap ADDR/p2p/ID]... [--mode server|client]`
-//! prints `LISTEN <addr>/p2p/<id>`, joins, prints `READY`, then answers one command per stdin
+//! `hyphae-kad-peer [--listen ADDR] [--bootstrap ADDR/p2p/ID]... [--mode server|client]
+//! [--slow-after-ms MS]` prints `LISTEN <addr>/p2p/<id>`, joins, prints `READY`, then answers one command per stdin
 //! line: `provide <key>` → `PROVIDED <hex key>`; `find-providers <key>` → `PROVIDER <id>`
 //! lines then `END <hex key>`; `put <key> <value>` → `PUT`; `get <key>` → `VALUE <value>` or
 //! `NOTFOUND`; `find-peer <id>` → `PEER <id> <addr>...` or `NOTFOUND`; `closest <key>` →
 //! `CLOSEST <id>...`; `table` → `TABLE <id>...`. Failures print `ERROR <text>`. Keys are
 //! UTF-8 text, or hex after `hex:` ([`hyphae_interop::kad`] has the whole contract).
 //! Commands beyond the contract, for measurements (`tests/sim_calibration.rs`):
-//! `closest-stats <key>` → `STATS ms=… requests=… hops=… peers=<id>,<id>…` (the lookup's
-//! time measured here, so the answer's trip through stdout does not count);
+//! `closest-stats <key>` → `STATS ms=… requests=… failures=… timeouts=… hops=…
+//! peers=<id>,<id>…` (the lookup's time measured here, so the answer's trip through stdout
+//! does not count);
 //! `ping-stats <id>` or `ping-stats <multiaddr>/p2p/<id>` → `PINGED ms=… new=true|false`
 //! (one ping, timed with the dial it may need: `new` says whether a connection had to be
 //! made first);
@@ -31,6 +32,7 @@ async fn main() -> anyhow::Result<()> {
     let mut listen: Multiaddr = "/ip4/127.0.0.1/tcp/0".parse()?;
     let mut bootstrap = Vec::new();
     let mut mode = Mode::Server;
+    let mut config = hyphae::kad::Config::default();
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         let value = args
@@ -41,10 +43,12 @@ async fn main() -> anyhow::Result<()> {
             "--bootstrap" => bootstrap.push(value.parse::<Multiaddr>()?),
             "--mode" if value == "server" => mode = Mode::Server,
             "--mode" if value == "client" => mode = Mode::Client,
+            // How long a lookup waits for an answer before it goes on without it.
+            "--slow-after-ms" => config.slow_after = Duration::from_millis(value.parse()?),
             _ => bail!("unknown argument {flag} {value}"),
         }
     }
-    let service = Kademlia::default()
+    let service = Kademlia::new(config)
         .mode(ModeSetting::Fixed(mode))
         .accept_all_records()
         .bootstrap(bootstrap.iter().cloned());
@@ -139,9 +143,11 @@ async fn command(
             let (peers, stats) = dht.get_closest_peers_with_stats(parse_key(rest)?).await?;
             let ids: Vec<String> = peers.iter().map(|p| p.peer.to_string()).collect();
             format!(
-                "STATS ms={:.1} requests={} hops={} peers={}",
+                "STATS ms={:.1} requests={} failures={} timeouts={} hops={} peers={}",
                 started.elapsed().as_secs_f64() * 1000.0,
                 stats.requests,
+                stats.failures,
+                stats.timeouts,
                 stats.hops,
                 ids.join(",")
             )
