@@ -32,8 +32,8 @@ pub(crate) const HANDSHAKE_MEMORY: usize = 2 * SECURED_CHANNEL_MEMORY;
 /// [`Scope::reserve_memory_with_priority`](hyphae_core::resources::Scope)): a connection is
 /// admitted only while every scope is at most three quarters full. Established connections
 /// give their buffers back when quiet and reserve them again as they wake (a refused wake
-/// closes the connection), so the last quarter is theirs: a burst of newcomers is refused
-/// before it makes connections already held close.
+/// pauses the connection until memory frees), so the last quarter is theirs: a burst of
+/// newcomers is refused before it makes connections already held wait.
 pub(crate) const ADMISSION_PRIORITY: u8 = 191;
 
 /// What the upgrade needs from the node.

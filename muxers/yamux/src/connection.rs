@@ -182,7 +182,7 @@ impl Connection {
             let mut wake = Vec::new();
             let opaque = {
                 let mut inner = self.shared.lock();
-                let opaque = inner.session.ping(Instant::now())?;
+                let opaque = inner.session.ping(now())?;
                 inner.pings.insert(opaque, PingSlot::default());
                 inner.dispatch(&mut wake);
                 opaque
@@ -438,6 +438,13 @@ pub(crate) fn wake_all(wake: &mut Vec<Waker>) {
     }
 }
 
+/// The time the session is given: the runtime's clock, which its timers follow, so that a
+/// deadline the session set has passed by that clock when the timer for it fires (the two
+/// differ when a test pauses the runtime's clock).
+fn now() -> Instant {
+    tokio::time::Instant::now().into_std()
+}
+
 /// The task that owns the socket.
 struct Driver<T> {
     io: T,
@@ -555,7 +562,7 @@ impl<T: AsyncRead + WriteOwned> Driver<T> {
 
     fn poll_run(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         for _ in 0..MAX_ROUNDS_PER_POLL {
-            let now = Instant::now();
+            let now = now();
             let mut progress = false;
 
             // Take what the session has to send once the previous batch is written.
@@ -630,8 +637,10 @@ impl<T: AsyncRead + WriteOwned> Driver<T> {
                 progress = true;
             }
             if self.input_paused {
-                // Backpressure: the peer must read our answers before we read its frames.
-                // The write above waits for the socket; it wakes us once it can go on.
+                // Backpressure: the peer must read our answers before we read its frames,
+                // or the session waits for memory. The write above waits for the socket and
+                // the timer for the session's next try; either wakes us once it can go on.
+                progress |= self.poll_timer(cx, timeout);
                 if !progress && self.park(cx) {
                     return Poll::Pending;
                 }
@@ -701,27 +710,33 @@ impl<T: AsyncRead + WriteOwned> Driver<T> {
             }
             wake_all(&mut self.wake);
 
-            if let Some(deadline) = timeout {
-                let sleep = match &mut self.sleep {
-                    Some((at, sleep)) if *at == deadline => sleep,
-                    slot => {
-                        let sleep = Box::pin(tokio::time::sleep_until(deadline.into()));
-                        &mut slot.insert((deadline, sleep)).1
-                    }
-                };
-                if sleep.as_mut().poll(cx).is_ready() {
-                    self.sleep = None;
-                    self.shared.lock().session.handle_timeout(Instant::now());
-                    progress = true;
-                }
-            }
-
+            progress |= self.poll_timer(cx, timeout);
             if !progress && self.park(cx) {
                 return Poll::Pending;
             }
         }
         cx.waker().wake_by_ref();
         Poll::Pending
+    }
+
+    /// Waits for the session's `timeout`; true if it came, and the session was told.
+    fn poll_timer(&mut self, cx: &mut Context<'_>, timeout: Option<Instant>) -> bool {
+        let Some(deadline) = timeout else {
+            return false;
+        };
+        let sleep = match &mut self.sleep {
+            Some((at, sleep)) if *at == deadline => sleep,
+            slot => {
+                let sleep = Box::pin(tokio::time::sleep_until(deadline.into()));
+                &mut slot.insert((deadline, sleep)).1
+            }
+        };
+        if sleep.as_mut().poll(cx).is_pending() {
+            return false;
+        }
+        self.sleep = None;
+        self.shared.lock().session.handle_timeout(now());
+        true
     }
 
     /// Registers to be woken by the session and returns true, unless the session has frames

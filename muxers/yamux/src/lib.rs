@@ -52,7 +52,10 @@ pub use error::Error;
 pub use frame::{GoAwayCode, StreamId};
 /// What [`Connection`] needs of its byte stream beyond reading: see [`Connection::new`].
 pub use hyphae_core::WriteOwned;
-pub use session::{Event, IDLE_RELEASE, Mode, PendingPayload, ReadOutcome, Session, StreamStats};
+pub use session::{
+    Event, IDLE_RELEASE, MAX_MEMORY_RETRY, MIN_MEMORY_RETRY, Mode, PendingPayload, ReadOutcome,
+    Session, StreamStats,
+};
 pub use stream::Stream;
 
 /// The protocol id negotiated with multistream-select.

@@ -25,11 +25,19 @@
 //! hold: the window of every stream with nothing buffered, and (once nothing is queued or
 //! buffered at all) the write buffer and headroom. They are reserved again before they can
 //! fill: a stream's window when a Data frame's header for it arrives (before its payload is
-//! read), the write buffer when anything is received, written, read or opened. A scope that
-//! refuses them then closes the session (Go Away, internal error): memory a peer makes us hold
-//! is always reserved first, and a node holding thousands of idle connections reserves for
-//! each only what the layers below keep (the secured channel's frame buffer), not the
-//! worst case of every stream of every connection at once.
+//! read), the write buffer when anything is received, written, read or opened. Memory a peer
+//! makes us hold is always reserved first, and a node holding thousands of idle connections
+//! reserves for each only what the layers below keep (the secured channel's frame buffer),
+//! not the worst case of every stream of every connection at once.
+//!
+//! A scope that refuses such a wake does not end the connection: the session waits for
+//! memory. It takes no input ([`Session::wants_input`] is false, so its owner stops reading
+//! and the peer's data waits in the kernel and then at the peer, as TCP's flow control has it),
+//! writers wait as for a full write buffer, and [`Session::poll_timeout`] asks to try again
+//! after [`MIN_MEMORY_RETRY`], twice as long after each refusal up to [`MAX_MEMORY_RETRY`].
+//! A node taking thousands of connections at once fills its budget for a moment (each
+//! connection is busy with its handshakes and first streams); the connections whose wake
+//! finds it full then pause until the others go quiet, instead of being lost.
 
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
@@ -60,6 +68,15 @@ const CONTROL_HEADROOM: usize = 64 * 1024;
 /// [`Scope::reserve_memory_with_priority`]): growth is nice to have, so it takes memory only
 /// while every scope is at most half full, and new streams always find room.
 const WINDOW_GROWTH_PRIORITY: u8 = 127;
+
+/// First wait before a session whose wake the scope refused tries again (see the
+/// [module docs](self)).
+pub const MIN_MEMORY_RETRY: Duration = Duration::from_millis(25);
+
+/// Longest wait between tries of a session waiting for memory: a scope frees memory as
+/// sessions go quiet, [`IDLE_RELEASE`] after their last activity, so waiting much longer
+/// than that only leaves a connection paused after memory came back.
+pub const MAX_MEMORY_RETRY: Duration = Duration::from_millis(800);
 
 /// Most pings of the application that may await their answer at once.
 const MAX_PENDING_PINGS: usize = 16;
@@ -172,6 +189,14 @@ pub struct Session {
     /// When to look for reservations a quiet session can give back: [`IDLE_RELEASE`] after
     /// it was last active, while it holds any.
     release_at: Option<Instant>,
+    /// Whether the scope refused a wake (the write buffer or a stream's window) and the
+    /// session waits for memory: no input is taken meanwhile.
+    memory_wait: bool,
+    /// When a session waiting for memory tries again (`None`: at the next timeout).
+    memory_retry_at: Option<Instant>,
+    /// How long the next wait for memory lasts: doubles with each refusal, back to
+    /// [`MIN_MEMORY_RETRY`] once a wake succeeds.
+    memory_retry_delay: Duration,
     local_go_away: bool,
     remote_go_away: Option<GoAwayCode>,
     closed: bool,
@@ -207,6 +232,9 @@ impl Session {
             fixed_reserved: false,
             reserved_window: 0,
             release_at: None,
+            memory_wait: false,
+            memory_retry_at: None,
+            memory_retry_delay: MIN_MEMORY_RETRY,
             local_go_away: false,
             remote_go_away: None,
             closed: false,
@@ -232,33 +260,31 @@ impl Session {
     }
 
     /// The session is active: looks again for what to give back [`IDLE_RELEASE`] from now,
-    /// and reserves the write buffer and headroom if a quiet period gave them back. False if
-    /// the scope refused them: the session is closed then.
-    fn touch(&mut self) -> bool {
+    /// and reserves the write buffer and headroom if a quiet period gave them back. If the
+    /// scope refuses them, the session waits for memory (see the [module docs](self)).
+    fn touch(&mut self) -> Result<(), Error> {
         let Some(memory) = &self.memory else {
-            return true;
+            return Ok(());
         };
+        if !self.fixed_reserved && !self.closed {
+            if let Err(refused) = memory.reserve_memory(self.fixed_memory()) {
+                // Not woken: this does not count as activity.
+                debug!(%refused, "no memory to wake a quiet session, waiting for some");
+                self.wait_for_memory();
+                return Err(refused.into());
+            }
+            self.fixed_reserved = true;
+            self.memory_retry_delay = MIN_MEMORY_RETRY;
+        }
         if let Some(now) = self.now {
             self.release_at = Some(now + IDLE_RELEASE);
         }
-        if self.fixed_reserved || self.closed {
-            return true;
-        }
-        match memory.reserve_memory(self.fixed_memory()) {
-            Ok(()) => {
-                self.fixed_reserved = true;
-                true
-            }
-            Err(refused) => {
-                debug!(%refused, "no memory to wake a quiet session, closing it");
-                self.close_refused();
-                false
-            }
-        }
+        Ok(())
     }
 
     /// Reserves the window of the stream a Data frame is for, if a quiet period gave it back,
-    /// before its payload is read. False if the scope refused it: the session is closed then.
+    /// before its payload is read. False if the scope refused it: the session waits for
+    /// memory then, and the frame stays unread.
     fn wake_window(&mut self, header: &Header) -> bool {
         if header.frame_type != frame::FrameType::Data || header.length == 0 {
             return true;
@@ -275,22 +301,41 @@ impl Session {
             Ok(()) => {
                 stream.window_reserved = true;
                 self.reserved_window += window;
+                self.memory_retry_delay = MIN_MEMORY_RETRY;
                 true
             }
             Err(refused) => {
-                debug!(%refused, stream = %header.stream_id, "no memory to wake a quiet stream, closing the session");
-                self.close_refused();
+                debug!(%refused, stream = %header.stream_id, "no memory to wake a quiet stream, waiting for some");
+                self.wait_for_memory();
                 false
             }
         }
     }
 
-    /// Closes the session because the scope refused what it needs to go on.
-    fn close_refused(&mut self) {
-        if !self.closed {
-            Header::go_away(GoAwayCode::InternalError).encode_to(&mut self.out);
-            self.local_go_away = true;
-            self.terminate();
+    /// Stops taking input until [`Session::handle_timeout`] tries again, after the current
+    /// delay (the next one is twice as long, up to [`MAX_MEMORY_RETRY`]).
+    fn wait_for_memory(&mut self) {
+        if self.memory_wait {
+            return;
+        }
+        self.memory_wait = true;
+        // A refusal follows a quiet period, which only `handle_timeout` can end, so the
+        // time is known; were it not, the next timeout tries again.
+        self.memory_retry_at = self.now.map(|now| now + self.memory_retry_delay);
+        self.memory_retry_delay = (self.memory_retry_delay * 2).min(MAX_MEMORY_RETRY);
+    }
+
+    /// At the retry time of a session waiting for memory: takes input again (a stream's
+    /// window is reserved as its data arrives), after reserving the write buffer if it was
+    /// given back (refused: the session waits longer).
+    fn retry_memory(&mut self, now: Instant) {
+        if !self.memory_wait || self.memory_retry_at.is_some_and(|at| now < at) {
+            return;
+        }
+        self.memory_wait = false;
+        self.memory_retry_at = None;
+        if self.touch().is_err() {
+            trace!("still no memory to wake the session");
         }
     }
 
@@ -421,6 +466,10 @@ impl Session {
             buf.extend_from_slice(&self.out);
             self.out.clear();
         }
+        // Writers waiting for the write buffer need it reserved (a refused wake made them wait).
+        if !self.buffer_waiters.is_empty() && !self.closed && self.touch().is_err() {
+            return;
+        }
         let mut room = self.config.max_write_buffer;
         while room > 0 {
             let Some(id) = self.buffer_waiters.pop_front() else {
@@ -441,10 +490,12 @@ impl Session {
     /// send, and every frame it sends may need an answer (a pong, a refusal) we have no room
     /// for. [`Session::handle_input`] then leaves the input where it is; its owner should stop
     /// reading from the connection until [`Session::poll_transmit`] has taken the queue out
-    /// and the transmission went through (backpressure, as rust-yamux does). Always true once
+    /// and the transmission went through (backpressure, as rust-yamux does). False as well
+    /// while the session waits for memory (see the [module docs](self)), until a
+    /// [`Session::handle_timeout`] at [`Session::poll_timeout`] finds some. Always true once
     /// the session is closed (input is ignored then).
     pub fn wants_input(&self) -> bool {
-        self.closed || self.out.len() < self.max_queued_transmit()
+        self.closed || (!self.memory_wait && self.out.len() < self.max_queued_transmit())
     }
 
     /// Most bytes queued for sending before [`Session::wants_input`] turns false: a full write
@@ -493,18 +544,21 @@ impl Session {
             Some(_) if self.rtt_ping.is_none() => self.next_rtt_ping,
             _ => None,
         };
-        match (rtt_ping, self.release_at) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        let memory_retry = self.memory_retry_at.filter(|_| self.memory_wait);
+        [rtt_ping, self.release_at, memory_retry]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
-    /// Lets time pass: sends an RTT ping when one is due, and gives back the reservations of
-    /// a quiet session (see [`IDLE_RELEASE`]).
+    /// Lets time pass: sends an RTT ping when one is due, gives back the reservations of
+    /// a quiet session (see [`IDLE_RELEASE`]) and tries again to find memory for one that
+    /// waits for it.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.now = Some(now);
         if !self.closed {
             self.release_if_quiet(now);
+            self.retry_memory(now);
         }
         let Some(interval) = self.config.rtt_interval else {
             return;
@@ -513,7 +567,9 @@ impl Session {
             return;
         }
         if self.next_rtt_ping.is_none_or(|due| now >= due) {
-            if !self.touch() {
+            if self.touch().is_err() {
+                // No memory to wake the session for it: the next interval's ping may find some.
+                self.next_rtt_ping = Some(now + interval);
                 return;
             }
             let opaque = self.take_opaque();
@@ -534,7 +590,9 @@ impl Session {
     ///
     /// Fails with [`Error::TooManyStreams`] or [`Error::AckBacklogFull`] while at those limits
     /// ([`Event::StreamsAvailable`] follows when that changes), with [`Error::GoAway`] after
-    /// the peer's Go Away, and with [`Error::ConnectionClosed`] once closed.
+    /// the peer's Go Away, with [`Error::ResourceLimit`] when the memory scope cannot spare
+    /// the stream's window or the write buffer, and with [`Error::ConnectionClosed`] once
+    /// closed.
     pub fn open_stream(&mut self) -> Result<StreamId, Error> {
         if self.closed || self.local_go_away {
             return Err(Error::ConnectionClosed);
@@ -555,9 +613,7 @@ impl Session {
             });
         }
         let raw = u32::try_from(self.next_id).map_err(|_| Error::StreamIdsExhausted)?;
-        if !self.touch() {
-            return Err(Error::ConnectionClosed);
-        }
+        self.touch()?;
         self.reserve_initial_window()?;
         self.next_id += 2;
         let id = StreamId::new(raw);
@@ -576,8 +632,9 @@ impl Session {
     /// (and read) after it.
     pub fn accept(&mut self) -> Option<StreamId> {
         if !self.pending_inbound.is_empty() {
-            // Its ACK is to be sent.
-            self.touch();
+            // Its ACK is to be sent. Refused, it is sent all the same: a frame header per
+            // stream, which the stream limit bounds.
+            let _ = self.touch();
         }
         while let Some(id) = self.pending_inbound.pop_front() {
             let Some(stream) = self.streams.get_mut(&id) else {
@@ -616,13 +673,12 @@ impl Session {
         if data.is_empty() {
             return Ok(0);
         }
-        if !self.touch() {
-            return Err(Error::ConnectionClosed);
-        }
+        // Without memory for the write buffer the writer waits, as for a full one.
+        let refused = self.touch().is_err();
         let Some(stream) = self.streams.get_mut(&id) else {
             return Err(Error::UnknownStream(id));
         };
-        if self.out.len() >= self.config.max_write_buffer {
+        if refused || self.out.len() >= self.config.max_write_buffer {
             if !stream.buffer_waiting {
                 stream.buffer_waiting = true;
                 self.buffer_waiters.push_back(id);
@@ -669,7 +725,9 @@ impl Session {
             return Ok(ReadOutcome::Data(Bytes::new()));
         }
         if let Some(chunk) = stream.read_chunk(max_len) {
-            if !closed && stream.wants_window_update() && self.touch() {
+            if !closed && stream.wants_window_update() {
+                // Sent even if the scope refuses to wake the session: one frame header.
+                let _ = self.touch();
                 self.queue_control(id);
             }
             return Ok(ReadOutcome::Data(chunk));
@@ -714,9 +772,8 @@ impl Session {
             return Err(Error::ConnectionClosed);
         }
         if !stream.write_closed {
-            if !self.touch() {
-                return Err(Error::ConnectionClosed);
-            }
+            // The FIN goes out even if the scope refuses to wake the session: one header.
+            let _ = self.touch();
             let Some(stream) = self.streams.get_mut(&id) else {
                 return Err(Error::UnknownStream(id));
             };
@@ -733,8 +790,8 @@ impl Session {
     /// data is dropped. Resetting twice is harmless.
     pub fn reset(&mut self, id: StreamId) -> Result<(), Error> {
         user_stream(&mut self.streams, id)?;
-        // The RST is to be sent (if the scope refuses, the session closes: no RST needed).
-        self.touch();
+        // The RST is to be sent (even if the scope refuses to wake the session: one header).
+        let _ = self.touch();
         self.reset_stream(id);
         Ok(())
     }
@@ -755,8 +812,8 @@ impl Session {
             return;
         }
         if !closed && !stream.reset {
-            // An RST or a window update may be sent.
-            self.touch();
+            // An RST or a window update may be sent (one header, memory or not).
+            let _ = self.touch();
         }
         let closed = self.closed;
         let Some(stream) = self.streams.get_mut(&id) else {
@@ -775,6 +832,8 @@ impl Session {
     }
 
     /// Sends a ping; [`Event::Pong`] with the returned value reports the round-trip time.
+    /// Fails with [`Error::ResourceLimit`] when the memory scope cannot spare the write
+    /// buffer of a quiet session.
     pub fn ping(&mut self, now: Instant) -> Result<u32, Error> {
         if self.closed {
             return Err(Error::ConnectionClosed);
@@ -785,9 +844,7 @@ impl Session {
             });
         }
         self.now = Some(now);
-        if !self.touch() {
-            return Err(Error::ConnectionClosed);
-        }
+        self.touch()?;
         let opaque = self.take_opaque();
         Header::ping(Flags::SYN, opaque).encode_to(&mut self.out);
         self.user_pings.push_back((opaque, now));

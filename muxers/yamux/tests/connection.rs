@@ -446,3 +446,63 @@ async fn a_peer_that_pings_without_reading_is_no_longer_read() {
         .unwrap();
     assert!(!server.is_closed());
 }
+
+/// A quiet connection whose wake its memory scope refuses is kept: it stops reading until
+/// the memory frees (the driver tries again on its timer while reading is paused), then
+/// goes on where it stopped. The clock is paused, so the waits take no real time.
+#[tokio::test(start_paused = true)]
+async fn a_connection_the_scope_cannot_wake_pauses_until_memory_frees() {
+    use hyphae_core::resources::{Opener, ResourceLimits, ResourceManager, ScopeLimits};
+    use hyphae_yamux::{IDLE_RELEASE, INITIAL_WINDOW, Session};
+
+    let mut config = Config::default();
+    config.rtt_interval = None;
+    let probe = ResourceManager::new(ResourceLimits::scaled(1 << 30, 1024))
+        .open_connection(Opener::Remote, false)
+        .unwrap();
+    let fixed = {
+        let _session = Session::new(Mode::Server, config.clone())
+            .with_memory_scope(probe.scope().clone())
+            .unwrap();
+        probe.scope().usage().memory
+    };
+    let window = u64::from(INITIAL_WINDOW);
+    let mut limits = ResourceLimits::scaled(1 << 30, 1024);
+    limits.connection = ScopeLimits::UNLIMITED.with_memory(fixed + window);
+    let scope = ResourceManager::new(limits)
+        .open_connection(Opener::Remote, false)
+        .unwrap();
+
+    let (a, b) = tokio::io::duplex(1 << 20);
+    let client = Connection::new(a, Mode::Client, config.clone());
+    let server =
+        Connection::with_memory_scope(b, Mode::Server, config, scope.scope().clone()).unwrap();
+    let mut outbound = client.open_stream().await.unwrap();
+    outbound.write_all(b"hi").await.unwrap();
+    let mut inbound = server.accept().await.unwrap();
+    let mut hi = [0u8; 2];
+    inbound.read_exact(&mut hi).await.unwrap();
+    tokio::time::sleep(2 * IDLE_RELEASE).await;
+    assert_eq!(scope.scope().usage().memory, 0, "quiet: nothing reserved");
+
+    // Something else takes the memory; the peer sends meanwhile.
+    let taken = (window + 1) as usize;
+    scope.scope().reserve_memory(taken).unwrap();
+    outbound.write_all(b"wake up").await.unwrap();
+    let mut received = [0u8; 7];
+    let early =
+        tokio::time::timeout(Duration::from_secs(3), inbound.read_exact(&mut received)).await;
+    assert!(early.is_err(), "nothing is read without memory for it");
+    assert!(
+        !server.is_closed() && !client.is_closed(),
+        "the connection is kept"
+    );
+
+    scope.scope().release_memory(taken);
+    tokio::time::timeout(Duration::from_secs(3), inbound.read_exact(&mut received))
+        .await
+        .expect("read once memory frees")
+        .unwrap();
+    assert_eq!(&received, b"wake up");
+    assert_eq!(scope.scope().usage().memory, fixed + window);
+}

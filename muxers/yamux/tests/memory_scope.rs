@@ -1,18 +1,21 @@
 //! A session given a resource scope reserves its receive windows there: a stream the scope
 //! cannot afford is refused, a window it cannot afford does not grow, and everything is
 //! given back as streams end and when the session goes. A quiet session gives back what it
-//! does not hold and reserves it again before anything can fill it.
+//! does not hold and reserves it again before anything can fill it; refused, it waits for
+//! memory, its input unread, and tries again later.
 
 mod common;
 
 use std::time::Duration;
 
-use common::{Pair, quiet_config};
+use bytes::BytesMut;
+use common::{Pair, Side, quiet_config};
 use hyphae_core::resources::{
     ConnectionScope, Opener, Resource, ResourceLimits, ResourceManager, ScopeLimits,
 };
 use hyphae_yamux::{
-    Error, Event, GoAwayCode, IDLE_RELEASE, INITIAL_WINDOW, Mode, ReadOutcome, Session, StreamId,
+    Error, Event, IDLE_RELEASE, INITIAL_WINDOW, MAX_MEMORY_RETRY, MIN_MEMORY_RETRY, Mode,
+    ReadOutcome, Session, StreamId,
 };
 
 const WINDOW: u64 = INITIAL_WINDOW as u64;
@@ -238,32 +241,172 @@ fn a_stream_holding_unread_data_keeps_its_window_and_the_write_buffer_reserved()
     );
 }
 
-#[test]
-fn a_quiet_session_the_scope_cannot_wake_is_closed() {
+/// A server reserving from a scope of exactly its fixed memory and one window, which has gone
+/// quiet after one exchange (holding nothing), while something else took `taken` bytes of
+/// the scope. Returns the pair, the scope, the fixed memory, and the client's and server's
+/// ids of the stream.
+fn quiet_server_of_a_crowded_scope(taken: u64) -> (Pair, ConnectionScope, u64, StreamId, StreamId) {
     let probe = connection_scope(u64::MAX);
     let mut pair = Pair::quiet();
     let fixed = scoped_server(&mut pair, &probe);
     let scope = connection_scope(fixed + WINDOW);
     scoped_server(&mut pair, &scope);
-    let (id, _) = one_exchange(&mut pair);
+    let (id, inbound) = one_exchange(&mut pair);
     stay_quiet(&mut pair);
     assert_eq!(scope.scope().usage().memory, 0);
+    scope.scope().reserve_memory(taken as usize).unwrap();
+    (pair, scope, fixed, id, inbound)
+}
 
-    // Something else takes the memory meanwhile.
-    scope.scope().reserve_memory(WINDOW as usize).unwrap();
+/// What the client sends next, as the server's input.
+fn client_output(pair: &mut Pair) -> BytesMut {
+    let mut input = BytesMut::new();
+    let now = pair.now;
+    pair.client.poll_transmit(now, &mut input);
+    input
+}
+
+/// Lets time pass on the server until its next timeout.
+fn until_server_timeout(pair: &mut Pair) {
+    let at = pair.server.poll_timeout().expect("a timeout is due");
+    pair.now = pair.now.max(at);
+    let now = pair.now;
+    pair.server.handle_timeout(now);
+}
+
+#[test]
+fn input_the_scope_cannot_wake_a_quiet_session_for_waits_for_memory() {
+    let (mut pair, scope, fixed, id, inbound) = quiet_server_of_a_crowded_scope(WINDOW + 1);
+
     pair.client.write(id, b"wake up").unwrap();
-    pair.pump();
-    assert!(pair.server.is_closed());
-    assert!(
-        scope.scope().usage().memory <= fixed + WINDOW,
-        "nothing beyond the limit"
+    let mut input = client_output(&mut pair);
+    let sent = input.clone();
+    let now = pair.now;
+    pair.server.handle_input(now, &mut input).unwrap();
+    assert!(!pair.server.is_closed(), "the connection is kept");
+    assert_eq!(input, sent, "the input waits, unread");
+    assert!(!pair.server.wants_input(), "no more input meanwhile");
+    assert!(scope.scope().usage().memory <= fixed + WINDOW);
+    let first_try = pair.server.poll_timeout().unwrap();
+    assert_eq!(first_try, now + MIN_MEMORY_RETRY);
+
+    // Still no memory at the retry: the next one comes later.
+    until_server_timeout(&mut pair);
+    assert!(!pair.server.wants_input());
+    let second_try = pair.server.poll_timeout().unwrap();
+    assert_eq!(second_try, first_try + 2 * MIN_MEMORY_RETRY);
+
+    // Memory frees: at the next retry the input is taken.
+    scope.scope().release_memory(WINDOW as usize + 1);
+    until_server_timeout(&mut pair);
+    assert!(pair.server.wants_input());
+    let now = pair.now;
+    pair.server.handle_input(now, &mut input).unwrap();
+    assert!(input.is_empty());
+    assert_eq!(scope.scope().usage().memory, fixed + WINDOW);
+    assert_eq!(
+        pair.server.read_chunk(inbound, 10).unwrap(),
+        ReadOutcome::Data(bytes::Bytes::from_static(b"wake up"))
     );
-    let events = pair.take_events(common::Side::Client);
     drop(pair);
+    assert_eq!(scope.scope().usage().memory, 0, "everything given back");
+}
+
+#[test]
+fn a_quiet_streams_data_waits_for_its_window_without_being_read() {
+    // The write buffer fits, the stream's window does not.
+    let (mut pair, scope, fixed, id, inbound) = quiet_server_of_a_crowded_scope(1);
+
+    pair.client.write(id, b"data").unwrap();
+    let mut input = client_output(&mut pair);
+    let now = pair.now;
+    pair.server.handle_input(now, &mut input).unwrap();
+    assert!(!input.is_empty(), "the frame waits, unread");
+    assert!(!pair.server.wants_input());
     assert_eq!(
         scope.scope().usage().memory,
-        WINDOW,
-        "the session gave everything back"
+        1 + fixed,
+        "only the write buffer"
     );
-    assert!(events.contains(&Event::GoAway(GoAwayCode::InternalError)));
+    assert_eq!(
+        pair.server.stream_stats(inbound).unwrap().buffered,
+        0,
+        "nothing buffered without its window reserved"
+    );
+
+    scope.scope().release_memory(1);
+    until_server_timeout(&mut pair);
+    let now = pair.now;
+    pair.server.handle_input(now, &mut input).unwrap();
+    assert!(input.is_empty());
+    assert_eq!(
+        pair.server.read_chunk(inbound, 10).unwrap(),
+        ReadOutcome::Data(bytes::Bytes::from_static(b"data"))
+    );
+    assert_eq!(scope.scope().usage().memory, fixed + WINDOW);
+}
+
+#[test]
+fn a_writer_the_scope_cannot_wake_a_quiet_session_for_waits_for_memory() {
+    let (mut pair, scope, fixed, _, inbound) = quiet_server_of_a_crowded_scope(WINDOW + 1);
+
+    assert_eq!(pair.server.write(inbound, b"answer").unwrap(), 0, "blocked");
+    assert!(!pair.server.has_transmit(), "nothing queued without memory");
+    until_server_timeout(&mut pair);
+    let mut out = BytesMut::new();
+    let now = pair.now;
+    pair.server.poll_transmit(now, &mut out);
+    assert!(
+        !pair
+            .take_events(Side::Server)
+            .contains(&Event::Writable(inbound)),
+        "no memory yet"
+    );
+
+    scope.scope().release_memory(WINDOW as usize + 1);
+    until_server_timeout(&mut pair);
+    let now = pair.now;
+    pair.server.poll_transmit(now, &mut out);
+    assert!(
+        pair.take_events(Side::Server)
+            .contains(&Event::Writable(inbound))
+    );
+    assert_eq!(pair.server.write(inbound, b"answer").unwrap(), 6);
+    assert_eq!(scope.scope().usage().memory, fixed);
+}
+
+#[test]
+fn waits_for_memory_grow_to_the_longest_retry_and_start_over_after_a_wake() {
+    let (mut pair, scope, _, id, inbound) = quiet_server_of_a_crowded_scope(WINDOW + 1);
+    pair.client.write(id, b"wake up").unwrap();
+    let mut input = client_output(&mut pair);
+    let now = pair.now;
+    pair.server.handle_input(now, &mut input).unwrap();
+    let mut waits = Vec::new();
+    for _ in 0..8 {
+        let before = pair.now;
+        until_server_timeout(&mut pair);
+        waits.push(pair.now - before);
+    }
+    let ms = |n| Duration::from_millis(n);
+    assert_eq!(
+        waits,
+        [25, 50, 100, 200, 400, 800, 800, 800].map(ms),
+        "from MIN_MEMORY_RETRY ({MIN_MEMORY_RETRY:?}) to MAX_MEMORY_RETRY ({MAX_MEMORY_RETRY:?})"
+    );
+
+    scope.scope().release_memory(WINDOW as usize + 1);
+    until_server_timeout(&mut pair);
+    let now = pair.now;
+    pair.server.handle_input(now, &mut input).unwrap();
+    assert!(input.is_empty());
+    pair.server.read_chunk(inbound, 10).unwrap();
+    // Quiet again, then crowded again: the wait starts short.
+    stay_quiet(&mut pair);
+    scope.scope().reserve_memory(WINDOW as usize + 1).unwrap();
+    pair.client.write(id, b"again").unwrap();
+    let mut input = client_output(&mut pair);
+    let now = pair.now;
+    pair.server.handle_input(now, &mut input).unwrap();
+    assert_eq!(pair.server.poll_timeout(), Some(now + MIN_MEMORY_RETRY));
 }

@@ -23,9 +23,9 @@ impl Session {
     /// are left in `input`, complete or not: call again once it is true.
     pub fn handle_input(&mut self, now: Instant, input: &mut BytesMut) -> Result<(), Error> {
         self.now = Some(now);
-        // Anything the peer sends may need an answer: the write buffer is reserved first.
-        if !input.is_empty() && !self.touch() {
-            input.clear();
+        // Anything the peer sends may need an answer: the write buffer is reserved first
+        // (refused, the input waits for memory).
+        if !input.is_empty() && self.touch().is_err() {
             return Ok(());
         }
         while !self.closed {
@@ -41,9 +41,10 @@ impl Session {
             if let Err(error) = self.check_data_len(&header) {
                 return Err(self.protocol_error(error));
             }
-            // Before the payload is read: the window it fills is reserved.
+            // Before the payload is read: the window it fills is reserved (refused, the frame
+            // waits for memory).
             if !self.wake_window(&header) {
-                break;
+                return Ok(());
             }
             let payload_len = header.payload_len();
             if input.len() < HEADER_LEN + payload_len {
