@@ -113,18 +113,23 @@ pub(crate) async fn accept_loop<L: Accept>(listener: L, node: Weak<Inner>) {
                 continue;
             }
         };
-        let scope = match inner.connection_scope(Direction::Inbound, true) {
-            Ok(scope) => scope,
-            Err(error) => {
-                if let Error::LimitReached(limit) = error {
-                    refuse(&inner, remote_addr, limit);
-                }
-                continue;
-            }
-        };
         let span = tracing::debug_span!("inbound", remote = %remote_addr);
         tokio::spawn(
             async move {
+                // Memory may take a moment to free up; the slot is held meanwhile.
+                let scope = tokio::select! {
+                    scope = inner.inbound_connection_scope() => scope,
+                    limit = ticket.evicted() => Err(Error::LimitReached(limit)),
+                };
+                let scope = match scope {
+                    Ok(scope) => scope,
+                    Err(error) => {
+                        if let Error::LimitReached(limit) = error {
+                            refuse(&inner, remote_addr, limit);
+                        }
+                        return;
+                    }
+                };
                 let started = Instant::now();
                 let result = tokio::select! {
                     upgraded = inner.upgrade_inbound(io, scope, || ticket.negotiated()) => upgraded,

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock, Weak};
 use std::time::Duration;
 
 use hyphae_core::negotiated;
-use hyphae_core::resources::{ConnectionScope, Opener, ResourceManager};
+use hyphae_core::resources::{ConnectionScope, Opener, Resource, ResourceManager};
 use hyphae_identity::{Keypair, PeerId};
 use hyphae_multiaddr::{Multiaddr, Protocol};
 use hyphae_service::{ConnectionHub, PeerTags, Service, Timeout};
@@ -25,10 +25,22 @@ use crate::pool::{Connection, DialSlot, Pool};
 use crate::router::{Handler, Router};
 use crate::transport::Accept;
 use crate::upgrade::{ADMISSION_PRIORITY, HANDSHAKE_MEMORY, Upgraded, Upgrader};
-use crate::{Builder, Direction, Error, Event, Limits, Peerstore, Protocols, Stream, Transport};
+use crate::{
+    Builder, Direction, Error, Event, Limit, Limits, Peerstore, Protocols, Stream, Transport,
+};
 
 /// Events buffered per subscriber before the slowest one starts missing them.
 pub(crate) const EVENT_BUFFER: usize = 1024;
+
+/// Longest an inbound connection waits for memory before its handshake (see
+/// [`Inner::inbound_connection_scope`]): a few of the periods after which quiet connections
+/// give their buffers back ([`hyphae_yamux::IDLE_RELEASE`]), well within a dialer's
+/// timeout. Waiting connections hold their pending-handshake slots, so
+/// [`Limits::max_pending_inbound`] bounds how many wait.
+pub(crate) const ADMISSION_WAIT: Duration = Duration::from_secs(2);
+
+/// First wait of an inbound connection for memory; each next one is twice as long.
+const ADMISSION_RETRY: Duration = Duration::from_millis(25);
 
 /// The handles of a node's services, by the service's type.
 pub(crate) type Services = HashMap<TypeId, Box<dyn Any + Send + Sync>>;
@@ -147,6 +159,28 @@ impl Inner {
             .scope()
             .reserve_memory_with_priority(HANDSHAKE_MEMORY, ADMISSION_PRIORITY)?;
         Ok(scope)
+    }
+
+    /// [`Inner::connection_scope`] for an inbound connection, waiting up to
+    /// [`ADMISSION_WAIT`] while memory is what it lacks: a burst of connections fills the
+    /// budget for a moment (each is busy with its handshakes and first streams until it goes
+    /// quiet and gives its buffers back), and a newcomer is better served by a handshake that
+    /// starts a little later than by a reset. Other limits refuse at once.
+    pub(crate) async fn inbound_connection_scope(&self) -> Result<ConnectionScope, Error> {
+        let give_up = tokio::time::Instant::now() + ADMISSION_WAIT;
+        let mut delay = ADMISSION_RETRY;
+        loop {
+            match self.connection_scope(Direction::Inbound, true) {
+                Err(Error::LimitReached(Limit::Resource {
+                    resource: Resource::Memory,
+                    ..
+                })) if tokio::time::Instant::now() + delay <= give_up => {
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(ADMISSION_WAIT / 4);
+                }
+                result => return result,
+            }
+        }
     }
 
     /// The resource scope of an authenticated QUIC connection: the one its endpoint reserved

@@ -156,6 +156,32 @@ async fn newcomers_are_refused_before_the_last_quarter_of_memory_that_held_conne
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_newcomer_waits_briefly_for_memory_before_it_is_refused() {
+    const SYSTEM_MEMORY: u64 = 64 * 1024 * 1024;
+    let server = server(|limits| {
+        limits.resources.system = limits.resources.system.with_memory(SYSTEM_MEMORY);
+    })
+    .await;
+    let system = server.resources().system();
+    let filler = (SYSTEM_MEMORY * 8 / 10 - system.usage().memory) as usize;
+    system.reserve_memory(filler).unwrap();
+
+    // Memory frees while the newcomer waits: it is admitted.
+    let newcomer = Node::builder().start().await.unwrap();
+    let addr = server.listen_addrs()[0].clone();
+    let dial = tokio::spawn(async move {
+        let result = newcomer.dial(&addr).await;
+        (newcomer, result)
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!dial.is_finished(), "the newcomer waits");
+    system.release_memory(filler);
+    let (newcomer, result) = dial.await.unwrap();
+    result.expect("admitted once memory freed");
+    echoed(&newcomer, &server).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_transient_scope_refuses_handshakes_until_one_ends() {
     let server = server(|limits| {
         limits.resources.transient = limits.resources.transient.with_connections(1, 8, 8);
