@@ -22,6 +22,7 @@ mod connection;
 mod event;
 mod host;
 mod inbound_gate;
+mod memory_wait;
 mod metrics;
 mod muxer;
 mod node;

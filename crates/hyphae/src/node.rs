@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock, Weak};
 use std::time::Duration;
 
 use hyphae_core::negotiated;
-use hyphae_core::resources::{ConnectionScope, Opener, Resource, ResourceManager};
+use hyphae_core::resources::{ConnectionScope, Opener, ResourceManager};
 use hyphae_identity::{Keypair, PeerId};
 use hyphae_multiaddr::{Multiaddr, Protocol};
 use hyphae_service::{ConnectionHub, PeerTags, Service, Timeout};
@@ -18,6 +18,7 @@ use tracing::{Instrument, debug, info};
 
 use crate::connection::{self, Established};
 use crate::inbound_gate::InboundGate;
+use crate::memory_wait::retry_while_short_of_memory;
 use crate::metrics::Metrics;
 use crate::open_streams::Counted;
 use crate::pending::PendingHandshakes;
@@ -25,22 +26,10 @@ use crate::pool::{Connection, DialSlot, Pool};
 use crate::router::{Handler, Router};
 use crate::transport::Accept;
 use crate::upgrade::{ADMISSION_PRIORITY, HANDSHAKE_MEMORY, Upgraded, Upgrader};
-use crate::{
-    Builder, Direction, Error, Event, Limit, Limits, Peerstore, Protocols, Stream, Transport,
-};
+use crate::{Builder, Direction, Error, Event, Limits, Peerstore, Protocols, Stream, Transport};
 
 /// Events buffered per subscriber before the slowest one starts missing them.
 pub(crate) const EVENT_BUFFER: usize = 1024;
-
-/// Longest an inbound connection waits for memory before its handshake (see
-/// [`Inner::inbound_connection_scope`]): a few of the periods after which quiet connections
-/// give their buffers back ([`hyphae_yamux::IDLE_RELEASE`]), well within a dialer's
-/// timeout. Waiting connections hold their pending-handshake slots, so
-/// [`Limits::max_pending_inbound`] bounds how many wait.
-pub(crate) const ADMISSION_WAIT: Duration = Duration::from_secs(2);
-
-/// First wait of an inbound connection for memory; each next one is twice as long.
-const ADMISSION_RETRY: Duration = Duration::from_millis(25);
 
 /// The handles of a node's services, by the service's type.
 pub(crate) type Services = HashMap<TypeId, Box<dyn Any + Send + Sync>>;
@@ -161,26 +150,12 @@ impl Inner {
         Ok(scope)
     }
 
-    /// [`Inner::connection_scope`] for an inbound connection, waiting up to
-    /// [`ADMISSION_WAIT`] while memory is what it lacks: a burst of connections fills the
-    /// budget for a moment (each is busy with its handshakes and first streams until it goes
-    /// quiet and gives its buffers back), and a newcomer is better served by a handshake that
-    /// starts a little later than by a reset. Other limits refuse at once.
+    /// [`Inner::connection_scope`] for an inbound connection, waiting a moment while memory
+    /// is what it lacks (see [`memory_wait`](crate::memory_wait)); other limits refuse at
+    /// once. A waiting connection holds its pending-handshake slot, so
+    /// [`Limits::max_pending_inbound`] bounds how many wait.
     pub(crate) async fn inbound_connection_scope(&self) -> Result<ConnectionScope, Error> {
-        let give_up = tokio::time::Instant::now() + ADMISSION_WAIT;
-        let mut delay = ADMISSION_RETRY;
-        loop {
-            match self.connection_scope(Direction::Inbound, true) {
-                Err(Error::LimitReached(Limit::Resource {
-                    resource: Resource::Memory,
-                    ..
-                })) if tokio::time::Instant::now() + delay <= give_up => {
-                    tokio::time::sleep(delay).await;
-                    delay = (delay * 2).min(ADMISSION_WAIT / 4);
-                }
-                result => return result,
-            }
-        }
+        retry_while_short_of_memory(|| self.connection_scope(Direction::Inbound, true)).await
     }
 
     /// The resource scope of an authenticated QUIC connection: the one its endpoint reserved

@@ -15,6 +15,7 @@ use hyphae_service::Timeout;
 use hyphae_yamux::Mode;
 use tokio::io::{AsyncRead, AsyncWrite};
 
+use crate::memory_wait::retry_while_short_of_memory;
 use crate::muxer::Muxer;
 use crate::{Error, Multiplexer, Security};
 
@@ -33,7 +34,7 @@ pub(crate) const HANDSHAKE_MEMORY: usize = 2 * SECURED_CHANNEL_MEMORY;
 /// admitted only while every scope is at most three quarters full. Established connections
 /// give their buffers back when quiet and reserve them again as they wake (a refused wake
 /// pauses the connection until memory frees), so the last quarter is theirs: a burst of
-/// newcomers is refused before it makes connections already held wait.
+/// newcomers waits, and is then refused, before it makes connections already held wait.
 pub(crate) const ADMISSION_PRIORITY: u8 = 191;
 
 /// What the upgrade needs from the node.
@@ -158,7 +159,8 @@ impl Upgrader {
         T: AsyncRead + WriteOwned + Send + 'static,
     {
         let scope = scope.authenticated(&peer).map_err(Error::from)?;
-        scope.scope().reserve_memory(SECURED_CHANNEL_MEMORY)?;
+        retry_while_short_of_memory(|| Ok(scope.scope().reserve_memory(SECURED_CHANNEL_MEMORY)?))
+            .await?;
         let muxer = self
             .start_muxer(secured, agreed_muxer, side, &scope)
             .await?;
@@ -208,17 +210,19 @@ impl Upgrader {
         T: AsyncRead + WriteOwned + Send + 'static,
     {
         if let Some(protocol) = agreed {
-            return self.muxer(&protocol, io, side, scope);
+            return self.muxer(&protocol, io, side, scope).await;
         }
         let negotiated = match side {
             Side::Dialer => negotiated::dial(io, self.muxer_ids()).await?,
             Side::Listener => negotiated::listen(io, self.muxer_ids()).await?,
         };
         let protocol = negotiated.protocol().to_owned();
-        self.muxer(&protocol, negotiated, side, scope)
+        self.muxer(&protocol, negotiated, side, scope).await
     }
 
-    fn muxer<T>(
+    /// Starts the muxer `protocol` names, once the connection's scope can spare what its
+    /// session reserves at start (see [`memory_wait`](crate::memory_wait)).
+    async fn muxer<T>(
         &self,
         protocol: &str,
         io: T,
@@ -239,21 +243,24 @@ impl Upgrader {
                     Side::Dialer => Mode::Client,
                     Side::Listener => Mode::Server,
                 };
-                let connection = hyphae_yamux::Connection::with_memory_scope(
-                    io,
-                    mode,
-                    self.yamux.clone(),
-                    scope.scope().clone(),
-                )?;
-                Ok(Muxer::Yamux(connection))
+                let session = retry_while_short_of_memory(|| {
+                    Ok(hyphae_yamux::Session::new(mode, self.yamux.clone())
+                        .with_memory_scope(scope.scope().clone())?)
+                })
+                .await?;
+                Ok(Muxer::Yamux(hyphae_yamux::Connection::from_session(
+                    io, session,
+                )))
             }
             Some(Multiplexer::Mplex) => {
-                let connection = hyphae_mplex::Connection::with_memory_scope(
-                    io,
-                    self.mplex.clone(),
-                    scope.scope().clone(),
-                )?;
-                Ok(Muxer::Mplex(connection))
+                let session = retry_while_short_of_memory(|| {
+                    Ok(hyphae_mplex::Session::new(self.mplex.clone())
+                        .with_memory_scope(scope.scope().clone())?)
+                })
+                .await?;
+                Ok(Muxer::Mplex(hyphae_mplex::Connection::from_session(
+                    io, session,
+                )))
             }
             None => Err(Error::UnexpectedProtocol {
                 stage: "stream muxer negotiation",

@@ -95,7 +95,7 @@ impl Connection {
     where
         T: AsyncRead + AsyncWrite + Send + 'static,
     {
-        Connection::start(io, Session::new(config))
+        Connection::from_session(io, Session::new(config))
     }
 
     /// Starts mplex over `io` as [`Connection::new`] does, reserving the session's memory
@@ -114,10 +114,17 @@ impl Connection {
         T: AsyncRead + AsyncWrite + Send + 'static,
     {
         let session = Session::new(config).with_memory_scope(scope)?;
-        Ok(Connection::start(io, session))
+        Ok(Connection::from_session(io, session))
     }
 
-    fn start<T>(io: T, session: Session) -> Connection
+    /// Drives `session` over `io`: for a session made with [`Session::new`] and perhaps
+    /// [`Session::with_memory_scope`], when its making may have to be tried again (a scope
+    /// short of memory) before `io` is given up.
+    ///
+    /// # Panics
+    ///
+    /// Outside a tokio runtime, as [`tokio::spawn`] does.
+    pub fn from_session<T>(io: T, session: Session) -> Connection
     where
         T: AsyncRead + AsyncWrite + Send + 'static,
     {

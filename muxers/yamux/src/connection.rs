@@ -87,7 +87,7 @@ impl Connection {
     where
         T: AsyncRead + WriteOwned + Send + 'static,
     {
-        Connection::start(io, Session::new(mode, config))
+        Connection::from_session(io, Session::new(mode, config))
     }
 
     /// Starts Yamux over `io` as [`Connection::new`] does, reserving the session's memory
@@ -108,10 +108,17 @@ impl Connection {
         T: AsyncRead + WriteOwned + Send + 'static,
     {
         let session = Session::new(mode, config).with_memory_scope(scope)?;
-        Ok(Connection::start(io, session))
+        Ok(Connection::from_session(io, session))
     }
 
-    fn start<T>(io: T, session: Session) -> Connection
+    /// Drives `session` over `io`: for a session made with [`Session::new`] and perhaps
+    /// [`Session::with_memory_scope`], when its making may have to be tried again (a scope
+    /// short of memory) before `io` is given up.
+    ///
+    /// # Panics
+    ///
+    /// Outside a tokio runtime, as [`tokio::spawn`] does.
+    pub fn from_session<T>(io: T, session: Session) -> Connection
     where
         T: AsyncRead + WriteOwned + Send + 'static,
     {
