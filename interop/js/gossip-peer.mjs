@@ -183,6 +183,10 @@ async function startNode (options) {
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     nodeInfo: { userAgent: AGENT_VERSION },
+    // Every peer of a test shares the loopback address: js-libp2p would otherwise refuse a
+    // host's sixth inbound connection within a second (inboundConnectionThreshold, 5), and
+    // the hyphae peers lift their per-address caps alike (rust-libp2p keeps none by default).
+    connectionManager: { allow: ['/ip4/127.0.0.0/ipcidr/8'] },
     services: {
       identify: identify(),
       pubsub: gossipsub({

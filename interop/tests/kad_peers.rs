@@ -303,9 +303,12 @@ async fn check_others(peer: &mut Peer, others: &[Other]) {
         .filter(|other| !answer.contains(other.id.as_str()))
         .map(|other| other.name)
         .collect();
-    // Whether the missing peers failed or were slow: hyphae counts both.
+    // Whether the missing peers failed or were slow (hyphae counts both), and whether they
+    // are connected.
     let stats = if peer.implementation == Implementation::Hyphae {
-        peer.ask("closest-stats some-key").await
+        let stats = peer.ask("closest-stats some-key").await;
+        let connected = peer.ask("connected").await;
+        format!("{stats}; {connected}")
     } else {
         String::new()
     };
