@@ -349,7 +349,7 @@ pub fn identify_events(
 }
 
 /// Waits (up to 30 s) for `node`'s identify of `peer`; returns its agent version and protocols.
-pub async fn identified_by_us(
+async fn identified_by_us(
     events: &mut tokio::sync::broadcast::Receiver<hyphae::identify::Event>,
     peer: hyphae::PeerId,
 ) -> (Option<String>, Vec<String>) {
@@ -369,6 +369,30 @@ pub async fn identified_by_us(
     tokio::time::timeout(LINE_TIMEOUT, wait)
         .await
         .expect("identify within 30 s")
+}
+
+/// Waits for `node`'s identify of `peer` (`events` from [`identify_events`]) and checks what
+/// it learned: the `agent` version, ping and identify among the protocols (`who` names the
+/// peer in failures), and the agent in the peerstore.
+pub async fn assert_identified_by_us(
+    node: &hyphae::Node,
+    events: &mut tokio::sync::broadcast::Receiver<hyphae::identify::Event>,
+    peer: hyphae::PeerId,
+    agent: &str,
+    who: &str,
+) {
+    let (announced, protocols) = identified_by_us(events, peer).await;
+    assert_eq!(announced.as_deref(), Some(agent), "{who}'s agent version");
+    assert_serves_ping_and_identify(who, &protocols);
+    let known = node
+        .peerstore()
+        .get(&peer)
+        .unwrap_or_else(|| panic!("{who} is not in the peerstore"));
+    assert_eq!(
+        known.agent_version.as_deref(),
+        Some(agent),
+        "{who} in the peerstore"
+    );
 }
 
 /// Asserts that `who` announced the ping and identify protocols.

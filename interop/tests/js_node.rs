@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use hyphae::{Multiaddr, Node};
 use hyphae_interop::{
-    PeerProcess, assert_serves_ping_and_identify, identified_by_us, identify_events, inbound_peer,
-    js_dir,
+    PeerProcess, assert_identified_by_us, assert_serves_ping_and_identify, identify_events,
+    inbound_peer, js_dir,
 };
 use tokio::process::Command;
 
@@ -54,14 +54,7 @@ async fn hyphae_dials_js_libp2p() {
         let rtt = node.ping(js_id).await.expect("hyphae pings js-libp2p");
         assert!(rtt > Duration::ZERO, "round-trip time {rtt:?}");
 
-        let (agent, protocols) = identified_by_us(&mut events, js_id).await;
-        assert_eq!(agent.as_deref(), Some(PEER_AGENT));
-        assert_serves_ping_and_identify("js-libp2p", &protocols);
-        let info = node
-            .peerstore()
-            .get(&js_id)
-            .expect("js-libp2p is in the peerstore");
-        assert_eq!(info.agent_version.as_deref(), Some(PEER_AGENT));
+        assert_identified_by_us(&node, &mut events, js_id, PEER_AGENT, "js-libp2p").await;
 
         let theirs = js.identified(&node.peer_id().to_string()).await;
         assert_eq!(theirs.agent, hyphae::identify::DEFAULT_AGENT_VERSION);
@@ -97,9 +90,7 @@ async fn js_libp2p_dials_hyphae() {
         assert_eq!(theirs.agent, hyphae::identify::DEFAULT_AGENT_VERSION);
         assert_serves_ping_and_identify("hyphae (as js-libp2p saw it)", &theirs.protocols);
         // The peer stays connected until its stdin closes, so our identify of it can finish.
-        let (agent, protocols) = identified_by_us(&mut identified, js_id).await;
-        assert_eq!(agent.as_deref(), Some(PEER_AGENT));
-        assert_serves_ping_and_identify("js-libp2p", &protocols);
+        assert_identified_by_us(&node, &mut identified, js_id, PEER_AGENT, "js-libp2p").await;
         assert!(
             js.success().await,
             "the js-libp2p peer failed (its stderr is above)"

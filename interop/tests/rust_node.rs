@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use hyphae::{Multiaddr, Node};
 use hyphae_interop::{
-    PeerProcess, assert_serves_ping_and_identify, identified_by_us, identify_events, inbound_peer,
+    PeerProcess, assert_identified_by_us, assert_serves_ping_and_identify, identify_events,
+    inbound_peer,
 };
 use tokio::process::Command;
 
@@ -29,9 +30,14 @@ async fn hyphae_dials_rust_libp2p() {
     let rtt = node.ping(peer_id).await.unwrap();
     assert!(rtt > Duration::ZERO && rtt < Duration::from_secs(5));
 
-    let (agent, protocols) = identified_by_us(&mut events, peer_id).await;
-    assert_eq!(agent.as_deref(), Some(PEER_AGENT));
-    assert_serves_ping_and_identify("the rust-libp2p peer", &protocols);
+    assert_identified_by_us(
+        &node,
+        &mut events,
+        peer_id,
+        PEER_AGENT,
+        "the rust-libp2p peer",
+    )
+    .await;
 
     let theirs = peer.identified(&node.peer_id().to_string()).await;
     assert_eq!(theirs.agent, hyphae::identify::DEFAULT_AGENT_VERSION);
@@ -60,14 +66,14 @@ async fn rust_libp2p_dials_hyphae() {
     assert_serves_ping_and_identify("hyphae, as rust-libp2p saw it", &theirs.protocols);
 
     // The peer stays connected until its stdin closes, so our identify of it can finish.
-    let (agent, protocols) = identified_by_us(&mut events, peer_id).await;
-    assert_eq!(agent.as_deref(), Some(PEER_AGENT));
-    assert_serves_ping_and_identify("the rust-libp2p peer", &protocols);
-    let known = node
-        .peerstore()
-        .get(&peer_id)
-        .expect("the peer is in the peerstore");
-    assert_eq!(known.agent_version.as_deref(), Some(PEER_AGENT));
+    assert_identified_by_us(
+        &node,
+        &mut events,
+        peer_id,
+        PEER_AGENT,
+        "the rust-libp2p peer",
+    )
+    .await;
     assert!(
         peer.success().await,
         "the rust-libp2p peer reported a failure"

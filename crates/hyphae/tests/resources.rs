@@ -133,38 +133,45 @@ async fn an_idle_connection_reserves_only_the_secured_channels_buffer_until_it_w
     assert!(at_peer() >= 64 * 1024 + 320 * 1024 + 256 * 1024);
 }
 
+/// System memory of the servers whose system scope a test fills.
+const SMALL_SYSTEM_MEMORY: u64 = 64 * 1024 * 1024;
+
+/// A server whose system scope allows [`SMALL_SYSTEM_MEMORY`].
+async fn small_server() -> Node {
+    server(|limits| {
+        limits.resources.system = limits.resources.system.with_memory(SMALL_SYSTEM_MEMORY);
+    })
+    .await
+}
+
+/// Something else fills the system scope of a [`small_server`] to 80 %: past the three
+/// quarters a newcomer may find. Returns how much it took.
+fn crowd(server: &Node) -> usize {
+    let system = server.resources().system();
+    let filler = (SMALL_SYSTEM_MEMORY * 8 / 10 - system.usage().memory) as usize;
+    system.reserve_memory(filler).unwrap();
+    filler
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn newcomers_are_refused_before_the_last_quarter_of_memory_that_held_connections_wake_into() {
-    const SYSTEM_MEMORY: u64 = 64 * 1024 * 1024;
-    let server = server(|limits| {
-        limits.resources.system = limits.resources.system.with_memory(SYSTEM_MEMORY);
-    })
-    .await;
+    let server = small_server().await;
     let held = Node::builder().start().await.unwrap();
     held.dial(&server.listen_addrs()[0]).await.unwrap();
-    // Something else fills the system scope to 80 %.
-    let system = server.resources().system();
-    let filler = (SYSTEM_MEMORY * 8 / 10 - system.usage().memory) as usize;
-    system.reserve_memory(filler).unwrap();
+    let filler = crowd(&server);
 
     let newcomer = Node::builder().start().await.unwrap();
     assert!(newcomer.dial(&server.listen_addrs()[0]).await.is_err());
     // The held connection still opens streams (their windows come from the last quarter).
     echoed(&held, &server).await.unwrap();
-    system.release_memory(filler);
+    server.resources().system().release_memory(filler);
     newcomer.dial(&server.listen_addrs()[0]).await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_newcomer_waits_briefly_for_memory_before_it_is_refused() {
-    const SYSTEM_MEMORY: u64 = 64 * 1024 * 1024;
-    let server = server(|limits| {
-        limits.resources.system = limits.resources.system.with_memory(SYSTEM_MEMORY);
-    })
-    .await;
-    let system = server.resources().system();
-    let filler = (SYSTEM_MEMORY * 8 / 10 - system.usage().memory) as usize;
-    system.reserve_memory(filler).unwrap();
+    let server = small_server().await;
+    let filler = crowd(&server);
 
     // Memory frees while the newcomer waits: it is admitted.
     let newcomer = Node::builder().start().await.unwrap();
@@ -175,7 +182,7 @@ async fn a_newcomer_waits_briefly_for_memory_before_it_is_refused() {
     });
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(!dial.is_finished(), "the newcomer waits");
-    system.release_memory(filler);
+    server.resources().system().release_memory(filler);
     let (newcomer, result) = dial.await.unwrap();
     result.expect("admitted once memory freed");
     echoed(&newcomer, &server).await.unwrap();
