@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use hyphae_core::resources::ConnectionScope;
+use hyphae_core::resources::{ConnectionScope, LimitExceeded, Scope};
 use hyphae_core::{WriteOwned, negotiated};
 use hyphae_identity::{Keypair, PeerId};
 use hyphae_service::Timeout;
@@ -19,10 +19,10 @@ use crate::memory_wait::retry_while_short_of_memory;
 use crate::muxer::Muxer;
 use crate::{Error, Multiplexer, Security};
 
-/// Memory a secured channel holds for its peer for the connection's life: the Noise message
-/// (or TLS record, smaller) being read, which the peer fills as slowly as it likes. What it
-/// sends is bounded by the muxer's send windows, and what the muxer buffers is reserved by
-/// the muxer itself.
+/// Memory a secured channel may hold for its peer: the Noise message (or TLS record,
+/// smaller) being read, which the peer fills as slowly as it likes. What it sends is bounded
+/// by the muxer's send windows, and what the muxer buffers is reserved by the muxer itself.
+/// Noise reserves it only while it holds a read buffer; TLS for the connection's life.
 const SECURED_CHANNEL_MEMORY: usize = 2 + hyphae_noise::MAX_MESSAGE_LEN;
 
 /// Memory a connection's security handshake may hold, reserved in the transient scope until
@@ -57,6 +57,30 @@ pub(crate) struct Upgraded {
     pub(crate) muxer: Muxer,
     /// The connection's scope, moved to its peer's.
     pub(crate) scope: ConnectionScope,
+}
+
+/// A secured channel, which reserves what its peer can make it hold in the connection's
+/// scope once the peer is known.
+trait SecuredChannel: AsyncRead + WriteOwned + Send + 'static {
+    fn reserve_memory(&mut self, scope: &Scope) -> Result<(), LimitExceeded>;
+}
+
+impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> SecuredChannel
+    for hyphae_noise::NoiseStream<T>
+{
+    /// The message being read, while there is one (see [`hyphae_noise::NoiseStream`]).
+    fn reserve_memory(&mut self, scope: &Scope) -> Result<(), LimitExceeded> {
+        self.set_memory_scope(scope.clone())
+    }
+}
+
+impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> SecuredChannel
+    for hyphae_tls::TlsStream<T>
+{
+    /// A record being read, for the connection's life (rustls keeps its buffers).
+    fn reserve_memory(&mut self, scope: &Scope) -> Result<(), LimitExceeded> {
+        scope.reserve_memory(SECURED_CHANNEL_MEMORY)
+    }
 }
 
 /// Which end of the connection we are.
@@ -150,17 +174,16 @@ impl Upgrader {
         &self,
         security: Security,
         peer: PeerId,
-        secured: T,
+        mut secured: T,
         agreed_muxer: Option<String>,
         side: Side,
         scope: ConnectionScope,
     ) -> Result<Upgraded, Error>
     where
-        T: AsyncRead + WriteOwned + Send + 'static,
+        T: SecuredChannel,
     {
         let scope = scope.authenticated(&peer).map_err(Error::from)?;
-        retry_while_short_of_memory(|| Ok(scope.scope().reserve_memory(SECURED_CHANNEL_MEMORY)?))
-            .await?;
+        retry_while_short_of_memory(|| Ok(secured.reserve_memory(scope.scope())?)).await?;
         let muxer = self
             .start_muxer(secured, agreed_muxer, side, &scope)
             .await?;

@@ -27,7 +27,7 @@
 //! fill: a stream's window when a Data frame's header for it arrives (before its payload is
 //! read), the write buffer when anything is received, written, read or opened. Memory a peer
 //! makes us hold is always reserved first, and a node holding thousands of idle connections
-//! reserves for each only what the layers below keep (the secured channel's frame buffer),
+//! reserves nothing for their sessions (nor, with Noise below, for their secured channels),
 //! not the worst case of every stream of every connection at once.
 //!
 //! A scope that refuses such a wake does not end the connection: the session waits for

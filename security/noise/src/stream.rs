@@ -7,14 +7,16 @@ use std::task::{Context, Poll, ready};
 use bytes::{Buf, BufMut, BytesMut};
 use hyphae_core::WriteOwned;
 use hyphae_core::bursts::Bursts;
+use hyphae_core::resources::{LimitExceeded, Scope};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use crate::in_place::InPlaceFrames;
+use crate::read_memory::ReadMemory;
 use crate::transport::{Ciphers, DecryptedFrame, Decryptor, Encryptor};
-use crate::{MAX_MESSAGE_LEN, MAX_PLAINTEXT_LEN, frame};
+use crate::{MAX_PLAINTEXT_LEN, frame};
 
 /// Room for one whole frame: length prefix and the largest Noise message.
-const FRAME_CAPACITY: usize = frame::PREFIX_LEN + MAX_MESSAGE_LEN;
+const FRAME_CAPACITY: usize = crate::read_memory::FRAME_MEMORY;
 
 /// Sealed frames are handed to the socket once this many bytes of them are waiting (or on
 /// `flush`). Each `send` ends with a push of whatever does not fill a whole TCP segment, so
@@ -38,7 +40,9 @@ const MAX_WRITE_SLICES: usize = 16;
 /// leave now**. Memory stays bounded: at most one frame being received, and one frame being
 /// filled plus up to four full frames waiting for the socket. Large buffers written with
 /// [`WriteOwned`] are sealed where they lie (no copy) and wait likewise, four frames at a
-/// time.
+/// time. Given its connection's resource scope ([`NoiseStream::set_memory_scope`]), it
+/// reserves the frame it reads before reading it, and gives that back once the connection
+/// is quiet (see [`MIN_MEMORY_RETRY`](crate::MIN_MEMORY_RETRY) for what a refusal does).
 ///
 /// A frame that fails to decrypt, or a connection that ends inside a frame, is an I/O error
 /// (`InvalidData` or `UnexpectedEof`) carrying the crate's [`Error`](crate::Error);
@@ -63,6 +67,9 @@ pub struct NoiseStream<T> {
     read_bursts: Bursts,
     /// Bytes handed to the socket between flushes: tells when the write buffer can go.
     write_bursts: Bursts,
+    /// The reservation of `read_buf`, if the stream has a scope: held while `read_buf` has
+    /// room allocated.
+    read_memory: Option<ReadMemory>,
 }
 
 impl<T> NoiseStream<T> {
@@ -80,7 +87,23 @@ impl<T> NoiseStream<T> {
             in_place: InPlaceFrames::default(),
             read_bursts: Bursts::new(),
             write_bursts: Bursts::new(),
+            read_memory: None,
         }
+    }
+
+    /// Reserves the buffer of the frame being read from `scope` (the connection's) from now
+    /// on: before each read that needs one, and only until the connection goes quiet. What
+    /// is already buffered is reserved at once, which the scope may refuse. What the stream
+    /// sends is not reserved here: the layer above bounds it (Yamux's write buffer).
+    pub fn set_memory_scope(&mut self, scope: Scope) -> Result<(), LimitExceeded> {
+        let mut memory = ReadMemory::new(scope);
+        if self.read_buf.is_empty() {
+            self.read_buf = BytesMut::new();
+        } else {
+            memory.reserve()?;
+        }
+        self.read_memory = Some(memory);
+        Ok(())
     }
 
     /// The underlying connection, e.g. to read its addresses. Bytes must not be written to
@@ -273,6 +296,10 @@ impl<T: AsyncRead + Unpin> AsyncRead for NoiseStream<T> {
                 Ok(None) | Err(_) if has_read => return Poll::Ready(Ok(())),
                 Err(error) => return Poll::Ready(Err(error.into())),
                 Ok(None) => {
+                    if let Some(memory) = &mut this.read_memory {
+                        // Refused: the peer's bytes wait in the socket until memory frees.
+                        ready!(memory.poll_reserve(cx));
+                    }
                     this.read_buf.reserve(FRAME_CAPACITY);
                     let read = tokio_util::io::poll_read_buf(
                         Pin::new(&mut this.io),
@@ -285,6 +312,9 @@ impl<T: AsyncRead + Unpin> AsyncRead for NoiseStream<T> {
                         let quiet = this.read_bursts.pause();
                         if settle_at_pause(&mut this.read_buf, quiet) {
                             this.decryptor.release_bulk_state();
+                            if let Some(memory) = &mut this.read_memory {
+                                memory.release();
+                            }
                         }
                         return Poll::Pending;
                     };
