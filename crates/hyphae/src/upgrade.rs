@@ -77,7 +77,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> SecuredChannel
 impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> SecuredChannel
     for hyphae_tls::TlsStream<T>
 {
-    /// A record being read, for the connection's life (rustls keeps its buffers).
+    /// A record being read, for the connection's life.
     fn reserve_memory(&mut self, scope: &Scope) -> Result<(), LimitExceeded> {
         scope.reserve_memory(SECURED_CHANNEL_MEMORY)
     }

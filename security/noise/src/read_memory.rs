@@ -7,8 +7,8 @@
 //! back with it: a node holding thousands of idle connections reserves nothing for their
 //! secured channels, and the budget is left to the connections that are busy. A stream whose
 //! reservation is refused does not fail: it leaves the peer's bytes in the socket and tries
-//! again later, [`MIN_MEMORY_RETRY`] first, then twice as long each time up to [`MAX_MEMORY_RETRY`], the
-//! way the Yamux session above it waits for memory.
+//! again later, [`MIN_MEMORY_RETRY`] first, then twice as long each time up to
+//! [`MAX_MEMORY_RETRY`], the way the Yamux session above it waits for memory.
 
 use std::future::Future;
 use std::pin::Pin;
