@@ -6,6 +6,7 @@ use std::time::Duration;
 use quinn::{EndpointConfig, IdleTimeout, MtuDiscoveryConfig, TransportConfig, VarInt};
 
 use crate::Error;
+use crate::stream_credit::StreamCredit;
 
 /// Settings of a QUIC [`Endpoint`](crate::Endpoint). [`Config::default`] suits a libp2p
 /// node: it matches what go-libp2p and rust-libp2p use where it matters for interop
@@ -25,7 +26,8 @@ pub struct Config {
     pub keep_alive_interval: Duration,
     /// Bidirectional streams the peer may have open at once (libp2p uses no
     /// unidirectional streams, so the peer gets none). 256, like go-libp2p and
-    /// rust-libp2p, and the yamux spec's ACK backlog.
+    /// rust-libp2p, and the yamux spec's ACK backlog. Granted as the peer uses it, from
+    /// [`INITIAL_STREAM_CREDIT`](crate::INITIAL_STREAM_CREDIT) up.
     pub max_concurrent_streams: u32,
     /// How many unread bytes one stream may have in flight towards us. A single stream
     /// reaches `window / RTT` at most, so 24 MB lets one stream run at 3 Gbit/s over a
@@ -120,7 +122,10 @@ impl Config {
         let idle = IdleTimeout::try_from(self.max_idle_timeout)
             .map_err(|_| Error::InvalidConfig("max_idle_timeout exceeds 2^62 ms"))?;
         transport
-            .max_concurrent_bidi_streams(VarInt::from_u32(self.max_concurrent_streams))
+            // The rest is granted as the peer uses it (see `StreamCredit`).
+            .max_concurrent_bidi_streams(VarInt::from_u32(StreamCredit::initial(
+                self.max_concurrent_streams,
+            )))
             .max_concurrent_uni_streams(VarInt::from_u32(0))
             .stream_receive_window(VarInt::from_u32(self.stream_receive_window.min(window)))
             .receive_window(VarInt::from_u32(window))

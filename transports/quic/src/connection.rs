@@ -1,9 +1,9 @@
 //! An established, authenticated QUIC connection and its streams.
 
-use crate::memory::Reservation;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use hyphae_identity::{PeerId, PublicKey};
@@ -11,6 +11,8 @@ use hyphae_multiaddr::Multiaddr;
 use rustls::pki_types::CertificateDer;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
+use crate::memory::Reservation;
+use crate::stream_credit::{HeldStream, StreamCredit};
 use crate::{Error, address};
 
 /// The application error code of a connection we close: 0, "no error".
@@ -28,12 +30,17 @@ pub struct Connection {
     remote_public_key: PublicKey,
     /// The resource scope holding its receive window, if the endpoint has a memory budget.
     reservation: Reservation,
+    /// The peer's stream limit, grown as the peer uses it.
+    credit: Arc<StreamCredit>,
 }
 
 impl Connection {
     /// Wraps an established quinn connection, reading the peer's identity from the
-    /// certificate the handshake verified.
-    pub(crate) fn new(inner: quinn::Connection) -> Result<Connection, Error> {
+    /// certificate the handshake verified. The peer may open up to `max_streams` streams at
+    /// once, granted as it uses them (see [`INITIAL_STREAM_CREDIT`]).
+    ///
+    /// [`INITIAL_STREAM_CREDIT`]: crate::INITIAL_STREAM_CREDIT
+    pub(crate) fn new(inner: quinn::Connection, max_streams: u32) -> Result<Connection, Error> {
         let certificates = inner
             .peer_identity()
             .and_then(|identity| identity.downcast::<Vec<CertificateDer<'static>>>().ok());
@@ -51,6 +58,7 @@ impl Connection {
             remote_public_key: certificate.public_key().clone(),
             inner,
             reservation: Reservation::default(),
+            credit: StreamCredit::new(max_streams),
         })
     }
 
@@ -95,13 +103,21 @@ impl Connection {
     /// written is never seen by the peer's [`accept`](Self::accept).
     pub async fn open_stream(&self) -> Result<Stream, Error> {
         let (send, recv) = self.inner.open_bi().await?;
-        Ok(Stream::new(send, recv))
+        Ok(Stream::new(send, recv, None))
     }
 
     /// The next stream the peer opened, or `None` once the connection is closed.
     pub async fn accept(&self) -> Option<Stream> {
         match self.inner.accept_bi().await {
-            Ok((send, recv)) => Some(Stream::new(send, recv)),
+            Ok((send, recv)) => {
+                let (held, grown) = HeldStream::accepted(&self.credit);
+                if let Some(limit) = grown {
+                    tracing::trace!(peer = %self.remote_peer, limit, "peer may open more streams");
+                    self.inner
+                        .set_max_concurrent_bi_streams(quinn::VarInt::from_u32(limit));
+                }
+                Some(Stream::new(send, recv, Some(held)))
+            }
             Err(error) => {
                 tracing::debug!(peer = %self.remote_peer, %error, "QUIC connection ended");
                 None
@@ -152,14 +168,17 @@ pub struct Stream {
     send: quinn::SendStream,
     recv: quinn::RecvStream,
     is_finished: bool,
+    /// For a stream the peer opened: counts it in the connection's stream credit.
+    _held: Option<HeldStream>,
 }
 
 impl Stream {
-    fn new(send: quinn::SendStream, recv: quinn::RecvStream) -> Stream {
+    fn new(send: quinn::SendStream, recv: quinn::RecvStream, held: Option<HeldStream>) -> Stream {
         Stream {
             send,
             recv,
             is_finished: false,
+            _held: held,
         }
     }
 

@@ -273,7 +273,9 @@ impl Endpoint {
         let connecting = endpoint.connect_with(client, remote, PLACEHOLDER_NAME)?;
         match connecting.await {
             Ok(connection) => {
-                let connection = Connection::new(connection)?.holding(reservation);
+                let connection =
+                    Connection::new(connection, self.inner.config.max_concurrent_streams)?
+                        .holding(reservation);
                 debug!(peer = %connection.remote_peer(), %remote, "QUIC connection established (outbound)");
                 Ok(connection)
             }
@@ -403,6 +405,7 @@ async fn accept_loop(
         };
         let config = &inner.config;
         let timeout = config.handshake_timeout;
+        let max_streams = config.max_concurrent_streams;
         let pending = config
             .max_pending_handshakes
             .saturating_sub(handshakes.available_permits());
@@ -443,7 +446,7 @@ async fn accept_loop(
             let remote = incoming.remote_address();
             let handshake = async {
                 let connection = incoming.accept_with(Arc::new(server))?.await?;
-                Ok::<_, Error>(Connection::new(connection)?.holding(reservation))
+                Ok::<_, Error>(Connection::new(connection, max_streams)?.holding(reservation))
             };
             match tokio::time::timeout(timeout, handshake).await {
                 Ok(Ok(connection)) => {

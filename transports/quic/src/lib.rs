@@ -27,6 +27,7 @@ mod connection;
 mod endpoint;
 mod error;
 mod memory;
+mod stream_credit;
 
 pub use address::socket_multiaddr;
 pub use config::Config;
@@ -34,6 +35,7 @@ pub use connection::{Connection, Stream};
 pub use endpoint::Endpoint;
 pub use error::Error;
 pub use memory::MIN_WINDOW;
+pub use stream_credit::INITIAL_STREAM_CREDIT;
 
 /// The multiaddr protocol name of this transport (quic/README.md, "Multiaddress").
 pub const PROTOCOL_NAME: &str = "quic-v1";

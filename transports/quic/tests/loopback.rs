@@ -114,6 +114,44 @@ async fn many_concurrent_streams_echo() {
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_peer_may_hold_the_configured_streams_open_granted_as_it_opens_them() {
+    const MAX: u32 = 200;
+    assert!(MAX > 2 * hyphae_quic::INITIAL_STREAM_CREDIT);
+    let mut config = Config::default();
+    config.max_concurrent_streams = MAX;
+    let listener = Endpoint::new(&Keypair::generate_ed25519(), config).unwrap();
+    let listen = listener
+        .listen(&addr("/ip4/127.0.0.1/udp/0/quic-v1"))
+        .await
+        .unwrap();
+    let dialer = endpoint();
+    let (dialled, accepted) = connect(&dialer, &listener, &listen).await;
+    let holder = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while held.len() < MAX as usize {
+            let mut stream = accepted.accept().await.unwrap();
+            stream.read_exact(&mut [0]).await.unwrap();
+            held.push(stream);
+        }
+        (accepted, held)
+    });
+
+    // Every stream stays open: the peer's limit must grow past its first grant to MAX.
+    let mut opened = Vec::new();
+    for _ in 0..MAX {
+        let open = tokio::time::timeout(Duration::from_secs(10), dialled.open_stream());
+        let mut stream = open.await.expect("the limit grew").unwrap();
+        stream.write_all(&[1]).await.unwrap();
+        opened.push(stream);
+    }
+    let (_accepted, held) = holder.await.unwrap();
+    assert_eq!(held.len(), MAX as usize);
+    // And no further.
+    let beyond = tokio::time::timeout(Duration::from_millis(500), dialled.open_stream()).await;
+    assert!(beyond.is_err(), "a stream beyond the limit opened");
+}
+
 #[tokio::test]
 async fn large_transfer_on_one_stream() {
     let (listener, listen) = listening("/ip4/127.0.0.1/udp/0/quic-v1").await;
