@@ -117,7 +117,7 @@ async fn many_concurrent_streams_echo() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_peer_may_hold_the_configured_streams_open_granted_as_it_opens_them() {
     const MAX: u32 = 200;
-    assert!(MAX > 2 * hyphae_quic::INITIAL_STREAM_CREDIT);
+    const { assert!(MAX > 2 * hyphae_quic::INITIAL_STREAM_CREDIT) };
     let mut config = Config::default();
     config.max_concurrent_streams = MAX;
     let listener = Endpoint::new(&Keypair::generate_ed25519(), config).unwrap();
