@@ -224,8 +224,15 @@ async fn every_key_type_authenticates_over_tcp() {
     }
 }
 
-/// The extensions, as (type, data), of the ClientHello that makes up `record`.
-fn client_hello_extensions(record: &[u8]) -> Vec<(u16, Vec<u8>)> {
+/// What a ClientHello offers.
+struct ClientHello {
+    cipher_suites: Vec<u16>,
+    /// As (type, data).
+    extensions: Vec<(u16, Vec<u8>)>,
+}
+
+/// The ClientHello that makes up `record`.
+fn parse_client_hello(record: &[u8]) -> ClientHello {
     let u16_at =
         |bytes: &[u8], at: usize| usize::from(u16::from_be_bytes([bytes[at], bytes[at + 1]]));
     assert_eq!(record[0], 0x16, "a handshake record");
@@ -234,7 +241,12 @@ fn client_hello_extensions(record: &[u8]) -> Vec<(u16, Vec<u8>)> {
     let body = &handshake[4..];
     let mut at = 2 + 32; // legacy_version, random
     at += 1 + usize::from(body[at]); // legacy_session_id
-    at += 2 + u16_at(body, at); // cipher_suites
+    let suites_len = u16_at(body, at);
+    let cipher_suites = body[at + 2..at + 2 + suites_len]
+        .chunks(2)
+        .map(|suite| u16::from_be_bytes([suite[0], suite[1]]))
+        .collect();
+    at += 2 + suites_len;
     at += 1 + usize::from(body[at]); // legacy_compression_methods
     let end = at + 2 + u16_at(body, at);
     at += 2;
@@ -245,16 +257,14 @@ fn client_hello_extensions(record: &[u8]) -> Vec<(u16, Vec<u8>)> {
         extensions.push((kind, body[at + 4..at + 4 + len].to_vec()));
         at += 4 + len;
     }
-    extensions
+    ClientHello {
+        cipher_suites,
+        extensions,
+    }
 }
 
-#[tokio::test]
-async fn client_hello_offers_muxers_then_libp2p_and_no_server_name() {
-    const SERVER_NAME: u16 = 0;
-    const ALPN: u16 = 16;
-    let dialer = Config::new(&Keypair::generate_ed25519())
-        .unwrap()
-        .with_muxers(vec![YAMUX.into(), MPLEX.into()]);
+/// The first record `dialer` sends (its ClientHello); the handshake then fails.
+async fn first_record(dialer: Config) -> Vec<u8> {
     let (a, mut b) = tokio::io::duplex(64 * 1024);
     let dial = tokio::spawn(async move { upgrade_outbound(a, &dialer, None).await.map(|_| ()) });
     let mut header = [0u8; 5];
@@ -267,8 +277,17 @@ async fn client_hello_offers_muxers_then_libp2p_and_no_server_name() {
     b.read_exact(&mut record[5..]).await.unwrap();
     drop(b);
     assert!(dial.await.unwrap().is_err());
+    record
+}
 
-    let extensions = client_hello_extensions(&record);
+#[tokio::test]
+async fn client_hello_offers_muxers_then_libp2p_and_no_server_name() {
+    const SERVER_NAME: u16 = 0;
+    const ALPN: u16 = 16;
+    let dialer = Config::new(&Keypair::generate_ed25519())
+        .unwrap()
+        .with_muxers(vec![YAMUX.into(), MPLEX.into()]);
+    let extensions = parse_client_hello(&first_record(dialer).await).extensions;
     assert!(extensions.iter().all(|(kind, _)| *kind != SERVER_NAME));
     let (_, alpn) = extensions.iter().find(|(kind, _)| *kind == ALPN).unwrap();
     let mut offered = Vec::new();
@@ -279,4 +298,25 @@ async fn client_hello_offers_muxers_then_libp2p_and_no_server_name() {
         at += 1 + len;
     }
     assert_eq!(offered, [YAMUX, MPLEX, "libp2p"]);
+}
+
+#[tokio::test]
+async fn client_hello_prefers_the_sha256_suites_and_aes_128() {
+    const AES_128_GCM_SHA256: u16 = 0x1301;
+    const AES_256_GCM_SHA384: u16 = 0x1302;
+    const CHACHA20_POLY1305_SHA256: u16 = 0x1303;
+    let dialer = Config::new(&Keypair::generate_ed25519()).unwrap();
+    let suites = parse_client_hello(&first_record(dialer).await).cipher_suites;
+    let tls13: Vec<u16> = suites
+        .into_iter()
+        .filter(|suite| suite >> 8 == 0x13)
+        .collect();
+    assert_eq!(
+        tls13,
+        [
+            AES_128_GCM_SHA256,
+            CHACHA20_POLY1305_SHA256,
+            AES_256_GCM_SHA384
+        ]
+    );
 }
