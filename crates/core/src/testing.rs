@@ -8,7 +8,23 @@ use std::task::{Context, Poll};
 use bytes::BytesMut;
 use tokio::io::{AsyncRead, AsyncWrite, DuplexStream, ReadBuf};
 
+use crate::resources::{ConnectionScope, Opener, ResourceLimits, ResourceManager, ScopeLimits};
 use crate::write_owned::{self, WriteOwned};
+
+/// An inbound connection's scope that allows `memory` bytes, under limits roomy enough
+/// otherwise: for tests of what a connection reserves.
+///
+/// # Panics
+///
+/// Never with these limits (the manager is new, so the connection is its first).
+pub fn connection_scope(memory: u64) -> ConnectionScope {
+    let mut limits = ResourceLimits::scaled(1 << 30, 1024);
+    limits.connection = ScopeLimits::UNLIMITED.with_memory(memory);
+    match ResourceManager::new(limits).open_connection(Opener::Remote, false) {
+        Ok(scope) => scope,
+        Err(refused) => panic!("a new manager refused its first connection: {refused}"),
+    }
+}
 
 /// A [`DuplexStream`] with vectored writes, as a TCP socket has, that takes at most
 /// `max_write` bytes a call (so that writes stop anywhere) and counts the vectored and owned

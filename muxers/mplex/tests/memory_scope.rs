@@ -1,19 +1,8 @@
 //! A session given a resource scope reserves what it buffers there; a data frame the scope
 //! cannot hold resets its stream, and everything is given back as it is read or dropped.
 
-use hyphae_core::resources::{
-    ConnectionScope, Opener, ResourceLimits, ResourceManager, ScopeLimits,
-};
+use hyphae_core::testing::connection_scope;
 use hyphae_mplex::{Config, Error, ReadOutcome, Session, StreamId};
-
-/// A connection scope allowing `memory` bytes.
-fn connection_scope(memory: u64) -> ConnectionScope {
-    let mut limits = ResourceLimits::scaled(1 << 30, 1024);
-    limits.connection = ScopeLimits::UNLIMITED.with_memory(memory);
-    ResourceManager::new(limits)
-        .open_connection(Opener::Remote, false)
-        .unwrap()
-}
 
 fn deliver(from: &mut Session, to: &mut Session) -> Result<(), Error> {
     let mut bytes = Vec::new();

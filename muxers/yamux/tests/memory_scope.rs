@@ -10,24 +10,14 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 use common::{Pair, Side, quiet_config};
-use hyphae_core::resources::{
-    ConnectionScope, Opener, Resource, ResourceLimits, ResourceManager, ScopeLimits,
-};
+use hyphae_core::resources::{ConnectionScope, Resource};
+use hyphae_core::testing::connection_scope;
 use hyphae_yamux::{
     Error, Event, IDLE_RELEASE, INITIAL_WINDOW, MAX_MEMORY_RETRY, MIN_MEMORY_RETRY, Mode,
     ReadOutcome, Session, StreamId,
 };
 
 const WINDOW: u64 = INITIAL_WINDOW as u64;
-
-/// A connection scope allowing `memory` bytes.
-fn connection_scope(memory: u64) -> ConnectionScope {
-    let mut limits = ResourceLimits::scaled(1 << 30, 1024);
-    limits.connection = ScopeLimits::UNLIMITED.with_memory(memory);
-    ResourceManager::new(limits)
-        .open_connection(Opener::Remote, false)
-        .unwrap()
-}
 
 /// The pair with its server reserving from `scope`; returns what the session holds fixed.
 fn scoped_server(pair: &mut Pair, scope: &ConnectionScope) -> u64 {

@@ -4,9 +4,7 @@
 
 use std::time::Duration;
 
-use hyphae_core::resources::{
-    ConnectionScope, Opener, ResourceLimits, ResourceManager, ScopeLimits,
-};
+use hyphae_core::testing::connection_scope;
 use hyphae_identity::Keypair;
 use hyphae_noise::{
     Config, MAX_MEMORY_RETRY, MAX_MESSAGE_LEN, NoiseStream, upgrade_inbound, upgrade_outbound,
@@ -19,15 +17,6 @@ const FRAME_MEMORY: u64 = 2 + MAX_MESSAGE_LEN as u64;
 
 /// Longer than any pause the tests wait out (the clock is paused: this costs nothing).
 const NOT_SOON: Duration = Duration::from_secs(5);
-
-/// A connection scope allowing `memory` bytes.
-fn connection_scope(memory: u64) -> ConnectionScope {
-    let mut limits = ResourceLimits::scaled(1 << 30, 1024);
-    limits.connection = ScopeLimits::UNLIMITED.with_memory(memory);
-    ResourceManager::new(limits)
-        .open_connection(Opener::Remote, false)
-        .unwrap()
-}
 
 /// Two ends of a Noise session over an in-memory duplex.
 async fn pair() -> (NoiseStream<DuplexStream>, NoiseStream<DuplexStream>) {
