@@ -107,9 +107,9 @@ impl fmt::Debug for Config {
 
 /// The crypto provider of every configuration: `ring`, TLS 1.3 cipher suites only (this
 /// crate builds rustls without TLS 1.2), the SHA-256 suites first. ring's own order puts
-/// AES-256-GCM with SHA-384 first: its key schedule then hashes with SHA-512, which no x86
-/// instruction speeds up (5 % of a QUIC handshake's CPU at each end), where SHA-256 has its
-/// own instructions, and AES-128 seals and opens with four rounds fewer than AES-256.
+/// AES-256-GCM with SHA-384 first: its key schedule then runs SHA-384, SHA-512's compression
+/// function, which no x86 instruction speeds up (5 % of a QUIC handshake's CPU at each end),
+/// where SHA-256 has its own instructions; and AES-128 runs four rounds fewer than AES-256.
 /// Every TLS 1.3 peer implements AES-128-GCM (RFC 8446, section 9.1). ChaCha20-Poly1305
 /// comes next for peers that prefer it (CPUs without AES instructions).
 fn provider() -> CryptoProvider {
