@@ -69,14 +69,9 @@ const CONTROL_HEADROOM: usize = 64 * 1024;
 /// while every scope is at most half full, and new streams always find room.
 const WINDOW_GROWTH_PRIORITY: u8 = 127;
 
-/// First wait before a session whose wake the scope refused tries again (see the
-/// [module docs](self)).
-pub const MIN_MEMORY_RETRY: Duration = Duration::from_millis(25);
-
-/// Longest wait between tries of a session waiting for memory: a scope frees memory as
-/// sessions go quiet, [`IDLE_RELEASE`] after their last activity, so waiting much longer
-/// than that only leaves a connection paused after memory came back.
-pub const MAX_MEMORY_RETRY: Duration = Duration::from_millis(800);
+// The waits of a session whose wake the scope refused (see the module docs); sessions give
+// memory back `IDLE_RELEASE` after their last activity.
+pub use hyphae_core::resources::{MAX_MEMORY_RETRY, MIN_MEMORY_RETRY};
 
 /// Most pings of the application that may await their answer at once.
 const MAX_PENDING_PINGS: usize = 16;

@@ -16,22 +16,15 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use hyphae_core::resources::{LimitExceeded, Scope};
+pub use hyphae_core::resources::{MAX_MEMORY_RETRY, MIN_MEMORY_RETRY};
 use tokio::time::Sleep;
 
-/// Memory one frame being read may take: the length prefix and the largest Noise message.
-pub(crate) const FRAME_MEMORY: usize = crate::frame::PREFIX_LEN + crate::MAX_MESSAGE_LEN;
-
-/// First wait after a refusal.
-pub const MIN_MEMORY_RETRY: Duration = Duration::from_millis(25);
-
-/// Longest wait between tries: quiet connections give memory back within a second, so a
-/// longer wait would mostly leave this one paused after memory came back.
-pub const MAX_MEMORY_RETRY: Duration = Duration::from_millis(800);
+use crate::stream::FRAME_CAPACITY;
 
 /// The reservation of a stream's read buffer in its connection's scope.
 pub(crate) struct ReadMemory {
     scope: Scope,
-    /// Whether [`FRAME_MEMORY`] is reserved, i.e. whether the stream may hold a read buffer.
+    /// Whether [`FRAME_CAPACITY`] is reserved, i.e. whether the stream may hold a read buffer.
     reserved: bool,
     /// After a refusal: the timer of the next try.
     retry: Option<Pin<Box<Sleep>>>,
@@ -52,7 +45,7 @@ impl ReadMemory {
     /// Reserves the read buffer now, or says why not.
     pub(crate) fn reserve(&mut self) -> Result<(), LimitExceeded> {
         if !self.reserved {
-            self.scope.reserve_memory(FRAME_MEMORY)?;
+            self.scope.reserve_memory(FRAME_CAPACITY)?;
             self.reserved = true;
             self.retry = None;
             self.next_delay = MIN_MEMORY_RETRY;
@@ -85,7 +78,7 @@ impl ReadMemory {
     /// Gives the reservation back: the stream no longer holds a read buffer.
     pub(crate) fn release(&mut self) {
         if std::mem::take(&mut self.reserved) {
-            self.scope.release_memory(FRAME_MEMORY);
+            self.scope.release_memory(FRAME_CAPACITY);
         }
     }
 }

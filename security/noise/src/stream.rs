@@ -13,10 +13,11 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use crate::in_place::InPlaceFrames;
 use crate::read_memory::ReadMemory;
 use crate::transport::{Ciphers, DecryptedFrame, Decryptor, Encryptor};
-use crate::{MAX_PLAINTEXT_LEN, frame};
+use crate::{MAX_MESSAGE_LEN, MAX_PLAINTEXT_LEN, frame};
 
-/// Room for one whole frame: length prefix and the largest Noise message.
-const FRAME_CAPACITY: usize = crate::read_memory::FRAME_MEMORY;
+/// Room for one whole frame: length prefix and the largest Noise message (also what a
+/// stream with a memory scope reserves for the frame it reads).
+pub(crate) const FRAME_CAPACITY: usize = frame::PREFIX_LEN + MAX_MESSAGE_LEN;
 
 /// Sealed frames are handed to the socket once this many bytes of them are waiting (or on
 /// `flush`). Each `send` ends with a push of whatever does not fill a whole TCP segment, so

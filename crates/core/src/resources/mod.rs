@@ -18,3 +18,14 @@ pub use limits::{
 };
 pub use manager::{ConnectionScope, Opener, ResourceManager, ResourceSnapshot};
 pub use scope::{LimitExceeded, Resource, Scope, ScopeKind, ScopeName, Usage};
+
+/// First wait of a buffer whose reservation was refused before it tries again; each further
+/// wait is twice as long, up to [`MAX_MEMORY_RETRY`]. A layer that waits for memory this way
+/// (the Yamux session, the Noise read buffer) leaves the peer's bytes unread meanwhile rather
+/// than dropping the connection.
+pub const MIN_MEMORY_RETRY: std::time::Duration = std::time::Duration::from_millis(25);
+
+/// Longest wait between tries of a buffer waiting for memory: quiet connections give their
+/// buffers back within a second, so waiting much longer than that only leaves a connection
+/// paused after memory came back.
+pub const MAX_MEMORY_RETRY: std::time::Duration = std::time::Duration::from_millis(800);
