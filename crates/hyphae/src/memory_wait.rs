@@ -10,7 +10,7 @@
 
 use std::time::Duration;
 
-use hyphae_core::resources::Resource;
+use hyphae_core::resources::{MIN_MEMORY_RETRY, Resource};
 
 use crate::{Error, Limit};
 
@@ -19,16 +19,15 @@ use crate::{Error, Limit};
 /// timeout.
 pub(crate) const MEMORY_WAIT: Duration = Duration::from_secs(2);
 
-/// First wait; each next one is twice as long, up to a quarter of [`MEMORY_WAIT`].
-const FIRST_RETRY: Duration = Duration::from_millis(25);
-
 /// Runs `attempt` until it succeeds, fails for a reason other than memory, or memory has
-/// been lacking for [`MEMORY_WAIT`] (then its last refusal is returned).
+/// been lacking for [`MEMORY_WAIT`] (then its last refusal is returned). It waits
+/// [`MIN_MEMORY_RETRY`] first, then twice as long each time, up to a quarter of
+/// [`MEMORY_WAIT`].
 pub(crate) async fn retry_while_short_of_memory<T>(
     mut attempt: impl FnMut() -> Result<T, Error>,
 ) -> Result<T, Error> {
     let give_up = tokio::time::Instant::now() + MEMORY_WAIT;
-    let mut delay = FIRST_RETRY;
+    let mut delay = MIN_MEMORY_RETRY;
     loop {
         match attempt() {
             Err(Error::LimitReached(Limit::Resource {
