@@ -16,7 +16,12 @@ fn endpoint() -> Endpoint {
 }
 
 async fn listening(on: &str) -> (Endpoint, Multiaddr) {
-    let endpoint = endpoint();
+    listening_with(on, Config::default()).await
+}
+
+/// An endpoint with `config`, listening on `on`, and its address.
+async fn listening_with(on: &str, config: Config) -> (Endpoint, Multiaddr) {
+    let endpoint = Endpoint::new(&Keypair::generate_ed25519(), config).unwrap();
     let listen = endpoint.listen(&addr(on)).await.unwrap();
     (endpoint, listen)
 }
@@ -120,11 +125,7 @@ async fn the_peer_may_hold_the_configured_streams_open_granted_as_it_opens_them(
     const { assert!(MAX > 2 * hyphae_quic::INITIAL_STREAM_CREDIT) };
     let mut config = Config::default();
     config.max_concurrent_streams = MAX;
-    let listener = Endpoint::new(&Keypair::generate_ed25519(), config).unwrap();
-    let listen = listener
-        .listen(&addr("/ip4/127.0.0.1/udp/0/quic-v1"))
-        .await
-        .unwrap();
+    let (listener, listen) = listening_with("/ip4/127.0.0.1/udp/0/quic-v1", config).await;
     let dialer = endpoint();
     let (dialled, accepted) = connect(&dialer, &listener, &listen).await;
     let holder = tokio::spawn(async move {
@@ -406,11 +407,7 @@ async fn abandoned_handshakes_hold_no_slot_once_retry_validates_addresses() {
         let mut config = Config::default();
         config.max_pending_handshakes = 4;
         config.retry_above_pending = retry_above_pending;
-        let listener = Endpoint::new(&Keypair::generate_ed25519(), config).unwrap();
-        let listen = listener
-            .listen(&addr("/ip4/127.0.0.1/udp/0/quic-v1"))
-            .await
-            .unwrap();
+        let (listener, listen) = listening_with("/ip4/127.0.0.1/udp/0/quic-v1", config).await;
         let target = listen.clone().with_p2p(listener.local_peer_id()).unwrap();
         let port = listen
             .to_string()
