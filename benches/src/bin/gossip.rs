@@ -544,7 +544,17 @@ async fn relay_once(
         }
     }
     let (delivered, last) = *arrived.borrow();
-    let tested_delivered = tested.ask("delivered").await?.parse()?;
+    // The node under test forwards a message and hands it to its own subscriber at the same
+    // time: the subscriber downstream may see the last message before the node's own count
+    // does. Ask until the count stops short of what was sent for good (STALL).
+    let asked_until = Instant::now() + STALL;
+    let tested_delivered = loop {
+        let count: u64 = tested.ask("delivered").await?.parse()?;
+        if count >= sent || Instant::now() >= asked_until {
+            break count;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
     counter.abort();
     publisher.shutdown().await;
     subscriber.shutdown().await;
