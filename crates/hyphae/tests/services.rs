@@ -179,6 +179,42 @@ async fn streams_beyond_the_backlog_are_reset_and_counted() {
 }
 
 #[tokio::test]
+async fn a_peer_filling_the_backlog_does_not_keep_another_peers_stream_out() {
+    let (server, _cx, mut incoming, _events) = probed_node(2).await;
+    let flooder = Node::builder().start().await.unwrap();
+    let flooders_peer = flooder.dial(&server.listen_addrs()[0]).await.unwrap();
+    let mut flood = Vec::new();
+    for _ in 0..2 {
+        let mut stream = flooder.open_stream(flooders_peer, PROTOCOL).await.unwrap();
+        stream.write_all(b"f").await.unwrap();
+        stream.flush().await.unwrap();
+        flood.push(stream);
+    }
+    // The backlog is full when both of the flooder's streams wait in it.
+    soon(async {
+        while incoming.queued() < 2 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+    let other = Node::builder().start().await.unwrap();
+    let peer = other.dial(&server.listen_addrs()[0]).await.unwrap();
+    let mut stream = other.open_stream(peer, PROTOCOL).await.unwrap();
+    stream.write_all(b"o").await.unwrap();
+    stream.flush().await.unwrap();
+    // The newcomer displaced the flooder's newer stream.
+    let mut newer = flood.pop().unwrap();
+    assert!(soon(newer.read(&mut [0u8; 1])).await.is_err());
+    assert_eq!(incoming.refused(), 1);
+    let first = soon(incoming.next()).await.unwrap();
+    let second = soon(incoming.next()).await.unwrap();
+    assert_eq!(
+        (first.peer(), second.peer()),
+        (flooder.peer_id(), other.peer_id())
+    );
+}
+
+#[tokio::test]
 async fn dropping_incoming_stops_serving_the_protocol_and_tells_peers() {
     let (server, _cx, incoming, _events) = probed_node(8).await;
     let client = Node::builder().start().await.unwrap();
