@@ -62,9 +62,9 @@ async fn eventually(mut done: impl FnMut() -> bool) {
 }
 
 /// Memory a connection with an open echo stream reserves while active, at least: Yamux's
-/// write buffer and headroom, and a receive window per stream. (The secured channel's read
-/// buffer is reserved only while a message is being read.)
-const ACTIVE_MEMORY: u64 = 320 * 1024 + 256 * 1024;
+/// headroom (64 KiB), the first step of its write buffer, and a receive window per stream.
+/// (The secured channel's read buffer is reserved only while a message is being read.)
+const ACTIVE_MEMORY: u64 = 64 * 1024 + hyphae::yamux::WRITE_RESERVATION_STEP as u64 + 256 * 1024;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn usage_follows_connections_and_streams_through_their_scopes() {
@@ -115,7 +115,8 @@ async fn an_idle_connection_reserves_no_memory_until_it_wakes() {
     let stream = echoed(&client, &server).await.unwrap();
     let resources = server.resources();
     let at_peer = || resources.peer_usage(&client.peer_id()).unwrap().memory;
-    // Active: the write buffer and the open streams' windows are reserved.
+    // Active: the headroom, the write buffer's first step and the open streams' windows are
+    // reserved.
     assert!(at_peer() >= ACTIVE_MEMORY);
 
     // Quiet for a while (the echo and ping streams stay open): the muxer gives back its

@@ -91,9 +91,9 @@ impl Connection {
     }
 
     /// Starts Yamux over `io` as [`Connection::new`] does, reserving the session's memory
-    /// (its write buffer, and each stream's receive window as it opens and grows) from
-    /// `scope`: see [`Session::with_memory_scope`]. Fails if the scope cannot spare the
-    /// write buffer.
+    /// (the headroom for its answers, its write buffer as writers fill it, and each stream's
+    /// receive window as it opens and grows) from `scope`: see
+    /// [`Session::with_memory_scope`]. Fails if the scope cannot spare the headroom.
     ///
     /// # Panics
     ///

@@ -54,7 +54,7 @@ pub use frame::{GoAwayCode, StreamId};
 pub use hyphae_core::WriteOwned;
 pub use session::{
     Event, IDLE_RELEASE, MAX_MEMORY_RETRY, MIN_MEMORY_RETRY, Mode, PendingPayload, ReadOutcome,
-    Session, StreamStats,
+    Session, StreamStats, WRITE_RESERVATION_STEP,
 };
 pub use stream::Stream;
 

@@ -17,15 +17,16 @@
 //! [`Config::max_streams`], [`Config::max_pending_inbound_streams`] and
 //! [`Config::max_write_buffer`] (plus a fixed headroom for the answers we owe the peer).
 //! A session given a resource scope ([`Session::with_memory_scope`]) also reserves from it
-//! what it may hold: the write buffer and headroom once, and each stream's receive window as
-//! it opens and grows. A stream whose window the scope refuses is not opened (the peer's is
+//! what it may hold: the headroom once, the write buffer in steps as writers fill it (see
+//! [`WRITE_RESERVATION_STEP`]), and each stream's receive window as it opens and grows. A stream whose window the scope refuses is not opened (the peer's is
 //! refused with a reset), and a window the scope cannot grow stays as it is.
 //!
 //! A session quiet for [`IDLE_RELEASE`] gives back what it reserved for buffers it does not
 //! hold: the window of every stream with nothing buffered, and (once nothing is queued or
 //! buffered at all) the write buffer and headroom. They are reserved again before they can
 //! fill: a stream's window when a Data frame's header for it arrives (before its payload is
-//! read), the write buffer when anything is received, written, read or opened. Memory a peer
+//! read), the headroom when anything is received, written, read or opened, the write buffer
+//! as writers queue data again. Memory a peer
 //! makes us hold is always reserved first, and a node holding thousands of idle connections
 //! reserves nothing for their sessions (nor, with Noise below, for their secured channels),
 //! not the worst case of every stream of every connection at once.
@@ -63,6 +64,13 @@ pub use receive::PendingPayload;
 /// connection, so such a peer neither grows our memory nor keeps our CPU busy, and no answer
 /// is ever dropped.
 const CONTROL_HEADROOM: usize = 64 * 1024;
+
+/// The first step in which the write buffer is reserved, and the least it grows by: a
+/// session woken by a ping or a request reserves this much for what it writes, not the whole
+/// [`Config::max_write_buffer`]; a bulk writer doubles the reservation as it fills the buffer,
+/// reaching the whole in a few steps. An idle node's connections wake in turn (keepalive
+/// pings), and what each reserves while awake is what the node's budget must hold at rest.
+pub const WRITE_RESERVATION_STEP: usize = 16 * 1024;
 
 /// Priority of the memory a window's growth reserves (see
 /// [`Scope::reserve_memory_with_priority`]): growth is nice to have, so it takes memory only
@@ -176,16 +184,19 @@ pub struct Session {
     granted_window: usize,
     /// Where the windows and the write buffer are reserved, if anywhere.
     memory: Option<Scope>,
-    /// Whether the write buffer and control headroom are reserved now (not after a quiet
-    /// period, until the session is active again).
-    fixed_reserved: bool,
+    /// Whether the control headroom is reserved now (not after a quiet period, until the
+    /// session is active again).
+    headroom_reserved: bool,
+    /// What is reserved now for the data frames writers queue: grown in steps as they fill
+    /// the write buffer, up to [`Config::max_write_buffer`], given back with the headroom.
+    write_reserved: usize,
     /// Sum of the receive windows reserved now: those of streams that are not quiet.
     reserved_window: usize,
     /// When to look for reservations a quiet session can give back: [`IDLE_RELEASE`] after
     /// it was last active, while it holds any.
     release_at: Option<Instant>,
-    /// Whether the scope refused a wake (the write buffer or a stream's window) and the
-    /// session waits for memory: no input is taken meanwhile.
+    /// Whether the scope refused memory (the headroom at a wake, the write buffer's next
+    /// step, a stream's window) and the session waits for it: no input is taken meanwhile.
     memory_wait: bool,
     /// When a session waiting for memory tries again (`None`: at the next timeout).
     memory_retry_at: Option<Instant>,
@@ -224,7 +235,8 @@ impl Session {
             next_opaque: 1,
             granted_window: 0,
             memory: None,
-            fixed_reserved: false,
+            headroom_reserved: false,
+            write_reserved: 0,
             reserved_window: 0,
             release_at: None,
             memory_wait: false,
@@ -236,17 +248,17 @@ impl Session {
         }
     }
 
-    /// This session, reserving what it may hold from `scope`: its write buffer and control
-    /// headroom now (refused if the scope cannot spare them), each stream's receive window
-    /// as it opens and grows. Everything is given back as streams end and when the session
+    /// This session, reserving what it may hold from `scope`: its control headroom now
+    /// (refused if the scope cannot spare it), its write buffer as writers fill it, each
+    /// stream's receive window as it opens and grows. Everything is given back as streams end and when the session
     /// is dropped.
     ///
     /// After [`IDLE_RELEASE`] of quiet the session gives back what it does not hold, and
     /// reserves it again before it can fill (see the [module docs](self)).
     pub fn with_memory_scope(mut self, scope: Scope) -> Result<Session, Error> {
-        scope.reserve_memory(self.fixed_memory() + self.granted_window)?;
+        scope.reserve_memory(CONTROL_HEADROOM + self.granted_window)?;
         self.memory = Some(scope);
-        self.fixed_reserved = true;
+        self.headroom_reserved = true;
         self.reserved_window = self.granted_window;
         for stream in self.streams.values_mut() {
             stream.window_reserved = true;
@@ -255,20 +267,20 @@ impl Session {
     }
 
     /// The session is active: looks again for what to give back [`IDLE_RELEASE`] from now,
-    /// and reserves the write buffer and headroom if a quiet period gave them back. If the
+    /// and reserves the headroom if a quiet period gave it back. If the
     /// scope refuses them, the session waits for memory (see the [module docs](self)).
     fn touch(&mut self) -> Result<(), Error> {
         let Some(memory) = &self.memory else {
             return Ok(());
         };
-        if !self.fixed_reserved && !self.closed {
-            if let Err(refused) = memory.reserve_memory(self.fixed_memory()) {
+        if !self.headroom_reserved && !self.closed {
+            if let Err(refused) = memory.reserve_memory(CONTROL_HEADROOM) {
                 // Not woken: this does not count as activity.
                 debug!(%refused, "no memory to wake a quiet session, waiting for some");
                 self.wait_for_memory();
                 return Err(refused.into());
             }
-            self.fixed_reserved = true;
+            self.headroom_reserved = true;
             self.memory_retry_delay = MIN_MEMORY_RETRY;
         }
         if let Some(now) = self.now {
@@ -321,8 +333,8 @@ impl Session {
     }
 
     /// At the retry time of a session waiting for memory: takes input again (a stream's
-    /// window is reserved as its data arrives), after reserving the write buffer if it was
-    /// given back (refused: the session waits longer).
+    /// window is reserved as its data arrives, the write buffer as writers fill it), after
+    /// reserving the headroom if it was given back (refused: the session waits longer).
     fn retry_memory(&mut self, now: Instant) {
         if !self.memory_wait || self.memory_retry_at.is_some_and(|at| now < at) {
             return;
@@ -358,26 +370,61 @@ impl Session {
         }
         self.reserved_window -= released;
         let answers_due = self.rtt_ping.is_some() || !self.user_pings.is_empty();
-        if self.fixed_reserved
+        if self.headroom_reserved
             && !holds_data
             && !answers_due
             && self.out.is_empty()
             && self.control_queue.is_empty()
         {
-            self.fixed_reserved = false;
-            released += self.fixed_memory();
+            self.headroom_reserved = false;
+            released += CONTROL_HEADROOM + std::mem::take(&mut self.write_reserved);
             // Nor its room: an idle session holds no write buffer.
             self.out = BytesMut::new();
         }
         memory.release_memory(released);
         self.release_at =
-            (self.fixed_reserved || self.reserved_window > 0).then_some(now + IDLE_RELEASE);
+            (self.headroom_reserved || self.reserved_window > 0).then_some(now + IDLE_RELEASE);
         trace!(released, "quiet session gave memory back");
     }
 
-    /// What the session holds whatever its streams do.
-    fn fixed_memory(&self) -> usize {
-        self.config.max_write_buffer + CONTROL_HEADROOM
+    /// Reserves room for `frame` more bytes in the write buffer, if what is reserved does not
+    /// cover it: at least [`WRITE_RESERVATION_STEP`] and twice the reservation so far, at most
+    /// [`Config::max_write_buffer`] in all (the frame that may go past it lies in the
+    /// headroom). False if the scope refused: the session waits for memory then.
+    fn reserve_write(&mut self, frame: usize) -> bool {
+        let Some(memory) = &self.memory else {
+            return true;
+        };
+        let limit = self.config.max_write_buffer;
+        let needed = (self.out.len() + frame).min(limit);
+        if needed <= self.write_reserved {
+            return true;
+        }
+        let target = needed
+            .max(2 * self.write_reserved)
+            .max(WRITE_RESERVATION_STEP)
+            .min(limit);
+        match memory.reserve_memory(target - self.write_reserved) {
+            Ok(()) => {
+                self.write_reserved = target;
+                true
+            }
+            Err(refused) => {
+                debug!(%refused, "no memory to grow the write buffer, waiting for some");
+                self.wait_for_memory();
+                false
+            }
+        }
+    }
+
+    /// Puts a stream's writer in line for room in the write buffer.
+    fn wait_for_buffer(&mut self, id: StreamId) {
+        if let Some(stream) = self.streams.get_mut(&id)
+            && !stream.buffer_waiting
+        {
+            stream.buffer_waiting = true;
+            self.buffer_waiters.push_back(id);
+        }
     }
 
     /// Reserves a new stream's initial receive window.
@@ -461,7 +508,8 @@ impl Session {
             buf.extend_from_slice(&self.out);
             self.out.clear();
         }
-        // Writers waiting for the write buffer need it reserved (a refused wake made them wait).
+        // Writers waiting for memory need the headroom reserved (a refused wake made them
+        // wait); they reserve their frames' room as they write again.
         if !self.buffer_waiters.is_empty() && !self.closed && self.touch().is_err() {
             return;
         }
@@ -669,17 +717,13 @@ impl Session {
             return Ok(0);
         }
         // Without memory for the write buffer the writer waits, as for a full one.
-        let refused = self.touch().is_err();
+        if self.touch().is_err() || self.out.len() >= self.config.max_write_buffer {
+            self.wait_for_buffer(id);
+            return Ok(0);
+        }
         let Some(stream) = self.streams.get_mut(&id) else {
             return Err(Error::UnknownStream(id));
         };
-        if refused || self.out.len() >= self.config.max_write_buffer {
-            if !stream.buffer_waiting {
-                stream.buffer_waiting = true;
-                self.buffer_waiters.push_back(id);
-            }
-            return Ok(0);
-        }
         let len = data
             .len()
             .min(stream.send_window as usize)
@@ -688,6 +732,13 @@ impl Session {
             stream.write_waiting = true;
             return Ok(0);
         }
+        if !self.reserve_write(HEADER_LEN + len) {
+            self.wait_for_buffer(id);
+            return Ok(0);
+        }
+        let Some(stream) = self.streams.get_mut(&id) else {
+            return Err(Error::UnknownStream(id));
+        };
         let flags = std::mem::take(&mut stream.pending_flags);
         stream.send_window -= len as u32;
         let header = Header::data(id, flags, len as u32);
@@ -1068,12 +1119,12 @@ fn mark_reset(stream: &mut StreamState) {
 impl Drop for Session {
     fn drop(&mut self) {
         if let Some(memory) = &self.memory {
-            let fixed = if self.fixed_reserved {
-                self.fixed_memory()
+            let headroom = if self.headroom_reserved {
+                CONTROL_HEADROOM
             } else {
                 0
             };
-            memory.release_memory(fixed + self.reserved_window);
+            memory.release_memory(headroom + self.write_reserved + self.reserved_window);
         }
     }
 }

@@ -14,12 +14,14 @@ use hyphae_core::resources::{ConnectionScope, Resource};
 use hyphae_core::testing::connection_scope;
 use hyphae_yamux::{
     Error, Event, IDLE_RELEASE, INITIAL_WINDOW, MAX_MEMORY_RETRY, MIN_MEMORY_RETRY, Mode,
-    ReadOutcome, Session, StreamId,
+    ReadOutcome, Session, StreamId, WRITE_RESERVATION_STEP,
 };
 
 const WINDOW: u64 = INITIAL_WINDOW as u64;
+const STEP: u64 = WRITE_RESERVATION_STEP as u64;
 
-/// The pair with its server reserving from `scope`; returns what the session holds fixed.
+/// The pair with its server reserving from `scope`; returns what the session holds whatever
+/// its streams and writers do (the headroom for its answers).
 fn scoped_server(pair: &mut Pair, scope: &ConnectionScope) -> u64 {
     let config = pair.server.config().clone();
     pair.server = Session::new(Mode::Server, config)
@@ -33,7 +35,10 @@ fn windows_are_reserved_as_streams_open_and_given_back_as_they_end() {
     let scope = connection_scope(u64::MAX);
     let mut pair = Pair::quiet();
     let fixed = scoped_server(&mut pair, &scope);
-    assert!(fixed >= pair.server.config().max_write_buffer as u64);
+    assert!(
+        fixed < pair.server.config().max_write_buffer as u64,
+        "the write buffer is reserved as writers fill it"
+    );
 
     let ids: Vec<StreamId> = (0..3).map(|_| pair.client.open_stream().unwrap()).collect();
     for id in &ids {
@@ -204,9 +209,10 @@ fn a_quiet_session_gives_back_what_it_does_not_hold_and_takes_it_again_before_da
 
     stay_quiet(&mut pair);
     assert_eq!(scope.scope().usage().memory, 0);
-    // Our own write reserves the write buffer again; the window stays given back.
+    // Our own write reserves the headroom and a step of the write buffer again; the window
+    // stays given back.
     pair.server.write(inbound, b"answer").unwrap();
-    assert_eq!(scope.scope().usage().memory, fixed);
+    assert_eq!(scope.scope().usage().memory, fixed + STEP);
     pair.pump();
     drop(pair);
     assert_eq!(scope.scope().usage().memory, 0);
@@ -362,7 +368,77 @@ fn a_writer_the_scope_cannot_wake_a_quiet_session_for_waits_for_memory() {
             .contains(&Event::Writable(inbound))
     );
     assert_eq!(pair.server.write(inbound, b"answer").unwrap(), 6);
-    assert_eq!(scope.scope().usage().memory, fixed);
+    assert_eq!(scope.scope().usage().memory, fixed + STEP);
+}
+
+#[test]
+fn the_write_buffer_is_reserved_in_steps_as_writers_fill_it() {
+    let scope = connection_scope(u64::MAX);
+    let mut pair = Pair::quiet();
+    let fixed = scoped_server(&mut pair, &scope);
+    let (_, inbound) = one_exchange(&mut pair);
+    let reserved_for_writes = || scope.scope().usage().memory - fixed - WINDOW;
+    assert_eq!(reserved_for_writes(), 0, "nothing written yet");
+
+    // A small answer reserves one step.
+    pair.server.write(inbound, b"pong").unwrap();
+    assert_eq!(reserved_for_writes(), STEP);
+
+    // A writer filling the buffer doubles the reservation as it goes, up to what the buffer
+    // holds.
+    let max_write_buffer = pair.server.config().max_write_buffer as u64;
+    let frame = vec![7u8; 16 * 1024];
+    let mut seen = vec![STEP];
+    while pair.server.write(inbound, &frame).unwrap() > 0 {
+        if seen.last() != Some(&reserved_for_writes()) {
+            seen.push(reserved_for_writes());
+        }
+    }
+    let doubling: Vec<u64> = std::iter::successors(Some(STEP), |step| Some(2 * step))
+        .take_while(|step| *step <= max_write_buffer)
+        .collect();
+    assert_eq!(seen, doubling);
+    assert_eq!(seen.last(), Some(&max_write_buffer));
+
+    // Sent, read and quiet: all of it goes back with the headroom.
+    pair.pump();
+    stay_quiet(&mut pair);
+    assert_eq!(scope.scope().usage().memory, 0);
+}
+
+#[test]
+fn a_writer_whose_next_step_the_scope_refuses_waits_for_memory() {
+    let probe = connection_scope(u64::MAX);
+    let mut pair = Pair::quiet();
+    let fixed = scoped_server(&mut pair, &probe);
+    // Room for the headroom, one window and one step of the write buffer.
+    let scope = connection_scope(fixed + WINDOW + STEP);
+    scoped_server(&mut pair, &scope);
+    let (_, inbound) = one_exchange(&mut pair);
+    // Three frames of 4 KiB fit in the first step, the fourth needs the next.
+    let frame = vec![7u8; 4 * 1024];
+    for _ in 0..3 {
+        assert_eq!(pair.server.write(inbound, &frame).unwrap(), frame.len());
+    }
+    assert_eq!(
+        pair.server.write(inbound, &frame).unwrap(),
+        0,
+        "the next step is refused"
+    );
+    assert!(!pair.server.wants_input(), "the session waits for memory");
+
+    // The queued frames go out; once the wait is over, the writer is woken and the step
+    // it needs now fits in what is reserved.
+    let mut out = BytesMut::new();
+    until_server_timeout(&mut pair);
+    let now = pair.now;
+    pair.server.poll_transmit(now, &mut out);
+    assert!(
+        pair.take_events(Side::Server)
+            .contains(&Event::Writable(inbound))
+    );
+    assert_eq!(pair.server.write(inbound, &frame).unwrap(), frame.len());
+    assert_eq!(scope.scope().usage().memory, fixed + WINDOW + STEP);
 }
 
 #[test]

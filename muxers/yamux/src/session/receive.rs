@@ -23,8 +23,8 @@ impl Session {
     /// are left in `input`, complete or not: call again once it is true.
     pub fn handle_input(&mut self, now: Instant, input: &mut BytesMut) -> Result<(), Error> {
         self.now = Some(now);
-        // Anything the peer sends may need an answer: the write buffer is reserved first
-        // (refused, the input waits for memory).
+        // Anything the peer sends may need an answer: the headroom for answers is reserved
+        // first (refused, the input waits for memory).
         if !input.is_empty() && self.touch().is_err() {
             return Ok(());
         }
