@@ -53,8 +53,8 @@ pub use frame::{GoAwayCode, StreamId};
 /// What [`Connection`] needs of its byte stream beyond reading: see [`Connection::new`].
 pub use hyphae_core::WriteOwned;
 pub use session::{
-    Event, IDLE_RELEASE, MAX_MEMORY_RETRY, MIN_MEMORY_RETRY, Mode, PendingPayload, ReadOutcome,
-    Session, StreamStats, WRITE_RESERVATION_STEP,
+    Event, IDLE_RELEASE, MAX_MEMORY_RETRY, MIN_MEMORY_RETRY, Mode, PendingPayload,
+    RESERVATION_STEP, ReadOutcome, Session, StreamStats,
 };
 pub use stream::Stream;
 

@@ -18,18 +18,20 @@
 //! [`Config::max_write_buffer`] (plus a fixed headroom for the answers we owe the peer).
 //! A session given a resource scope ([`Session::with_memory_scope`]) also reserves from it
 //! what it may hold: the headroom once, the write buffer in steps as writers fill it (see
-//! [`WRITE_RESERVATION_STEP`]), and each stream's receive window as it opens and grows. A stream whose window the scope refuses is not opened (the peer's is
-//! refused with a reset), and a window the scope cannot grow stays as it is.
+//! [`RESERVATION_STEP`]), and each stream's receive window as it opens and grows. A stream
+//! whose window the scope refuses is not opened (the peer's is refused with a reset), and a
+//! window the scope cannot grow stays as it is.
 //!
 //! A session quiet for [`IDLE_RELEASE`] gives back what it reserved for buffers it does not
 //! hold: the window of every stream with nothing buffered, and (once nothing is queued or
 //! buffered at all) the write buffer and headroom. They are reserved again before they can
-//! fill: a stream's window when a Data frame's header for it arrives (before its payload is
+//! fill: a stream's window in steps as Data frames for it arrive (each before its payload is
 //! read), the headroom when anything is received, written, read or opened, the write buffer
-//! as writers queue data again. Memory a peer
-//! makes us hold is always reserved first, and a node holding thousands of idle connections
-//! reserves nothing for their sessions (nor, with Noise below, for their secured channels),
-//! not the worst case of every stream of every connection at once.
+//! in steps as writers queue data again. Memory a peer makes us hold is always reserved
+//! first, and a node holding thousands of idle connections reserves nothing for their
+//! sessions (nor, with Noise below, for their secured channels), not the worst case of every
+//! stream of every connection at once; a keepalive ping that wakes one reserves a few steps,
+//! not a whole window and write buffer.
 //!
 //! A scope that refuses such a wake does not end the connection: the session waits for
 //! memory. It takes no input ([`Session::wants_input`] is false, so its owner stops reading
@@ -65,12 +67,14 @@ pub use receive::PendingPayload;
 /// is ever dropped.
 const CONTROL_HEADROOM: usize = 64 * 1024;
 
-/// The first step in which the write buffer is reserved, and the least it grows by: a
-/// session woken by a ping or a request reserves this much for what it writes, not the whole
-/// [`Config::max_write_buffer`]; a bulk writer doubles the reservation as it fills the buffer,
-/// reaching the whole in a few steps. An idle node's connections wake in turn (keepalive
-/// pings), and what each reserves while awake is what the node's budget must hold at rest.
-pub const WRITE_RESERVATION_STEP: usize = 16 * 1024;
+/// The first step in which a session reserves its write buffer, and a quiet stream's window
+/// when data for it arrives again, and the least such a reservation grows by. A session woken
+/// by a ping or a request reserves this much for what it writes and for the stream it reads,
+/// not the whole [`Config::max_write_buffer`] and window; a bulk writer or sender doubles the
+/// reservation as it fills the buffer or window, reaching the whole in a few steps. An idle
+/// node's connections wake in turn (keepalive pings), and what each reserves while awake is
+/// what the node's budget must hold at rest.
+pub const RESERVATION_STEP: usize = 16 * 1024;
 
 /// Priority of the memory a window's growth reserves (see
 /// [`Scope::reserve_memory_with_priority`]): growth is nice to have, so it takes memory only
@@ -190,7 +194,7 @@ pub struct Session {
     /// What is reserved now for the data frames writers queue: grown in steps as they fill
     /// the write buffer, up to [`Config::max_write_buffer`], given back with the headroom.
     write_reserved: usize,
-    /// Sum of the receive windows reserved now: those of streams that are not quiet.
+    /// Sum of what is reserved now for the streams' receive windows.
     reserved_window: usize,
     /// When to look for reservations a quiet session can give back: [`IDLE_RELEASE`] after
     /// it was last active, while it holds any.
@@ -261,7 +265,7 @@ impl Session {
         self.headroom_reserved = true;
         self.reserved_window = self.granted_window;
         for stream in self.streams.values_mut() {
-            stream.window_reserved = true;
+            stream.window_reserved = stream.receive_window;
         }
         Ok(self)
     }
@@ -289,9 +293,11 @@ impl Session {
         Ok(())
     }
 
-    /// Reserves the window of the stream a Data frame is for, if a quiet period gave it back,
-    /// before its payload is read. False if the scope refused it: the session waits for
-    /// memory then, and the frame stays unread.
+    /// Reserves room in the window of the stream a Data frame is for, if a quiet period gave
+    /// it back, before its payload is read: enough for what the stream buffers and the
+    /// frame, at least [`RESERVATION_STEP`] and twice what was reserved, at most the window.
+    /// False if the scope refused it: the session waits for memory then, and the frame stays
+    /// unread.
     fn wake_window(&mut self, header: &Header) -> bool {
         if header.frame_type != frame::FrameType::Data || header.length == 0 {
             return true;
@@ -300,14 +306,20 @@ impl Session {
         else {
             return true;
         };
-        if stream.window_reserved {
+        // Within the window: `check_data_len` let the frame through.
+        let needed = stream.buffered().saturating_add(header.length);
+        if needed <= stream.window_reserved {
             return true;
         }
-        let window = stream.receive_window as usize;
-        match memory.reserve_memory(window) {
+        let target = needed
+            .max(stream.window_reserved.saturating_mul(2))
+            .max(RESERVATION_STEP as u32)
+            .min(stream.receive_window);
+        let more = target.saturating_sub(stream.window_reserved) as usize;
+        match memory.reserve_memory(more) {
             Ok(()) => {
-                stream.window_reserved = true;
-                self.reserved_window += window;
+                stream.window_reserved = target;
+                self.reserved_window += more;
                 self.memory_retry_delay = MIN_MEMORY_RETRY;
                 true
             }
@@ -363,10 +375,7 @@ impl Session {
                 continue;
             }
             stream.shrink_buffer();
-            if stream.window_reserved {
-                stream.window_reserved = false;
-                released += stream.receive_window as usize;
-            }
+            released += std::mem::take(&mut stream.window_reserved) as usize;
         }
         self.reserved_window -= released;
         let answers_due = self.rtt_ping.is_some() || !self.user_pings.is_empty();
@@ -388,7 +397,7 @@ impl Session {
     }
 
     /// Reserves room for `frame` more bytes in the write buffer, if what is reserved does not
-    /// cover it: at least [`WRITE_RESERVATION_STEP`] and twice the reservation so far, at most
+    /// cover it: at least [`RESERVATION_STEP`] and twice the reservation so far, at most
     /// [`Config::max_write_buffer`] in all (the frame that may go past it lies in the
     /// headroom). False if the scope refused: the session waits for memory then.
     fn reserve_write(&mut self, frame: usize) -> bool {
@@ -402,7 +411,7 @@ impl Session {
         }
         let target = needed
             .max(2 * self.write_reserved)
-            .max(WRITE_RESERVATION_STEP)
+            .max(RESERVATION_STEP)
             .min(limit);
         match memory.reserve_memory(target - self.write_reserved) {
             Ok(()) => {
@@ -437,15 +446,15 @@ impl Session {
         Ok(())
     }
 
-    /// Gives back `bytes` of receive window, and its reservation if it is `reserved`.
-    fn release_window(&mut self, bytes: usize, reserved: bool) {
+    /// Gives back `bytes` of receive window, and `reserved` bytes of its reservation.
+    fn release_window(&mut self, bytes: usize, reserved: usize) {
         self.granted_window -= bytes;
-        if !reserved {
+        if reserved == 0 {
             return;
         }
-        self.reserved_window -= bytes;
+        self.reserved_window -= reserved;
         if let Some(memory) = &self.memory {
-            memory.release_memory(bytes);
+            memory.release_memory(reserved);
         }
     }
 
@@ -951,8 +960,8 @@ impl Session {
                 // Growth is reserved before it is granted: all of what the window may grow
                 // by now, or nothing (then it keeps its size); what it did not use is given
                 // back at once.
-                // A quiet stream's window is not reserved: it does not grow.
-                let room = if stream.window_reserved {
+                // A window not wholly reserved (quiet, or waking) does not grow.
+                let room = if stream.window_reserved == stream.receive_window {
                     stream.growth_room(max_window).min(budget)
                 } else {
                     0
@@ -974,6 +983,7 @@ impl Session {
                     memory.release_memory(allowed);
                 }
                 budget -= grown;
+                stream.window_reserved += grown as u32;
                 self.granted_window += grown;
                 self.reserved_window += grown;
                 delta
@@ -1039,7 +1049,7 @@ impl Session {
             return;
         }
         let window = stream.receive_window as usize;
-        let reserved = stream.window_reserved;
+        let reserved = stream.window_reserved as usize;
         let in_backlog = stream.in_ack_backlog;
         self.streams.remove(&id);
         self.release_window(window, reserved);

@@ -62,9 +62,10 @@ pub(crate) struct StreamState {
     pub(crate) read_waiting: bool,
     /// When we last granted credit: the start of the auto-tuning epoch.
     epoch_start: Option<Instant>,
-    /// Whether the receive window is reserved in the session's scope now (not while the
-    /// stream is quiet; see `Session`'s `IDLE_RELEASE`).
-    pub(crate) window_reserved: bool,
+    /// How much of the receive window is reserved in the session's scope now: all of it for
+    /// a new or busy stream, none while it is quiet, steps of it as a quiet stream's data
+    /// arrives again (see `Session`'s `IDLE_RELEASE` and `RESERVATION_STEP`).
+    pub(crate) window_reserved: u32,
 }
 
 impl StreamState {
@@ -88,7 +89,7 @@ impl StreamState {
             buffered: 0,
             read_waiting: false,
             epoch_start: now,
-            window_reserved: true,
+            window_reserved: INITIAL_WINDOW,
         }
     }
 

@@ -453,7 +453,7 @@ async fn a_peer_that_pings_without_reading_is_no_longer_read() {
 #[tokio::test(start_paused = true)]
 async fn a_connection_the_scope_cannot_wake_pauses_until_memory_frees() {
     use hyphae_core::resources::{Opener, ResourceLimits, ResourceManager, ScopeLimits};
-    use hyphae_yamux::{IDLE_RELEASE, INITIAL_WINDOW, Session};
+    use hyphae_yamux::{IDLE_RELEASE, INITIAL_WINDOW, RESERVATION_STEP, Session};
 
     let mut config = Config::default();
     config.rtt_interval = None;
@@ -504,5 +504,9 @@ async fn a_connection_the_scope_cannot_wake_pauses_until_memory_frees() {
         .expect("read once memory frees")
         .unwrap();
     assert_eq!(&received, b"wake up");
-    assert_eq!(scope.scope().usage().memory, fixed + window);
+    assert_eq!(
+        scope.scope().usage().memory,
+        fixed + RESERVATION_STEP as u64,
+        "the headroom and a step of the window"
+    );
 }

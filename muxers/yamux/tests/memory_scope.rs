@@ -14,11 +14,11 @@ use hyphae_core::resources::{ConnectionScope, Resource};
 use hyphae_core::testing::connection_scope;
 use hyphae_yamux::{
     Error, Event, IDLE_RELEASE, INITIAL_WINDOW, MAX_MEMORY_RETRY, MIN_MEMORY_RETRY, Mode,
-    ReadOutcome, Session, StreamId, WRITE_RESERVATION_STEP,
+    RESERVATION_STEP, ReadOutcome, Session, StreamId,
 };
 
 const WINDOW: u64 = INITIAL_WINDOW as u64;
-const STEP: u64 = WRITE_RESERVATION_STEP as u64;
+const STEP: u64 = RESERVATION_STEP as u64;
 
 /// The pair with its server reserving from `scope`; returns what the session holds whatever
 /// its streams and writers do (the headroom for its answers).
@@ -198,10 +198,10 @@ fn a_quiet_session_gives_back_what_it_does_not_hold_and_takes_it_again_before_da
     );
     assert_eq!(pair.server.poll_timeout(), None, "nothing left to release");
 
-    // The window is reserved again as the data arrives, before it is buffered.
+    // A step of the window is reserved again as the data arrives, before it is buffered.
     pair.client.write(id, b"again").unwrap();
     pair.pump();
-    assert_eq!(scope.scope().usage().memory, fixed + WINDOW);
+    assert_eq!(scope.scope().usage().memory, fixed + STEP);
     assert_eq!(
         pair.server.read_chunk(inbound, 10).unwrap(),
         ReadOutcome::Data(bytes::Bytes::from_static(b"again"))
@@ -299,7 +299,7 @@ fn input_the_scope_cannot_wake_a_quiet_session_for_waits_for_memory() {
     let now = pair.now;
     pair.server.handle_input(now, &mut input).unwrap();
     assert!(input.is_empty());
-    assert_eq!(scope.scope().usage().memory, fixed + WINDOW);
+    assert_eq!(scope.scope().usage().memory, fixed + STEP);
     assert_eq!(
         pair.server.read_chunk(inbound, 10).unwrap(),
         ReadOutcome::Data(bytes::Bytes::from_static(b"wake up"))
@@ -310,8 +310,9 @@ fn input_the_scope_cannot_wake_a_quiet_session_for_waits_for_memory() {
 
 #[test]
 fn a_quiet_streams_data_waits_for_its_window_without_being_read() {
-    // The write buffer fits, the stream's window does not.
-    let (mut pair, scope, fixed, id, inbound) = quiet_server_of_a_crowded_scope(1);
+    // The headroom fits, the first step of the stream's window does not.
+    let taken = WINDOW - STEP + 1;
+    let (mut pair, scope, fixed, id, inbound) = quiet_server_of_a_crowded_scope(taken);
 
     pair.client.write(id, b"data").unwrap();
     let mut input = client_output(&mut pair);
@@ -321,8 +322,8 @@ fn a_quiet_streams_data_waits_for_its_window_without_being_read() {
     assert!(!pair.server.wants_input());
     assert_eq!(
         scope.scope().usage().memory,
-        1 + fixed,
-        "only the write buffer"
+        taken + fixed,
+        "only the headroom"
     );
     assert_eq!(
         pair.server.stream_stats(inbound).unwrap().buffered,
@@ -339,7 +340,37 @@ fn a_quiet_streams_data_waits_for_its_window_without_being_read() {
         pair.server.read_chunk(inbound, 10).unwrap(),
         ReadOutcome::Data(bytes::Bytes::from_static(b"data"))
     );
-    assert_eq!(scope.scope().usage().memory, fixed + WINDOW);
+    assert_eq!(scope.scope().usage().memory, taken - 1 + fixed + STEP);
+}
+
+#[test]
+fn a_woken_streams_window_is_reserved_in_steps_as_its_data_arrives() {
+    let scope = connection_scope(u64::MAX);
+    let mut pair = Pair::quiet();
+    let fixed = scoped_server(&mut pair, &scope);
+    let (id, inbound) = one_exchange(&mut pair);
+    stay_quiet(&mut pair);
+    assert_eq!(scope.scope().usage().memory, 0);
+
+    // The client fills the stream's window, the server reads none of it: the reservation
+    // doubles from one step as the data arrives, up to the whole window.
+    let chunk = vec![1u8; 8 * 1024];
+    let reserved_for_window = || scope.scope().usage().memory - fixed;
+    let mut seen = Vec::new();
+    while pair.client.write(id, &chunk).unwrap() > 0 {
+        pair.pump();
+        if seen.last() != Some(&reserved_for_window()) {
+            seen.push(reserved_for_window());
+        }
+    }
+    let doubling: Vec<u64> = std::iter::successors(Some(STEP), |step| Some(2 * step))
+        .take_while(|step| *step <= WINDOW)
+        .collect();
+    assert_eq!(seen, doubling);
+    assert_eq!(seen.last(), Some(&WINDOW));
+    // All the client could send (its window less the two bytes of the first exchange).
+    let buffered = pair.server.stream_stats(inbound).unwrap().buffered as u64;
+    assert_eq!(buffered, WINDOW - 2);
 }
 
 #[test]
