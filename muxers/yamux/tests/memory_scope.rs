@@ -20,6 +20,25 @@ use hyphae_yamux::{
 const WINDOW: u64 = INITIAL_WINDOW as u64;
 const STEP: u64 = RESERVATION_STEP as u64;
 
+/// The reservations a stepped reservation passes through on its way to `whole`: one
+/// [`RESERVATION_STEP`], then twice as much each time.
+fn steps_up_to(whole: u64) -> Vec<u64> {
+    std::iter::successors(Some(STEP), |step| Some(2 * step))
+        .take_while(|step| *step <= whole)
+        .collect()
+}
+
+/// The values `reserved` takes, each once, from now and while `progress` makes progress.
+fn reservations_while(mut progress: impl FnMut() -> bool, reserved: impl Fn() -> u64) -> Vec<u64> {
+    let mut seen = vec![reserved()];
+    while progress() {
+        if seen.last() != Some(&reserved()) {
+            seen.push(reserved());
+        }
+    }
+    seen
+}
+
 /// The pair with its server reserving from `scope`; returns what the session holds whatever
 /// its streams and writers do (the headroom for its answers).
 fn scoped_server(pair: &mut Pair, scope: &ConnectionScope) -> u64 {
@@ -355,18 +374,17 @@ fn a_woken_streams_window_is_reserved_in_steps_as_its_data_arrives() {
     // The client fills the stream's window, the server reads none of it: the reservation
     // doubles from one step as the data arrives, up to the whole window.
     let chunk = vec![1u8; 8 * 1024];
-    let reserved_for_window = || scope.scope().usage().memory - fixed;
-    let mut seen = Vec::new();
-    while pair.client.write(id, &chunk).unwrap() > 0 {
-        pair.pump();
-        if seen.last() != Some(&reserved_for_window()) {
-            seen.push(reserved_for_window());
-        }
-    }
-    let doubling: Vec<u64> = std::iter::successors(Some(STEP), |step| Some(2 * step))
-        .take_while(|step| *step <= WINDOW)
-        .collect();
-    assert_eq!(seen, doubling);
+    let seen = reservations_while(
+        || {
+            let sent = pair.client.write(id, &chunk).unwrap() > 0;
+            pair.pump();
+            sent
+        },
+        // Quiet, the session holds not even its headroom: it comes back with the first frame.
+        || scope.scope().usage().memory.saturating_sub(fixed),
+    );
+    assert_eq!(seen[0], 0, "quiet");
+    assert_eq!(seen[1..], steps_up_to(WINDOW));
     assert_eq!(seen.last(), Some(&WINDOW));
     // All the client could send (its window less the two bytes of the first exchange).
     let buffered = pair.server.stream_stats(inbound).unwrap().buffered as u64;
@@ -419,16 +437,11 @@ fn the_write_buffer_is_reserved_in_steps_as_writers_fill_it() {
     // holds.
     let max_write_buffer = pair.server.config().max_write_buffer as u64;
     let frame = vec![7u8; 16 * 1024];
-    let mut seen = vec![STEP];
-    while pair.server.write(inbound, &frame).unwrap() > 0 {
-        if seen.last() != Some(&reserved_for_writes()) {
-            seen.push(reserved_for_writes());
-        }
-    }
-    let doubling: Vec<u64> = std::iter::successors(Some(STEP), |step| Some(2 * step))
-        .take_while(|step| *step <= max_write_buffer)
-        .collect();
-    assert_eq!(seen, doubling);
+    let seen = reservations_while(
+        || pair.server.write(inbound, &frame).unwrap() > 0,
+        reserved_for_writes,
+    );
+    assert_eq!(seen, steps_up_to(max_write_buffer));
     assert_eq!(seen.last(), Some(&max_write_buffer));
 
     // Sent, read and quiet: all of it goes back with the headroom.
