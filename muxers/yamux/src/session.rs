@@ -960,7 +960,21 @@ impl Session {
                 // Growth is reserved before it is granted: all of what the window may grow
                 // by now, or nothing (then it keeps its size); what it did not use is given
                 // back at once.
-                // A window not wholly reserved (quiet, or waking) does not grow.
+                // A window grows only once wholly reserved. A stream woken from quiet holds
+                // steps of it; busy enough to want an update, it takes the rest now (or, if
+                // the scope refuses, keeps its size).
+                if stream.window_reserved < stream.receive_window
+                    && let Some(memory) = &self.memory
+                {
+                    let missing = (stream.receive_window - stream.window_reserved) as usize;
+                    if memory
+                        .reserve_memory_with_priority(missing, WINDOW_GROWTH_PRIORITY)
+                        .is_ok()
+                    {
+                        stream.window_reserved = stream.receive_window;
+                        self.reserved_window += missing;
+                    }
+                }
                 let room = if stream.window_reserved == stream.receive_window {
                     stream.growth_room(max_window).min(budget)
                 } else {

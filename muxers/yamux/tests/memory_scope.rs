@@ -451,6 +451,32 @@ fn the_write_buffer_is_reserved_in_steps_as_writers_fill_it() {
 }
 
 #[test]
+fn a_woken_stream_read_as_fast_as_its_data_arrives_still_grows_its_window() {
+    let mut pair = Pair::new(tuning_config(), tuning_config());
+    let scope = connection_scope(u64::MAX);
+    let fixed = scoped_server(&mut pair, &scope);
+    pair.latency = Duration::from_millis(1);
+    let (id, inbound) = one_exchange(&mut pair);
+    stay_quiet(&mut pair);
+    assert!(
+        scope.scope().usage().memory < WINDOW,
+        "the window is given back"
+    );
+
+    // Read at once, the stream never buffers more than a step or two of its window; it is
+    // wholly reserved again at its first window update, and grows as a busy stream does.
+    let data = vec![1u8; 4 * 1024 * 1024];
+    for _ in 0..100 {
+        let _ = pair.client.write(id, &data);
+        pair.pump();
+        while let Ok(ReadOutcome::Data(_)) = pair.server.read_chunk(inbound, usize::MAX) {}
+    }
+    let window = pair.server.stream_stats(inbound).unwrap().receive_window;
+    assert!(window > INITIAL_WINDOW, "the window grew to {window}");
+    assert!(scope.scope().usage().memory >= fixed + u64::from(window));
+}
+
+#[test]
 fn a_writer_whose_next_step_the_scope_refuses_waits_for_memory() {
     let probe = connection_scope(u64::MAX);
     let mut pair = Pair::quiet();
