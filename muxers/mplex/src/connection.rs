@@ -390,15 +390,24 @@ impl AsyncWrite for Stream {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         let id = self.id;
-        self.shared
-            .with(|inner| match inner.session.write(id, buf) {
-                Ok(0) if !buf.is_empty() => {
-                    inner.wait(cx);
-                    Poll::Pending
-                }
-                Ok(written) => Poll::Ready(Ok(written)),
-                Err(error) => Poll::Ready(Err(error.into_io())),
-            })
+        let mut inner = self.shared.lock();
+        match inner.session.write(id, buf) {
+            Ok(0) if !buf.is_empty() => {
+                // The writer task wakes us once it takes the queue. Not `Shared::with`: it
+                // would wake this task at once, which would poll again and again, spinning
+                // on a core for as long as the peer reads slower than we write.
+                inner.wait(cx);
+                Poll::Pending
+            }
+            Ok(written) => {
+                let waiters = std::mem::take(&mut inner.waiters);
+                drop(inner);
+                waiters.into_iter().for_each(Waker::wake);
+                self.shared.writer.notify_one();
+                Poll::Ready(Ok(written))
+            }
+            Err(error) => Poll::Ready(Err(error.into_io())),
+        }
     }
 
     fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {

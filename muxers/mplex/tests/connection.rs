@@ -115,6 +115,52 @@ async fn a_slow_reader_gets_every_byte_through_a_small_buffer() {
         .unwrap();
 }
 
+/// Counts the wake-ups of a task polled by hand.
+#[derive(Default)]
+struct CountingWaker(std::sync::atomic::AtomicUsize);
+
+impl std::task::Wake for CountingWaker {
+    fn wake(self: std::sync::Arc<Self>) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+#[tokio::test]
+async fn a_writer_waiting_for_room_is_woken_when_there_is_some_not_before() {
+    use std::pin::Pin;
+    use std::sync::Arc;
+    use std::sync::atomic::Ordering;
+    use std::task::{Context, Poll, Waker};
+    use tokio::io::AsyncWrite;
+
+    let (a, mut peer) = tokio::io::duplex(1024);
+    let connection = Connection::new(a, Config::default());
+    let mut stream = connection.open_stream().await.unwrap();
+
+    // Polled by hand on this single-threaded runtime, nothing else runs meanwhile: the
+    // writes fill the outbound queue until one has to wait.
+    let wakes = Arc::new(CountingWaker::default());
+    let waker = Waker::from(Arc::clone(&wakes));
+    let mut cx = Context::from_waker(&waker);
+    let chunk = vec![7u8; 64 * 1024];
+    while let Poll::Ready(written) = Pin::new(&mut stream).poll_write(&mut cx, &chunk) {
+        written.unwrap();
+    }
+    assert_eq!(
+        wakes.0.load(Ordering::Relaxed),
+        0,
+        "not woken before the queue has room"
+    );
+
+    // Once the peer reads, the queue drains and the writer goes on.
+    tokio::spawn(async move { while peer.read(&mut [0u8; 64 * 1024]).await.unwrap_or(0) > 0 {} });
+    tokio::time::timeout(std::time::Duration::from_secs(10), stream.write_all(&chunk))
+        .await
+        .expect("the write goes through once the peer reads")
+        .unwrap();
+    assert!(wakes.0.load(Ordering::Relaxed) >= 1, "woken when room came");
+}
+
 /// A peer that opens streams past the limits without reading the resets we answer with:
 /// once they fill the pipe and the outbound queue, we stop reading from it, and once it
 /// reads we go on and answer every stream. The clock is paused, so the timeout fires only
