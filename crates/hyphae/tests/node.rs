@@ -114,6 +114,61 @@ async fn identify_fills_both_peerstores() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_identify_request_whose_stream_is_reset_is_asked_again() {
+    // A server whose identify answers by hand: the first request is reset (as a full
+    // backlog does), the next is answered.
+    let server = Node::builder()
+        .listen(loopback())
+        .without_service::<Identify>()
+        .start()
+        .await
+        .unwrap();
+    let requests = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let answer = identify::Info {
+        public_key: Some(server.keypair().public()),
+        agent_version: Some("answered-the-second-time".into()),
+        ..identify::Info::default()
+    }
+    .encode();
+    server.handle(identify::PROTOCOL, {
+        let requests = std::sync::Arc::clone(&requests);
+        move |mut stream: Stream| {
+            let first = requests.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0;
+            let answer = answer.clone();
+            async move {
+                if first {
+                    return; // dropped: reset
+                }
+                // One message, prefixed with its length as an unsigned varint.
+                let mut framed = Vec::new();
+                let mut len = answer.len();
+                while len >= 0x80 {
+                    framed.push((len as u8) | 0x80);
+                    len >>= 7;
+                }
+                framed.push(len as u8);
+                framed.extend_from_slice(&answer);
+                let _ = stream.write_all(&framed).await;
+                let _ = stream.shutdown().await;
+            }
+        }
+    });
+    let client = Node::builder().start().await.unwrap();
+    let mut events = identify_events(&client);
+    let peer = client.dial(&server.listen_addrs()[0]).await.unwrap();
+    let info = next_event(&mut events, |event| match event {
+        identify::Event::Received { peer: p, info, .. } if p == peer => Some(info),
+        _ => None,
+    })
+    .await;
+    assert_eq!(
+        info.agent_version.as_deref(),
+        Some("answered-the-second-time")
+    );
+    assert_eq!(requests.load(std::sync::atomic::Ordering::SeqCst), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn identify_push_announces_new_protocols() {
     let server = listener().await;
     let client = Node::builder().start().await.unwrap();

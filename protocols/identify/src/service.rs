@@ -2,7 +2,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use hyphae_core::{PeerRecord, frame};
 use hyphae_multiaddr::{Multiaddr, Protocol};
@@ -32,6 +32,12 @@ const EVENT_BUFFER: usize = 256;
 /// Pushes of one peer read at once; more are dropped (reset). A peer pushes when its
 /// addresses or protocols change, one push at a time; a second allows an overlap.
 const MAX_PUSHES_PER_PEER: usize = 2;
+/// How long an identify request whose stream failed waits before asking again, each time.
+/// A peer resets our stream when its backlog is full, which a burst of new connections
+/// (a node starting among many) can make it for a moment; unanswered, the connection would
+/// stay unidentified, and out of the services that need a peer's protocols (Kademlia's
+/// table), until the peer pushes.
+const RETRY_DELAYS: [Duration; 2] = [Duration::from_millis(500), Duration::from_secs(2)];
 
 /// What we tell peers about ourselves beside our key, addresses and protocols.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -287,26 +293,52 @@ fn decode(shared: &Shared, bytes: &[u8], peer: PeerId) -> Result<Info, crate::Er
     Ok(info)
 }
 
-/// Asks the peer of a new connection who it is, and records the answer.
+/// Asks the peer of a new connection who it is, and records the answer; asks again after
+/// [`RETRY_DELAYS`] if the stream fails.
 async fn request(shared: Arc<Shared>, connection: ConnectionInfo) {
     let peer = connection.peer;
-    let exchange = async {
-        let mut stream = shared.cx.open_stream_on(connection.id, PROTOCOL).await?;
-        let bytes = read_messages(&mut stream).await?;
-        // We send nothing: closing our side ends the stream cleanly rather than with a
-        // reset (best effort: the answer is already in).
-        let _ = stream.shutdown().await;
-        decode(&shared, &bytes, peer)
-    };
-    match tokio::time::timeout(TIMEOUT, exchange).await {
-        Ok(Ok(info)) => record(&shared, peer, connection.id, info, |info| Event::Received {
-            peer,
-            connection: connection.id,
-            info,
-        }),
-        Ok(Err(error)) => debug!(%peer, %error, "identify failed"),
-        Err(_) => debug!(%peer, "identify timed out"),
+    let mut retries = RETRY_DELAYS.iter();
+    loop {
+        let error = match tokio::time::timeout(TIMEOUT, exchange(&shared, &connection)).await {
+            Ok(Ok(info)) => {
+                let connection = connection.id;
+                let event = |info| Event::Received {
+                    peer,
+                    connection,
+                    info,
+                };
+                record(&shared, peer, connection, info, event);
+                return;
+            }
+            Ok(Err(error)) => error,
+            Err(_) => {
+                debug!(%peer, "identify timed out");
+                return;
+            }
+        };
+        // The stream failed (reset, most likely by a peer whose backlog was full at that
+        // moment): ask again while the connection lasts (on a closed one, opening the
+        // stream fails with another error, which ends this).
+        let delay = match (&error, retries.next()) {
+            (Error::Io(_) | Error::Frame(hyphae_core::Error::Io(_)), Some(delay)) => delay,
+            _ => {
+                debug!(%peer, %error, "identify failed");
+                return;
+            }
+        };
+        debug!(%peer, %error, ?delay, "identify failed, asking again");
+        tokio::time::sleep(*delay).await;
     }
+}
+
+/// One identify request on `connection`: what the peer answers.
+async fn exchange(shared: &Shared, connection: &ConnectionInfo) -> Result<Info, Error> {
+    let mut stream = shared.cx.open_stream_on(connection.id, PROTOCOL).await?;
+    let bytes = read_messages(&mut stream).await?;
+    // We send nothing: closing our side ends the stream cleanly rather than with a reset
+    // (best effort: the answer is already in).
+    let _ = stream.shutdown().await;
+    decode(shared, &bytes, connection.peer)
 }
 
 /// Stores what `peer` said, tells the node's other services, and reports it as `event` to
