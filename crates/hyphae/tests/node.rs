@@ -40,6 +40,18 @@ async fn next_event<E: Clone, T>(
     .expect("event in time")
 }
 
+/// What `peer` says in the next identify answer received from it.
+async fn answer_from(
+    events: &mut tokio::sync::broadcast::Receiver<identify::Event>,
+    peer: PeerId,
+) -> identify::Info {
+    next_event(events, |event| match event {
+        identify::Event::Received { peer: p, info, .. } if p == peer => Some(info),
+        _ => None,
+    })
+    .await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dial_authenticates_and_pings() {
     let server = listener().await;
@@ -74,11 +86,7 @@ async fn identify_fills_both_peerstores() {
     let mut server_events = identify_events(&server);
     let peer = client.dial(&server.listen_addrs()[0]).await.unwrap();
 
-    let info = next_event(&mut events, |event| match event {
-        identify::Event::Received { peer: p, info, .. } if p == peer => Some(info),
-        _ => None,
-    })
-    .await;
+    let info = answer_from(&mut events, peer).await;
     assert_eq!(
         info.agent_version.as_deref(),
         Some(identify::DEFAULT_AGENT_VERSION)
@@ -156,11 +164,7 @@ async fn an_identify_request_whose_stream_is_reset_is_asked_again() {
     let client = Node::builder().start().await.unwrap();
     let mut events = identify_events(&client);
     let peer = client.dial(&server.listen_addrs()[0]).await.unwrap();
-    let info = next_event(&mut events, |event| match event {
-        identify::Event::Received { peer: p, info, .. } if p == peer => Some(info),
-        _ => None,
-    })
-    .await;
+    let info = answer_from(&mut events, peer).await;
     assert_eq!(
         info.agent_version.as_deref(),
         Some("answered-the-second-time")
