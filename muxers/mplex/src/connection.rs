@@ -61,14 +61,18 @@ impl Shared {
     /// Runs `op` under the lock, then wakes every waiter but not the writer (the writer
     /// itself uses this: notifying itself would leave a permit and make it spin).
     fn with_waiters<R>(&self, op: impl FnOnce(&mut Inner) -> R) -> R {
-        let (result, wake) = {
-            let mut inner = self.lock();
-            let result = op(&mut inner);
-            (result, std::mem::take(&mut inner.waiters))
-        };
-        wake.into_iter().for_each(Waker::wake);
+        let mut inner = self.lock();
+        let result = op(&mut inner);
+        wake_waiters(inner);
         result
     }
+}
+
+/// Releases the lock, then wakes every waiter registered under it.
+fn wake_waiters(mut inner: MutexGuard<'_, Inner>) {
+    let waiters = std::mem::take(&mut inner.waiters);
+    drop(inner);
+    waiters.into_iter().for_each(Waker::wake);
 }
 
 impl Inner {
@@ -367,9 +371,7 @@ impl AsyncRead for Stream {
                 buf.put_slice(&chunk);
                 if was_blocked && !inner.session.is_read_blocked() {
                     // We made room in the stream that paused reading: wake the reader task.
-                    let waiters = std::mem::take(&mut inner.waiters);
-                    drop(inner);
-                    waiters.into_iter().for_each(Waker::wake);
+                    wake_waiters(inner);
                 }
                 Poll::Ready(Ok(()))
             }
@@ -400,9 +402,7 @@ impl AsyncWrite for Stream {
                 Poll::Pending
             }
             Ok(written) => {
-                let waiters = std::mem::take(&mut inner.waiters);
-                drop(inner);
-                waiters.into_iter().for_each(Waker::wake);
+                wake_waiters(inner);
                 self.shared.writer.notify_one();
                 Poll::Ready(Ok(written))
             }

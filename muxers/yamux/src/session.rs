@@ -76,6 +76,12 @@ const CONTROL_HEADROOM: usize = 64 * 1024;
 /// what the node's budget must hold at rest.
 pub const RESERVATION_STEP: usize = 16 * 1024;
 
+/// What a stepped reservation of `reserved` bytes grows to when `needed` bytes must fit: at
+/// least one [`RESERVATION_STEP`] and twice what it was, at most `whole`.
+fn next_reservation(reserved: usize, needed: usize, whole: usize) -> usize {
+    needed.max(2 * reserved).max(RESERVATION_STEP).min(whole)
+}
+
 /// Priority of the memory a window's growth reserves (see
 /// [`Scope::reserve_memory_with_priority`]): growth is nice to have, so it takes memory only
 /// while every scope is at most half full, and new streams always find room.
@@ -311,10 +317,11 @@ impl Session {
         if needed <= stream.window_reserved {
             return true;
         }
-        let target = needed
-            .max(stream.window_reserved.saturating_mul(2))
-            .max(RESERVATION_STEP as u32)
-            .min(stream.receive_window);
+        let target = next_reservation(
+            stream.window_reserved as usize,
+            needed as usize,
+            stream.receive_window as usize,
+        ) as u32;
         let more = target.saturating_sub(stream.window_reserved) as usize;
         match memory.reserve_memory(more) {
             Ok(()) => {
@@ -409,10 +416,7 @@ impl Session {
         if needed <= self.write_reserved {
             return true;
         }
-        let target = needed
-            .max(2 * self.write_reserved)
-            .max(RESERVATION_STEP)
-            .min(limit);
+        let target = next_reservation(self.write_reserved, needed, limit);
         match memory.reserve_memory(target - self.write_reserved) {
             Ok(()) => {
                 self.write_reserved = target;
