@@ -29,14 +29,14 @@ async fn served(node: &Node, addr: &Multiaddr) -> anyhow::Result<()> {
         .service::<Identify>()
         .context("no identify service")?
         .events();
-    let peer = node.dial(addr).await?;
+    let peer = node.dial(addr).await.context("dialling")?;
     loop {
-        match identified.recv().await? {
+        match identified.recv().await.context("waiting for identify")? {
             Event::Received { peer: from, .. } if from == peer => break,
             _ => {}
         }
     }
-    node.ping(peer).await?;
+    node.ping(peer).await.context("pinging")?;
     Ok(())
 }
 

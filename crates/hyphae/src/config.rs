@@ -26,7 +26,8 @@ pub struct Limits {
     /// Established connections to one peer (simultaneous dials can briefly make two).
     pub max_connections_per_peer: usize,
     /// Inbound connections still in their security and muxer handshakes; when all are
-    /// taken, a new one evicts the oldest.
+    /// taken, a new one evicts the oldest stalled one, once that one has had 100 ms
+    /// (until then newcomers wait in the kernel's listen backlog).
     pub max_pending_inbound: usize,
     /// Inbound connections from one IP address still in their handshakes; more are refused.
     pub max_pending_inbound_per_ip: usize,

@@ -11,6 +11,12 @@
 //! evict honest handshakes before they finish.) A peer that sends nothing at all is dropped
 //! after `first_bytes_timeout`.
 //!
+//! No handshake is evicted within [`EVICTION_GRACE`] of its admission: when the one a
+//! newcomer would evict is younger, the accept loop waits ([`PendingHandshakes::room`]) and
+//! newcomers wait in the kernel's backlog, where their first bytes arrive meanwhile.
+//! Without it, attackers reconnecting ten thousand times a second evicted a handshake
+//! within 5–10 ms, before an honest peer on a busy machine had its first bytes read.
+//!
 //! Addresses on the allow list ([`Limits::allow`](crate::Limits::allow), loopback by
 //! default) come here without their IP and so have no per-IP bound.
 
@@ -18,9 +24,18 @@ use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 
 use hyphae_service::Limit;
+use tokio::sync::Notify;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
+
+/// How long a handshake is safe from eviction once admitted: ample for an honest peer's
+/// first bytes to arrive and be read, so that only handshakes stalled that long are
+/// evicted; short beside `first_bytes_timeout`. Under a flood it bounds admissions at
+/// `max_pending_inbound` per grace (1280 a second at the defaults).
+pub(crate) const EVICTION_GRACE: Duration = Duration::from_millis(100);
 
 /// The handshakes in progress.
 #[derive(Debug)]
@@ -28,6 +43,8 @@ pub(crate) struct PendingHandshakes {
     max_total: usize,
     max_per_ip: usize,
     state: Mutex<State>,
+    /// Notified when a slot frees.
+    freed: Notify,
 }
 
 #[derive(Debug, Default)]
@@ -42,6 +59,7 @@ struct State {
 #[derive(Debug)]
 struct Slot {
     ip: Option<IpAddr>,
+    admitted: Instant,
     evicted: CancellationToken,
     /// Set once the peer agreed on a security protocol.
     negotiated: Arc<AtomicBool>,
@@ -50,14 +68,14 @@ struct Slot {
 impl State {
     /// The handshake to evict for a newcomer: the oldest that has not negotiated its
     /// security protocol, else the oldest.
-    fn eviction_candidate(&self) -> Option<u64> {
+    fn eviction_candidate(&self) -> Option<(u64, &Slot)> {
         let not_negotiated = self
             .pending
             .iter()
             .find(|(_, slot)| !slot.negotiated.load(Ordering::Relaxed));
         not_negotiated
             .or_else(|| self.pending.iter().next())
-            .map(|(id, _)| *id)
+            .map(|(id, slot)| (*id, slot))
     }
 
     fn forget(&mut self, id: u64) -> Option<CancellationToken> {
@@ -97,7 +115,36 @@ impl PendingHandshakes {
             max_total,
             max_per_ip,
             state: Mutex::default(),
+            freed: Notify::new(),
         })
+    }
+
+    /// Waits until a newcomer can be admitted without evicting a handshake within its
+    /// [`EVICTION_GRACE`]: a slot is free, or the handshake to evict has had its grace.
+    pub(crate) async fn room(&self) {
+        loop {
+            let freed = self.freed.notified();
+            let mut freed = std::pin::pin!(freed);
+            // Registered before the table is read: a slot freed after it counts.
+            freed.as_mut().enable();
+            let evictable_at = {
+                let state = self.lock();
+                if state.pending.len() < self.max_total {
+                    return;
+                }
+                match state.eviction_candidate() {
+                    Some((_, slot)) => slot.admitted + EVICTION_GRACE,
+                    None => return,
+                }
+            };
+            if evictable_at <= Instant::now() {
+                return;
+            }
+            tokio::select! {
+                () = tokio::time::sleep_until(evictable_at) => {}
+                () = freed => {}
+            }
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -117,7 +164,7 @@ impl PendingHandshakes {
             return Admission::Refused(Limit::PendingInboundPerIp(self.max_per_ip));
         }
         if state.pending.len() >= self.max_total
-            && let Some(victim) = state.eviction_candidate()
+            && let Some((victim, _)) = state.eviction_candidate()
             && let Some(evicted) = state.forget(victim)
         {
             evicted.cancel();
@@ -128,6 +175,7 @@ impl PendingHandshakes {
         let negotiated = Arc::new(AtomicBool::new(false));
         let slot = Slot {
             ip,
+            admitted: Instant::now(),
             evicted: evicted.clone(),
             negotiated: Arc::clone(&negotiated),
         };
@@ -165,7 +213,10 @@ impl Ticket {
 
 impl Drop for Ticket {
     fn drop(&mut self) {
-        self.pending.lock().forget(self.id);
+        let freed = self.pending.lock().forget(self.id).is_some();
+        if freed {
+            self.pending.freed.notify_waiters();
+        }
     }
 }
 
@@ -234,6 +285,41 @@ mod tests {
         }
         let _another = admitted(pending.admit(None));
         assert_eq!(progressing.evicted().await, Limit::PendingInbound(3));
+    }
+
+    /// Whether `room` completes without the clock moving.
+    async fn made(room: &mut std::pin::Pin<&mut impl std::future::Future<Output = ()>>) -> bool {
+        tokio::time::timeout(Duration::ZERO, room.as_mut())
+            .await
+            .is_ok()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_full_table_makes_room_once_the_handshake_to_evict_has_had_its_grace() {
+        let pending = PendingHandshakes::new(2, 10);
+        let _oldest = admitted(pending.admit(A));
+        tokio::time::advance(Duration::from_millis(30)).await;
+        let _newer = admitted(pending.admit(B));
+        let room = pending.room();
+        let mut room = std::pin::pin!(room);
+        assert!(!made(&mut room).await);
+        tokio::time::advance(EVICTION_GRACE - Duration::from_millis(31)).await;
+        assert!(!made(&mut room).await);
+        // The oldest, the one a newcomer would evict, comes out of its grace.
+        tokio::time::advance(Duration::from_millis(1)).await;
+        assert!(made(&mut room).await);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_full_table_makes_room_at_once_when_a_handshake_ends() {
+        let pending = PendingHandshakes::new(2, 10);
+        let _first = admitted(pending.admit(A));
+        let second = admitted(pending.admit(B));
+        let room = pending.room();
+        let mut room = std::pin::pin!(room);
+        assert!(!made(&mut room).await);
+        drop(second);
+        assert!(made(&mut room).await);
     }
 
     #[test]

@@ -370,6 +370,41 @@ async fn silent_sockets_filling_every_handshake_slot_do_not_lock_out_a_peer() {
     drop(silent);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silent_sockets_arriving_behind_a_slow_peer_do_not_evict_it_within_its_grace() {
+    // Four handshake slots, held by silent sockets; then a peer whose first bytes come 50 ms
+    // after it connects (a relay holds them back), with twenty more silent sockets right
+    // behind it. Evicting the oldest handshake for each newcomer at once, the node evicted
+    // the slow peer before its bytes came.
+    let server = server(|limits| limits.max_pending_inbound = 4).await;
+    let server_addr = tcp_socket_addr(&server.listen_addrs()[0]);
+    let mut silent = Vec::new();
+    for _ in 0..4 {
+        silent.push(tokio::net::TcpStream::connect(server_addr).await.unwrap());
+    }
+    eventually(|| server.resources().transient().usage().inbound_connections >= 4).await;
+
+    let relay = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let relay_port = relay.local_addr().unwrap().port();
+    let relaying = tokio::spawn(async move {
+        let (mut from_client, _) = relay.accept().await.unwrap();
+        let mut to_server = tokio::net::TcpStream::connect(server_addr).await.unwrap();
+        let mut behind = Vec::new();
+        for _ in 0..20 {
+            behind.push(tokio::net::TcpStream::connect(server_addr).await.unwrap());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let _ = tokio::io::copy_bidirectional(&mut from_client, &mut to_server).await;
+        drop(behind);
+    });
+    let client = Node::builder().start().await.unwrap();
+    let via_relay: Multiaddr = format!("/ip4/127.0.0.1/tcp/{relay_port}").parse().unwrap();
+    client.dial(&via_relay).await.unwrap();
+    echoed(&client, &server).await.unwrap();
+    drop(silent);
+    relaying.abort();
+}
+
 async fn quic_server(system_memory: u64) -> Node {
     let mut limits = Limits::default();
     limits.resources.system = limits.resources.system.with_memory(system_memory);
