@@ -69,6 +69,17 @@ impl Muxer {
         }
     }
 
+    /// Whether new streams can be opened: the connection is open and the peer has not
+    /// told us to go away (Yamux's Go Away, which js-libp2p sends when it closes a
+    /// connection gracefully).
+    pub(crate) fn takes_new_streams(&self) -> bool {
+        match self {
+            Muxer::Yamux(connection) => !connection.is_closed() && !connection.peer_went_away(),
+            Muxer::Mplex(connection) => !connection.is_closed(),
+            Muxer::Quic(connection) => !connection.is_closed(),
+        }
+    }
+
     /// Whether the connection is closed.
     pub(crate) fn is_closed(&self) -> bool {
         match self {

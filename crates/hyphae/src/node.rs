@@ -461,7 +461,7 @@ impl Node {
             return Err(Error::DialSelf);
         }
         self.inner.peerstore.add_addrs(peer, [addr.clone()]);
-        if self.inner.pool.is_connected(&peer) {
+        if self.inner.pool.get(&peer).is_some() {
             return Ok(peer);
         }
         self.shared_dial(peer, || self.connect(addr, Some(peer)))
@@ -475,7 +475,9 @@ impl Node {
         if peer == self.inner.peer_id {
             return Err(Error::DialSelf);
         }
-        if self.inner.pool.is_connected(&peer) {
+        // A connection the peer is closing (it sent Go Away) takes no new streams: dial
+        // again rather than hand it out.
+        if self.inner.pool.get(&peer).is_some() {
             return Ok(());
         }
         self.shared_dial(peer, || self.dial_known_addrs(peer)).await

@@ -135,12 +135,15 @@ impl Pool {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// The oldest live connection to `peer`.
+    /// The oldest live connection to `peer` that takes new streams.
     pub(crate) fn get(&self, peer: &PeerId) -> Option<Connection> {
         let mut state = self.lock();
         let connections = state.by_peer.get_mut(peer)?;
         connections.retain(|connection| !connection.muxer.is_closed());
-        connections.first().cloned()
+        connections
+            .iter()
+            .find(|connection| connection.muxer.takes_new_streams())
+            .cloned()
     }
 
     /// The connection `id` to `peer`, if it is open.
@@ -153,9 +156,12 @@ impl Pool {
             .cloned()
     }
 
-    /// Whether any connection to `peer` is open.
+    /// Whether any connection to `peer` is open (new streams or not).
     pub(crate) fn is_connected(&self, peer: &PeerId) -> bool {
-        self.get(peer).is_some()
+        self.lock()
+            .by_peer
+            .get(peer)
+            .is_some_and(|connections| connections.iter().any(|c| !c.muxer.is_closed()))
     }
 
     /// How many connections are open.

@@ -29,6 +29,12 @@ use tokio::sync::broadcast::error::RecvError;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    // Logs to stderr, which the tests let through: `RUST_LOG=hyphae_kad=debug` tells why a
+    // request failed.
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
     let mut listen: Multiaddr = "/ip4/127.0.0.1/tcp/0".parse()?;
     let mut bootstrap = Vec::new();
     let mut mode = Mode::Server;

@@ -477,6 +477,11 @@ impl Session {
         self.closed
     }
 
+    /// Whether the peer sent Go Away: it takes no new streams, while the open ones go on.
+    pub fn peer_went_away(&self) -> bool {
+        self.remote_go_away.is_some()
+    }
+
     /// The smoothed round-trip time, once a ping has been answered.
     pub fn rtt(&self) -> Option<Duration> {
         self.rtt

@@ -660,6 +660,8 @@ fn go_away_refuses_new_streams_but_lets_existing_ones_finish() {
         pair.client.open_stream(),
         Err(Error::GoAway(GoAwayCode::Normal))
     ));
+    assert!(pair.client.peer_went_away());
+    assert!(!pair.client.is_closed());
     pair.server.write(inbound, b"after").unwrap();
     pair.pump();
     assert_eq!(read_available(&mut pair.client, id).0, b"after");
