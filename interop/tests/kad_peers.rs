@@ -282,7 +282,9 @@ async fn check_others(peer: &mut Peer, others: &[Other]) {
     // wait for stragglers as long as their request timeouts, hyphae's here for
     // HYPHAE_SLOW_AFTER_MS. Three and then five lookups with hyphae's default (1 s, stretched
     // to twice the mean answer time) were each once not enough in a CI run, with both
-    // js-libp2p peers missing every time; so each peer still gets several chances.
+    // js-libp2p peers missing every time; so each peer still gets several chances. (Those
+    // misses were not slowness: js-libp2p had sent Yamux Go Away on its connection to the
+    // client, which hyphae kept opening streams on until bc3aaf5.)
     let mut answer = String::new();
     for _ in 0..CLOSEST_ATTEMPTS {
         answer = peer.ask("closest some-key").await;
