@@ -85,14 +85,14 @@ impl Established {
 
 /// Accepts connections until the node is gone, upgrading each on its own task.
 pub(crate) async fn accept_loop<L: Accept>(listener: L, node: Weak<Inner>) {
+    // Held apart from the node, which it does not keep alive.
+    let Some(pending) = node.upgrade().map(|inner| Arc::clone(&inner.pending)) else {
+        return;
+    };
     loop {
         // While the pending handshakes are all in their grace, newcomers wait in the
         // kernel's backlog rather than evict one (pending.rs).
-        let Some(pending) = node.upgrade().map(|inner| Arc::clone(&inner.pending)) else {
-            return;
-        };
         pending.room().await;
-        drop(pending);
         let accepted = listener.accept().await;
         let Some(inner) = node.upgrade() else {
             return;

@@ -74,7 +74,7 @@ impl Muxer {
     /// connection gracefully).
     pub(crate) fn takes_new_streams(&self) -> bool {
         match self {
-            Muxer::Yamux(connection) => !connection.is_closed() && !connection.peer_went_away(),
+            Muxer::Yamux(connection) => connection.can_open_streams(),
             Muxer::Mplex(connection) => !connection.is_closed(),
             Muxer::Quic(connection) => !connection.is_closed(),
         }

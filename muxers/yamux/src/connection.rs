@@ -233,10 +233,12 @@ impl Connection {
         self.shared.lock().session.is_closed()
     }
 
-    /// Whether the peer sent Go Away: [`Connection::open_stream`] fails from then on, while
-    /// the streams already open go on until the peer closes the connection.
-    pub fn peer_went_away(&self) -> bool {
-        self.shared.lock().session.peer_went_away()
+    /// Whether [`Connection::open_stream`] can still succeed: the connection is open and the
+    /// peer has not sent Go Away (after which the streams already open go on until the peer
+    /// closes the connection).
+    pub fn can_open_streams(&self) -> bool {
+        let inner = self.shared.lock();
+        !inner.session.is_closed() && !inner.session.peer_went_away()
     }
 
     /// Closes the connection: sends Go Away (normal), ends every stream, flushes and shuts the
