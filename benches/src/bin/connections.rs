@@ -58,6 +58,12 @@ struct Args {
     /// Run only these benchmarks (repeat the flag; default: all).
     #[arg(long = "bench", value_enum)]
     benches: Vec<Bench>,
+    /// Concurrent streams of the streams benchmark (default 1000).
+    #[arg(long)]
+    streams: Option<usize>,
+    /// Bytes each stream of the streams benchmark uploads (default 1 MiB, 64 KiB with --quick).
+    #[arg(long)]
+    stream_bytes: Option<u64>,
     /// One-way delay of the emulated path of the establishment benchmark, in milliseconds.
     #[arg(long, default_value_t = 20)]
     delay_ms: u64,
@@ -553,7 +559,9 @@ struct Row {
 }
 
 async fn run(args: &Args) -> anyhow::Result<()> {
-    let plan = Plan::new(args.quick);
+    let mut plan = Plan::new(args.quick);
+    plan.streams = args.streams.unwrap_or(plan.streams);
+    plan.stream_bytes = args.stream_bytes.unwrap_or(plan.stream_bytes);
     let wanted = |bench| args.benches.is_empty() || args.benches.contains(&bench);
     // Minutes long and 10,000 sockets: only when asked for.
     let asked = |bench| args.benches.contains(&bench);

@@ -332,6 +332,55 @@ async fn read_buffers_kept_during_bulk_data_are_freed_once_quiet() {
     .expect("spare buffers are freed once the connection is quiet");
 }
 
+/// Reads copy small payloads under the connection's lock and large ones after releasing it;
+/// a read that takes both kinds must still return every byte in order.
+#[tokio::test]
+async fn reads_mixing_small_and_large_payloads_return_every_byte_in_order() {
+    let (a, b) = tokio::io::duplex(1024 * 1024);
+    let (client, server) = pair(a, b, Config::default());
+    let mut outbound = client.open_stream().await.unwrap();
+    let message: Vec<u8> = (0..40u32)
+        .flat_map(|i| {
+            let len = if i % 3 == 0 {
+                60 * 1024
+            } else {
+                100 + i as usize
+            };
+            (0..len).map(move |j| (i as usize * 7 + j) as u8)
+        })
+        .collect();
+    let sent = message.clone();
+    let writer = tokio::spawn(async move {
+        let mut rest = &sent[..];
+        for i in 0..40u32 {
+            let len = if i % 3 == 0 {
+                60 * 1024
+            } else {
+                100 + i as usize
+            };
+            outbound.write_all(&rest[..len]).await.unwrap();
+            rest = &rest[len..];
+        }
+        outbound.shutdown().await.unwrap();
+        outbound
+    });
+    let mut inbound = server.accept().await.unwrap();
+    // Let everything arrive first, so that reads find small and large payloads queued.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut received = Vec::new();
+    let mut buf = vec![0u8; 200 * 1024];
+    loop {
+        let n = inbound.read(&mut buf).await.unwrap();
+        if n == 0 {
+            break;
+        }
+        received.extend_from_slice(&buf[..n]);
+    }
+    drop(writer.await.unwrap());
+    assert_eq!(received.len(), message.len());
+    assert!(received == message, "bytes arrived out of order");
+}
+
 #[tokio::test]
 async fn ping_reports_the_round_trip_time() {
     let (a, b) = tokio::io::duplex(64 * 1024);
