@@ -5,10 +5,9 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
-use bytes::Bytes;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-use crate::connection::{Inner, LARGE_PAYLOAD, Shared, register_one, wake_all};
+use crate::connection::{Inner, Shared, register_one, wake_all};
 use crate::frame::StreamId;
 use crate::session::ReadOutcome;
 
@@ -61,66 +60,34 @@ impl Stream {
 }
 
 impl AsyncRead for Stream {
-    /// Copies small chunks under the connection's lock and large ones
-    /// ([`LARGE_PAYLOAD`](crate::LARGE_PAYLOAD) and up) after releasing it: a bulk read
-    /// would otherwise hold the lock, and with it the driver and every other stream, for the
-    /// whole copy. A large chunk goes back to the spare buffers at the next lock.
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        let mut filled = false;
-        let mut copied: Option<Bytes> = None;
-        loop {
-            let step = self.with_inner(|inner, id| {
-                if let Some(chunk) = copied.take() {
-                    inner.spare_buffers.put(chunk);
-                }
-                while buf.remaining() > 0 {
-                    match inner.session.read_chunk(id, buf.remaining()) {
-                        Ok(ReadOutcome::Data(chunk)) if chunk.len() >= LARGE_PAYLOAD => {
-                            return ReadStep::CopyOutside(chunk);
-                        }
-                        Ok(ReadOutcome::Data(chunk)) => {
-                            buf.put_slice(&chunk);
-                            inner.spare_buffers.put(chunk);
-                            filled = true;
-                        }
-                        Ok(ReadOutcome::Finished) => break,
-                        Ok(ReadOutcome::Blocked) if filled => break,
-                        Ok(ReadOutcome::Blocked) => {
-                            register_one(&mut inner.wakers.entry(id).or_default().read, cx);
-                            return ReadStep::Pending;
-                        }
-                        // Report the error on the next call, after the bytes already copied.
-                        Err(_) if filled => break,
-                        Err(error) => return ReadStep::Failed(error),
+        self.with_inner(|inner, id| {
+            let mut filled = false;
+            while buf.remaining() > 0 {
+                match inner.session.read_chunk(id, buf.remaining()) {
+                    Ok(ReadOutcome::Data(chunk)) => {
+                        buf.put_slice(&chunk);
+                        inner.spare_buffers.put(chunk);
+                        filled = true;
                     }
+                    Ok(ReadOutcome::Finished) => break,
+                    Ok(ReadOutcome::Blocked) if filled => break,
+                    Ok(ReadOutcome::Blocked) => {
+                        register_one(&mut inner.wakers.entry(id).or_default().read, cx);
+                        return Poll::Pending;
+                    }
+                    // Report the error on the next call, after the bytes already copied.
+                    Err(_) if filled => break,
+                    Err(error) => return Poll::Ready(Err(error.into_io())),
                 }
-                ReadStep::Done
-            });
-            match step {
-                ReadStep::CopyOutside(chunk) => {
-                    buf.put_slice(&chunk);
-                    filled = true;
-                    copied = Some(chunk);
-                }
-                ReadStep::Done => return Poll::Ready(Ok(())),
-                ReadStep::Pending => return Poll::Pending,
-                ReadStep::Failed(error) => return Poll::Ready(Err(error.into_io())),
             }
-        }
+            Poll::Ready(Ok(()))
+        })
     }
-}
-
-/// What one turn under the lock in [`Stream::poll_read`] leaves to do.
-enum ReadStep {
-    /// Copy this large chunk into the caller's buffer with the lock released, then go on.
-    CopyOutside(Bytes),
-    Done,
-    Pending,
-    Failed(crate::Error),
 }
 
 impl AsyncWrite for Stream {

@@ -332,8 +332,8 @@ async fn read_buffers_kept_during_bulk_data_are_freed_once_quiet() {
     .expect("spare buffers are freed once the connection is quiet");
 }
 
-/// Reads copy small payloads under the connection's lock and large ones after releasing it;
-/// a read that takes both kinds must still return every byte in order.
+/// A read that takes several queued payloads, small ones (copied out of the read buffer) and
+/// large ones (read into buffers of their own, recycled), returns every byte in order.
 #[tokio::test]
 async fn reads_mixing_small_and_large_payloads_return_every_byte_in_order() {
     let (a, b) = tokio::io::duplex(1024 * 1024);
