@@ -339,25 +339,17 @@ async fn reads_mixing_small_and_large_payloads_return_every_byte_in_order() {
     let (a, b) = tokio::io::duplex(1024 * 1024);
     let (client, server) = pair(a, b, Config::default());
     let mut outbound = client.open_stream().await.unwrap();
-    let message: Vec<u8> = (0..40u32)
-        .flat_map(|i| {
-            let len = if i % 3 == 0 {
-                60 * 1024
-            } else {
-                100 + i as usize
-            };
-            (0..len).map(move |j| (i as usize * 7 + j) as u8)
-        })
+    // Every third piece a large payload, the others small ones.
+    let pieces: Vec<usize> = (0..40)
+        .map(|i| if i % 3 == 0 { 60 * 1024 } else { 100 + i })
+        .collect();
+    let message: Vec<u8> = (0..pieces.iter().sum::<usize>())
+        .map(|j| (j * 7 / 5) as u8)
         .collect();
     let sent = message.clone();
     let writer = tokio::spawn(async move {
         let mut rest = &sent[..];
-        for i in 0..40u32 {
-            let len = if i % 3 == 0 {
-                60 * 1024
-            } else {
-                100 + i as usize
-            };
+        for len in pieces {
             outbound.write_all(&rest[..len]).await.unwrap();
             rest = &rest[len..];
         }
@@ -365,7 +357,7 @@ async fn reads_mixing_small_and_large_payloads_return_every_byte_in_order() {
         outbound
     });
     let mut inbound = server.accept().await.unwrap();
-    // Let everything arrive first, so that reads find small and large payloads queued.
+    // Let a window's worth arrive first, so that reads find small and large payloads queued.
     tokio::time::sleep(Duration::from_millis(100)).await;
     let mut received = Vec::new();
     let mut buf = vec![0u8; 200 * 1024];
