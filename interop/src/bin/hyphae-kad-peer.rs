@@ -31,10 +31,26 @@ use tokio::sync::broadcast::error::RecvError;
 async fn main() -> anyhow::Result<()> {
     // Logs to stderr, which the tests let through: `RUST_LOG=hyphae_kad=debug` tells why a
     // request failed.
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .with_writer(std::io::stderr)
-        .init();
+    // With HYPHAE_KAD_PEER_LOG_DIR set, each process logs to a file of its own there instead
+    // (named by its process id; with `hyphae=info` the node's `listening` line names its peer id), so that the logs of many
+    // peers in one test can be told apart.
+    let filter = tracing_subscriber::EnvFilter::from_default_env();
+    match std::env::var_os("HYPHAE_KAD_PEER_LOG_DIR") {
+        Some(dir) => {
+            let path = std::path::Path::new(&dir).join(format!("{}.log", std::process::id()));
+            let file = std::fs::File::create(&path)
+                .with_context(|| format!("creating {}", path.display()))?;
+            tracing_subscriber::fmt()
+                .with_env_filter(filter)
+                .with_ansi(false)
+                .with_writer(std::sync::Mutex::new(file))
+                .init();
+        }
+        None => tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .init(),
+    }
     let mut listen: Multiaddr = "/ip4/127.0.0.1/tcp/0".parse()?;
     let mut bootstrap = Vec::new();
     let mut mode = Mode::Server;

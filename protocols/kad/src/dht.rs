@@ -297,6 +297,7 @@ impl Dht {
         }
         let addrs = plain_addrs(&peer, addrs);
         if !is_server {
+            debug!(%peer, "identified peer is no kad server");
             if self.table.remove(&peer).is_some() {
                 self.events.push_back(Event::PeerRemoved(peer));
             }
@@ -307,11 +308,13 @@ impl Dht {
             return;
         }
         if self.checking.contains_key(&peer) || self.checking.len() >= MAX_CHECKS {
+            debug!(%peer, checking = self.checking.len(), "identified server not checked now");
             return;
         }
         let message = Message::find_node(self.local.to_bytes());
         self.checking.insert(peer, addrs.clone());
-        self.send(peer, addrs, message, true, Purpose::Check, now);
+        let request = self.send(peer, addrs, message, true, Purpose::Check, now);
+        debug!(%peer, ?request, "checking an identified server before it enters the table");
     }
 
     /// Queues a request and returns its id.

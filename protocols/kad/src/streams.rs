@@ -65,6 +65,7 @@ async fn exchange(
             debug!(peer = %transmit.peer, %error, "kad stream not opened");
             open_failure(&error)
         })?;
+    debug!(peer = %transmit.peer, request = ?transmit.request, "kad stream opened");
     let written = frame::write(&mut stream, &transmit.message.encode()).await;
     if let Err(error) = written {
         return Err(stream_failure(&error));
@@ -75,6 +76,7 @@ async fn exchange(
         }
         return peer_closed(&mut stream).await.map(|()| None);
     }
+    debug!(peer = %transmit.peer, request = ?transmit.request, "kad request written");
     let limits = Limits::default();
     match frame::read(&mut stream, MAX_RESPONSE_LEN).await {
         Ok(Some(body)) => Message::decode(&body, &limits)
