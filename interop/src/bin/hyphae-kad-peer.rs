@@ -29,11 +29,10 @@ use tokio::sync::broadcast::error::RecvError;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    // Logs to stderr, which the tests let through: `RUST_LOG=hyphae_kad=debug` tells why a
-    // request failed.
-    // With HYPHAE_KAD_PEER_LOG_DIR set, each process logs to a file of its own there instead
-    // (named by its process id; with `hyphae=info` the node's `listening` line names its peer id), so that the logs of many
-    // peers in one test can be told apart.
+    // Logs to stderr, which the tests let through (`RUST_LOG=hyphae_kad=debug` tells why a
+    // request failed), or, with HYPHAE_KAD_PEER_LOG_DIR set, to a file of its own there named
+    // by its process id, so that the logs of many peers in one test can be told apart (with
+    // `hyphae=info` the node's `listening` line names its peer id).
     let filter = tracing_subscriber::EnvFilter::from_default_env();
     match std::env::var_os("HYPHAE_KAD_PEER_LOG_DIR") {
         Some(dir) => {
