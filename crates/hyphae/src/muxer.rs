@@ -75,8 +75,7 @@ impl Muxer {
     pub(crate) fn takes_new_streams(&self) -> bool {
         match self {
             Muxer::Yamux(connection) => connection.can_open_streams(),
-            Muxer::Mplex(connection) => !connection.is_closed(),
-            Muxer::Quic(connection) => !connection.is_closed(),
+            Muxer::Mplex(_) | Muxer::Quic(_) => !self.is_closed(),
         }
     }
 
