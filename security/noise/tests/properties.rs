@@ -23,10 +23,18 @@ fn feed(handshake: &mut Handshake, chunks: &[Vec<u8>]) {
     let mut input = BytesMut::new();
     for chunk in chunks {
         input.extend_from_slice(chunk);
-        if handshake.handle_input(&mut input).is_err() {
-            return;
+        // Like the driver, hand the input over again while it takes a message from it: one
+        // call reads at most one message.
+        loop {
+            let buffered = input.len();
+            if handshake.handle_input(&mut input).is_err() {
+                return;
+            }
+            while handshake.poll_transmit().is_some() {}
+            if input.len() == buffered {
+                break;
+            }
         }
-        while handshake.poll_transmit().is_some() {}
         // A waiting handshake has taken every whole frame it was given.
         if handshake.wants_input() && input.len() >= 2 {
             assert!(input.len() < 2 + usize::from(u16::from_be_bytes([input[0], input[1]])));
