@@ -411,7 +411,10 @@ impl Dht {
         match pending.purpose {
             Purpose::Check => {
                 if let Some(addrs) = self.checking.remove(&peer) {
-                    self.insert(peer, addrs, now);
+                    let outcome = self.insert(peer, addrs, now);
+                    if matches!(outcome, Insert::Full | Insert::Diversity) {
+                        debug!(%peer, ?outcome, "checked server answered, not taken by the table");
+                    }
                 }
             }
             Purpose::Correction => {}
