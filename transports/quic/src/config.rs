@@ -1,5 +1,6 @@
 //! The QUIC settings of a libp2p node, each with the reason for its default.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -46,16 +47,23 @@ pub struct Config {
     /// and every datagram lost there costs a congestion-window cut. The kernel caps it at
     /// `net.core.rmem_max` / `wmem_max`; a smaller grant is not an error.
     pub socket_buffer_size: usize,
-    /// The largest UDP payload we send and accept, in bytes. Path MTU discovery probes from
-    /// 1200 bytes up to this; where the path carries less (1500-byte Ethernet, most of the
-    /// internet) the probes are lost and packets stay at what it carries. 6000 lets loopback
-    /// and jumbo-frame networks carry four times as much per packet as quinn's default of
-    /// 1452 and saves the per-packet work with it: twice the single-stream throughput on
-    /// loopback (benches/RESULTS.md). At most 6500: quinn hands the kernel up to 10 packets
-    /// per segmentation-offload send, and they must fit UDP's 64 KiB together (above that
-    /// the sends fail and throughput collapses). An endpoint's receive buffer is 2048 times
-    /// this (12 MB of address space, touched only as datagrams arrive).
+    /// The largest UDP payload we send and accept, in bytes: 6000. A connection to our own
+    /// host starts at it, as the loopback interface carries 64 KiB datagrams: four times as
+    /// much per packet as quinn's default of 1452, which saves the per-packet work with it
+    /// (twice the single-stream throughput on loopback, benches/RESULTS.md), and no probe is
+    /// sent. At most 6500: quinn hands the kernel up to 10 packets per segmentation-offload
+    /// send, and they must fit UDP's 64 KiB together (above that the sends fail and
+    /// throughput collapses). An endpoint's receive buffer is 2048 times this (12 MB of
+    /// address space, touched only as datagrams arrive).
     pub max_udp_payload_size: u16,
+    /// How far path MTU discovery probes on other paths, in bytes of UDP payload: 1452, as
+    /// quinn, quic-go and rust-libp2p do (a 1500-byte Ethernet MTU less IPv6 and UDP
+    /// headers). Connections start at 1200 and probe up from there. A probe larger than the
+    /// path carries is lost and tried three times, and the search is repeated every ten
+    /// minutes: probing up to 6000 over a 1500-byte path lost 18 probes, about 37 KB, at the
+    /// start of every connection. Raise it on jumbo-frame networks (`max_udp_payload_size`
+    /// caps it).
+    pub mtu_discovery_upper_bound: u16,
     /// Handshakes that may run at once on one endpoint; incoming connections beyond it are
     /// refused, so a flood of Initial packets costs bounded memory.
     pub max_pending_handshakes: usize,
@@ -83,6 +91,7 @@ impl Default for Config {
             send_window: 36_000_000,
             socket_buffer_size: 8 * 1024 * 1024,
             max_udp_payload_size: 6000,
+            mtu_discovery_upper_bound: 1452,
             max_pending_handshakes: 128,
             retry_above_pending: 32,
             accept_queue: 64,
@@ -93,6 +102,29 @@ impl Default for Config {
 /// The most [`Config::max_udp_payload_size`] may be (see there).
 const MAX_UDP_PAYLOAD_SIZE: u16 = 6500;
 
+/// The least UDP payload QUIC allows a path to carry (RFC 9000, section 14).
+const MIN_UDP_PAYLOAD_SIZE: u16 = 1200;
+
+/// What a connection's path is known to carry before anything is probed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Path {
+    /// To our own host: the loopback interface carries 64 KiB datagrams.
+    Loopback,
+    /// Anything else: path MTU discovery finds out.
+    Network,
+}
+
+impl Path {
+    /// The path to `remote` (an IPv4-mapped IPv6 address counts as the IPv4 one).
+    pub(crate) fn to(remote: SocketAddr) -> Path {
+        if remote.ip().to_canonical().is_loopback() {
+            Path::Loopback
+        } else {
+            Path::Network
+        }
+    }
+}
+
 impl Config {
     /// quinn's endpoint settings for these settings.
     pub(crate) fn endpoint(&self) -> Result<EndpointConfig, Error> {
@@ -101,6 +133,9 @@ impl Config {
                 "max_udp_payload_size above 6500 (ten must fit one 64 KiB UDP send)",
             ));
         }
+        if self.mtu_discovery_upper_bound < MIN_UDP_PAYLOAD_SIZE {
+            return Err(Error::InvalidConfig("mtu_discovery_upper_bound below 1200"));
+        }
         let mut endpoint = EndpointConfig::default();
         endpoint
             .max_udp_payload_size(self.max_udp_payload_size)
@@ -108,17 +143,34 @@ impl Config {
         Ok(endpoint)
     }
 
-    /// quinn's transport parameters for these settings.
-    pub(crate) fn transport(&self) -> Result<Arc<TransportConfig>, Error> {
-        self.transport_with_window(self.connection_receive_window)
+    /// quinn's transport parameters for these settings on `path`.
+    pub(crate) fn transport(&self, path: Path) -> Result<Arc<TransportConfig>, Error> {
+        self.transport_with_window(self.connection_receive_window, path)
     }
 
-    /// quinn's transport parameters for these settings with a connection receive window of
-    /// `window` (streams get at most that too).
-    pub(crate) fn transport_with_window(&self, window: u32) -> Result<Arc<TransportConfig>, Error> {
+    /// quinn's transport parameters for these settings on `path` with a connection receive
+    /// window of `window` (streams get at most that too).
+    pub(crate) fn transport_with_window(
+        &self,
+        window: u32,
+        path: Path,
+    ) -> Result<Arc<TransportConfig>, Error> {
         let mut transport = TransportConfig::default();
         let mut mtu_discovery = MtuDiscoveryConfig::default();
-        mtu_discovery.upper_bound(self.max_udp_payload_size);
+        match path {
+            // Discovery stays on: should packets of that size be lost after all, quinn's black
+            // hole detection falls back to 1200 bytes and the search climbs again.
+            Path::Loopback => {
+                transport.initial_mtu(self.max_udp_payload_size);
+                mtu_discovery.upper_bound(self.max_udp_payload_size);
+            }
+            Path::Network => {
+                mtu_discovery.upper_bound(
+                    self.mtu_discovery_upper_bound
+                        .min(self.max_udp_payload_size),
+                );
+            }
+        }
         let idle = IdleTimeout::try_from(self.max_idle_timeout)
             .map_err(|_| Error::InvalidConfig("max_idle_timeout exceeds 2^62 ms"))?;
         transport

@@ -119,7 +119,8 @@ impl Connection {
                 Some(Stream::new(send, recv, Some(held)))
             }
             Err(error) => {
-                tracing::debug!(peer = %self.remote_peer, %error, "QUIC connection ended");
+                let path = self.inner.stats().path;
+                tracing::debug!(peer = %self.remote_peer, %error, ?path, "QUIC connection ended");
                 None
             }
         }
@@ -127,6 +128,11 @@ impl Connection {
 
     /// Closes the connection at once: open streams fail, unsent data is abandoned.
     pub fn close(&self) {
+        if self.inner.close_reason().is_none() {
+            // What the path was like (losses, congestion events, MTU): why a transfer was slow.
+            let path = self.inner.stats().path;
+            tracing::debug!(peer = %self.remote_peer, ?path, "closing QUIC connection");
+        }
         self.inner.close(quinn::VarInt::from_u32(CLOSE_CODE), b"");
     }
 
@@ -147,7 +153,9 @@ impl Connection {
 
     /// The largest UDP payload the path has been found to carry so far, in bytes: 1200 at
     /// first, then what path MTU discovery confirms, up to
-    /// [`Config::max_udp_payload_size`](crate::Config::max_udp_payload_size).
+    /// [`Config::mtu_discovery_upper_bound`](crate::Config::mtu_discovery_upper_bound); to our
+    /// own host, [`Config::max_udp_payload_size`](crate::Config::max_udp_payload_size) from
+    /// the start.
     pub fn path_mtu(&self) -> u16 {
         self.inner.stats().path.current_mtu
     }

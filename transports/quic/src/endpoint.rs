@@ -11,6 +11,7 @@ use tokio::sync::{Semaphore, mpsc, watch};
 use tracing::debug;
 
 use crate::address::{self, socket_multiaddr};
+use crate::config::Path;
 use crate::memory::{self, Reservation};
 use crate::{Config, Connection, Error};
 
@@ -62,7 +63,10 @@ pub struct Endpoint {
 struct Inner {
     config: Config,
     tls: hyphae_tls::Config,
+    /// Transport parameters of connections over the network, and to our own host (see
+    /// [`Path`]), with the configured receive window.
     transport: Arc<quinn::TransportConfig>,
+    loopback_transport: Arc<quinn::TransportConfig>,
     /// Settings of each quinn endpoint (one per socket).
     endpoint: quinn::EndpointConfig,
     server: quinn::ServerConfig,
@@ -101,8 +105,9 @@ impl Endpoint {
     /// shares one certificate between both), with no socket yet. Its muxer list is not
     /// used: QUIC offers only the ALPN `libp2p`.
     pub fn with_tls(tls: hyphae_tls::Config, config: Config) -> Result<Endpoint, Error> {
-        let transport = config.transport()?;
         let endpoint = config.endpoint()?;
+        let transport = config.transport(Path::Network)?;
+        let loopback_transport = config.transport(Path::Loopback)?;
         let server_tls = hyphae_tls::server_config(&tls, vec![hyphae_tls::ALPN.to_vec()])?;
         let crypto = QuicServerConfig::try_from(server_tls)
             .map_err(|_| Error::InvalidConfig("TLS lacks the QUIC initial cipher suite"))?;
@@ -117,6 +122,7 @@ impl Endpoint {
                 config,
                 tls,
                 transport,
+                loopback_transport,
                 endpoint,
                 server,
                 sockets: Mutex::new(Sockets::default()),
@@ -268,7 +274,7 @@ impl Endpoint {
         let crypto = QuicClientConfig::try_from(tls)
             .map_err(|_| Error::InvalidConfig("TLS lacks the QUIC initial cipher suite"))?;
         let mut client = quinn::ClientConfig::new(Arc::new(crypto));
-        let (reservation, transport) = self.inner.reserve_window(Opener::Local)?;
+        let (reservation, transport) = self.inner.reserve_window(Opener::Local, remote)?;
         client.transport_config(transport);
         let connecting = endpoint.connect_with(client, remote, PLACEHOLDER_NAME)?;
         match connecting.await {
@@ -344,17 +350,23 @@ impl Inner {
     fn reserve_window(
         &self,
         opener: Opener,
+        remote: SocketAddr,
     ) -> Result<(Reservation, Arc<quinn::TransportConfig>), Error> {
+        let path = Path::to(remote);
+        let configured = match path {
+            Path::Loopback => &self.loopback_transport,
+            Path::Network => &self.transport,
+        };
         let Some(resources) = self.memory.get() else {
-            return Ok((Reservation::default(), self.transport.clone()));
+            return Ok((Reservation::default(), configured.clone()));
         };
         let wanted = self.config.connection_receive_window;
         let (reservation, window) =
             memory::reserve(resources, opener, wanted).ok_or(Error::NoMemory)?;
         let transport = if window == wanted {
-            self.transport.clone()
+            configured.clone()
         } else {
-            self.config.transport_with_window(window)?
+            self.config.transport_with_window(window, path)?
         };
         Ok((reservation, transport))
     }
@@ -426,7 +438,7 @@ async fn accept_loop(
             continue;
         };
         let reserved = inner
-            .reserve_window(Opener::Remote)
+            .reserve_window(Opener::Remote, incoming.remote_address())
             .map(|(reservation, transport)| {
                 let mut server = inner.server.clone();
                 server.transport_config(transport);

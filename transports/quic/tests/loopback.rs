@@ -153,12 +153,8 @@ async fn the_peer_may_hold_the_configured_streams_open_granted_as_it_opens_them(
     assert!(beyond.is_err(), "a stream beyond the limit opened");
 }
 
-#[tokio::test]
-async fn large_transfer_on_one_stream() {
-    let (listener, listen) = listening("/ip4/127.0.0.1/udp/0/quic-v1").await;
-    let dialer = endpoint();
-    let (dialled, accepted) = connect(&dialer, &listener, &listen).await;
-    serve_echo(accepted);
+/// Echoes 8 MiB on one stream of `dialled` (served by [`serve_echo`]) and checks every byte.
+async fn echo_8_mib(dialled: &Connection) {
     let mut stream = dialled.open_stream().await.unwrap();
     let data = vec![0xa5u8; 8 * 1024 * 1024];
     let (mut read, mut write) = tokio::io::split(&mut stream);
@@ -174,10 +170,57 @@ async fn large_transfer_on_one_stream() {
     let ((), echoed) = tokio::join!(sender, receiver);
     assert_eq!(echoed.len(), data.len());
     assert!(echoed == data);
-    // Loopback carries 64 KiB datagrams: path MTU discovery went past quinn's default 1452
-    // bytes, up to (about) the configured 6000.
-    let mtu = dialled.path_mtu();
-    assert!((5000..=6000).contains(&mtu), "path MTU {mtu}");
+}
+
+#[tokio::test]
+async fn large_transfer_on_one_stream() {
+    let (listener, listen) = listening("/ip4/127.0.0.1/udp/0/quic-v1").await;
+    let dialer = endpoint();
+    let (dialled, accepted) = connect(&dialer, &listener, &listen).await;
+    // Loopback carries 64 KiB datagrams: both ends start at the configured 6000 bytes
+    // rather than probing up from 1200.
+    assert_eq!((dialled.path_mtu(), accepted.path_mtu()), (6000, 6000));
+    serve_echo(accepted);
+    echo_8_mib(&dialled).await;
+    // No packet of that size was lost (which would have sent it back to 1200).
+    assert_eq!(dialled.path_mtu(), 6000);
+}
+
+/// The host's own address on its default route: traffic to it stays on the host (the
+/// kernel's local routes), but it is no loopback address.
+fn own_network_address() -> std::net::IpAddr {
+    let socket = std::net::UdpSocket::bind("0.0.0.0:0").unwrap();
+    // Connecting a UDP socket sends nothing; it only picks the route and source address.
+    socket
+        .connect("198.51.100.1:9")
+        .expect("this test needs an IPv4 default route (a non-loopback address)");
+    socket.local_addr().unwrap().ip()
+}
+
+#[tokio::test]
+async fn other_paths_probe_no_further_than_the_upper_bound() {
+    let ip = own_network_address();
+    assert!(!ip.is_loopback(), "{ip}");
+    let (listener, listen) = listening(&format!("/ip4/{ip}/udp/0/quic-v1")).await;
+    let dialer = endpoint();
+    let (dialled, accepted) = connect(&dialer, &listener, &listen).await;
+    assert_eq!(dialled.path_mtu(), 1200, "starts at QUIC's minimum");
+    serve_echo(accepted);
+    echo_8_mib(&dialled).await;
+    // The path would carry 6000 (it is the host's own); discovery climbs to the upper bound
+    // (1452 by default) and no further.
+    tokio::time::timeout(Duration::from_secs(5), async {
+        while dialled.path_mtu() < 1440 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("path MTU stayed at {}", dialled.path_mtu()));
+    assert!(
+        dialled.path_mtu() <= 1452,
+        "path MTU {}",
+        dialled.path_mtu()
+    );
 }
 
 #[test]
@@ -195,6 +238,17 @@ fn udp_payload_sizes_that_quinn_cannot_send_are_refused() {
         if !accepted {
             assert!(matches!(result, Err(Error::InvalidConfig(_))));
         }
+    }
+    // The probing bound needs QUIC's minimum; above the payload size it is capped by it.
+    for (bound, accepted) in [(1199, false), (1200, true), (9000, true)] {
+        let mut config = Config::default();
+        config.mtu_discovery_upper_bound = bound;
+        let result = Endpoint::new(&keypair, config);
+        assert_eq!(
+            result.is_ok(),
+            accepted,
+            "mtu_discovery_upper_bound {bound}: {result:?}"
+        );
     }
 }
 
