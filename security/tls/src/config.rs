@@ -9,9 +9,10 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use rustls::server::NoServerSessionStorage;
 use rustls::sign::{CertifiedKey, SingleCertAndKey};
 
+use crate::certificate::{self, P2pCertificate};
 use crate::verified::VerifiedCertificates;
 use crate::verifier::{ClientVerifier, RejectionRecord, ServerVerifier};
-use crate::{ALPN, Error, certificate};
+use crate::{ALPN, CertificateError, Error};
 
 /// What one node's TLS handshakes need: its certificate (made once, for a fresh ECDSA
 /// P-256 key) and the stream muxers it offers in ALPN. Cheap to clone.
@@ -84,6 +85,22 @@ impl Config {
         self.certified
             .end_entity_cert()
             .map_or(&[], |der| der.as_ref())
+    }
+
+    /// The peer a finished handshake authenticated, from the certificate chain rustls
+    /// reports (`peer_certificates`): it must be one certificate, which our verifier checked
+    /// in that handshake, so it is read from the verified certificates rather than decoded
+    /// and its two signatures checked once more (fully checked again only if forgotten
+    /// meanwhile).
+    pub fn verified_peer(
+        &self,
+        certificates: Option<&[CertificateDer<'_>]>,
+    ) -> Result<P2pCertificate, Error> {
+        let certificates = certificates.unwrap_or_default();
+        let [certificate] = certificates else {
+            return Err(CertificateError::ChainLength(certificates.len()).into());
+        };
+        Ok(self.verified.parse(certificate)?)
     }
 
     /// The ALPN list of a TCP handshake: our muxers, then `libp2p`.
@@ -168,4 +185,25 @@ pub fn server_config(config: &Config, alpn: Vec<Vec<u8>>) -> Result<rustls::Serv
     server.session_storage = Arc::new(NoServerSessionStorage {});
     server.send_tls13_tickets = 0;
     Ok(server)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_verified_peer_is_one_certificate_and_is_remembered() {
+        let peer = Keypair::generate_ed25519();
+        let theirs = CertificateDer::from(Config::new(&peer).unwrap().certificate().to_vec());
+        let ours = Config::new(&Keypair::generate_ed25519()).unwrap();
+        for chain in [&[][..], &[theirs.clone(), theirs.clone()][..]] {
+            assert!(matches!(
+                ours.verified_peer(Some(chain)),
+                Err(Error::Certificate(CertificateError::ChainLength(n))) if n == chain.len()
+            ));
+        }
+        let certificate = ours.verified_peer(Some(&[theirs])).unwrap();
+        assert_eq!(certificate.peer_id(), peer.public().to_peer_id());
+        assert_eq!(ours.verified.len(), 1);
+    }
 }

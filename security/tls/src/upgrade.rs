@@ -10,7 +10,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tracing::debug;
 
 use crate::verifier::{Rejection, RejectionRecord};
-use crate::{ALPN, CertificateError, Config, Error, TlsStream, certificate, config};
+use crate::{ALPN, CertificateError, Config, Error, TlsStream, config};
 
 /// Who the peer is and what the handshake agreed on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,7 +87,11 @@ where
         .await
         .map_err(|error| handshake_error(error, Some(&record)))?;
     let (_, connection) = stream.get_ref();
-    let output = output(connection.peer_certificates(), connection.alpn_protocol())?;
+    let output = output(
+        config,
+        connection.peer_certificates(),
+        connection.alpn_protocol(),
+    )?;
     debug!(peer = %output.remote_peer, muxer = ?output.muxer, "tls handshake complete (outbound)");
     Ok((
         output,
@@ -124,7 +128,11 @@ where
         .await
         .map_err(|error| handshake_error(error, None))?;
     let (_, connection) = stream.get_ref();
-    let output = output(connection.peer_certificates(), connection.alpn_protocol())?;
+    let output = output(
+        config,
+        connection.peer_certificates(),
+        connection.alpn_protocol(),
+    )?;
     debug!(peer = %output.remote_peer, muxer = ?output.muxer, "tls handshake complete (inbound)");
     Ok((
         output,
@@ -152,14 +160,11 @@ fn select_alpn(offered: &[&[u8]], ours: &[Vec<u8>]) -> Vec<Vec<u8>> {
 /// The [`Output`] of a finished handshake, from the certificate the verifier accepted and
 /// the protocol ALPN chose.
 pub(crate) fn output(
+    config: &Config,
     certificates: Option<&[CertificateDer<'_>]>,
     alpn: Option<&[u8]>,
 ) -> Result<Output, Error> {
-    let certificates = certificates.unwrap_or_default();
-    let [certificate] = certificates else {
-        return Err(CertificateError::ChainLength(certificates.len()).into());
-    };
-    let certificate = certificate::parse(certificate)?;
+    let certificate = config.verified_peer(certificates)?;
     let muxer = alpn
         .filter(|protocol| *protocol != ALPN)
         .map(|protocol| String::from_utf8_lossy(protocol).into_owned());

@@ -36,23 +36,20 @@ pub struct Connection {
 
 impl Connection {
     /// Wraps an established quinn connection, reading the peer's identity from the
-    /// certificate the handshake verified. The peer may open up to `max_streams` streams at
-    /// once, granted as it uses them (see [`INITIAL_STREAM_CREDIT`]).
+    /// certificate the handshake verified (remembered by `tls`, so not checked again). The
+    /// peer may open up to `max_streams` streams at once, granted as it uses them (see
+    /// [`INITIAL_STREAM_CREDIT`]).
     ///
     /// [`INITIAL_STREAM_CREDIT`]: crate::INITIAL_STREAM_CREDIT
-    pub(crate) fn new(inner: quinn::Connection, max_streams: u32) -> Result<Connection, Error> {
+    pub(crate) fn new(
+        inner: quinn::Connection,
+        tls: &hyphae_tls::Config,
+        max_streams: u32,
+    ) -> Result<Connection, Error> {
         let certificates = inner
             .peer_identity()
             .and_then(|identity| identity.downcast::<Vec<CertificateDer<'static>>>().ok());
-        let certificates = certificates.as_deref().map(Vec::as_slice);
-        let [certificate] = certificates.unwrap_or_default() else {
-            let count = certificates.map_or(0, <[_]>::len);
-            return Err(
-                hyphae_tls::Error::from(hyphae_tls::CertificateError::ChainLength(count)).into(),
-            );
-        };
-        let certificate =
-            hyphae_tls::certificate::parse(certificate).map_err(hyphae_tls::Error::from)?;
+        let certificate = tls.verified_peer(certificates.as_deref().map(Vec::as_slice))?;
         Ok(Connection {
             remote_peer: certificate.peer_id(),
             remote_public_key: certificate.public_key().clone(),

@@ -279,9 +279,12 @@ impl Endpoint {
         let connecting = endpoint.connect_with(client, remote, PLACEHOLDER_NAME)?;
         match connecting.await {
             Ok(connection) => {
-                let connection =
-                    Connection::new(connection, self.inner.config.max_concurrent_streams)?
-                        .holding(reservation);
+                let connection = Connection::new(
+                    connection,
+                    &self.inner.tls,
+                    self.inner.config.max_concurrent_streams,
+                )?
+                .holding(reservation);
                 debug!(peer = %connection.remote_peer(), %remote, "QUIC connection established (outbound)");
                 Ok(connection)
             }
@@ -452,13 +455,16 @@ async fn accept_loop(
                 continue;
             }
         };
+        // Reads the verified certificate of each handshake (cheap to clone).
+        let tls = inner.tls.clone();
         drop(inner);
         let accepted = accepted.clone();
         tokio::spawn(async move {
             let remote = incoming.remote_address();
             let handshake = async {
                 let connection = incoming.accept_with(Arc::new(server))?.await?;
-                Ok::<_, Error>(Connection::new(connection, max_streams)?.holding(reservation))
+                let connection = Connection::new(connection, &tls, max_streams)?;
+                Ok::<_, Error>(connection.holding(reservation))
             };
             match tokio::time::timeout(timeout, handshake).await {
                 Ok(Ok(connection)) => {
