@@ -6,8 +6,9 @@
 //!
 //! Both sides are brought to the same state before anything is measured: every routing table
 //! holds all 29 other servers (but for a bucket that more than k of them share: it holds k)
-//! and every pair of nodes holds a connection, so the lookups measure rounds of round trips. (The simulator seeds its tables from the ground truth; the
-//! real nodes bootstrap through one node and then ping each other.) What a new connection
+//! and every pair of nodes holds a connection, so the lookups measure rounds of round trips.
+//! (The simulator seeds its tables from the ground truth; the real nodes bootstrap through
+//! one node and then ping each other.) What a new connection
 //! costs is measured on its own, a ping right after a disconnect against one on the open
 //! connection, and compared with the model's `connection_setup_rtts`.
 //!
