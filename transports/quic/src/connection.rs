@@ -116,8 +116,13 @@ impl Connection {
                 Some(Stream::new(send, recv, Some(held)))
             }
             Err(error) => {
-                let path = self.inner.stats().path;
-                tracing::debug!(peer = %self.remote_peer, %error, ?path, "QUIC connection ended");
+                // The path's statistics are gathered only when debug logging is on.
+                tracing::debug!(
+                    peer = %self.remote_peer,
+                    %error,
+                    path = ?self.inner.stats().path,
+                    "QUIC connection ended"
+                );
                 None
             }
         }
@@ -127,8 +132,11 @@ impl Connection {
     pub fn close(&self) {
         if self.inner.close_reason().is_none() {
             // What the path was like (losses, congestion events, MTU): why a transfer was slow.
-            let path = self.inner.stats().path;
-            tracing::debug!(peer = %self.remote_peer, ?path, "closing QUIC connection");
+            tracing::debug!(
+                peer = %self.remote_peer,
+                path = ?self.inner.stats().path,
+                "closing QUIC connection"
+            );
         }
         self.inner.close(quinn::VarInt::from_u32(CLOSE_CODE), b"");
     }

@@ -226,29 +226,31 @@ async fn other_paths_probe_no_further_than_the_upper_bound() {
 #[test]
 fn udp_payload_sizes_that_quinn_cannot_send_are_refused() {
     let keypair = Keypair::generate_ed25519();
-    for (size, accepted) in [(1199, false), (1200, true), (6500, true), (6501, false)] {
+    let payload = |size| {
         let mut config = Config::default();
         config.max_udp_payload_size = size;
-        let result = Endpoint::new(&keypair, config);
-        assert_eq!(
-            result.is_ok(),
-            accepted,
-            "max_udp_payload_size {size}: {result:?}"
-        );
+        config
+    };
+    // The probing bound needs QUIC's minimum; above the payload size it is capped by it.
+    let probing = |bound| {
+        let mut config = Config::default();
+        config.mtu_discovery_upper_bound = bound;
+        config
+    };
+    for (config, accepted) in [
+        (payload(1199), false),
+        (payload(1200), true),
+        (payload(6500), true),
+        (payload(6501), false),
+        (probing(1199), false),
+        (probing(1200), true),
+        (probing(9000), true),
+    ] {
+        let result = Endpoint::new(&keypair, config.clone());
+        assert_eq!(result.is_ok(), accepted, "{config:?}: {result:?}");
         if !accepted {
             assert!(matches!(result, Err(Error::InvalidConfig(_))));
         }
-    }
-    // The probing bound needs QUIC's minimum; above the payload size it is capped by it.
-    for (bound, accepted) in [(1199, false), (1200, true), (9000, true)] {
-        let mut config = Config::default();
-        config.mtu_discovery_upper_bound = bound;
-        let result = Endpoint::new(&keypair, config);
-        assert_eq!(
-            result.is_ok(),
-            accepted,
-            "mtu_discovery_upper_bound {bound}: {result:?}"
-        );
     }
 }
 
