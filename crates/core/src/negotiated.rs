@@ -4,7 +4,7 @@
 
 use std::io::{self, IoSlice};
 use std::pin::Pin;
-use std::task::{Context, Poll, ready};
+use std::task::{Context, Poll, Waker, ready};
 
 use bytes::{Buf, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
@@ -22,6 +22,11 @@ pub struct Negotiated<T> {
     io: T,
     protocol: String,
     state: State,
+    /// A write, flush or shutdown waiting for the held-back confirmation to go out. The
+    /// stream below keeps one write waker (Yamux per stream, a pipe per direction), and a
+    /// read that sends the confirmation takes it over; whoever sends the last of it wakes
+    /// this one.
+    waiting_writer: Option<Waker>,
 }
 
 #[derive(Debug)]
@@ -32,7 +37,8 @@ enum State {
     /// that refusal from then on.
     Refused { proposed: Vec<String> },
     /// Negotiated; `leftover` holds bytes that arrived with the last negotiation message,
-    /// `unsent` the listener's confirmation, which goes out with the first data written.
+    /// `unsent` the listener's confirmation, which goes out with the first data written
+    /// (at most [`MAX_COALESCED`] bytes of it while the stream below is blocked).
     Ready {
         leftover: BytesMut,
         unsent: BytesMut,
@@ -59,6 +65,15 @@ fn release_if_empty(buffer: &mut BytesMut) {
 }
 
 impl<T> Negotiated<T> {
+    fn new(io: T, protocol: String, state: State) -> Negotiated<T> {
+        Negotiated {
+            io,
+            protocol,
+            state,
+            waiting_writer: None,
+        }
+    }
+
     /// The protocol this stream speaks.
     pub fn protocol(&self) -> &str {
         &self.protocol
@@ -95,14 +110,14 @@ pub async fn dial<T: AsyncRead + AsyncWrite + Unpin>(
     io.write_all(&dialer.poll_transmit()).await?;
     io.flush().await?;
     if dialer.is_optimistic() {
-        return Ok(Negotiated {
+        return Ok(Negotiated::new(
             io,
-            protocol: dialer.proposed().to_owned(),
-            state: State::AwaitingConfirmation {
+            dialer.proposed().to_owned(),
+            State::AwaitingConfirmation {
                 dialer,
                 buffer: BytesMut::new(),
             },
-        });
+        ));
     }
     let mut buffer = BytesMut::with_capacity(READ_CHUNK);
     loop {
@@ -114,11 +129,11 @@ pub async fn dial<T: AsyncRead + AsyncWrite + Unpin>(
             io.flush().await?;
         }
         if let Some(protocol) = selected {
-            return Ok(Negotiated {
+            return Ok(Negotiated::new(
                 io,
                 protocol,
-                state: State::ready(buffer, BytesMut::new()),
-            });
+                State::ready(buffer, BytesMut::new()),
+            ));
         }
     }
 }
@@ -153,11 +168,11 @@ where
             .map(|selected| selected.map(str::to_owned));
         let output = listener.poll_transmit();
         if let Ok(Some(protocol)) = selected {
-            return Ok(Negotiated {
+            return Ok(Negotiated::new(
                 io,
                 protocol,
-                state: State::ready(buffer, BytesMut::from(&output[..])),
-            });
+                State::ready(buffer, BytesMut::from(&output[..])),
+            ));
         }
         // Answers already decided (`na`s) are sent even if the exchange then failed.
         if !output.is_empty() {
@@ -268,24 +283,45 @@ impl<T: AsyncRead + Unpin> Negotiated<T> {
 }
 
 impl<T: AsyncWrite + Unpin> Negotiated<T> {
-    /// Writes out a held-back confirmation, if any.
+    /// Writes out a held-back confirmation (and the data joined to it), if any, and wakes a
+    /// writer that waited for it when it is gone or has failed.
     fn poll_unsent(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let State::Ready { unsent, .. } = &mut self.state else {
             return Poll::Ready(Ok(()));
         };
-        while !unsent.is_empty() {
-            let written = ready!(Pin::new(&mut self.io).poll_write(cx, unsent))?;
-            if written == 0 {
-                return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
+        let result = loop {
+            if unsent.is_empty() {
+                release_if_empty(unsent);
+                break Ok(());
             }
-            unsent.advance(written);
+            match ready!(Pin::new(&mut self.io).poll_write(cx, unsent)) {
+                Ok(0) => break Err(io::ErrorKind::WriteZero.into()),
+                Ok(written) => unsent.advance(written),
+                Err(error) => break Err(error),
+            }
+        };
+        if let Some(writer) = self.waiting_writer.take()
+            && !writer.will_wake(cx.waker())
+        {
+            writer.wake();
         }
-        release_if_empty(unsent);
-        Poll::Ready(Ok(()))
+        Poll::Ready(result)
+    }
+
+    /// [`poll_unsent`](Self::poll_unsent) for a write, flush or shutdown, which must be woken
+    /// when the confirmation is out even if a read sends the rest of it.
+    fn poll_unsent_for_writer(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let poll = self.poll_unsent(cx);
+        if poll.is_pending() {
+            self.waiting_writer = Some(cx.waker().clone());
+        }
+        poll
     }
 }
 
-/// Most application bytes joined to a held-back confirmation in one write.
+/// Most bytes held back with the listener's confirmation: application data is joined to it
+/// (to travel in one write) until the held-back bytes reach this, then writes wait for the
+/// stream below, as they would without the confirmation.
 const MAX_COALESCED: usize = 16 * 1024;
 
 impl<T: AsyncRead + AsyncWrite + Unpin> AsyncRead for Negotiated<T> {
@@ -336,14 +372,20 @@ impl<T: AsyncRead + AsyncWrite + Unpin> AsyncWrite for Negotiated<T> {
         }
         if let State::Ready { unsent, .. } = &mut this.state
             && !unsent.is_empty()
+            && !buf.is_empty()
         {
             // Send the confirmation and the first data together.
-            let joined = buf.len().min(MAX_COALESCED);
+            let joined = MAX_COALESCED.saturating_sub(unsent.len()).min(buf.len());
             unsent.extend_from_slice(&buf[..joined]);
-            if let Poll::Ready(Err(error)) = this.poll_unsent(cx) {
-                return Poll::Ready(Err(error));
+            if joined > 0 {
+                // Taken, whether or not the stream below takes it now.
+                return match this.poll_unsent(cx) {
+                    Poll::Ready(Err(error)) => Poll::Ready(Err(error)),
+                    _ => Poll::Ready(Ok(joined)),
+                };
             }
-            return Poll::Ready(Ok(joined));
+            // As much is held back as we allow: wait until it is out, then write through.
+            ready!(this.poll_unsent_for_writer(cx))?;
         }
         match ready!(Pin::new(&mut this.io).poll_write(cx, buf)) {
             Err(error) => Poll::Ready(Err(this.refusal_or(cx, error))),
@@ -381,7 +423,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> AsyncWrite for Negotiated<T> {
         if let State::Refused { proposed } = &this.state {
             return Poll::Ready(Err(refusal(proposed)));
         }
-        ready!(this.poll_unsent(cx))?;
+        ready!(this.poll_unsent_for_writer(cx))?;
         match ready!(Pin::new(&mut this.io).poll_flush(cx)) {
             Err(error) => Poll::Ready(Err(this.refusal_or(cx, error))),
             Ok(()) => Poll::Ready(Ok(())),
@@ -390,7 +432,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> AsyncWrite for Negotiated<T> {
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
-        ready!(this.poll_unsent(cx))?;
+        ready!(this.poll_unsent_for_writer(cx))?;
         match ready!(Pin::new(&mut this.io).poll_shutdown(cx)) {
             Err(error) => Poll::Ready(Err(this.refusal_or(cx, error))),
             Ok(()) => Poll::Ready(Ok(())),
@@ -535,6 +577,96 @@ mod tests {
         stream.read_to_end(&mut request).await.unwrap();
         assert_eq!(request, b"hello");
         assert!(stream.write_all(b"reply").await.is_err());
+    }
+
+    /// A listener on `io` whose dialer (`dialer_end`) proposed `/echo/1` and wrote nothing
+    /// else: the confirmation is held back.
+    async fn listener_with_unsent_confirmation(
+        io: tokio::io::DuplexStream,
+        dialer_end: &mut tokio::io::DuplexStream,
+    ) -> Negotiated<tokio::io::DuplexStream> {
+        let proposal = crate::multistream::Dialer::new(protocols(&["/echo/1"]))
+            .unwrap()
+            .poll_transmit();
+        dialer_end.write_all(&proposal).await.unwrap();
+        let stream = listen(io, protocols(&["/echo/1"])).await.unwrap();
+        assert!(matches!(&stream.state, State::Ready { unsent, .. } if !unsent.is_empty()));
+        stream
+    }
+
+    #[tokio::test]
+    async fn writes_behind_an_unsent_confirmation_wait_for_a_blocked_stream() {
+        let (a, mut b) = tokio::io::duplex(256);
+        let mut stream = listener_with_unsent_confirmation(a, &mut b).await;
+        // The dialer reads nothing: the pipe fills, and then the held-back bytes.
+        let mut context = Context::from_waker(std::task::Waker::noop());
+        let mut accepted = Vec::new();
+        let chunk: Vec<u8> = (0..1024u32).map(|i| (i % 251) as u8).collect();
+        let mut blocked = false;
+        for _ in 0..100 {
+            match Pin::new(&mut stream).poll_write(&mut context, &chunk) {
+                Poll::Ready(Ok(written)) => accepted.extend_from_slice(&chunk[..written]),
+                Poll::Ready(Err(error)) => panic!("write failed: {error}"),
+                Poll::Pending => {
+                    blocked = true;
+                    break;
+                }
+            }
+        }
+        assert!(blocked, "{} bytes taken without waiting", accepted.len());
+        assert!(accepted.len() <= 256 + MAX_COALESCED, "{}", accepted.len());
+        // What was taken arrives, behind the confirmation, once the dialer reads.
+        let writer = tokio::spawn(async move {
+            stream.flush().await.unwrap();
+            stream.shutdown().await.unwrap();
+            accepted
+        });
+        let mut received = Vec::new();
+        b.read_to_end(&mut received).await.unwrap();
+        let accepted = writer.await.unwrap();
+        let confirmation = received.len() - accepted.len();
+        assert!(received[..confirmation].ends_with(b"/echo/1\n"));
+        assert_eq!(received[confirmation..], accepted[..]);
+    }
+
+    /// A write half waiting for the confirmation to go out is woken when the read half sends
+    /// the rest of it, although the read took over the pipe's one write waker.
+    #[tokio::test]
+    async fn a_writer_waiting_on_the_confirmation_is_woken_when_a_read_sends_it() {
+        let (a, mut b) = tokio::io::duplex(256);
+        let stream = listener_with_unsent_confirmation(a, &mut b).await;
+        let (mut read_half, mut write_half) = tokio::io::split(stream);
+        let sent: Vec<u8> = (0..64 * 1024u32).map(|i| (i % 253) as u8).collect();
+        let expected = sent.clone();
+        let writer = tokio::spawn(async move {
+            write_half.write_all(&sent).await.unwrap();
+            write_half.shutdown().await.unwrap();
+        });
+        // This runtime runs one task at a time: the writer runs until it waits on the full
+        // pipe, then the reader, whose read waits for the dialer and registers its own waker
+        // for the confirmation's write, the pipe's only one.
+        for _ in 0..4 {
+            tokio::task::yield_now().await;
+        }
+        assert!(!writer.is_finished());
+        let reader = tokio::spawn(async move {
+            let mut request = Vec::new();
+            read_half.read_to_end(&mut request).await.unwrap();
+            request
+        });
+        for _ in 0..4 {
+            tokio::task::yield_now().await;
+        }
+        let mut received = Vec::new();
+        tokio::time::timeout(std::time::Duration::from_secs(10), async {
+            b.read_to_end(&mut received).await.unwrap();
+        })
+        .await
+        .expect("the writer was never woken");
+        assert!(received.ends_with(&expected));
+        writer.await.unwrap();
+        drop(b);
+        assert_eq!(reader.await.unwrap(), b"");
     }
 
     /// The refusal inside an I/O error from a [`Negotiated`] stream, if that is what it is.
