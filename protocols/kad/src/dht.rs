@@ -49,8 +49,9 @@ pub(crate) enum Purpose {
     Lookup(QueryId),
     /// Storing a record or provider entry after a query's lookup.
     Store(QueryId),
-    /// Check-before-add: does a peer that says it is a server answer?
-    Check,
+    /// Check-before-add: does a peer that says it is a server answer? `is_retry` for the
+    /// second and last check of a server whose first went unanswered.
+    Check { is_retry: bool },
     /// Sending the best record to a peer that returned an outdated one.
     Correction,
     /// Is a table entry that has not been useful for a while still there?
@@ -129,6 +130,11 @@ pub struct Dht {
     requests: BTreeMap<RequestId, Pending>,
     /// Peers being checked before entering the table, with their addresses.
     checking: HashMap<PeerId, Vec<Multiaddr>>,
+    /// Identified servers whose check failed while they stayed connected (no answer in
+    /// time, a refused stream), with their addresses: checked once more at the next
+    /// maintenance tick, so that one lost request does not keep a live server out of the
+    /// table for as long as its connection lasts.
+    recheck: BTreeMap<PeerId, Vec<Multiaddr>>,
     /// Table entries being checked for liveness.
     probing: HashSet<PeerId>,
     transmits: VecDeque<Transmit>,
@@ -201,6 +207,7 @@ impl Dht {
             queries: BTreeMap::new(),
             requests: BTreeMap::new(),
             checking: HashMap::new(),
+            recheck: BTreeMap::new(),
             probing: HashSet::new(),
             transmits: VecDeque::new(),
             events: VecDeque::new(),
@@ -272,6 +279,7 @@ impl Dht {
             self.connected.insert(peer);
         } else {
             self.connected.remove(&peer);
+            self.recheck.remove(&peer);
         }
     }
 
@@ -283,8 +291,9 @@ impl Dht {
 
     /// What identify told us about a peer. A peer that advertises the protocol is a server:
     /// it is checked with one request and enters the table if it answers (go-libp2p's
-    /// check-before-add, so that a peer cannot enter by claiming); a peer that stopped
-    /// advertising it leaves the table.
+    /// check-before-add, so that a peer cannot enter by claiming); one whose check fails
+    /// while it stays connected (no answer in time) is checked once more at the next
+    /// maintenance tick. A peer that stopped advertising the protocol leaves the table.
     pub fn on_identified(
         &mut self,
         peer: PeerId,
@@ -311,10 +320,38 @@ impl Dht {
             debug!(%peer, checking = self.checking.len(), "identified server not checked now");
             return;
         }
+        self.recheck.remove(&peer);
+        let request = self.check(peer, addrs, false, now);
+        debug!(%peer, ?request, "checking an identified server before it enters the table");
+    }
+
+    /// Sends the check-before-add request to `peer`.
+    fn check(
+        &mut self,
+        peer: PeerId,
+        addrs: Vec<Multiaddr>,
+        is_retry: bool,
+        now: Instant,
+    ) -> RequestId {
         let message = Message::find_node(self.local.to_bytes());
         self.checking.insert(peer, addrs.clone());
-        let request = self.send(peer, addrs, message, true, Purpose::Check, now);
-        debug!(%peer, ?request, "checking an identified server before it enters the table");
+        self.send(peer, addrs, message, true, Purpose::Check { is_retry }, now)
+    }
+
+    /// Checks once more the servers whose first check failed on a live connection, as far
+    /// as the limit on checks in flight allows (the rest wait for the next tick).
+    fn recheck_servers(&mut self, now: Instant) {
+        while self.checking.len() < MAX_CHECKS
+            && let Some((peer, addrs)) = self.recheck.pop_first()
+        {
+            if self.connected.contains(&peer)
+                && !self.table.contains(&peer)
+                && !self.checking.contains_key(&peer)
+            {
+                let request = self.check(peer, addrs, true, now);
+                debug!(%peer, ?request, "checking an identified server again");
+            }
+        }
     }
 
     /// Queues a request and returns its id.
@@ -409,7 +446,7 @@ impl Dht {
         };
         let peer = pending.peer;
         match pending.purpose {
-            Purpose::Check => {
+            Purpose::Check { .. } => {
                 if let Some(addrs) = self.checking.remove(&peer) {
                     let outcome = self.insert(peer, addrs, now);
                     if matches!(outcome, Insert::Full | Insert::Diversity) {
@@ -473,8 +510,16 @@ impl Dht {
             self.events.push_back(Event::PeerRemoved(peer));
         }
         match pending.purpose {
-            Purpose::Check => {
-                self.checking.remove(&peer);
+            Purpose::Check { is_retry } => {
+                let addrs = self.checking.remove(&peer);
+                // A server that answered wrongly, or is gone, is not asked again.
+                let may_retry = !is_retry && !is_gone && failure != Failure::Invalid;
+                if let Some(addrs) = addrs
+                    && may_retry
+                    && self.recheck.len() < MAX_CHECKS
+                {
+                    self.recheck.insert(peer, addrs);
+                }
             }
             Purpose::Correction => {}
             Purpose::Liveness => {
@@ -616,13 +661,15 @@ impl Dht {
         }
     }
 
-    /// Periodic upkeep: expire the store, check stale peers, reprovide and republish.
+    /// Periodic upkeep: expire the store, check stale peers and servers whose check failed,
+    /// reprovide and republish.
     fn maintain(&mut self, now: Instant) {
         let wall = self.wall(now);
         if let Err(error) = self.store.expire(wall) {
             tracing::warn!(%error, "kad store: expiring entries failed");
         }
         self.probe_stale_entries(now);
+        self.recheck_servers(now);
         let due: Vec<Vec<u8>> = self
             .provided
             .iter()
