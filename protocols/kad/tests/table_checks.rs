@@ -40,6 +40,15 @@ fn checks_of(node: &mut Dht, peer: PeerId) -> Vec<Transmit> {
     checks
 }
 
+/// Node 1 answers node 0's `check`, and node 0 reads the answer, at `now`.
+fn answer(net: &mut Network, check: Transmit, now: Instant) {
+    let answer = net.nodes[1]
+        .handle_request(net.peers[0], check.message, now)
+        .unwrap()
+        .expect("FIND_NODE is answered");
+    net.nodes[0].handle_response(check.request, answer, now);
+}
+
 /// Lets the requests `node` sent at `started` go unanswered until they time out.
 fn time_out(node: &mut Dht, started: Instant) {
     node.handle_timeout(started + node.config().request_timeout + Duration::from_secs(1));
@@ -48,19 +57,15 @@ fn time_out(node: &mut Dht, started: Instant) {
 #[test]
 fn a_server_that_answers_its_check_enters_the_table() {
     let (mut net, check) = identified_server();
-    let (client, server, now) = (net.peers[0], net.peers[1], net.now);
-    let answer = net.nodes[1]
-        .handle_request(client, check.message, now)
-        .unwrap()
-        .expect("FIND_NODE is answered");
-    net.nodes[0].handle_response(check.request, answer, now);
-    assert!(net.nodes[0].routing_table().contains(&server));
+    let now = net.now;
+    answer(&mut net, check, now);
+    assert!(net.nodes[0].routing_table().contains(&net.peers[1]));
 }
 
 #[test]
 fn a_server_whose_check_went_unanswered_is_checked_once_more_and_enters() {
     let (mut net, _unanswered) = identified_server();
-    let (client, server, start) = (net.peers[0], net.peers[1], net.now);
+    let (server, start) = (net.peers[1], net.now);
     time_out(&mut net.nodes[0], start);
     assert!(!net.nodes[0].routing_table().contains(&server));
     assert!(checks_of(&mut net.nodes[0], server).is_empty());
@@ -69,11 +74,7 @@ fn a_server_whose_check_went_unanswered_is_checked_once_more_and_enters() {
     net.nodes[0].handle_timeout(tick);
     let [second] = <[Transmit; 1]>::try_from(checks_of(&mut net.nodes[0], server))
         .expect("one check at the tick");
-    let answer = net.nodes[1]
-        .handle_request(client, second.message, tick)
-        .unwrap()
-        .expect("FIND_NODE is answered");
-    net.nodes[0].handle_response(second.request, answer, tick);
+    answer(&mut net, second, tick);
     assert!(net.nodes[0].routing_table().contains(&server));
 }
 
