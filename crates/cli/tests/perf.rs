@@ -19,6 +19,11 @@ impl Drop for KillOnDrop {
 
 /// Starts a perf server on a free loopback port and waits until it accepts connections.
 fn server() -> (KillOnDrop, String) {
+    server_with(&[])
+}
+
+/// [`server`] with `hyphae`'s global options `options` before the command.
+fn server_with(options: &[&str]) -> (KillOnDrop, String) {
     let port = TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -27,6 +32,7 @@ fn server() -> (KillOnDrop, String) {
     let address = format!("127.0.0.1:{port}");
     let server = KillOnDrop(
         Command::new(env!("CARGO_BIN_EXE_hyphae"))
+            .args(options)
             .args(["perf", "--run-server", "--server-address", &address])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -242,4 +248,39 @@ fn client_fails_clearly_when_nobody_listens() {
     assert!(output.stdout.is_empty());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("dialling /ip4/127.0.0.1/tcp/"), "{stderr}");
+}
+
+/// The threads of process `pid` named as tokio names its workers.
+#[cfg(target_os = "linux")]
+fn runtime_workers(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/task"))
+        .unwrap()
+        .filter(|task| {
+            let comm = std::fs::read_to_string(task.as_ref().unwrap().path().join("comm"));
+            comm.is_ok_and(|name| name.trim() == "tokio-rt-worker")
+        })
+        .count()
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn worker_threads_sets_the_runtime_size() {
+    for threads in [1, 3] {
+        let (server, address) = server_with(&["--worker-threads", &threads.to_string()]);
+        assert_eq!(runtime_workers(server.0.id()), threads);
+        // It still serves.
+        let output = hyphae(&[
+            "perf",
+            "--worker-threads",
+            "1",
+            "--server-address",
+            &address,
+            "--upload-bytes",
+            "1024",
+            "--download-bytes",
+            "1024",
+        ]);
+        let last = json_lines(&output).pop().unwrap();
+        assert_eq!(field(&last, "downloadBytes"), 1024);
+    }
 }
