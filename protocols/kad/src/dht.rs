@@ -344,10 +344,9 @@ impl Dht {
         while self.checking.len() < MAX_CHECKS
             && let Some((peer, addrs)) = self.recheck.pop_first()
         {
-            if self.connected.contains(&peer)
-                && !self.table.contains(&peer)
-                && !self.checking.contains_key(&peer)
-            {
+            // A server enters `recheck` only as its check ends, and leaves it when a new
+            // identify checks it again: it is never being checked here.
+            if self.connected.contains(&peer) && !self.table.contains(&peer) {
                 let request = self.check(peer, addrs, true, now);
                 debug!(%peer, ?request, "checking an identified server again");
             }
