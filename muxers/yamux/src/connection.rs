@@ -1,64 +1,39 @@
 //! The tokio driver: one task per connection moves bytes between the socket and the
 //! [`Session`]; [`Connection`] handles and [`Stream`]s use the session directly under a
-//! short-held lock, so stream data never passes through a channel or another task.
+//! short-held lock, so stream data never passes through a channel.
 //!
-//! The task owns the socket and two buffers. It swaps its drained write buffer with the
-//! session's queue of outbound frames (no copy) and writes it outside the lock with
-//! [`WriteOwned`]: Noise below seals large batches of frames where they lie and holds them
-//! until the socket takes them (the session meanwhile fills another buffer, or the same one
-//! again once they are sent). A writer's bytes are copied once, into the outbound queue.
+//! The socket and the batch being written to it form the [`Link`], under a lock of its own.
+//! The batch is the session's queue of outbound frames, swapped out whole (no copy) and
+//! written outside the session's lock with [`WriteOwned`]: Noise below seals large batches
+//! of frames where they lie and holds them until the socket takes them (the session
+//! meanwhile fills another buffer, or the same one again once they are sent). A writer's
+//! bytes are copied once, into the outbound queue. Whoever finds a full queue first writes
+//! it: the driver, or the stream whose write found no room (see [`crate::link`]).
 //!
-//! It reads up to [`READ_CHUNK`] bytes at a time; the session copies each small Data payload
-//! out into a [`Bytes`](bytes::Bytes) of exactly its size, which readers then take without
-//! further copies. A large payload is read straight into a buffer of its own
-//! ([`Session::take_pending_payload`]), and after one the driver reads only the next header
-//! first, so bulk data is never copied between the socket's reader and the stream's reader.
-//!
-//! Payloads are not sliced off the read buffer: a small unread frame would then pin a whole
-//! read buffer, and a peer could make us hold far more memory than the windows we granted.
-//! With a buffer per payload, buffered data costs at most twice what the windows allow (a
-//! recycled buffer may be up to twice its payload). Readers hand finished buffers back to the
-//! driver's spare buffers, kept beside the session under the same lock, and the driver hands
-//! them to the session for later payloads while bulk data moves — allocating and freeing one
-//! per frame cost page faults; it frees them once the connection goes quiet. That memory
-//! strategy is the driver's alone: the session only uses the buffer it is handed.
+//! The driver does all the reading ([`crate::reader`]), keeps the session's time, and
+//! writes what no stream did.
 
 use std::collections::HashMap;
 use std::future::{Future, poll_fn};
 use std::io;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
-use bytes::{BufMut, BytesMut};
+use bytes::BytesMut;
 use hyphae_core::WriteOwned;
-use hyphae_core::bursts::Bursts;
-use tokio::io::AsyncRead;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::Sleep;
 use tracing::{Instrument, debug};
 
-use crate::frame::{self, GoAwayCode, StreamId};
-use crate::session::{Event, Mode, PendingPayload, Session};
+use crate::frame::{GoAwayCode, StreamId};
+use crate::link::{Io, Link};
+use crate::reader::{ReadStep, Reader};
+use crate::session::{Event, Mode, Session};
 use crate::spare_buffers::SpareBuffers;
 use crate::stream::Stream;
 use crate::{Config, Error};
-
-/// Bytes the driver asks the socket for per read while bulk data moves (more when a larger
-/// frame is arriving).
-const READ_CHUNK: usize = 256 * 1024;
-
-/// Bytes asked for per read on a quiet connection: enough for pings and small requests, and
-/// all the read buffer a connection that trickles a frame in makes us hold beyond the frame.
-const QUIET_READ_CHUNK: usize = 8 * 1024;
-
-/// Data payloads worth reading straight into a buffer of their own
-/// ([`Session::take_pending_payload`]) rather than into the read buffer and copied out of it:
-/// below this, the copy costs less than the extra reads. Smaller buffers are not recycled.
-pub const LARGE_PAYLOAD: usize = 8 * 1024;
-
-/// A read buffer grown past this for one large frame is given back once empty.
-const MAX_IDLE_READ_BUFFER: usize = 4 * READ_CHUNK;
 
 /// Rounds of read/write work one poll of the driver does before yielding to other tasks.
 const MAX_ROUNDS_PER_POLL: usize = 32;
@@ -123,8 +98,8 @@ impl Connection {
         T: AsyncRead + WriteOwned + Send + 'static,
     {
         let mode = session.mode();
-        let shared = Arc::new(Shared::new(session));
-        let driver = Driver::new(io, Arc::clone(&shared));
+        let shared = Arc::new(Shared::new(session, Box::new(io)));
+        let driver = Driver::new(Arc::clone(&shared));
         let span = tracing::debug_span!("yamux", ?mode);
         tokio::spawn(driver.instrument(span));
         Connection { shared }
@@ -315,16 +290,20 @@ impl Drop for PingGuard<'_> {
 #[derive(Debug)]
 pub(crate) struct Shared {
     inner: Mutex<Inner>,
+    /// Taken before `inner` where both are held, never after.
+    link: Mutex<Link>,
 }
 
 impl Shared {
-    fn new(session: Session) -> Shared {
+    fn new(session: Session, io: Box<dyn Io>) -> Shared {
         Shared {
+            link: Mutex::new(Link::new(io)),
             inner: Mutex::new(Inner {
                 session,
                 spare_buffers: SpareBuffers::default(),
                 wakers: HashMap::new(),
                 driver_waker: None,
+                driver_task: None,
                 accept_wakers: Vec::new(),
                 open_wakers: Vec::new(),
                 close_wakers: Vec::new(),
@@ -340,6 +319,37 @@ impl Shared {
     /// way that matters more than the panic itself, so a poisoned lock is used as is.
     pub(crate) fn lock(&self) -> MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Locks the link (see [`Shared::lock`] on poisoning).
+    fn link(&self) -> MutexGuard<'_, Link> {
+        self.link.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Sends the session's queued frames from the calling task, if the link is free and
+    /// done with its last batch: for a writer that found the write buffer full, which then
+    /// tries again (see [`crate::link`]). Otherwise the driver sends them, as it would have.
+    pub(crate) fn write_through(&self) {
+        let mut link = match self.link.try_lock() {
+            Ok(link) => link,
+            Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+            Err(TryLockError::WouldBlock) => return,
+        };
+        if !link.is_idle() {
+            return;
+        }
+        let mut wake = Vec::new();
+        let driver = {
+            let mut inner = self.lock();
+            let Some(driver) = inner.driver_task.clone() else {
+                return;
+            };
+            inner.session.poll_transmit(now(), &mut link.write_buf);
+            inner.dispatch_to_streams(&mut wake);
+            driver
+        };
+        wake_all(&mut wake);
+        link.poll_write_out(&mut Context::from_waker(&driver));
     }
 }
 
@@ -363,6 +373,9 @@ pub(crate) struct Inner {
     pub(crate) spare_buffers: SpareBuffers,
     pub(crate) wakers: HashMap<StreamId, StreamWakers>,
     driver_waker: Option<Waker>,
+    /// The driver task's waker, kept while it runs, for writes made through the link by
+    /// other tasks: the socket wakes the driver to finish them.
+    driver_task: Option<Waker>,
     accept_wakers: Vec<Waker>,
     open_wakers: Vec<Waker>,
     close_wakers: Vec<Waker>,
@@ -378,6 +391,16 @@ impl Inner {
     /// Turns the session's events into wakers to wake (after the lock is released), and
     /// wakes the driver if there is something to send.
     pub(crate) fn dispatch(&mut self, wake: &mut Vec<Waker>) {
+        self.dispatch_to_streams(wake);
+        if self.session.has_transmit()
+            && let Some(waker) = self.driver_waker.take()
+        {
+            wake.push(waker);
+        }
+    }
+
+    /// Turns the session's events into wakers to wake, leaving the driver be.
+    pub(crate) fn dispatch_to_streams(&mut self, wake: &mut Vec<Waker>) {
         while let Some(event) = self.session.poll_event() {
             match event {
                 Event::Readable(id) => {
@@ -400,11 +423,6 @@ impl Inner {
                 }
                 Event::Closed => self.wake_everyone(wake),
             }
-        }
-        if self.session.has_transmit()
-            && let Some(waker) = self.driver_waker.take()
-        {
-            wake.push(waker);
         }
     }
 
@@ -460,106 +478,22 @@ fn now() -> Instant {
     tokio::time::Instant::now().into_std()
 }
 
-/// The task that owns the socket.
-struct Driver<T> {
-    io: T,
+/// The task that reads the link and writes to it what no stream wrote through, and keeps
+/// the session's time.
+struct Driver {
     shared: Arc<Shared>,
-    read_buf: BytesMut,
-    /// A large Data frame whose payload is being read into a buffer of its own.
-    pending: Option<PendingPayload>,
-    /// Whether to read only a frame header next (see [`LARGE_PAYLOAD`]).
-    header_first: bool,
-    /// Whether read buffers are recycled: while bulk data arrives, not once the connection
-    /// has gone quiet.
-    recycling: bool,
-    /// Bytes read between pauses (the socket had nothing to read): tells when the connection
-    /// goes quiet, and the read buffer and spare buffers can go.
-    read_bursts: Bursts,
-    /// Whether reads ask for [`QUIET_READ_CHUNK`]: from a pause that found the connection
-    /// quiet until a read fills that chunk.
-    quiet: bool,
-    /// Whether the session stopped taking input ([`Session::wants_input`]): the peer does not
-    /// read what we send. Nothing is read from the socket until the session takes input
-    /// again, and then the frames left in the read buffer go first.
-    input_paused: bool,
-    write_buf: BytesMut,
+    reader: Reader,
     sleep: Option<(Instant, Pin<Box<Sleep>>)>,
-    needs_flush: bool,
-    write_failed: bool,
     wake: Vec<Waker>,
 }
 
-impl<T: AsyncRead + WriteOwned> Driver<T> {
-    fn new(io: T, shared: Arc<Shared>) -> Driver<T> {
+impl Driver {
+    fn new(shared: Arc<Shared>) -> Driver {
         Driver {
-            io,
             shared,
-            read_buf: BytesMut::new(),
-            pending: None,
-            header_first: false,
-            recycling: true,
-            read_bursts: Bursts::new(),
-            quiet: true,
-            input_paused: false,
-            write_buf: BytesMut::new(),
+            reader: Reader::new(),
             sleep: None,
-            needs_flush: false,
-            write_failed: false,
             wake: Vec::new(),
-        }
-    }
-
-    /// Stops writing after an I/O error, but goes on reading: what the peer sent before it
-    /// went away (data, FINs, its Go Away) is still delivered. The read side ends soon after.
-    fn write_failed(&mut self, error: io::Error) {
-        debug!(%error, "writing to the connection failed");
-        self.write_failed = true;
-        self.write_buf.clear();
-        self.needs_flush = false;
-    }
-
-    /// Hands what was just read to the session: a large payload once complete, else the
-    /// frames in the read buffer, taking a large payload that has only begun out of it.
-    /// A `bulk` read turns buffer recycling on (the driver turns it off when quiet).
-    fn receive(&mut self, now: Instant, bulk: bool) {
-        let mut guard = self.shared.lock();
-        let inner = &mut *guard;
-        if bulk && !self.recycling {
-            self.recycling = true;
-            inner.spare_buffers.set_enabled(true);
-        }
-        let result = match self.pending.take() {
-            Some(pending) if pending.is_complete() => {
-                self.header_first = true;
-                inner.session.handle_payload(now, pending)
-            }
-            Some(pending) => {
-                self.pending = Some(pending);
-                return;
-            }
-            None => {
-                let result = inner.session.handle_input(now, &mut self.read_buf);
-                let spare_buffers = &mut inner.spare_buffers;
-                self.pending =
-                    inner
-                        .session
-                        .take_pending_payload(&mut self.read_buf, LARGE_PAYLOAD, |len| {
-                            spare_buffers.take(len)
-                        });
-                self.header_first = self.pending.is_some();
-                result
-            }
-        };
-        if let Err(error) = result {
-            debug!(%error, "peer broke the protocol");
-        }
-        self.input_paused = !inner.session.wants_input();
-        if self.input_paused {
-            debug!("peer is not reading what we send, reading paused");
-        }
-        inner.dispatch(&mut self.wake);
-        if self.read_buf.is_empty() && self.read_buf.capacity() > MAX_IDLE_READ_BUFFER {
-            self.read_buf = BytesMut::new();
         }
     }
 
@@ -580,149 +514,82 @@ impl<T: AsyncRead + WriteOwned> Driver<T> {
             let now = now();
             let mut progress = false;
 
-            // Take what the session has to send once the previous batch is written.
-            let (closed, more_to_send, timeout, wants_input) = {
+            // Take what the session has to send once the previous batch is written, and
+            // write it.
+            let mut guard = self.shared.link();
+            let link = &mut *guard;
+            let (closed, more_to_send, timeout) = {
                 let mut inner = self.shared.lock();
                 // The driver is running: it must not wake itself. It registers again before
                 // it waits. Woken for frames it cannot write yet (the socket is full), it
                 // would spin until the peer reads.
                 inner.driver_waker = None;
-                if self.write_buf.is_empty() {
-                    inner.session.poll_transmit(now, &mut self.write_buf);
+                register_one(&mut inner.driver_task, cx);
+                if link.write_buf.is_empty() {
+                    inner.session.poll_transmit(now, &mut link.write_buf);
                 }
                 inner.dispatch(&mut self.wake);
                 (
                     inner.session.is_closed(),
                     inner.session.has_transmit(),
                     inner.session.poll_timeout(),
-                    inner.session.wants_input(),
                 )
             };
             wake_all(&mut self.wake);
 
-            if self.write_failed {
-                self.write_buf.clear();
-            }
-            while !self.write_buf.is_empty() {
-                // A secure channel below may seal the frames in place (see [`WriteOwned`]).
-                match self.io.poll_write_owned(cx, &mut self.write_buf) {
-                    Poll::Ready(Ok(0)) => self.write_failed(io::ErrorKind::WriteZero.into()),
-                    Poll::Ready(Ok(_)) => {
-                        self.needs_flush = true;
-                        progress = true;
-                    }
-                    Poll::Ready(Err(error)) => self.write_failed(error),
-                    Poll::Pending => break,
-                }
-            }
-            if self.write_buf.is_empty() && self.needs_flush {
-                match Pin::new(&mut self.io).poll_flush(cx) {
-                    Poll::Ready(Ok(())) => {
-                        self.needs_flush = false;
-                        if self.quiet {
-                            // A quiet connection keeps no write buffer either.
-                            self.write_buf = BytesMut::new();
-                        }
-                    }
-                    Poll::Ready(Err(error)) => self.write_failed(error),
-                    Poll::Pending => {}
-                }
+            progress |= link.poll_write_out(cx);
+            if self.reader.is_quiet() && link.is_idle() {
+                // A quiet connection keeps no write buffer either.
+                link.write_buf = BytesMut::new();
             }
 
             if closed {
-                if self.write_failed {
+                if link.write_failed {
                     return Poll::Ready(());
                 }
-                if self.write_buf.is_empty() && !self.needs_flush && !more_to_send {
+                if link.write_buf.is_empty() && !link.needs_flush && !more_to_send {
                     // Best effort: the peer may be gone already.
-                    let _ = std::task::ready!(Pin::new(&mut self.io).poll_shutdown(cx));
+                    if let Some(io) = link.io.as_mut() {
+                        let _ = std::task::ready!(Pin::new(io).poll_shutdown(cx));
+                    }
                     return Poll::Ready(());
                 }
-                if progress || (self.write_buf.is_empty() && more_to_send) {
+                if progress || (link.write_buf.is_empty() && more_to_send) {
                     continue;
                 }
                 return Poll::Pending;
             }
-
-            if self.input_paused && wants_input {
-                // The peer read what we sent: first the frames we left in the read buffer.
-                debug!("reading resumed");
-                self.receive(now, false);
+            if self.reader.resume(&self.shared, now, &mut self.wake) {
+                // The peer read what we sent: the frames left in the read buffer went first.
                 wake_all(&mut self.wake);
                 progress = true;
             }
-            if self.input_paused {
+            if self.reader.is_paused() {
                 // Backpressure: the peer must read our answers before we read its frames,
                 // or the session waits for memory. The write above waits for the socket and
                 // the timer for the session's next try; either wakes us once it can go on.
+                drop(guard);
                 progress |= self.poll_timer(cx, timeout);
                 if !progress && self.park(cx) {
                     return Poll::Pending;
                 }
                 continue;
             }
-
-            let read = match &mut self.pending {
-                Some(pending) => tokio_util::io::poll_read_buf(
-                    Pin::new(&mut self.io),
-                    cx,
-                    &mut pending.buf_mut(),
-                ),
-                None => {
-                    // After a large payload, the next frame is likely another: read just its
-                    // header, so that its payload goes straight to a buffer of its own.
-                    let chunk = if self.quiet {
-                        QUIET_READ_CHUNK
-                    } else {
-                        READ_CHUNK
-                    };
-                    let limit = if self.header_first && self.read_buf.is_empty() {
-                        frame::HEADER_LEN
-                    } else {
-                        frame::bytes_needed(&self.read_buf).max(chunk)
-                    };
-                    self.read_buf.reserve(limit);
-                    tokio_util::io::poll_read_buf(
-                        Pin::new(&mut self.io),
-                        cx,
-                        &mut (&mut self.read_buf).limit(limit),
-                    )
-                }
+            let Some(io) = link.io.as_mut() else {
+                return Poll::Ready(());
             };
-            match read {
-                Poll::Ready(Ok(0)) => {
-                    let mut inner = self.shared.lock();
-                    inner.session.handle_eof();
-                    inner.dispatch(&mut self.wake);
-                    progress = true;
-                }
-                Poll::Ready(Ok(n)) => {
-                    self.read_bursts.record(n);
-                    if n >= QUIET_READ_CHUNK {
-                        self.quiet = false;
-                    }
-                    progress = true;
-                    let bulk = n >= LARGE_PAYLOAD || self.pending.is_some();
-                    self.receive(now, bulk);
-                }
-                Poll::Ready(Err(error)) => return self.fail(error),
-                Poll::Pending => {
-                    // Nothing to read for now: a quiet connection keeps no read buffer and
-                    // no spare buffers.
-                    if self.read_bursts.pause() {
-                        self.quiet = true;
-                        if self.read_buf.is_empty() {
-                            self.read_buf = BytesMut::new();
-                        } else if self.read_buf.capacity() > 2 * QUIET_READ_CHUNK {
-                            // The start of a frame: keep it, not the room of a bulk read.
-                            self.read_buf = BytesMut::from(&self.read_buf[..]);
-                        }
-                        if std::mem::take(&mut self.recycling) {
-                            self.shared.lock().spare_buffers.set_enabled(false);
-                        }
-                    }
+            match self
+                .reader
+                .poll_read(io.as_mut(), &self.shared, cx, now, &mut self.wake)
+            {
+                ReadStep::Progress => progress = true,
+                ReadStep::Pending => {}
+                ReadStep::Failed(error) => {
+                    drop(guard);
+                    return self.fail(error);
                 }
             }
+            drop(guard);
             wake_all(&mut self.wake);
 
             progress |= self.poll_timer(cx, timeout);
@@ -757,8 +624,9 @@ impl<T: AsyncRead + WriteOwned> Driver<T> {
     /// Registers to be woken by the session and returns true, unless the session has frames
     /// to send that the free write buffer can take now (then the round goes on).
     fn park(&mut self, cx: &mut Context<'_>) -> bool {
+        let link = self.shared.link();
         let mut inner = self.shared.lock();
-        if self.write_buf.is_empty() && inner.session.has_transmit() {
+        if link.write_buf.is_empty() && inner.session.has_transmit() {
             return false;
         }
         register_one(&mut inner.driver_waker, cx);
@@ -766,7 +634,7 @@ impl<T: AsyncRead + WriteOwned> Driver<T> {
     }
 }
 
-impl<T: AsyncRead + WriteOwned> Future for Driver<T> {
+impl Future for Driver {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
@@ -774,13 +642,16 @@ impl<T: AsyncRead + WriteOwned> Future for Driver<T> {
     }
 }
 
-impl<T> Drop for Driver<T> {
+impl Drop for Driver {
     fn drop(&mut self) {
+        // The socket closes now, not when the last handle goes.
+        self.shared.link().io = None;
         let mut wake = Vec::new();
         {
             let mut inner = self.shared.lock();
             inner.session.handle_eof();
             inner.driver_done = true;
+            inner.driver_task = None;
             inner.dispatch(&mut wake);
             inner.wake_everyone(&mut wake);
         }

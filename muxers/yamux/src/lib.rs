@@ -41,17 +41,20 @@ mod config;
 mod connection;
 mod error;
 pub mod frame;
+mod link;
+mod reader;
 mod session;
 mod spare_buffers;
 mod stream;
 mod stream_state;
 
 pub use config::{Config, INITIAL_WINDOW, MAX_ACK_BACKLOG};
-pub use connection::{Connection, LARGE_PAYLOAD};
+pub use connection::Connection;
 pub use error::Error;
 pub use frame::{GoAwayCode, StreamId};
 /// What [`Connection`] needs of its byte stream beyond reading: see [`Connection::new`].
 pub use hyphae_core::WriteOwned;
+pub use reader::LARGE_PAYLOAD;
 pub use session::{
     Event, IDLE_RELEASE, MAX_MEMORY_RETRY, MIN_MEMORY_RETRY, Mode, PendingPayload,
     RESERVATION_STEP, ReadOutcome, Session, StreamStats,

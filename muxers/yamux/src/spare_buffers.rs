@@ -12,7 +12,7 @@
 
 use bytes::{Bytes, BytesMut};
 
-use crate::connection::LARGE_PAYLOAD;
+use crate::reader::LARGE_PAYLOAD;
 
 /// Most bytes kept per connection: more than the payloads a driver takes in one turn (about
 /// 1 MiB), so the reader's turn refills what the driver's turn used.

@@ -96,14 +96,41 @@ impl AsyncWrite for Stream {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        self.with_inner(|inner, id| match inner.session.write(id, buf) {
-            Ok(0) if !buf.is_empty() => {
-                register_one(&mut inner.wakers.entry(id).or_default().write, cx);
-                Poll::Pending
+        // A writer that finds the write buffer full first sends it itself, if the link is
+        // free (see `crate::link`), and tries once more.
+        let mut wrote_through = false;
+        loop {
+            let mut wake = Vec::new();
+            let outcome = {
+                let mut inner = self.shared.lock();
+                let outcome = match inner.session.write(self.id, buf) {
+                    Ok(0) if !buf.is_empty() => {
+                        if !wrote_through && inner.session.has_transmit() {
+                            None
+                        } else {
+                            register_one(&mut inner.wakers.entry(self.id).or_default().write, cx);
+                            Some(Poll::Pending)
+                        }
+                    }
+                    Ok(written) => Some(Poll::Ready(Ok(written))),
+                    Err(error) => Some(Poll::Ready(Err(error.into_io()))),
+                };
+                if outcome.is_some() {
+                    inner.dispatch(&mut wake);
+                } else {
+                    inner.dispatch_to_streams(&mut wake);
+                }
+                outcome
+            };
+            wake_all(&mut wake);
+            match outcome {
+                Some(outcome) => return outcome,
+                None => {
+                    self.shared.write_through();
+                    wrote_through = true;
+                }
             }
-            Ok(written) => Poll::Ready(Ok(written)),
-            Err(error) => Poll::Ready(Err(error.into_io())),
-        })
+        }
     }
 
     fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {

@@ -1,10 +1,12 @@
 //! The tokio driver over in-memory pipes and real loopback TCP.
 
 use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use hyphae_yamux::{Config, Connection, Mode, WriteOwned};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, DuplexStream, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 
@@ -550,4 +552,75 @@ async fn a_connection_the_scope_cannot_wake_pauses_until_memory_frees() {
         fixed + RESERVATION_STEP as u64,
         "the headroom and a step of the window"
     );
+}
+
+/// A writer that fills the write buffer sends it from its own task (see `link.rs`): here the
+/// driver never runs between the writes, and the frames reach the pipe all the same.
+#[tokio::test(flavor = "current_thread")]
+async fn a_writer_that_fills_the_write_buffer_sends_it_itself() {
+    let (a, mut b) = tokio::io::duplex(4 * 1024 * 1024);
+    let client = Connection::new(a, Mode::Client, Config::default());
+    let mut outbound = client.open_stream().await.unwrap();
+    // Let the driver start, send the SYN and wait.
+    for _ in 0..10 {
+        tokio::task::yield_now().await;
+    }
+    let mut sent_before = vec![0u8; 1024 * 1024];
+    let before = read_available(&mut b, &mut sent_before);
+
+    // No await from here on: only this task runs.
+    let mut cx = Context::from_waker(Waker::noop());
+    let chunk = vec![7u8; 64 * 1024];
+    let mut written = 0;
+    while let Poll::Ready(result) = Pin::new(&mut outbound).poll_write(&mut cx, &chunk) {
+        written += result.unwrap();
+    }
+    let mut sent = vec![0u8; 4 * 1024 * 1024];
+    let through = read_available(&mut b, &mut sent);
+    // The first window (256 KiB) went out, in frames of up to 64 KiB plus their headers.
+    assert_eq!(written, 256 * 1024, "one window is written");
+    assert!(
+        through >= written,
+        "{through} bytes reached the pipe for {written} written ({before} before)"
+    );
+}
+
+/// Reads what `pipe` holds now, without waiting.
+fn read_available(pipe: &mut DuplexStream, buf: &mut [u8]) -> usize {
+    let mut cx = Context::from_waker(Waker::noop());
+    let mut read = 0;
+    while read < buf.len() {
+        let mut read_buf = ReadBuf::new(&mut buf[read..]);
+        match Pin::new(&mut *pipe).poll_read(&mut cx, &mut read_buf) {
+            Poll::Ready(Ok(())) if !read_buf.filled().is_empty() => {
+                read += read_buf.filled().len();
+            }
+            _ => break,
+        }
+    }
+    read
+}
+
+/// A write made through the link that the pipe cannot take at once is finished by the
+/// driver, which the pipe wakes: a 4 KiB pipe, so every batch is left half written.
+#[tokio::test(flavor = "current_thread")]
+async fn a_batch_written_through_a_full_pipe_is_finished_by_the_driver() {
+    let (a, b) = tokio::io::duplex(4 * 1024);
+    let (client, server) = pair(a, b, Config::default());
+    let data = pattern(3, 3 * 1024 * 1024);
+    let expected = data.clone();
+    let writer = tokio::spawn(async move {
+        let mut outbound = client.open_stream().await.unwrap();
+        outbound.write_all(&data).await.unwrap();
+        outbound.shutdown().await.unwrap();
+        outbound
+    });
+    let mut inbound = server.accept().await.unwrap();
+    let mut received = Vec::new();
+    tokio::time::timeout(Duration::from_secs(20), inbound.read_to_end(&mut received))
+        .await
+        .expect("every batch is finished")
+        .unwrap();
+    assert!(received == expected, "the data arrives intact");
+    drop(writer.await.unwrap());
 }
