@@ -563,7 +563,7 @@ fn cores(seeds: &mut Vec<Seed>) {
 }
 
 fn noise_transport(seeds: &mut Vec<Seed>) {
-    let mut encryptor = hyphae_noise::fuzzing::encryptor(&TRANSPORT_KEY).expect("key");
+    let mut encryptor = hyphae_noise::fuzzing::encryptor(&TRANSPORT_KEY);
     let mut frames = BytesMut::new();
     for len in [5, 0, 1500, 16 * 1024] {
         let plaintext: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();

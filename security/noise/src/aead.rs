@@ -5,11 +5,13 @@
 //! the fastest choice on most CPUs. With the crate feature `openssl`, CPUs with AVX-512 seal
 //! and open bulk messages with the system's OpenSSL instead, whose AVX-512 ChaCha20 and
 //! Poly1305 move 1.3 times as many bytes per second as ring on such a CPU (without AVX-512
-//! OpenSSL is no faster, so ring stays). Short messages keep to ring, which needs no
-//! per-key allocation: OpenSSL's contexts (about 2 KiB each) exist only while bulk data
-//! moves. Both compute the same function, so which one handles a message does not show.
+//! OpenSSL is no faster, so ring stays). Short messages keep to ring. A quiet connection
+//! keeps only its keys: what the libraries key from them (ring's key object, OpenSSL's
+//! contexts of about 2 KiB each) is set up again when messages move. Both compute the same
+//! function, so which one handles a message does not show.
 
 use ring::aead::{Aad, CHACHA20_POLY1305, LessSafeKey, Nonce, Tag, UnboundKey};
+use zeroize::Zeroizing;
 
 use crate::{Error, TAG_LEN};
 
@@ -35,8 +37,16 @@ pub(crate) fn fastest_uses_openssl() -> bool {
 }
 
 /// A ChaCha20-Poly1305 key, ready to seal and open messages in place.
+///
+/// Only the key is kept for the connection's life. What the libraries key from it is set
+/// up by the first message that needs it and freed once the connection goes quiet
+/// ([`Aead::release_key_state`]): ring's key object is 544 bytes (its type has room for
+/// AES-GCM's tables), twice per connection, and a node holds thousands of connections that
+/// are idle nearly always.
 pub(crate) struct Aead {
-    ring: LessSafeKey,
+    key: Zeroizing<[u8; 32]>,
+    /// ring's keyed state, while messages move.
+    ring: Option<Box<LessSafeKey>>,
     /// OpenSSL for bulk messages, on CPUs where it is faster.
     #[cfg(feature = "openssl")]
     bulk: Option<openssl_aead::OpenSslAead>,
@@ -44,25 +54,36 @@ pub(crate) struct Aead {
 
 impl Aead {
     /// Keyed with `key`: ring, plus OpenSSL for bulk messages where it is faster.
-    pub(crate) fn fastest(key: &[u8; 32]) -> Result<Aead, Error> {
+    pub(crate) fn fastest(key: &[u8; 32]) -> Aead {
         #[cfg_attr(not(feature = "openssl"), allow(unused_mut))]
-        let mut aead = Aead::ring(key)?;
+        let mut aead = Aead::ring(key);
         #[cfg(feature = "openssl")]
         if openssl_aead::is_faster_here() {
             aead.bulk = Some(openssl_aead::OpenSslAead::new(key));
         }
-        Ok(aead)
+        aead
     }
 
     /// ring alone, keyed with `key`.
-    pub(crate) fn ring(key: &[u8; 32]) -> Result<Aead, Error> {
-        let key = UnboundKey::new(&CHACHA20_POLY1305, key)
-            .map_err(|_| Error::Crypto("ChaCha20-Poly1305 key setup"))?;
-        Ok(Aead {
-            ring: LessSafeKey::new(key),
+    pub(crate) fn ring(key: &[u8; 32]) -> Aead {
+        Aead {
+            key: Zeroizing::new(*key),
+            ring: None,
             #[cfg(feature = "openssl")]
             bulk: None,
-        })
+        }
+    }
+
+    /// ring's keyed state, set up if the connection was quiet.
+    fn ring_key(&mut self) -> Result<&LessSafeKey, Error> {
+        match &mut self.ring {
+            Some(key) => Ok(key),
+            empty => {
+                let key = UnboundKey::new(&CHACHA20_POLY1305, &self.key[..])
+                    .map_err(|_| Error::Crypto("ChaCha20-Poly1305 key setup"))?;
+                Ok(empty.insert(Box::new(LessSafeKey::new(key))))
+            }
+        }
     }
 
     /// OpenSSL, keyed for sealing (`seal` true) or opening, if it takes a message of `len`
@@ -78,13 +99,20 @@ impl Aead {
         self.bulk.as_mut()
     }
 
-    /// Frees what only bulk data needs (OpenSSL's contexts), for a connection gone quiet;
-    /// the next bulk message sets it up again.
-    pub(crate) fn release_bulk_state(&mut self) {
+    /// Frees what the libraries keyed (ring's key object, OpenSSL's contexts), for a
+    /// connection gone quiet; the next message sets it up again.
+    pub(crate) fn release_key_state(&mut self) {
+        self.ring = None;
         #[cfg(feature = "openssl")]
         if let Some(bulk) = &mut self.bulk {
             bulk.release_contexts();
         }
+    }
+
+    /// Whether ring's keyed state is held beside the key.
+    #[cfg(test)]
+    pub(crate) fn holds_ring_state(&self) -> bool {
+        self.ring.is_some()
     }
 
     /// Whether OpenSSL contexts for bulk data are held beside the key.
@@ -111,7 +139,7 @@ impl Aead {
         }
         // Sealing fails only beyond 256 GiB under one nonce; a Noise message is 64 KiB.
         let tag = self
-            .ring
+            .ring_key()?
             .seal_in_place_separate_tag(
                 Nonce::assume_unique_for_key(nonce),
                 Aad::from(associated_data),
@@ -136,7 +164,7 @@ impl Aead {
         if let Some(bulk) = self.bulk_for(buffer.len(), false) {
             return bulk.open_in_place(nonce, associated_data, buffer, tag);
         }
-        self.ring
+        self.ring_key()?
             .open_in_place_separate_tag(
                 Nonce::assume_unique_for_key(nonce),
                 Aad::from(associated_data),
@@ -347,19 +375,21 @@ mod tests {
     /// Every library available in this build, keyed alike.
     fn each_library(key: &[u8; 32]) -> Vec<Box<dyn Library>> {
         #[allow(unused_mut)]
-        let mut libraries: Vec<Box<dyn Library>> = vec![Box::new(Aead::ring(key).unwrap())];
+        let mut libraries: Vec<Box<dyn Library>> = vec![Box::new(Aead::ring(key))];
         #[cfg(feature = "openssl")]
         libraries.push(Box::new(openssl_aead::OpenSslAead::new(key)));
         libraries
     }
 
     #[test]
-    fn bulk_state_exists_only_while_bulk_messages_move() {
+    fn keyed_state_exists_only_while_messages_move() {
         let key = [9u8; 32];
-        let mut aead = Aead::fastest(&key).unwrap();
-        let mut reference = Aead::ring(&key).unwrap();
+        let mut aead = Aead::fastest(&key);
+        let mut reference = Aead::ring(&key);
         let mut short = vec![5u8; 100];
+        assert!(!aead.holds_ring_state(), "keyed on first use");
         let tag = aead.seal_in_place([0; 12], b"", &mut short).unwrap();
+        assert!(aead.holds_ring_state());
         assert!(
             !aead.holds_bulk_state(),
             "short messages need no OpenSSL context"
@@ -374,12 +404,21 @@ mod tests {
             .seal_in_place([1; 12], b"", &mut expected)
             .unwrap();
         assert_eq!((bulk, bulk_tag), (expected, expected_tag));
-        aead.release_bulk_state();
+        aead.release_key_state();
         assert!(!aead.holds_bulk_state());
+        assert!(!aead.holds_ring_state());
         reference
             .open_in_place([0; 12], b"", &mut short, &tag)
             .unwrap();
         assert_eq!(short, vec![5u8; 100]);
+        // Keyed again from the key kept.
+        let mut again = vec![7u8; 50];
+        let mut expected = again.clone();
+        let tag = aead.seal_in_place([2; 12], b"", &mut again).unwrap();
+        let expected_tag = reference
+            .seal_in_place([2; 12], b"", &mut expected)
+            .unwrap();
+        assert_eq!((again, tag), (expected, expected_tag));
     }
 
     /// RFC 8439 section 2.8.2: the AEAD test vector.

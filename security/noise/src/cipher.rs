@@ -27,34 +27,42 @@ impl CipherState {
     }
 
     /// `InitializeKey(key)`: a keyed cipher state whose next nonce is 0.
-    pub(crate) fn new(key: &[u8; 32]) -> Result<CipherState, Error> {
-        Ok(CipherState {
-            cipher: Some(Aead::ring(key)?),
+    pub(crate) fn new(key: &[u8; 32]) -> CipherState {
+        CipherState {
+            cipher: Some(Aead::ring(key)),
             nonce: 0,
-        })
+        }
     }
 
     /// `InitializeKey(key)` for a transport cipher, which may carry bulk data: bulk frames
     /// go to the library that seals them fastest on this CPU (see [`Aead::fastest`]).
     /// Handshake ciphers seal a few short messages, with ring alone.
-    pub(crate) fn for_transport(key: &[u8; 32]) -> Result<CipherState, Error> {
-        Ok(CipherState {
-            cipher: Some(Aead::fastest(key)?),
+    pub(crate) fn for_transport(key: &[u8; 32]) -> CipherState {
+        CipherState {
+            cipher: Some(Aead::fastest(key)),
             nonce: 0,
-        })
+        }
     }
 
-    /// Frees what only bulk data needs, for a connection gone quiet (see
-    /// [`Aead::release_bulk_state`]).
-    pub(crate) fn release_bulk_state(&mut self) {
+    /// Frees what the cipher libraries keyed, for a connection gone quiet (see
+    /// [`Aead::release_key_state`]).
+    pub(crate) fn release_key_state(&mut self) {
         if let Some(cipher) = &mut self.cipher {
-            cipher.release_bulk_state();
+            cipher.release_key_state();
         }
     }
 
     #[cfg(test)]
     pub(crate) fn holds_bulk_state(&self) -> bool {
         self.cipher.as_ref().is_some_and(Aead::holds_bulk_state)
+    }
+
+    /// Whether either library's keyed state is held.
+    #[cfg(test)]
+    pub(crate) fn holds_key_state(&self) -> bool {
+        self.cipher
+            .as_ref()
+            .is_some_and(|cipher| cipher.holds_ring_state() || cipher.holds_bulk_state())
     }
 
     /// `HasKey()`.
@@ -178,10 +186,7 @@ mod tests {
     #[test]
     fn round_trips_and_counts_nonces() {
         let key = [7u8; 32];
-        let (mut sender, mut receiver) = (
-            CipherState::new(&key).unwrap(),
-            CipherState::new(&key).unwrap(),
-        );
+        let (mut sender, mut receiver) = (CipherState::new(&key), CipherState::new(&key));
         for message in [&b""[..], b"hello", &[0xaa; 1000]] {
             let mut ciphertext = Vec::new();
             sender
@@ -210,11 +215,10 @@ mod tests {
         let key = [1u8; 32];
         let mut ciphertext = Vec::new();
         CipherState::new(&key)
-            .unwrap()
             .encrypt_with_ad(b"", b"payload", &mut ciphertext)
             .unwrap();
         ciphertext[0] ^= 1;
-        let mut receiver = CipherState::new(&key).unwrap();
+        let mut receiver = CipherState::new(&key);
         let mut plaintext = Vec::new();
         assert!(matches!(
             receiver.decrypt_with_ad(b"", &ciphertext, &mut plaintext),
@@ -230,7 +234,7 @@ mod tests {
 
     #[test]
     fn stops_before_the_reserved_nonce() {
-        let mut cipher = CipherState::new(&[3u8; 32]).unwrap();
+        let mut cipher = CipherState::new(&[3u8; 32]);
         cipher.set_nonce(u64::MAX - 1);
         let mut out = Vec::new();
         cipher.encrypt_with_ad(b"", b"last", &mut out).unwrap();
@@ -240,7 +244,7 @@ mod tests {
             Err(Error::NonceExhausted)
         ));
         assert!(out.is_empty());
-        let mut receiver = CipherState::new(&[3u8; 32]).unwrap();
+        let mut receiver = CipherState::new(&[3u8; 32]);
         receiver.set_nonce(u64::MAX);
         assert!(matches!(
             receiver.decrypt_in_place(b"", &mut [], &[0; TAG_LEN]),

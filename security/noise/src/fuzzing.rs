@@ -23,19 +23,15 @@ pub fn encode_payload(identity: &Keypair, static_key: &[u8; DH_LEN]) -> Result<V
 
 /// A session over `io` in its transport phase with the given keys: it seals what is written
 /// with `send_key` and reads frames the peer sealed with `receive_key`.
-pub fn stream<T>(
-    io: T,
-    send_key: &[u8; 32],
-    receive_key: &[u8; 32],
-) -> Result<NoiseStream<T>, Error> {
+pub fn stream<T>(io: T, send_key: &[u8; 32], receive_key: &[u8; 32]) -> NoiseStream<T> {
     let ciphers = Ciphers {
-        encryptor: Encryptor::new(CipherState::for_transport(send_key)?),
-        decryptor: Decryptor::new(CipherState::for_transport(receive_key)?),
+        encryptor: Encryptor::new(CipherState::for_transport(send_key)),
+        decryptor: Decryptor::new(CipherState::for_transport(receive_key)),
     };
-    Ok(NoiseStream::new(io, ciphers, BytesMut::new()))
+    NoiseStream::new(io, ciphers, BytesMut::new())
 }
 
 /// The encryptor of a peer that seals with `key` (seed inputs for [`stream`]).
-pub fn encryptor(key: &[u8; 32]) -> Result<Encryptor, Error> {
-    Ok(Encryptor::new(CipherState::for_transport(key)?))
+pub fn encryptor(key: &[u8; 32]) -> Encryptor {
+    Encryptor::new(CipherState::for_transport(key))
 }

@@ -257,7 +257,8 @@ impl HandshakeState {
         if !shared.was_contributory() {
             return Err(Error::LowOrderKey);
         }
-        self.symmetric.mix_key(shared.as_bytes())
+        self.symmetric.mix_key(shared.as_bytes());
+        Ok(())
     }
 
     /// `Split()`: the (sending, receiving) cipher states for our role.
@@ -265,7 +266,7 @@ impl HandshakeState {
         if !self.is_finished() {
             return Err(Error::OutOfOrder("split before the last handshake message"));
         }
-        let (initiator_to_responder, responder_to_initiator) = self.symmetric.split()?;
+        let (initiator_to_responder, responder_to_initiator) = self.symmetric.split();
         Ok(match self.role {
             Role::Initiator => (initiator_to_responder, responder_to_initiator),
             Role::Responder => (responder_to_initiator, initiator_to_responder),

@@ -309,10 +309,10 @@ impl<T: AsyncRead + Unpin> AsyncRead for NoiseStream<T> {
                     );
                     let Poll::Ready(read) = read else {
                         // Nothing to read for now: a quiet connection keeps no frame buffer
-                        // and no bulk cipher state.
+                        // and no keyed cipher state, only the key.
                         let quiet = this.read_bursts.pause();
                         if settle_at_pause(&mut this.read_buf, quiet) {
-                            this.decryptor.release_bulk_state();
+                            this.decryptor.release_key_state();
                             if let Some(memory) = &mut this.read_memory {
                                 memory.release();
                             }
@@ -367,11 +367,11 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for NoiseStream<T> {
         this.seal_open()?;
         ready!(this.poll_drain(cx))?;
         // Everything is handed to the socket: unless bulk data is moving, give the frame
-        // buffer and bulk cipher state back rather than keep them for a connection that may
+        // buffer and keyed cipher state back rather than keep them for a connection that may
         // now sit idle (most of them, most of the time).
         let quiet = this.write_bursts.pause();
         if settle_at_pause(&mut this.write_buf, quiet) {
-            this.encryptor.release_bulk_state();
+            this.encryptor.release_key_state();
             this.in_place.release_if_empty();
         }
         Pin::new(&mut this.io).poll_flush(cx)
@@ -439,8 +439,8 @@ mod tests {
 
     fn ciphers(send_key: u8, receive_key: u8) -> Ciphers {
         Ciphers {
-            encryptor: Encryptor::new(CipherState::for_transport(&[send_key; 32]).unwrap()),
-            decryptor: Decryptor::new(CipherState::for_transport(&[receive_key; 32]).unwrap()),
+            encryptor: Encryptor::new(CipherState::for_transport(&[send_key; 32])),
+            decryptor: Decryptor::new(CipherState::for_transport(&[receive_key; 32])),
         }
     }
 
@@ -494,7 +494,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn bulk_cipher_state_is_kept_while_bulk_data_moves_and_released_when_quiet() {
+    async fn cipher_state_is_kept_while_bulk_data_moves_and_released_when_quiet() {
         let (a, b) = tokio::io::duplex(4 << 20);
         let mut a = NoiseStream::new(a, ciphers(1, 2), BytesMut::new());
         let mut b = NoiseStream::new(b, ciphers(2, 1), BytesMut::new());
@@ -505,11 +505,29 @@ mod tests {
         let bulk_library = crate::aead::fastest_uses_openssl();
         assert_eq!(a.encryptor.holds_bulk_state(), bulk_library);
         assert_eq!(b.decryptor.holds_bulk_state(), bulk_library);
+        assert!(a.encryptor.holds_key_state());
+        assert!(b.decryptor.holds_key_state());
 
         a.write_all(b"ping").await.unwrap();
         a.flush().await.unwrap();
         read_then_pause(&mut b, 4).await;
-        assert!(!a.encryptor.holds_bulk_state());
-        assert!(!b.decryptor.holds_bulk_state());
+        assert!(!a.encryptor.holds_key_state());
+        assert!(!b.decryptor.holds_key_state());
+
+        // Keyed again from the key for the next message, with the nonces where they were.
+        a.write_all(b"pong").await.unwrap();
+        a.flush().await.unwrap();
+        let mut pong = [0u8; 4];
+        b.read_exact(&mut pong).await.unwrap();
+        assert_eq!(&pong, b"pong");
+    }
+
+    /// A node holds thousands of idle connections, each with its stream for life: the
+    /// libraries' keyed state (ring's key object alone is 544 bytes, one per direction) is
+    /// not part of it while the connection is quiet.
+    #[test]
+    fn a_stream_holds_no_keyed_cipher_state_inline() {
+        let size = std::mem::size_of::<NoiseStream<tokio::net::TcpStream>>();
+        assert!(size <= 640, "a NoiseStream takes {size} bytes");
     }
 }

@@ -35,11 +35,10 @@ impl SymmetricState {
     }
 
     /// `MixKey(input_key_material)`: derives a new chaining key and cipher key.
-    pub(crate) fn mix_key(&mut self, input_key_material: &[u8]) -> Result<(), Error> {
+    pub(crate) fn mix_key(&mut self, input_key_material: &[u8]) {
         let (chaining_key, key) = hkdf2(&self.chaining_key, input_key_material);
         self.chaining_key = chaining_key;
-        self.cipher = CipherState::new(&key)?;
-        Ok(())
+        self.cipher = CipherState::new(&key);
     }
 
     /// `MixHash(data)`: `h = SHA-256(h || data)`.
@@ -91,12 +90,12 @@ impl SymmetricState {
 
     /// `Split()`: the cipher states for initiator-to-responder and responder-to-initiator
     /// transport messages.
-    pub(crate) fn split(&self) -> Result<(CipherState, CipherState), Error> {
+    pub(crate) fn split(&self) -> (CipherState, CipherState) {
         let (initiator_to_responder, responder_to_initiator) = hkdf2(&self.chaining_key, &[]);
-        Ok((
-            CipherState::for_transport(&initiator_to_responder)?,
-            CipherState::for_transport(&responder_to_initiator)?,
-        ))
+        (
+            CipherState::for_transport(&initiator_to_responder),
+            CipherState::for_transport(&responder_to_initiator),
+        )
     }
 }
 

@@ -63,14 +63,19 @@ impl Encryptor {
         self.seal(out, start)
     }
 
-    /// Frees what only bulk data needs, for a connection gone quiet.
-    pub(crate) fn release_bulk_state(&mut self) {
-        self.cipher.release_bulk_state();
+    /// Frees what the cipher libraries keyed, for a connection gone quiet.
+    pub(crate) fn release_key_state(&mut self) {
+        self.cipher.release_key_state();
     }
 
     #[cfg(test)]
     pub(crate) fn holds_bulk_state(&self) -> bool {
         self.cipher.holds_bulk_state()
+    }
+
+    #[cfg(test)]
+    pub(crate) fn holds_key_state(&self) -> bool {
+        self.cipher.holds_key_state()
     }
 
     /// Seals the frame that starts at `out[start..]`: a two-byte placeholder for the length
@@ -141,14 +146,19 @@ impl Decryptor {
         Decryptor { cipher }
     }
 
-    /// Frees what only bulk data needs, for a connection gone quiet.
-    pub(crate) fn release_bulk_state(&mut self) {
-        self.cipher.release_bulk_state();
+    /// Frees what the cipher libraries keyed, for a connection gone quiet.
+    pub(crate) fn release_key_state(&mut self) {
+        self.cipher.release_key_state();
     }
 
     #[cfg(test)]
     pub(crate) fn holds_bulk_state(&self) -> bool {
         self.cipher.holds_bulk_state()
+    }
+
+    #[cfg(test)]
+    pub(crate) fn holds_key_state(&self) -> bool {
+        self.cipher.holds_key_state()
     }
 
     /// Removes the first frame from `input` and returns its plaintext, decrypted in place, or
@@ -202,8 +212,8 @@ mod tests {
     pub(crate) fn pair() -> (Encryptor, Decryptor) {
         let key = [42u8; 32];
         (
-            Encryptor::new(CipherState::new(&key).unwrap()),
-            Decryptor::new(CipherState::new(&key).unwrap()),
+            Encryptor::new(CipherState::new(&key)),
+            Decryptor::new(CipherState::new(&key)),
         )
     }
 
