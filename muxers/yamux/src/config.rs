@@ -25,17 +25,20 @@ pub struct Config {
     /// Largest receive window a stream may grow to through auto-tuning; also the largest Data
     /// frame we accept, so we never grant the peer more credit than it may use in one frame.
     ///
-    /// Default 64 MiB. One stream moves at most a window per round trip, so 16 MiB (go-yamux's
-    /// choice) holds a stream to about 1.5 Gbit/s on a 60 ms path, 65 % of raw TCP in our
-    /// bench (`benches/RESULTS.md`); 64 MiB reached 92 %. Auto-tuning grows a window only
-    /// for a reader that keeps up, and [`Config::max_connection_receive_window`] bounds the
-    /// memory. At least [`INITIAL_WINDOW`].
+    /// Default 128 MiB. One stream moves at most a window per round trip (three quarters of
+    /// it, with updates sent at each quarter freed), so 16 MiB (go-yamux's choice) holds a
+    /// stream to about 1.5 Gbit/s on a 60 ms path, and 64 MiB held it to 5.5 Gbit/s where
+    /// raw TCP moved 8 (`benches/RESULTS.md`, "Yamux's window on the 60 ms path").
+    /// Auto-tuning grows a window only for a reader that keeps up on a path with a long
+    /// round trip, [`Config::max_connection_receive_window`] bounds the sum, and a session
+    /// with a resource scope grows windows only while the scopes are at most half full. At
+    /// least [`INITIAL_WINDOW`].
     pub max_receive_window: u32,
     /// Total receive window of all streams of the session: auto-tuning grows a stream's window
     /// only while the sum stays under it. It bounds the data a peer can make us buffer on one
     /// connection beyond the spec's 256 KiB per stream.
     ///
-    /// Default 256 MiB (4 streams at the full 64 MiB window).
+    /// Default 256 MiB (2 streams at the full 128 MiB window).
     pub max_connection_receive_window: usize,
     /// Largest payload of a Data frame we send.
     ///
@@ -77,7 +80,7 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Config {
         Config {
-            max_receive_window: 64 * 1024 * 1024,
+            max_receive_window: 128 * 1024 * 1024,
             max_connection_receive_window: 256 * 1024 * 1024,
             max_send_frame_size: 64 * 1024,
             max_streams: 512,
