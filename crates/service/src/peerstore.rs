@@ -74,7 +74,9 @@ pub struct Peerstore {
 
 #[derive(Debug, Default)]
 struct Inner {
-    peers: HashMap<PeerId, Entry>,
+    /// Boxed: an entry is 360 bytes (a public key alone takes 200 inline), and a hash table
+    /// holds up to twice as many slots as entries.
+    peers: HashMap<PeerId, Box<Entry>>,
     clock: u64,
 }
 

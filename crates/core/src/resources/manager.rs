@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use hyphae_identity::PeerId;
 
-use super::limits::ResourceLimits;
+use super::limits::{ResourceLimits, ScopeLimits};
 use super::scope::{LimitExceeded, Resource, Scope, ScopeKind, ScopeName, Usage, WeakScope};
 
 /// Who opened a connection or stream.
@@ -38,12 +38,23 @@ pub struct ResourceManager {
 
 struct Inner {
     limits: ResourceLimits,
+    /// The limits of the scopes made per peer, connection, stream and service span, shared
+    /// by all scopes of the kind.
+    shared: SharedLimits,
     system: Scope,
     transient: Scope,
     services: Mutex<HashMap<Arc<str>, Scope>>,
     protocols: Mutex<HashMap<Arc<str>, Scope>>,
     peers: Mutex<Peers>,
     next_id: AtomicU64,
+}
+
+/// [`ResourceLimits`] of the kinds with a scope per peer, connection, stream or span.
+struct SharedLimits {
+    peer: Arc<ScopeLimits>,
+    connection: Arc<ScopeLimits>,
+    stream: Arc<ScopeLimits>,
+    unlimited: Arc<ScopeLimits>,
 }
 
 /// Peer scopes by peer, held weakly: a peer's scope goes with its last connection.
@@ -75,11 +86,18 @@ pub struct ResourceSnapshot {
 impl ResourceManager {
     /// A manager enforcing `limits`.
     pub fn new(limits: ResourceLimits) -> ResourceManager {
-        let system = Scope::new(ScopeName::System, limits.system, &[]);
-        let transient = Scope::new(ScopeName::Transient, limits.transient, &[&system]);
+        let system = Scope::new(ScopeName::System, Arc::new(limits.system), &[]);
+        let transient = Scope::new(ScopeName::Transient, Arc::new(limits.transient), &[&system]);
+        let shared = SharedLimits {
+            peer: Arc::new(limits.peer),
+            connection: Arc::new(limits.connection),
+            stream: Arc::new(limits.stream),
+            unlimited: Arc::new(ScopeLimits::UNLIMITED),
+        };
         ResourceManager {
             inner: Arc::new(Inner {
                 limits,
+                shared,
                 system,
                 transient,
                 services: Mutex::default(),
@@ -109,7 +127,11 @@ impl ResourceManager {
     pub fn service(&self, name: &str) -> Scope {
         let limits = self.inner.limits.service_limits(name);
         named(&self.inner.services, name, |name| {
-            Scope::new(ScopeName::Service(name), limits, &[&self.inner.system])
+            Scope::new(
+                ScopeName::Service(name),
+                Arc::new(limits),
+                &[&self.inner.system],
+            )
         })
     }
 
@@ -117,7 +139,11 @@ impl ResourceManager {
     pub fn protocol(&self, id: &str) -> Scope {
         let limits = self.inner.limits.protocol_limits(id);
         named(&self.inner.protocols, id, |id| {
-            Scope::new(ScopeName::Protocol(id), limits, &[&self.inner.system])
+            Scope::new(
+                ScopeName::Protocol(id),
+                Arc::new(limits),
+                &[&self.inner.system],
+            )
         })
     }
 
@@ -129,7 +155,7 @@ impl ResourceManager {
         }
         let scope = Scope::new(
             ScopeName::Peer(*peer),
-            self.inner.limits.peer,
+            Arc::clone(&self.inner.shared.peer),
             &[&self.inner.system],
         );
         peers.by_peer.insert(*peer, scope.downgrade());
@@ -157,7 +183,7 @@ impl ResourceManager {
         let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
         let scope = Scope::new(
             ScopeName::Connection(id),
-            self.inner.limits.connection,
+            Arc::clone(&self.inner.shared.connection),
             &[&self.inner.transient],
         );
         let connection = ConnectionScope {
@@ -185,7 +211,8 @@ impl ResourceManager {
         let service = service.map(|name| self.service(name));
         let mut parents = vec![connection.scope(), &protocol];
         parents.extend(service.as_ref());
-        let scope = Scope::new(ScopeName::Stream(id), self.inner.limits.stream, &parents);
+        let limits = Arc::clone(&self.inner.shared.stream);
+        let scope = Scope::new(ScopeName::Stream(id), limits, &parents);
         let direction = match opener {
             Opener::Remote => Resource::InboundStreams,
             Opener::Local => Resource::OutboundStreams,
@@ -203,7 +230,7 @@ impl ResourceManager {
         let peer = self.peer(peer);
         Scope::new(
             ScopeName::Span(id),
-            super::ScopeLimits::UNLIMITED,
+            Arc::clone(&self.inner.shared.unlimited),
             &[&service, &peer],
         )
     }
@@ -273,7 +300,7 @@ impl ConnectionScope {
         let peer_scope = self.manager.peer(peer);
         let scope = Scope::new(
             ScopeName::Connection(self.id),
-            self.manager.inner.limits.connection,
+            Arc::clone(&self.manager.inner.shared.connection),
             &[&peer_scope],
         );
         let authenticated = ConnectionScope {

@@ -250,12 +250,14 @@ pub struct Scope {
     inner: Arc<Inner>,
 }
 
+/// Every connection, stream and service span has one, so it is kept small: the limits are
+/// shared by the scopes of a kind, and the ancestors allocated at their exact number.
 struct Inner {
     name: ScopeName,
-    limits: ScopeLimits,
+    limits: Arc<ScopeLimits>,
     used: [AtomicU64; 8],
     /// The scopes above, each once, nearest first.
-    ancestors: Vec<Scope>,
+    ancestors: Box<[Scope]>,
     /// Refusals by the kind of scope that refused and the resource, counted in the root of
     /// the tree (the system scope) only.
     refusals: Option<Box<[[AtomicU64; 8]; 8]>>,
@@ -263,7 +265,7 @@ struct Inner {
 
 impl Scope {
     /// A scope under `parents` (and, transitively, everything above them).
-    pub(crate) fn new(name: ScopeName, limits: ScopeLimits, parents: &[&Scope]) -> Scope {
+    pub(crate) fn new(name: ScopeName, limits: Arc<ScopeLimits>, parents: &[&Scope]) -> Scope {
         let mut ancestors: Vec<Scope> = Vec::new();
         for parent in parents {
             for scope in std::iter::once(*parent).chain(parent.inner.ancestors.iter()) {
@@ -278,7 +280,7 @@ impl Scope {
                 limits,
                 used: Default::default(),
                 refusals: ancestors.is_empty().then(Default::default),
-                ancestors,
+                ancestors: ancestors.into_boxed_slice(),
             }),
         }
     }

@@ -400,7 +400,7 @@ impl Driver {
             return;
         }
         link.protocol = Some(protocol);
-        let direction = match link.connections.values().next().map(|info| info.direction) {
+        let direction = match link.connections.first().map(|info| info.direction) {
             Some(hyphae_service::Direction::Outbound) => Direction::Outbound,
             _ => Direction::Inbound,
         };
@@ -466,7 +466,7 @@ impl Driver {
         let is_known = self
             .links
             .get(&peer)
-            .is_some_and(|link| link.connections.contains_key(&connection));
+            .is_some_and(|link| link.connections.contains(connection));
         if is_known {
             return true;
         }
@@ -545,7 +545,7 @@ impl Driver {
         if attempts >= MAX_OPEN_ATTEMPTS {
             return;
         }
-        let Some(connection) = link.connections.keys().next_back().copied() else {
+        let Some(connection) = link.connections.newest() else {
             return;
         };
         link.outbound = Outbound::Opening { attempts };
@@ -585,9 +585,9 @@ impl Driver {
                     .iter()
                     .flat_map(|(peer, link)| {
                         link.connections
-                            .keys()
-                            .filter(|id| !open_ids.contains_key(id))
-                            .map(|id| (*peer, *id))
+                            .iter()
+                            .filter(|info| !open_ids.contains_key(&info.id))
+                            .map(|info| (*peer, info.id))
                     })
                     .collect();
                 for (peer, id) in gone {
@@ -597,7 +597,7 @@ impl Driver {
                     let is_known = self
                         .links
                         .get(&info.peer)
-                        .is_some_and(|link| link.connections.contains_key(&info.id));
+                        .is_some_and(|link| link.connections.contains(info.id));
                     if !is_known {
                         self.connected(info);
                     }
@@ -619,7 +619,7 @@ impl Driver {
             .links
             .entry(peer)
             .or_insert_with(|| Link::new(limits, cx.memory_scope(&peer)));
-        link.connections.insert(info.id, info);
+        link.connections.insert(info);
         if link.protocol.is_some() {
             let ips = link.ips();
             self.router.set_peer_ips(&peer, &ips);
@@ -631,7 +631,7 @@ impl Driver {
         let Some(link) = self.links.get_mut(&peer) else {
             return;
         };
-        link.connections.remove(&connection);
+        link.connections.remove(connection);
         if !link.connections.is_empty() {
             let ips = link.ips();
             self.router.set_peer_ips(&peer, &ips);

@@ -2,7 +2,6 @@
 //! outbound queue.
 
 use hyphae_core::resources::Scope;
-use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use hyphae_multiaddr::Protocol as AddrPart;
@@ -31,7 +30,7 @@ pub(crate) enum Outbound {
 /// One connected peer.
 #[derive(Debug)]
 pub(crate) struct Link {
-    pub(crate) connections: BTreeMap<ConnectionId, ConnectionInfo>,
+    pub(crate) connections: Connections,
     pub(crate) outbound: Outbound,
     /// What we send the peer; it fills while our stream is being opened, so that nothing
     /// the router sends as soon as it knows the peer (our subscriptions) is lost.
@@ -48,7 +47,7 @@ impl Link {
     /// A link whose queue reserves what it holds from `memory`.
     pub(crate) fn new(limits: QueueLimits, memory: Scope) -> Link {
         Link {
-            connections: BTreeMap::new(),
+            connections: Connections::default(),
             outbound: Outbound::Closed { attempts: 0 },
             queue: OutboundQueue::new(limits, Some(memory)),
             dropped_seen: 0,
@@ -61,7 +60,7 @@ impl Link {
     pub(crate) fn ips(&self) -> Vec<IpAddr> {
         let mut ips: Vec<IpAddr> = self
             .connections
-            .values()
+            .iter()
             .filter_map(|info| {
                 info.remote_addr.iter().find_map(|part| match part {
                     AddrPart::Ip4(ip) => Some(IpAddr::V4(ip)),
@@ -73,5 +72,48 @@ impl Link {
         ips.sort_unstable();
         ips.dedup();
         ips
+    }
+}
+
+/// A peer's connections, oldest first: one or two nearly always, held in a vector of
+/// exactly their number (a `BTreeMap` node, for one connection, took 806 bytes a peer).
+#[derive(Debug, Default)]
+pub(crate) struct Connections(Vec<ConnectionInfo>);
+
+impl Connections {
+    /// Adds `info`, or replaces the connection of its id.
+    pub(crate) fn insert(&mut self, info: ConnectionInfo) {
+        match self.0.binary_search_by_key(&info.id, |known| known.id) {
+            Ok(index) => self.0[index] = info,
+            Err(index) => {
+                self.0.reserve_exact(1);
+                self.0.insert(index, info);
+            }
+        }
+    }
+
+    pub(crate) fn remove(&mut self, id: ConnectionId) {
+        self.0.retain(|info| info.id != id);
+        self.0.shrink_to_fit();
+    }
+
+    pub(crate) fn contains(&self, id: ConnectionId) -> bool {
+        self.0.iter().any(|info| info.id == id)
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub(crate) fn first(&self) -> Option<&ConnectionInfo> {
+        self.0.first()
+    }
+
+    pub(crate) fn newest(&self) -> Option<ConnectionId> {
+        self.0.last().map(|info| info.id)
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &ConnectionInfo> {
+        self.0.iter()
     }
 }
