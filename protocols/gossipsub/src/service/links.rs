@@ -117,3 +117,44 @@ impl Connections {
         self.0.iter()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use hyphae_identity::Keypair;
+    use hyphae_service::Direction;
+
+    use super::*;
+
+    fn info(id: u64, addr: &str) -> ConnectionInfo {
+        ConnectionInfo {
+            id: ConnectionId::new(id),
+            peer: Keypair::generate_ed25519().public().to_peer_id(),
+            remote_addr: addr.parse().unwrap(),
+            direction: Direction::Inbound,
+        }
+    }
+
+    #[test]
+    fn connections_keep_one_entry_per_id_oldest_first() {
+        let mut connections = Connections::default();
+        assert!(connections.is_empty());
+        connections.insert(info(7, "/ip4/10.0.0.7/tcp/1"));
+        connections.insert(info(3, "/ip4/10.0.0.3/tcp/1"));
+        connections.insert(info(7, "/ip4/10.0.0.8/tcp/1"));
+        let ids: Vec<_> = connections.iter().map(|info| info.id).collect();
+        assert_eq!(ids, [ConnectionId::new(3), ConnectionId::new(7)]);
+        assert_eq!(connections.first().unwrap().id, ConnectionId::new(3));
+        assert_eq!(connections.newest(), Some(ConnectionId::new(7)));
+        // The second insert of 7 replaced the first.
+        let replaced = connections.iter().last().unwrap();
+        assert_eq!(replaced.remote_addr.to_string(), "/ip4/10.0.0.8/tcp/1");
+        assert!(connections.contains(ConnectionId::new(3)));
+
+        connections.remove(ConnectionId::new(3));
+        assert!(!connections.contains(ConnectionId::new(3)));
+        assert_eq!(connections.newest(), Some(ConnectionId::new(7)));
+        connections.remove(ConnectionId::new(7));
+        assert!(connections.is_empty());
+        assert_eq!(connections.newest(), None);
+    }
+}
