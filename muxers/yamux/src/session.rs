@@ -1075,6 +1075,11 @@ impl Session {
         let reserved = stream.window_reserved as usize;
         let in_backlog = stream.in_ack_backlog;
         self.streams.remove(&id);
+        // Hash tables never shrink by themselves: a connection past a burst of streams
+        // (identify's exchanges beside the long-lived ones) would keep a table sized for it.
+        if 2 * self.streams.len() < self.streams.capacity() {
+            self.streams.shrink_to_fit();
+        }
         self.release_window(window, reserved);
         if in_backlog {
             self.ack_backlog -= 1;
@@ -1159,5 +1164,32 @@ impl Drop for Session {
             };
             memory.release_memory(headroom + self.write_reserved + self.reserved_window);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Most connections settle on a few long-lived streams after a burst of short ones; the
+    /// table of streams must not stay sized for the burst.
+    #[test]
+    fn the_stream_table_shrinks_after_a_burst() {
+        let mut session = Session::new(Mode::Client, Config::default());
+        let ids: Vec<StreamId> = (0..32).map(|_| session.open_stream().unwrap()).collect();
+        let burst = session.streams.capacity();
+        for &id in &ids[2..] {
+            session.release(id);
+        }
+        assert_eq!(session.stream_count(), 2);
+        let settled = session.streams.capacity();
+        assert!(
+            settled * 4 <= burst,
+            "{settled} slots kept for 2 streams after a burst of 32 ({burst})"
+        );
+        for &id in &ids[..2] {
+            session.release(id);
+        }
+        assert_eq!(session.streams.capacity(), 0);
     }
 }
