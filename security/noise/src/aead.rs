@@ -59,7 +59,7 @@ impl Aead {
         let mut aead = Aead::ring(key);
         #[cfg(feature = "openssl")]
         if openssl_aead::is_faster_here() {
-            aead.bulk = Some(openssl_aead::OpenSslAead::new(key));
+            aead.bulk = Some(openssl_aead::OpenSslAead::default());
         }
         aead
     }
@@ -93,7 +93,7 @@ impl Aead {
         if len < BULK_MESSAGE {
             return None;
         }
-        if !self.bulk.as_mut()?.key_context(seal) {
+        if !self.bulk.as_mut()?.key_context(&self.key, seal) {
             self.bulk = None;
         }
         self.bulk.as_mut()
@@ -186,7 +186,6 @@ pub(crate) mod openssl_aead {
 
     use openssl::cipher::Cipher;
     use openssl::cipher_ctx::CipherCtx;
-    use zeroize::Zeroizing;
 
     use super::NonceBytes;
     use crate::{Error, TAG_LEN};
@@ -215,10 +214,11 @@ pub(crate) mod openssl_aead {
         }
     }
 
-    /// A key and the OpenSSL contexts keyed with it so far. A transport cipher only seals
-    /// or only opens, so it holds one context; OpenSSL wipes a context when freeing it.
+    /// The OpenSSL contexts keyed so far (with the key its [`Aead`](super::Aead) keeps). A
+    /// transport cipher only seals or only opens, so it holds one context; OpenSSL wipes a
+    /// context when freeing it.
+    #[derive(Default)]
     pub(crate) struct OpenSslAead {
-        key: Zeroizing<[u8; 32]>,
         sealer: Option<CipherCtx>,
         opener: Option<CipherCtx>,
     }
@@ -238,35 +238,35 @@ pub(crate) mod openssl_aead {
     }
 
     impl OpenSslAead {
-        pub(crate) fn new(key: &[u8; 32]) -> OpenSslAead {
-            OpenSslAead {
-                key: Zeroizing::new(*key),
-                sealer: None,
-                opener: None,
+        /// Makes sure the context for sealing (`seal` true) or opening is keyed with `key`;
+        /// false if OpenSSL cannot key one, which also marks it unusable for the whole
+        /// process.
+        pub(crate) fn key_context(&mut self, key: &[u8; 32], seal: bool) -> bool {
+            let slot = self.slot(seal);
+            if slot.is_none() {
+                let Ok(ctx) = keyed_context(key, seal) else {
+                    UNUSABLE.store(true, Ordering::Relaxed);
+                    return false;
+                };
+                *slot = Some(ctx);
             }
+            true
         }
 
-        /// Makes sure the context for sealing (`seal` true) or opening is keyed; false if
-        /// OpenSSL cannot key one, which also marks it unusable for the whole process.
-        pub(crate) fn key_context(&mut self, seal: bool) -> bool {
-            let keyed = self.context(seal).is_ok();
-            if !keyed {
-                UNUSABLE.store(true, Ordering::Relaxed);
-            }
-            keyed
-        }
-
-        /// The context for sealing (`seal` true) or opening, keyed on first use.
-        fn context(&mut self, seal: bool) -> Result<&mut CipherCtx, Error> {
-            let slot = if seal {
+        fn slot(&mut self, seal: bool) -> &mut Option<CipherCtx> {
+            if seal {
                 &mut self.sealer
             } else {
                 &mut self.opener
-            };
-            match slot {
-                Some(ctx) => Ok(ctx),
-                empty => Ok(empty.insert(keyed_context(&self.key, seal)?)),
             }
+        }
+
+        /// The context for sealing (`seal` true) or opening, keyed by
+        /// [`OpenSslAead::key_context`] first.
+        fn context(&mut self, seal: bool) -> Result<&mut CipherCtx, Error> {
+            self.slot(seal).as_mut().ok_or(Error::Crypto(
+                "ChaCha20-Poly1305 context used before keying (OpenSSL)",
+            ))
         }
 
         /// Frees the contexts; the next message keys a new one.
@@ -377,7 +377,11 @@ mod tests {
         #[allow(unused_mut)]
         let mut libraries: Vec<Box<dyn Library>> = vec![Box::new(Aead::ring(key))];
         #[cfg(feature = "openssl")]
-        libraries.push(Box::new(openssl_aead::OpenSslAead::new(key)));
+        {
+            let mut openssl = openssl_aead::OpenSslAead::default();
+            assert!(openssl.key_context(key, true) && openssl.key_context(key, false));
+            libraries.push(Box::new(openssl));
+        }
         libraries
     }
 
