@@ -1075,11 +1075,7 @@ impl Session {
         let reserved = stream.window_reserved as usize;
         let in_backlog = stream.in_ack_backlog;
         self.streams.remove(&id);
-        // Hash tables never shrink by themselves: a connection past a burst of streams
-        // (identify's exchanges beside the long-lived ones) would keep a table sized for it.
-        if 2 * self.streams.len() < self.streams.capacity() {
-            self.streams.shrink_to_fit();
-        }
+        shrink_if_half_empty(&mut self.streams);
         self.release_window(window, reserved);
         if in_backlog {
             self.ack_backlog -= 1;
@@ -1164,6 +1160,15 @@ impl Drop for Session {
             };
             memory.release_memory(headroom + self.write_reserved + self.reserved_window);
         }
+    }
+}
+
+/// Hash tables never shrink by themselves: a connection past a burst of streams (identify's
+/// exchanges beside the long-lived ones) would keep tables sized for it. Called after each
+/// removal from a table kept per stream.
+pub(crate) fn shrink_if_half_empty<K: Eq + std::hash::Hash, V>(table: &mut HashMap<K, V>) {
+    if 2 * table.len() < table.capacity() {
+        table.shrink_to_fit();
     }
 }
 

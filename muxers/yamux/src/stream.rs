@@ -150,10 +150,7 @@ impl Drop for Stream {
         self.with_inner(|inner, id| {
             inner.session.release(id);
             inner.wakers.remove(&id);
-            // As the session's stream table does (see `Session::free_if_finished`).
-            if 2 * inner.wakers.len() < inner.wakers.capacity() {
-                inner.wakers.shrink_to_fit();
-            }
+            crate::session::shrink_if_half_empty(&mut inner.wakers);
             inner.live_streams -= 1;
             inner.close_if_unused();
         });
