@@ -1075,7 +1075,7 @@ impl Session {
         let reserved = stream.window_reserved as usize;
         let in_backlog = stream.in_ack_backlog;
         self.streams.remove(&id);
-        shrink_if_half_empty(&mut self.streams);
+        shrink_if_mostly_empty(&mut self.streams);
         self.release_window(window, reserved);
         if in_backlog {
             self.ack_backlog -= 1;
@@ -1163,11 +1163,13 @@ impl Drop for Session {
     }
 }
 
-/// Hash tables never shrink by themselves: a connection past a burst of streams (identify's
-/// exchanges beside the long-lived ones) would keep tables sized for it. Called after each
-/// removal from a table kept per stream.
-pub(crate) fn shrink_if_half_empty<K: Eq + std::hash::Hash, V>(table: &mut HashMap<K, V>) {
-    if 2 * table.len() < table.capacity() {
+/// Hash tables never shrink by themselves: a connection past a burst of streams would keep
+/// tables sized for it. Called after each removal from a table kept per stream; it shrinks
+/// a table only once it is less than a quarter full, so that a stream count going back and
+/// forth by one (a request stream beside three long-lived ones) does not reallocate the
+/// table at every open and close, as shrinking at half did.
+pub(crate) fn shrink_if_mostly_empty<K: Eq + std::hash::Hash, V>(table: &mut HashMap<K, V>) {
+    if 4 * table.len() < table.capacity() {
         table.shrink_to_fit();
     }
 }
@@ -1196,5 +1198,22 @@ mod tests {
             session.release(id);
         }
         assert_eq!(session.streams.capacity(), 0);
+    }
+
+    /// Three long-lived streams and a request stream opened and closed beside them: the
+    /// table keeps its size rather than shrinking at each close and growing at each open.
+    #[test]
+    fn a_request_stream_beside_long_lived_ones_does_not_resize_the_table() {
+        let mut session = Session::new(Mode::Client, Config::default());
+        for _ in 0..3 {
+            session.open_stream().unwrap();
+        }
+        for _ in 0..10 {
+            let request = session.open_stream().unwrap();
+            let open = session.streams.capacity();
+            session.release(request);
+            assert_eq!(session.stream_count(), 3);
+            assert_eq!(session.streams.capacity(), open, "shrunk at the close");
+        }
     }
 }

@@ -150,7 +150,7 @@ impl Drop for Stream {
         self.with_inner(|inner, id| {
             inner.session.release(id);
             inner.wakers.remove(&id);
-            crate::session::shrink_if_half_empty(&mut inner.wakers);
+            crate::session::shrink_if_mostly_empty(&mut inner.wakers);
             inner.live_streams -= 1;
             inner.close_if_unused();
         });
